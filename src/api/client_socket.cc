@@ -1,0 +1,73 @@
+#include "api/client_socket.h"
+
+#include <dirent.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+namespace crew::api {
+
+namespace {
+
+bool Endpoint(int fd, bool peer, std::string* ip, int* port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (rc != 0 || (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) return false;
+  char host[NI_MAXHOST], serv[NI_MAXSERV];
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host, serv, sizeof serv,
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return false;
+  }
+  *ip = host;
+  *port = std::atoi(serv);
+  return true;
+}
+
+bool Serves(int fd, const httplib::Request& req) {
+  std::string ip;
+  int port;
+  if (!Endpoint(fd, true, &ip, &port) || port != req.remote_port || ip != req.remote_addr) {
+    return false;
+  }
+  return !Endpoint(fd, false, &ip, &port) || req.local_port < 0 || port == req.local_port;
+}
+
+}  // namespace
+
+int ClientSocket(const httplib::Request& req) {
+  thread_local int cached = -1;
+  if (cached >= 0 && Serves(cached, req)) return cached;
+  cached = -1;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  while (dirent* entry = readdir(dir)) {
+    char* end;
+    long fd = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || entry->d_name[0] == '\0' || fd == dirfd(dir)) continue;
+    struct stat st;
+    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    if (Serves(static_cast<int>(fd), req)) {
+      cached = static_cast<int>(fd);
+      break;
+    }
+  }
+  closedir(dir);
+  return cached;
+}
+
+bool ClientGone(int fd) {
+  if (fd < 0) return false;
+  char byte;
+  ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return false;  // more data (a pipelined request): still there
+  if (n == 0) return true;  // orderly close
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+}  // namespace crew::api

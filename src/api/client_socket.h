@@ -1,0 +1,16 @@
+// Finds out whether the client of the current request is still connected (SPEC N1: a waiter
+// whose client has gone away takes no task). cpp-httplib does not hand the socket to handlers,
+// but it serves each connection on one thread, so the socket is found once per connection by
+// its addresses and remembered in a thread_local.
+#pragma once
+
+#include <httplib.h>
+
+namespace crew::api {
+
+// The connected socket serving `req`, or -1 if it cannot be found.
+int ClientSocket(const httplib::Request& req);
+// True when the peer closed the connection (or it failed). An unknown socket counts as open.
+bool ClientGone(int fd);
+
+}  // namespace crew::api

@@ -1,0 +1,86 @@
+// EventHub: fans the engine's published events out to realtime subscribers (SSE now, socket.io
+// rooms later) and wakes long-poll acquirers (N1) when their channel gets a ready task.
+//
+// The engine calls OnEvents/OnReady from writer threads, in commit order; they only append to
+// bounded per-subscriber queues and bump counters, so a slow subscriber never slows a writer: a
+// subscriber whose queue overflows is closed and must reconnect (and reload). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace crew::api {
+
+class EventHub final : public engine::EngineListener {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Message {
+    std::string name;  // event name, e.g. "task:update"
+    std::string data;  // its payload as one line of JSON
+  };
+  class Subscription {
+   public:
+    // The next message; nullopt when `until` passed first (then `closed()` tells why).
+    std::optional<Message> Next(Clock::time_point until);
+    bool closed() const;
+    // Rooms this subscription hears ("" = every room). Changeable while subscribed.
+    void Join(const std::string& room);
+    void Leave(const std::string& room);
+
+   private:
+    friend class EventHub;
+    bool Wants(const std::string& room) const;  // REQUIRES: mu_ held
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::set<std::string> rooms_;
+    bool all_rooms_ = false;
+    std::deque<Message> queue_;
+    bool closed_ = false;
+  };
+
+  explicit EventHub(size_t max_queue = 10000) : max_queue_(max_queue) {}
+
+  std::shared_ptr<Subscription> Subscribe(const std::string& room);  // "" = every room
+  void Unsubscribe(const std::shared_ptr<Subscription>& sub);
+
+  // Long-poll: BeginWait before trying to acquire, then Wait until the channel may have a task.
+  uint64_t BeginWait(const std::string& channel);
+  // True when the channel got ready tasks after `gen` (then gen is advanced); false on
+  // deadline, shutdown, or when still_wanted() (polled every 100 ms) says the waiter is gone.
+  bool Wait(const std::string& channel, uint64_t& gen, Clock::time_point deadline,
+            const std::function<bool()>& still_wanted);
+  void EndWait(const std::string& channel);
+
+  // Wakes every waiter and closes every subscription; later waits return at once.
+  void Shutdown();
+  bool shutting_down() const;
+
+  void OnEvents(const std::vector<engine::Event>& events) override;
+  void OnReady(const std::vector<std::string>& channels) override;
+
+ private:
+  struct ChannelWait {
+    uint64_t gen = 0;
+    int waiters = 0;
+  };
+  const size_t max_queue_;
+  mutable std::mutex mu_;
+  std::condition_variable wait_cv_;
+  std::map<std::string, ChannelWait> waits_;         // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<Subscription>> subs_;  // GUARDED_BY(mu_)
+  bool shutdown_ = false;                            // GUARDED_BY(mu_)
+};
+
+}  // namespace crew::api

@@ -1,0 +1,50 @@
+// HttpServer: the REST API, SSE and pages over cpp-httplib (SPEC §1, §3, §4 "Connections").
+//
+// Every connection gets a thread from an elastic pool that grows on demand (up to
+// max_threads), so idle keep-alive connections, long-poll waiters and SSE streams never starve
+// ordinary requests. Keep-alive connections stay open for 100,000 requests and 75 s idle;
+// TCP_NODELAY is on. Stop() stops accepting, lets in-flight requests finish, and returns.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "api/event_hub.h"
+#include "engine/engine.h"
+#include "util/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace crew::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 3000;                // 0: any free port (see port())
+  std::string auth_token;         // N5: empty = no authentication
+  std::string tls_cert, tls_key;  // N5: both set = HTTPS
+  size_t max_body_bytes = 10 << 20;
+  size_t max_threads = 4096;
+};
+
+class HttpServer {
+ public:
+  HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions options);
+  ~HttpServer();
+  // Binds the listening socket; kUnavailable when the address is in use or unusable.
+  Status Bind();
+  // Serves until Stop(). REQUIRES: Bind() succeeded.
+  void Run();
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  engine::Engine* engine_;
+  EventHub* hub_;
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace crew::api

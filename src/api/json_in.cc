@@ -1,0 +1,450 @@
+#include "api/json_in.h"
+
+#include <cmath>
+#include <set>
+
+#include <simdjson.h>
+
+#include "util/iso_time.h"
+
+namespace crew::api {
+
+namespace dom = simdjson::dom;
+
+namespace {
+
+constexpr size_t kMaxNameLength = 1024;  // channel, key, workgroup, workerId: index keys
+constexpr double kMaxDelaySeconds = 1e9;
+constexpr int64_t kMaxEpochMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
+
+// Parses a body; the element lives until the thread's next Parse.
+Result<dom::element> Parse(std::string_view body) {
+  thread_local dom::parser parser;
+  static const std::string kEmpty = "{}";
+  bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
+  std::string_view text = blank ? std::string_view(kEmpty) : body;
+  dom::element root;
+  auto error = parser.parse(text.data(), text.size(), true).get(root);
+  if (error) {
+    return Status::Invalid(std::string("malformed JSON body: ") + simdjson::error_message(error));
+  }
+  return root;
+}
+
+Result<dom::object> ParseObject(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::element root, Parse(body));
+  if (!root.is_object()) return Status::Invalid("the body must be a JSON object");
+  return dom::object(root);
+}
+
+// A field: nullopt when absent or null.
+std::optional<dom::element> Field(const dom::object& o, std::string_view key) {
+  dom::element e;
+  if (o.at_key(key).get(e)) return std::nullopt;
+  if (e.is_null()) return std::nullopt;
+  return e;
+}
+
+bool Has(const dom::object& o, std::string_view key) {
+  dom::element e;
+  return !o.at_key(key).get(e);
+}
+
+std::string Raw(const dom::element& e) { return simdjson::minify(e); }
+
+Status Bad(std::string_view field, std::string_view what) {
+  return Status::Invalid(std::string(field) + " must be " + std::string(what));
+}
+
+Result<std::string> String(const dom::element& e, std::string_view field, size_t max_len = 0) {
+  if (!e.is_string()) return Bad(field, "a string");
+  std::string_view s = e.get_string().value_unsafe();
+  if (max_len && s.size() > max_len) {
+    return Status::Invalid(std::string(field) + " is longer than " + std::to_string(max_len) +
+                           " bytes");
+  }
+  return std::string(s);
+}
+
+Result<int64_t> Integer(const dom::element& e, std::string_view field) {
+  if (e.is_int64()) return e.get_int64().value_unsafe();
+  if (e.is_uint64()) return Status::Invalid(std::string(field) + " is out of range");
+  return Bad(field, "an integer");
+}
+
+Result<double> Number(const dom::element& e, std::string_view field) {
+  if (e.is_int64()) return static_cast<double>(e.get_int64().value_unsafe());
+  if (e.is_uint64()) return static_cast<double>(e.get_uint64().value_unsafe());
+  if (e.is_double()) return e.get_double().value_unsafe();
+  return Bad(field, "a number");
+}
+
+Result<bool> Bool(const dom::element& e, std::string_view field) {
+  if (!e.is_bool()) return Bad(field, "a boolean");
+  return e.get_bool().value_unsafe();
+}
+
+Result<double> Delay(const dom::object& o, std::string_view field) {
+  auto e = Field(o, field);
+  if (!e) return 0.0;
+  ASSIGN_OR_RETURN(double v, Number(*e, field));
+  if (!(v >= 0) || v > kMaxDelaySeconds) {
+    return Status::Invalid(std::string(field) + " must be between 0 and 1e9 seconds");
+  }
+  return v;
+}
+
+// SPEC D7: ISO-8601 (no offset = UTC) or integer epoch milliseconds; null clears.
+Result<std::optional<int64_t>> RunAfter(const dom::element& e) {
+  if (e.is_null()) return std::optional<int64_t>();
+  if (e.is_string()) {
+    auto ms = ParseIso(e.get_string().value_unsafe());
+    if (!ms || *ms < 0 || *ms > kMaxEpochMs) {
+      return Status::Invalid("runAfter must be an ISO-8601 date (e.g. 2024-05-01T12:00:00.000Z)");
+    }
+    return std::optional<int64_t>(*ms);
+  }
+  if (e.is_int64()) {
+    int64_t ms = e.get_int64().value_unsafe();
+    if (ms < 0 || ms > kMaxEpochMs) return Status::Invalid("runAfter is out of range");
+    return std::optional<int64_t>(ms);
+  }
+  return Bad("runAfter", "an ISO-8601 date string or integer epoch milliseconds");
+}
+
+Result<std::optional<std::string>> OptName(const dom::object& o, std::string_view field) {
+  auto e = Field(o, field);
+  if (!e) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(std::string s, String(*e, field, kMaxNameLength));
+  if (s.empty()) return std::optional<std::string>();  // reference: `|| null`
+  return std::optional<std::string>(std::move(s));
+}
+
+Result<std::vector<Id>> IdList(const dom::element& e, std::string_view field) {
+  if (!e.is_array()) return Bad(field, "an array of ids");
+  std::vector<Id> out;
+  for (dom::element item : dom::array(e)) {
+    if (!item.is_string()) return Bad(field, "an array of ids");
+    auto id = Id::FromHex(item.get_string().value_unsafe());
+    if (!id) {
+      return Status::Invalid(std::string(field) + " has a malformed id: " + Raw(item) +
+                             " (ids are 24 hex characters)");
+    }
+    out.push_back(*id);
+  }
+  return out;
+}
+
+Result<std::string> RequiredString(const dom::object& o, std::string_view field, size_t max_len) {
+  auto e = Field(o, field);
+  if (!e) return Status::Invalid(std::string(field) + " is required");
+  return String(*e, field, max_len);
+}
+
+Result<std::string> WorkerId(const dom::object& o) {
+  ASSIGN_OR_RETURN(std::string w, RequiredString(o, "workerId", kMaxNameLength));
+  if (w.empty()) return Status::Invalid("workerId is required");
+  return w;
+}
+
+// A task body (reference §2.2 defaults, SPEC D11).
+Result<engine::NewTask> TaskFrom(const dom::object& o) {
+  engine::NewTask t;
+  ASSIGN_OR_RETURN(t.name, RequiredString(o, "name", 0));
+  ASSIGN_OR_RETURN(t.channel, RequiredString(o, "channel", kMaxNameLength));
+  ASSIGN_OR_RETURN(t.workgroup, OptName(o, "workgroup"));
+  ASSIGN_OR_RETURN(t.key, OptName(o, "key"));
+  if (auto e = Field(o, "remainingAttempts")) {
+    ASSIGN_OR_RETURN(t.remaining_attempts, Integer(*e, "remainingAttempts"));
+    if (t.remaining_attempts < 1) return Status::Invalid("remainingAttempts must be at least 1");
+  }
+  if (auto e = Field(o, "priority")) {
+    ASSIGN_OR_RETURN(t.priority, Integer(*e, "priority"));
+  }
+  if (auto e = Field(o, "runAfter")) {
+    ASSIGN_OR_RETURN(t.run_after, RunAfter(*e));
+  }
+  if (auto e = Field(o, "progressWeight")) {
+    ASSIGN_OR_RETURN(t.progress_weight, Number(*e, "progressWeight"));
+  }
+  if (auto e = Field(o, "isSeed")) {
+    ASSIGN_OR_RETURN(t.is_seed, Bool(*e, "isSeed"));
+  }
+  if (Field(o, "errorDelayInSeconds")) {
+    ASSIGN_OR_RETURN(t.error_delay_s, Delay(o, "errorDelayInSeconds"));
+  }
+  if (auto e = Field(o, "input")) t.input = Raw(*e);
+  if (auto e = Field(o, "parentIds")) {
+    ASSIGN_OR_RETURN(t.parent_ids, IdList(*e, "parentIds"));
+  }
+  return t;
+}
+
+// JavaScript truthiness, as the reference decides the error path (reference §4.3).
+bool Truthy(const dom::element& e) {
+  switch (e.type()) {
+    case dom::element_type::NULL_VALUE:
+      return false;
+    case dom::element_type::BOOL:
+      return e.get_bool().value_unsafe();
+    case dom::element_type::STRING:
+      return !e.get_string().value_unsafe().empty();
+    case dom::element_type::INT64:
+      return e.get_int64().value_unsafe() != 0;
+    case dom::element_type::UINT64:
+      return e.get_uint64().value_unsafe() != 0;
+    case dom::element_type::DOUBLE: {
+      double d = e.get_double().value_unsafe();
+      return d != 0 && !std::isnan(d);
+    }
+    default:
+      return true;
+  }
+}
+
+Result<engine::ChildSpec> ChildFrom(const dom::element& e, size_t index) {
+  const std::string where = "children[" + std::to_string(index) + "]";
+  if (!e.is_object()) return Status::Invalid(where + " must be an object");
+  dom::object o(e);
+  auto task = TaskFrom(o);
+  if (!task.ok()) return Status::Invalid(where + ": " + task.status().message());
+  engine::ChildSpec c;
+  c.task = std::move(task).value();
+  if (auto id = Field(o, "_child_id")) {
+    if (!id->is_string() && !id->is_number())
+      return Bad(where + "._child_id", "a number or a string");
+    c.child_id = Raw(*id);
+  }
+  if (auto refs = Field(o, "_parent_ids")) {
+    if (!refs->is_array()) return Bad(where + "._parent_ids", "an array of _child_id values");
+    c.parent_refs.emplace();
+    for (dom::element r : dom::array(*refs)) c.parent_refs->push_back(Raw(r));
+  }
+  return c;
+}
+
+Result<engine::ReleaseCommand> ReleaseFrom(const dom::object& o) {
+  engine::ReleaseCommand cmd;
+  ASSIGN_OR_RETURN(cmd.worker_id, WorkerId(o));
+  if (auto e = Field(o, "error"); e && Truthy(*e)) cmd.error = Raw(*e);
+  if (auto e = Field(o, "output")) cmd.output = Raw(*e);
+  if (auto e = Field(o, "children")) {
+    if (!e->is_array()) return Bad("children", "an array of task objects");
+    size_t i = 0;
+    for (dom::element child : dom::array(*e)) {
+      if (child.is_object() && Has(dom::object(child), "_id")) {  // reference: ignored
+        ++i;
+        continue;
+      }
+      ASSIGN_OR_RETURN(engine::ChildSpec spec, ChildFrom(child, i++));
+      cmd.children.push_back(std::move(spec));
+    }
+  }
+  ASSIGN_OR_RETURN(cmd.children_delay_s, Delay(o, "childrenDelayInSeconds"));
+  ASSIGN_OR_RETURN(cmd.workgroup_delay_s, Delay(o, "workgroupDelayInSeconds"));
+  return cmd;
+}
+
+}  // namespace
+
+Result<engine::NewGroup> ParseNewGroup(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  engine::NewGroup g;
+  ASSIGN_OR_RETURN(g.name, RequiredString(o, "name", 0));
+  if (auto e = Field(o, "isPaused")) {
+    ASSIGN_OR_RETURN(g.is_paused, Bool(*e, "isPaused"));
+  }
+  return g;
+}
+
+Result<std::optional<std::string>> ParseGroupUpdate(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  auto e = Field(o, "name");
+  if (!e) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(std::string name, String(*e, "name"));
+  return std::optional<std::string>(std::move(name));
+}
+
+Result<std::vector<engine::NewTask>> ParseNewTasks(std::string_view body, bool* is_array) {
+  ASSIGN_OR_RETURN(dom::element root, Parse(body));
+  std::vector<engine::NewTask> out;
+  *is_array = root.is_array();
+  if (root.is_object()) {
+    ASSIGN_OR_RETURN(engine::NewTask t, TaskFrom(dom::object(root)));
+    out.push_back(std::move(t));
+    return out;
+  }
+  if (!root.is_array())
+    return Status::Invalid("the body must be a task object or an array of them");
+  size_t i = 0;
+  for (dom::element e : dom::array(root)) {
+    if (!e.is_object()) return Status::Invalid("[" + std::to_string(i) + "] must be a task object");
+    auto t = TaskFrom(dom::object(e));
+    if (!t.ok()) return Status::Invalid("[" + std::to_string(i) + "]: " + t.status().message());
+    out.push_back(std::move(t).value());
+    ++i;
+  }
+  return out;
+}
+
+// SPEC D9: known fields only; the immutable ones of reference §5.7 are ignored.
+Result<engine::TaskPatch> ParseTaskPatch(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  engine::TaskPatch p;
+  if (auto e = Field(o, "name")) {
+    ASSIGN_OR_RETURN(p.name, String(*e, "name"));
+  }
+  if (auto e = Field(o, "channel")) {
+    ASSIGN_OR_RETURN(p.channel, String(*e, "channel", kMaxNameLength));
+  }
+  if (Has(o, "workgroup")) {
+    ASSIGN_OR_RETURN(p.workgroup, OptName(o, "workgroup"));
+  }
+  if (Has(o, "key")) {
+    ASSIGN_OR_RETURN(p.key, OptName(o, "key"));
+  }
+  if (auto e = Field(o, "remainingAttempts")) {
+    ASSIGN_OR_RETURN(p.remaining_attempts, Integer(*e, "remainingAttempts"));
+    if (*p.remaining_attempts < 0) return Status::Invalid("remainingAttempts must be at least 0");
+  }
+  if (auto e = Field(o, "priority")) {
+    ASSIGN_OR_RETURN(p.priority, Integer(*e, "priority"));
+  }
+  dom::element run_after;
+  if (!o.at_key("runAfter").get(run_after)) {
+    ASSIGN_OR_RETURN(p.run_after, RunAfter(run_after));
+  }
+  if (auto e = Field(o, "progressWeight")) {
+    ASSIGN_OR_RETURN(p.progress_weight, Number(*e, "progressWeight"));
+  }
+  if (Field(o, "errorDelayInSeconds")) {
+    ASSIGN_OR_RETURN(p.error_delay_s, Delay(o, "errorDelayInSeconds"));
+  }
+  if (auto e = Field(o, "isSeed")) {
+    ASSIGN_OR_RETURN(p.is_seed, Bool(*e, "isSeed"));
+  }
+  dom::element input;
+  if (!o.at_key("input").get(input)) p.input = Raw(input);
+  if (Has(o, "parentIds")) {
+    auto e = Field(o, "parentIds");
+    if (!e) {
+      p.parent_ids.emplace();
+    } else {
+      ASSIGN_OR_RETURN(p.parent_ids, IdList(*e, "parentIds"));
+    }
+  }
+  return p;
+}
+
+Result<AcquireRequest> ParseAcquire(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  AcquireRequest r;
+  ASSIGN_OR_RETURN(r.worker_id, WorkerId(o));
+  if (auto e = Field(o, "waitSeconds")) {
+    ASSIGN_OR_RETURN(r.wait_seconds, Number(*e, "waitSeconds"));
+    if (!(r.wait_seconds >= 0 && r.wait_seconds <= 60)) {
+      return Status::Invalid("waitSeconds must be between 0 and 60");
+    }
+  }
+  if (auto e = Field(o, "limit")) {
+    ASSIGN_OR_RETURN(int64_t limit, Integer(*e, "limit"));
+    if (limit < 1 || limit > 1000) return Status::Invalid("limit must be between 1 and 1000");
+    r.limit = static_cast<int>(limit);
+  }
+  return r;
+}
+
+Result<engine::ReleaseCommand> ParseRelease(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  return ReleaseFrom(o);
+}
+
+Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::element root, Parse(body));
+  if (!root.is_array()) return Status::Invalid("the body must be an array of release objects");
+  std::vector<ReleaseItem> out;
+  for (dom::element e : dom::array(root)) {
+    if (!e.is_object()) return Status::Invalid("every release item must be an object");
+    dom::object o(e);
+    ReleaseItem item{"", Status::Invalid("taskId is required")};
+    if (auto id = Field(o, "taskId"); id && id->is_string()) {
+      item.task_id = std::string(id->get_string().value_unsafe());
+      item.command = ReleaseFrom(o);
+    } else if (id) {
+      item.command = Status::Invalid("taskId must be a string");
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+Result<std::string> ParseWorkerOnly(std::string_view body) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  return WorkerId(o);
+}
+
+Result<int64_t> ParseAttempts(std::string_view body, int64_t default_attempts) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  auto e = Field(o, "remainingAttempts");
+  if (!e) return default_attempts;
+  ASSIGN_OR_RETURN(int64_t n, Integer(*e, "remainingAttempts"));
+  if (n < 1) return Status::Invalid("remainingAttempts must be at least 1");
+  return n;
+}
+
+Result<engine::OperatorFields> ParseOperator(std::string_view body, bool create) {
+  ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
+  engine::OperatorFields f;
+  if (create) {
+    ASSIGN_OR_RETURN(f.channel, RequiredString(o, "channel", kMaxNameLength));
+    ASSIGN_OR_RETURN(f.url, RequiredString(o, "url", 0));
+  } else {
+    if (auto e = Field(o, "channel")) {
+      ASSIGN_OR_RETURN(f.channel, String(*e, "channel", kMaxNameLength));
+    }
+    if (auto e = Field(o, "url")) {
+      ASSIGN_OR_RETURN(f.url, String(*e, "url"));
+    }
+  }
+  if (Has(o, "requestConfig")) {
+    auto e = Field(o, "requestConfig");
+    if (e && !e->is_object()) return Bad("requestConfig", "an object or null");
+    f.request_config = e ? Raw(*e) : "null";
+  }
+  if (Has(o, "isPaused")) {
+    auto e = Field(o, "isPaused");
+    if (e) {
+      ASSIGN_OR_RETURN(bool paused, Bool(*e, "isPaused"));
+      f.is_paused = std::optional<bool>(paused);
+    } else {
+      f.is_paused = std::optional<bool>();
+    }
+  }
+  return f;
+}
+
+Result<Id> ParseId(std::string_view text) {
+  auto id = Id::FromHex(text);
+  if (!id) {
+    return Status::Invalid("malformed id '" + std::string(text.substr(0, 64)) +
+                           "': ids are 24 hex characters");
+  }
+  return *id;
+}
+
+Result<int64_t> ParseQueryInt(const std::string& name, const std::string& value, bool present,
+                              int64_t fallback, int64_t min) {
+  if (!present || value.empty()) return fallback;
+  size_t pos = 0;
+  int64_t v;
+  try {
+    v = std::stoll(value, &pos);
+  } catch (const std::exception&) {
+    return Status::Invalid(name + " must be an integer");
+  }
+  if (pos != value.size()) return Status::Invalid(name + " must be an integer");
+  if (v < min) return Status::Invalid(name + " must be at least " + std::to_string(min));
+  return v;
+}
+
+}  // namespace crew::api

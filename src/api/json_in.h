@@ -1,0 +1,47 @@
+// Request bodies: JSON (parsed with simdjson) -> engine commands, with every check of SPEC D1,
+// D7, D10, D11 and §4. Each function answers kInvalidArgument with a message naming the field.
+// An empty body counts as {}. Thread-safe (one simdjson parser per thread).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/engine.h"
+#include "util/status.h"
+
+namespace crew::api {
+
+struct AcquireRequest {
+  std::string worker_id;
+  double wait_seconds = 0;   // N1: 0..60
+  std::optional<int> limit;  // N8: 1..1000; unset = the single-task answer
+};
+
+struct ReleaseItem {
+  std::string task_id;  // as given; the route checks it
+  Result<engine::ReleaseCommand> command;
+};
+
+Result<engine::NewGroup> ParseNewGroup(std::string_view body);
+Result<std::optional<std::string>> ParseGroupUpdate(std::string_view body);  // the new name
+// A task body or (N2) an array of them; *is_array tells which.
+Result<std::vector<engine::NewTask>> ParseNewTasks(std::string_view body, bool* is_array);
+Result<engine::TaskPatch> ParseTaskPatch(std::string_view body);
+Result<AcquireRequest> ParseAcquire(std::string_view body);
+Result<engine::ReleaseCommand> ParseRelease(std::string_view body);
+// N8: the body must be an array of objects; each item's own problems stay with the item.
+Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body);
+Result<std::string> ParseWorkerOnly(std::string_view body);                      // heartbeat
+Result<int64_t> ParseAttempts(std::string_view body, int64_t default_attempts);  // reset/retry
+Result<engine::OperatorFields> ParseOperator(std::string_view body, bool create);
+
+// Path and query values.
+Result<Id> ParseId(std::string_view text);
+// Query integer (limit, skip); `fallback` when absent or empty.
+Result<int64_t> ParseQueryInt(const std::string& name, const std::string& value, bool present,
+                              int64_t fallback, int64_t min);
+
+}  // namespace crew::api

@@ -1,0 +1,39 @@
+// Small helpers shared by the route files: JSON replies, error mapping, path ids. Internal.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <httplib.h>
+
+#include "api/json_in.h"
+#include "api/json_out.h"
+#include "util/status.h"
+
+namespace crew::api {
+
+int HttpStatus(Code code);
+
+inline void ReplyJson(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "application/json; charset=utf-8");
+}
+
+inline void ReplyError(httplib::Response& res, const Status& s) {
+  ReplyJson(res, HttpStatus(s.code()), MessageJson(s.message()));
+}
+
+// A handler that answers 200 with the JSON text it returns, or the error of its Status.
+using JsonHandler = std::function<Result<std::string>(const httplib::Request&)>;
+httplib::Server::Handler Json(JsonHandler h);
+
+// The id in the first path group (kInvalidArgument when malformed).
+inline Result<Id> PathId(const httplib::Request& req) { return ParseId(req.matches[1].str()); }
+
+inline Result<int64_t> QueryInt(const httplib::Request& req, const char* name, int64_t fallback,
+                                int64_t min) {
+  bool present = req.has_param(name);
+  return ParseQueryInt(name, present ? req.get_param_value(name) : "", present, fallback, min);
+}
+
+}  // namespace crew::api

@@ -1,0 +1,249 @@
+// REST routes for groups, tasks, channels, operators and maintenance (reference §3, §5).
+// Worker routes (acquire, release, heartbeat) and event streams are in worker_routes.cc.
+#include "api/routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include "api/route_util.h"
+
+namespace crew::api {
+
+namespace {
+
+using engine::Engine;
+using httplib::Request;
+
+std::string Deleted() { return "{\"acknowledged\":true,\"deletedCount\":1}"; }
+
+std::string Counted(int64_t n) { return "{\"count\":" + std::to_string(n) + "}"; }
+
+void GroupRoutes(httplib::Server& s, Engine* e) {
+  s.Get("/api/v1/task_groups", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
+          ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
+          ASSIGN_OR_RETURN(auto groups, e->ListGroups(limit, skip));
+          return ArrayJson(groups, GroupJson);
+        }));
+  s.Get("/api/v1/task_groups/count",
+        Json([e](const Request&) -> Result<std::string> { return Counted(e->CountGroups()); }));
+  s.Post("/api/v1/task_groups", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(auto ng, ParseNewGroup(req.body));
+           ASSIGN_OR_RETURN(auto g, e->CreateGroup(ng));
+           return GroupJson(g);
+         }));
+  s.Get("/api/v1/task_group/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto g, e->GetGroup(id));
+          return GroupJson(g);
+        }));
+  s.Put("/api/v1/task_group/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto name, ParseGroupUpdate(req.body));
+          ASSIGN_OR_RETURN(auto g, e->RenameGroup(id, name));
+          return GroupJson(g);
+        }));
+  s.Delete("/api/v1/task_group/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+             ASSIGN_OR_RETURN(Id id, PathId(req));
+             RETURN_IF_ERROR(e->DeleteGroup(id));
+             return Deleted();
+           }));
+  s.Post("/api/v1/task_group/([^/]+)/reset", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(Id id, PathId(req));
+           ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 5));  // D10
+           ASSIGN_OR_RETURN(auto g, e->ResetGroup(id, attempts));
+           return GroupJson(g);
+         }));
+  s.Post("/api/v1/task_group/([^/]+)/retry", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(Id id, PathId(req));
+           ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 2));
+           ASSIGN_OR_RETURN(auto g, e->RetryGroup(id, attempts));
+           return GroupJson(g);
+         }));
+  for (const char* action : {"pause", "resume"}) {
+    bool paused = std::string(action) == "pause";
+    s.Post(std::string("/api/v1/task_group/([^/]+)/") + action,
+           Json([e, paused](const Request& req) -> Result<std::string> {
+             ASSIGN_OR_RETURN(Id id, PathId(req));
+             ASSIGN_OR_RETURN(auto g, e->SetGroupPaused(id, paused));
+             return GroupJson(g);
+           }));
+  }
+  s.Get("/api/v1/task_group/([^/]+)/tasks", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", -1, INT64_MIN));
+          ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
+          ASSIGN_OR_RETURN(auto tasks, e->ListGroupTasks(id, limit, skip));
+          return ArrayJson(tasks, TaskJson);
+        }));
+  s.Post("/api/v1/task_group/([^/]+)/tasks", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(Id id, PathId(req));
+           bool is_array = false;
+           ASSIGN_OR_RETURN(auto bodies, ParseNewTasks(req.body, &is_array));
+           ASSIGN_OR_RETURN(auto tasks, e->CreateTasks(id, bodies));
+           return is_array ? ArrayJson(tasks, TaskJson) : TaskJson(tasks.at(0));
+         }));
+}
+
+void TaskRoutes(httplib::Server& s, Engine* e) {
+  s.Get("/api/v1/task/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto t, e->GetTask(id));
+          return TaskJson(t);
+        }));
+  s.Put("/api/v1/task/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto patch, ParseTaskPatch(req.body));
+          ASSIGN_OR_RETURN(auto t, e->UpdateTask(id, patch));
+          return TaskJson(t);
+        }));
+  s.Delete("/api/v1/task/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+             ASSIGN_OR_RETURN(Id id, PathId(req));
+             RETURN_IF_ERROR(e->DeleteTask(id));
+             return Deleted();
+           }));
+  s.Post("/api/v1/task/([^/]+)/reset", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(Id id, PathId(req));
+           ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 2));
+           ASSIGN_OR_RETURN(auto t, e->ResetTask(id, attempts));
+           return TaskJson(t);
+         }));
+  s.Post("/api/v1/task/([^/]+)/retry", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(Id id, PathId(req));
+           ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 2));
+           ASSIGN_OR_RETURN(auto t, e->RetryTask(id, attempts));
+           return TaskJson(t);
+         }));
+  s.Post("/api/v1/task/([^/]+)/pluck", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(Id id, PathId(req));
+           ASSIGN_OR_RETURN(auto t, e->PluckTask(id));
+           return TaskJson(t);
+         }));
+  s.Get("/api/v1/channel/([^/]+)/tasks", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
+          ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
+          ASSIGN_OR_RETURN(auto tasks, e->ListChannelTasks(req.matches[1].str(), limit, skip));
+          return ArrayJson(tasks, TaskJson);
+        }));
+  s.Get("/api/v1/channels", Json([e](const Request&) -> Result<std::string> {
+          return ChannelsJson(e->ListChannels());
+        }));
+}
+
+void OperatorRoutes(httplib::Server& s, Engine* e) {
+  s.Get("/api/v1/operators", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
+          ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
+          ASSIGN_OR_RETURN(auto ops, e->ListOperators(limit, skip));
+          return ArrayJson(ops, OperatorJson);
+        }));
+  s.Get("/api/v1/operators/count",
+        Json([e](const Request&) -> Result<std::string> { return Counted(e->CountOperators()); }));
+  s.Post("/api/v1/operators", Json([e](const Request& req) -> Result<std::string> {
+           ASSIGN_OR_RETURN(auto fields, ParseOperator(req.body, true));
+           ASSIGN_OR_RETURN(auto o, e->CreateOperator(fields));
+           return OperatorJson(o);
+         }));
+  s.Get("/api/v1/operator/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto o, e->GetOperator(id));
+          return OperatorJson(o);
+        }));
+  s.Put("/api/v1/operator/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto fields, ParseOperator(req.body, false));
+          ASSIGN_OR_RETURN(auto o, e->UpdateOperator(id, fields));
+          return OperatorJson(o);
+        }));
+  s.Delete("/api/v1/operator/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
+             ASSIGN_OR_RETURN(Id id, PathId(req));
+             RETURN_IF_ERROR(e->DeleteOperator(id));
+             return Deleted();
+           }));
+}
+
+// D13: the work of the original's cron jobs runs inside the server; these routes run one batch
+// of it now and answer how many tasks or groups it changed.
+void AdminRoutes(httplib::Server& s, Engine* e) {
+  auto answer = [](int64_t n) { return "{\"success\":true,\"count\":" + std::to_string(n) + "}"; };
+  JsonHandler clean = [e, answer](const Request& req) -> Result<std::string> {
+    ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().clean_batch, 1));
+    if (!e->options().clean_expired_groups) return answer(0);
+    ASSIGN_OR_RETURN(int64_t n, e->CleanExpiredGroups(static_cast<int>(batch)));
+    return answer(n);
+  };
+  JsonHandler bootstrap = [e, answer](const Request& req) -> Result<std::string> {
+    ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", 100, 1));
+    ASSIGN_OR_RETURN(int64_t promoted, e->PromoteDue(static_cast<int>(batch)));
+    ASSIGN_OR_RETURN(int64_t expired, e->ExpireLeases(static_cast<int>(batch)));
+    return answer(promoted + expired);
+  };
+  // parentsComplete is kept exact on every write (engine/txn.h), so nothing is out of sync.
+  JsonHandler sync = [answer](const Request&) -> Result<std::string> { return answer(0); };
+  for (auto& [path, handler] :
+       {std::pair{"/api/v1/clean", clean}, std::pair{"/api/v1/bootstrap", bootstrap},
+        std::pair{"/api/v1/sync", sync}}) {
+    s.Get(path, Json(handler));
+    s.Post(path, Json(handler));
+    s.Put(path, Json(handler));
+    s.Delete(path, Json(handler));
+  }
+}
+
+}  // namespace
+
+int HttpStatus(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kTooLarge:
+      return 413;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kIoError:
+      return 503;
+    case Code::kCorruption:
+      return 500;
+  }
+  return 500;
+}
+
+httplib::Server::Handler Json(JsonHandler h) {
+  return [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    try {
+      Result<std::string> r = h(req);
+      if (r.ok()) {
+        ReplyJson(res, 200, r.value());
+      } else {
+        if (HttpStatus(r.status().code()) >= 500) {
+          spdlog::error("{} {}: {}", req.method, req.path, r.status().ToString());
+        }
+        ReplyError(res, r.status());
+      }
+    } catch (const std::exception& ex) {
+      spdlog::error("{} {}: unexpected exception: {}", req.method, req.path, ex.what());
+      ReplyJson(res, 500, MessageJson(std::string("internal error: ") + ex.what()));
+    }
+  };
+}
+
+void RegisterWorkerRoutes(httplib::Server& s, RouteContext ctx);  // worker_routes.cc
+
+void RegisterRoutes(httplib::Server& server, RouteContext ctx) {
+  server.Get("/healthz", [](const Request&, httplib::Response& res) {
+    ReplyJson(res, 200, "{\"healthy\":true}");
+  });
+  GroupRoutes(server, ctx.engine);
+  TaskRoutes(server, ctx.engine);
+  OperatorRoutes(server, ctx.engine);
+  AdminRoutes(server, ctx.engine);
+  RegisterWorkerRoutes(server, ctx);
+  RegisterPages(server);
+}
+
+}  // namespace crew::api

@@ -1,0 +1,145 @@
+// Worker routes: acquire with long-poll and batches, release (single and batch), heartbeat
+// (reference §4.2-4.3, SPEC D1, D2, N1, N8), and the Server-Sent Events stream (N3).
+#include <chrono>
+
+#include "api/client_socket.h"
+#include "api/route_util.h"
+#include "api/routes.h"
+
+namespace crew::api {
+
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+
+// N1: answers at once when a task is there; otherwise waits on the channel until a task
+// becomes ready, the wait ends, or the client goes away (then it takes nothing).
+void Acquire(RouteContext ctx, const Request& req, Response& res) {
+  auto parsed = ParseAcquire(req.body);
+  if (!parsed.ok()) return ReplyError(res, parsed.status());
+  const AcquireRequest& a = *parsed;
+  const std::string channel = req.matches[1].str();
+  const int limit = a.limit.value_or(1);
+  auto deadline = EventHub::Clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(a.wait_seconds * 1000));
+  const bool waits = a.wait_seconds > 0;
+  uint64_t gen = waits ? ctx.hub->BeginWait(channel) : 0;
+  int fd = -1;
+  auto alive = [&] { return !ClientGone(fd); };
+  Result<std::vector<engine::Acquired>> got = std::vector<engine::Acquired>();
+  while (true) {
+    got = ctx.engine->Acquire(channel, a.worker_id, limit);
+    if (!got.ok() || !got->empty() || !waits) break;
+    if (fd < 0) fd = ClientSocket(req);
+    if (!ctx.hub->Wait(channel, gen, deadline, alive) || !alive()) break;
+  }
+  if (waits) ctx.hub->EndWait(channel);
+  if (!got.ok()) return ReplyError(res, got.status());
+  if (a.limit) return ReplyJson(res, 200, AcquiredListJson(*got));
+  ReplyJson(res, 200, AcquiredJson(got->empty() ? nullptr : &got->front()));
+}
+
+Result<std::string> ReleaseOne(RouteContext ctx, const Request& req) {
+  ASSIGN_OR_RETURN(Id id, PathId(req));
+  ASSIGN_OR_RETURN(auto cmd, ParseRelease(req.body));
+  ASSIGN_OR_RETURN(auto t, ctx.engine->Release(id, cmd));
+  return TaskJson(t);
+}
+
+// N8 / SPEC §4: per-item answers {"taskId", "status", "message"?, "task"?} in request order.
+Result<std::string> ReleaseMany(RouteContext ctx, const Request& req) {
+  ASSIGN_OR_RETURN(auto items, ParseReleaseBatch(req.body));
+  std::vector<std::optional<Status>> early(items.size());
+  std::vector<std::pair<Id, engine::ReleaseCommand>> valid;
+  std::vector<size_t> valid_index;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto id = ParseId(items[i].task_id);
+    if (!items[i].command.ok()) {
+      early[i] = items[i].command.status();
+    } else if (!id.ok()) {
+      early[i] = id.status();
+    } else {
+      valid.emplace_back(*id, std::move(items[i].command).value());
+      valid_index.push_back(i);
+    }
+  }
+  auto results = ctx.engine->ReleaseBatch(valid);
+  std::vector<std::string> answers(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (early[i]) {
+      answers[i] = "{\"taskId\":" + engine::JsonQuote(items[i].task_id) +
+                   ",\"status\":" + std::to_string(HttpStatus(early[i]->code())) +
+                   ",\"message\":" + engine::JsonQuote(early[i]->message()) + "}";
+    }
+  }
+  for (size_t k = 0; k < valid.size(); ++k) {
+    size_t i = valid_index[k];
+    const auto& r = results[k];
+    std::string head = "{\"taskId\":" + engine::JsonQuote(items[i].task_id) + ",\"status\":";
+    answers[i] = r.ok() ? head + "200,\"task\":" + TaskJson(*r) + "}"
+                        : head + std::to_string(HttpStatus(r.status().code())) +
+                              ",\"message\":" + engine::JsonQuote(r.status().message()) + "}";
+  }
+  return ArrayJson(answers, [](const std::string& s) { return s; });
+}
+
+Result<std::string> HeartbeatOne(RouteContext ctx, const Request& req) {
+  ASSIGN_OR_RETURN(Id id, PathId(req));
+  ASSIGN_OR_RETURN(auto worker, ParseWorkerOnly(req.body));
+  ASSIGN_OR_RETURN(auto t, ctx.engine->Heartbeat(id, worker));
+  return TaskJson(t);
+}
+
+// N3: `event: <name>` / `data: <json>` frames, a comment at least every 15 s.
+void Events(RouteContext ctx, const Request& req, Response& res) {
+  std::string room;
+  if (req.has_param("taskGroupId")) {
+    auto id = ParseId(req.get_param_value("taskGroupId"));
+    if (!id.ok()) return ReplyError(res, id.status());
+    auto g = ctx.engine->GetGroup(*id);
+    if (!g.ok()) return ReplyError(res, g.status());
+    room = id->Hex();
+  }
+  auto sub = ctx.hub->Subscribe(room);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  auto started = std::make_shared<bool>(false);
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [sub, started](size_t, httplib::DataSink& sink) {
+        if (!*started) {
+          *started = true;
+          static const std::string kHello = ": connected\n\n";
+          return sink.write(kHello.data(), kHello.size());
+        }
+        auto m = sub->Next(EventHub::Clock::now() + std::chrono::seconds(15));
+        if (!m) {
+          if (sub->closed()) {
+            sink.done();
+            return true;
+          }
+          static const std::string kPing = ": ping\n\n";
+          return sink.write(kPing.data(), kPing.size());
+        }
+        std::string frame = "event: " + m->name + "\ndata: " + m->data + "\n\n";
+        return sink.write(frame.data(), frame.size());
+      },
+      [hub = ctx.hub, sub](bool) { hub->Unsubscribe(sub); });
+}
+
+}  // namespace
+
+void RegisterWorkerRoutes(httplib::Server& s, RouteContext ctx) {
+  s.Post("/api/v1/channel/([^/]+)/acquire",
+         [ctx](const Request& req, Response& res) { Acquire(ctx, req, res); });
+  s.Post("/api/v1/task/([^/]+)/release",
+         Json([ctx](const Request& req) { return ReleaseOne(ctx, req); }));
+  s.Post("/api/v1/tasks/release",
+         Json([ctx](const Request& req) { return ReleaseMany(ctx, req); }));
+  s.Post("/api/v1/task/([^/]+)/heartbeat",
+         Json([ctx](const Request& req) { return HeartbeatOne(ctx, req); }));
+  s.Get("/api/v1/events", [ctx](const Request& req, Response& res) { Events(ctx, req, res); });
+}
+
+}  // namespace crew::api

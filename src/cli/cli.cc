@@ -1,0 +1,148 @@
+#include "cli/cli.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include "api/event_hub.h"
+#include "api/http_server.h"
+#include "cli/config.h"
+#include "engine/engine.h"
+#include "storage/store.h"
+
+namespace crew::cli {
+
+namespace {
+
+int Fail(const std::string& message) {
+  spdlog::error("{}", message);
+  return 1;
+}
+
+// D15: SIGTERM/SIGINT stop accepting, let in-flight requests finish, flush, exit 0.
+int Start(const Config& config) {
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Fail("cannot create data dir " + config.data_dir + ": " + ec.message());
+
+  // Signals go to the waiting thread below only.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  storage::StoreOptions store_options;
+  store_options.dir = config.data_dir;
+  store_options.relaxed_durability = config.relaxed_durability;
+  auto store = storage::Store::Open(store_options);
+  if (!store.ok()) return Fail(store.status().message());
+
+  engine::EngineOptions engine_options;
+  engine_options.lease_ms = static_cast<int64_t>(config.lease_seconds * 1000);
+  engine_options.clean_expired_groups = config.clean_expired_groups;
+  engine_options.expired_group_age_ms =
+      static_cast<int64_t>(config.expired_group_days * 86'400'000);
+  auto engine = engine::Engine::Open(store->get(), SystemClock::Default(), engine_options);
+  if (!engine.ok())
+    return Fail("cannot load data dir " + config.data_dir + ": " + engine.status().message());
+
+  api::EventHub hub;
+  (*engine)->SetListener(&hub);
+  api::ServerOptions server_options;
+  server_options.host = config.host;
+  server_options.port = config.port;
+  server_options.auth_token = config.auth_token;
+  server_options.tls_cert = config.tls_cert;
+  server_options.tls_key = config.tls_key;
+  api::HttpServer server(engine->get(), &hub, server_options);
+  Status bound = server.Bind();
+  if (!bound.ok()) return Fail(bound.message());
+  (*engine)->StartMaintenance();
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("{} received: finishing in-flight requests",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    hub.Shutdown();  // long polls answer now, event streams end
+    server.Stop();
+  });
+  spdlog::info("crew {} listening on {}://{}:{} (data dir {}, {} durability)", CREW_VERSION,
+               config.tls_cert.empty() ? "http" : "https", config.host, server.port(),
+               config.data_dir, config.relaxed_durability ? "relaxed" : "full");
+  server.Run();
+  if (waiter.joinable()) {
+    // Run() also returns if the listener fails; make the waiter return then too.
+    if (!hub.shutting_down()) pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+  }
+  (*engine)->StopMaintenance();
+  engine->reset();
+  Status synced = (*store)->SyncNow();
+  store->reset();
+  if (!synced.ok()) return Fail("final sync failed: " + synced.message());
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("crew"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
+  CLI::App app{"Crew: a task-processing server (a DAG of tasks, workers in any language, REST)."};
+  app.set_version_flag("--version", std::string("crew ") + CREW_VERSION);
+  app.require_subcommand(1);
+
+  Config config;
+  auto* start = app.add_subcommand("start", "Run the server on an embedded RocksDB store");
+  start->add_option("--data-dir", config.data_dir, "Data directory (env CREW_DATA_DIR)")
+      ->default_str("./crew-data");
+  start->add_option("--port,-p", config.port, "TCP port (env PORT)")->default_str("3000");
+  start->add_option("--host", config.host, "Address to listen on (env CREW_HOST)")
+      ->default_str("127.0.0.1");
+  start->add_flag("--relaxed-durability", config.relaxed_durability,
+                  "Answer writes before the WAL is synced; sync every 100 ms (env "
+                  "CREW_RELAXED_DURABILITY=1)");
+  start->add_option("--auth-token", config.auth_token,
+                    "Require 'Authorization: Bearer TOKEN' on /api/ (env CREW_AUTH_TOKEN)");
+  start->add_option("--tls-cert", config.tls_cert,
+                    "PEM certificate: serve HTTPS (env CREW_TLS_CERT)");
+  start->add_option("--tls-key", config.tls_key, "PEM private key (env CREW_TLS_KEY)");
+  start
+      ->add_option("--log-level", config.log_level,
+                   "trace, debug, info, warn, error (env CREW_LOG_LEVEL)")
+      ->default_str("info");
+
+  // The environment first; flags given on the command line then override it.
+  Status env = ApplyEnvironment(&config, [](const char* name) { return std::getenv(name); });
+  if (!env.ok()) return Fail(env.message());
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 1;
+  }
+  if (start->parsed()) {
+    Status valid = Validate(config);
+    if (!valid.ok()) return Fail(valid.message());
+    return Start(config);
+  }
+  return 1;
+}
+
+}  // namespace crew::cli

@@ -1,0 +1,82 @@
+#include "cli/config.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+namespace crew::cli {
+
+namespace {
+
+Status Number(const char* name, const char* text, double* out) {
+  char* end = nullptr;
+  double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !std::isfinite(v)) {
+    return Status::Invalid(std::string(name) + " must be a number, got '" + text + "'");
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+Status Flag(const char* name, const char* text, bool* out) {
+  std::string v = text;
+  if (v == "yes" || v == "true" || v == "1" || v == "on") {
+    *out = true;
+  } else if (v == "no" || v == "false" || v == "0" || v == "off" || v.empty()) {
+    *out = false;
+  } else {
+    return Status::Invalid(std::string(name) + " must be yes or no, got '" + v + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ApplyEnvironment(Config* c, const Getenv& getenv) {
+  if (const char* v = getenv("CREW_DATA_DIR"); v && *v) c->data_dir = v;
+  if (const char* v = getenv("CREW_HOST"); v && *v) c->host = v;
+  if (const char* v = getenv("PORT"); v && *v) {
+    double port;
+    RETURN_IF_ERROR(Number("PORT", v, &port));
+    c->port = static_cast<int>(port);
+    if (port != c->port) return Status::Invalid("PORT must be an integer");
+  }
+  if (const char* v = getenv("CREW_RELAXED_DURABILITY"))
+    RETURN_IF_ERROR(Flag("CREW_RELAXED_DURABILITY", v, &c->relaxed_durability));
+  if (const char* v = getenv("CREW_AUTH_TOKEN")) c->auth_token = v;
+  if (const char* v = getenv("CREW_TLS_CERT")) c->tls_cert = v;
+  if (const char* v = getenv("CREW_TLS_KEY")) c->tls_key = v;
+  if (const char* v = getenv("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS"); v && *v) {
+    RETURN_IF_ERROR(Number("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", v, &c->lease_seconds));
+  }
+  if (const char* v = getenv("CREW_CLEAN_EXPIRED_GROUPS"); v && *v) {
+    RETURN_IF_ERROR(Flag("CREW_CLEAN_EXPIRED_GROUPS", v, &c->clean_expired_groups));
+  }
+  if (const char* v = getenv("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS"); v && *v) {
+    RETURN_IF_ERROR(Number("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", v, &c->expired_group_days));
+  }
+  if (const char* v = getenv("CREW_LOG_LEVEL"); v && *v) c->log_level = v;
+  return Status::Ok();
+}
+
+Status Validate(const Config& c) {
+  if (c.port < 0 || c.port > 65535) return Status::Invalid("the port must be between 0 and 65535");
+  if (!(c.lease_seconds > 0)) {
+    return Status::Invalid("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS must be above 0");
+  }
+  if (!(c.expired_group_days > 0)) {
+    return Status::Invalid("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS must be above 0");
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Status::Invalid("TLS needs both --tls-cert and --tls-key");
+  }
+  if (c.data_dir.empty()) return Status::Invalid("the data dir must not be empty");
+  static const char* const kLevels[] = {"trace", "debug",    "info", "warn",
+                                        "error", "critical", "off"};
+  for (const char* level : kLevels) {
+    if (c.log_level == level) return Status::Ok();
+  }
+  return Status::Invalid("unknown log level '" + c.log_level + "'");
+}
+
+}  // namespace crew::cli

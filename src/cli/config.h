@@ -1,0 +1,33 @@
+// Config: every setting of `crew start`, filled from flags, then the environment, then defaults
+// (SPEC §1, reference §10). The one place that reads the environment (STYLE.md §11).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "util/status.h"
+
+namespace crew::cli {
+
+struct Config {
+  std::string data_dir = "./crew-data";  // CREW_DATA_DIR
+  std::string host = "127.0.0.1";        // CREW_HOST
+  int port = 3000;                       // PORT
+  bool relaxed_durability = false;       // CREW_RELAXED_DURABILITY=1
+  std::string auth_token;                // CREW_AUTH_TOKEN
+  std::string tls_cert, tls_key;         // CREW_TLS_CERT, CREW_TLS_KEY
+  double lease_seconds = 60;             // CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS
+  bool clean_expired_groups = true;      // CREW_CLEAN_EXPIRED_GROUPS (yes/no)
+  double expired_group_days = 7;         // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
+  std::string log_level = "info";        // CREW_LOG_LEVEL
+};
+
+using Getenv = std::function<const char*(const char*)>;
+
+// Applies the environment variables that are set. kInvalidArgument names a bad value.
+Status ApplyEnvironment(Config* config, const Getenv& getenv);
+// Checks ranges after flags and environment were applied.
+Status Validate(const Config& config);
+
+}  // namespace crew::cli

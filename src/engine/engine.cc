@@ -1,0 +1,248 @@
+#include "engine/engine.h"
+
+#include <chrono>
+#include <climits>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/txn.h"
+#include "util/coding.h"
+
+namespace crew::engine {
+
+using storage::Cf;
+
+Engine::Engine(storage::Store* store, const Clock* clock, EngineOptions options)
+    : store_(store), clock_(clock), options_(options), ids_(clock) {}
+
+Engine::~Engine() { StopMaintenance(); }
+
+Result<std::unique_ptr<Engine>> Engine::Open(storage::Store* store, const Clock* clock,
+                                             EngineOptions options) {
+  std::unique_ptr<Engine> engine(new Engine(store, clock, options));
+  RETURN_IF_ERROR(engine->Load());
+  return engine;
+}
+
+Status Engine::Load() {
+  ASSIGN_OR_RETURN(auto schema, store_->Get(Cf::kMeta, "schema"));
+  if (!schema) {
+    std::string v(1, static_cast<char>(storage::kSchemaVersion));
+    rocksdb::WriteBatch b;
+    b.Put(store_->handle(Cf::kMeta), "schema", v);
+    uint64_t seq;
+    RETURN_IF_ERROR(store_->Write(&b, &seq));
+    RETURN_IF_ERROR(store_->WaitDurable(seq));
+  } else if (schema->size() != 1 || static_cast<uint8_t>((*schema)[0]) != storage::kSchemaVersion) {
+    return Status::Corruption("data dir has an unknown schema version");
+  }
+  ASSIGN_OR_RETURN(auto last_id, store_->Get(Cf::kMeta, "last_id_us"));
+  if (last_id && last_id->size() == 8) {
+    ids_.RaiseFloor(static_cast<int64_t>(DecodeFixed64BE(last_id->data())));
+  }
+  Status decode_status;
+  RETURN_IF_ERROR(store_->Scan(Cf::kGroups, "", false, [&](std::string_view, std::string_view v) {
+    Group g;
+    decode_status = DecodeGroup(v, &g);
+    if (!decode_status.ok()) return false;
+    groups_[g.id] = std::move(g);
+    return true;
+  }));
+  RETURN_IF_ERROR(decode_status);
+  group_count_ = static_cast<int64_t>(groups_.size());
+  RETURN_IF_ERROR(
+      store_->Scan(Cf::kMeta, "chan/", false, [&](std::string_view k, std::string_view v) {
+        ChannelStats c;
+        decode_status = DecodeChannelStats(v, &c);
+        c.name = std::string(k.substr(5));
+        channels_[c.name] = c;
+        return decode_status.ok();
+      }));
+  RETURN_IF_ERROR(decode_status);
+  RETURN_IF_ERROR(
+      store_->Scan(Cf::kWorkgroups, "", false, [&](std::string_view k, std::string_view v) {
+        if (v.size() == 8) workgroup_until_[std::string(k)] = DecodeOrderedI64(v.data());
+        return true;
+      }));
+  int64_t operators = 0;
+  RETURN_IF_ERROR(store_->Scan(Cf::kOperators, "", false, [&](std::string_view, std::string_view) {
+    ++operators;
+    return true;
+  }));
+  operator_count_ = operators;
+  return Status::Ok();
+}
+
+void Engine::Publish(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  while (!pending_.empty() && pending_.front().seq <= seq) {
+    Pending& p = pending_.front();
+    if (listener_) {
+      if (!p.events.empty()) listener_->OnEvents(p.events);
+      if (!p.ready_channels.empty()) listener_->OnReady(p.ready_channels);
+    }
+    pending_.pop_front();
+  }
+}
+
+bool Engine::GroupPausedCached(const Id& id) const {
+  std::shared_lock lock(cache_mu_);
+  auto it = groups_.find(id);
+  return it != groups_.end() && it->second.is_paused;
+}
+
+std::optional<int64_t> Engine::WorkgroupUntil(const std::string& wg) const {
+  std::shared_lock lock(cache_mu_);
+  auto it = workgroup_until_.find(wg);
+  if (it == workgroup_until_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Engine::FillDerived(Task& t) const {
+  t.is_paused = GroupPausedCached(t.group_id);
+  t.shown_run_after = t.run_after;
+  if (!t.is_complete && t.workgroup) {
+    auto until = WorkgroupUntil(*t.workgroup);
+    if (until && *until > clock_->NowMs() && *until > t.run_after.value_or(INT64_MIN)) {
+      t.shown_run_after = until;
+    }
+  }
+}
+
+Result<Task> Engine::ReadTask(const Id& id) const {
+  ASSIGN_OR_RETURN(auto raw, store_->Get(Cf::kTasks, storage::IdKey(id)));
+  if (!raw) return Status::NotFound("Task with id " + id.Hex() + " not found!");
+  Task t;
+  RETURN_IF_ERROR(DecodeTask(*raw, &t));
+  FillDerived(t);
+  return t;
+}
+
+Result<Task> Engine::GetTask(const Id& id) const { return ReadTask(id); }
+
+Result<std::vector<Task>> Engine::ReadTasksByIndex(Cf cf, const std::string& prefix, int64_t limit,
+                                                   int64_t skip) const {
+  std::vector<Id> ids;
+  int64_t seen = 0;
+  RETURN_IF_ERROR(store_->Scan(cf, prefix, true, [&](std::string_view key, std::string_view) {
+    if (seen++ < skip) return true;
+    ids.push_back(storage::TrailingId(key));
+    return limit <= 0 || static_cast<int64_t>(ids.size()) < limit;
+  }));
+  std::vector<Task> out;
+  out.reserve(ids.size());
+  for (const Id& id : ids) {
+    auto t = ReadTask(id);
+    if (t.ok()) {
+      out.push_back(std::move(t).value());
+    } else if (t.status().code() != Code::kNotFound) {
+      return t.status();  // deleted meanwhile: skipped
+    }
+  }
+  return out;
+}
+
+Result<std::vector<Task>> Engine::ListGroupTasks(const Id& group_id, int64_t limit,
+                                                 int64_t skip) const {
+  RETURN_IF_ERROR(GetGroup(group_id).status());
+  return ReadTasksByIndex(Cf::kGroupTasks, storage::IdKey(group_id), limit, skip);
+}
+
+Result<std::vector<Task>> Engine::ListChannelTasks(const std::string& channel, int64_t limit,
+                                                   int64_t skip) const {
+  return ReadTasksByIndex(Cf::kChannelTasks, storage::ChannelPrefix(channel), limit, skip);
+}
+
+std::vector<ChannelStats> Engine::ListChannels() const {
+  std::shared_lock lock(cache_mu_);
+  std::vector<ChannelStats> out;
+  out.reserve(channels_.size());
+  for (const auto& [name, stats] : channels_) out.push_back(stats);
+  return out;
+}
+
+Result<Group> Engine::GetGroup(const Id& id) const {
+  std::shared_lock lock(cache_mu_);
+  auto it = groups_.find(id);
+  if (it == groups_.end()) return Status::NotFound("TaskGroup with id " + id.Hex() + " not found!");
+  return it->second;
+}
+
+Result<std::vector<Group>> Engine::ListGroups(int64_t limit, int64_t skip) const {
+  std::vector<Group> out;
+  int64_t seen = 0;
+  Status decode_status;
+  RETURN_IF_ERROR(store_->Scan(Cf::kGroups, "", true, [&](std::string_view, std::string_view v) {
+    if (seen++ < skip) return true;
+    Group g;
+    decode_status = DecodeGroup(v, &g);
+    if (!decode_status.ok()) return false;
+    out.push_back(std::move(g));
+    return limit <= 0 || static_cast<int64_t>(out.size()) < limit;
+  }));
+  RETURN_IF_ERROR(decode_status);
+  return out;
+}
+
+// ------------------------------------------------------------------------------ maintenance
+
+void Engine::StartMaintenance() {
+  {
+    std::lock_guard<std::mutex> lock(maint_mu_);
+    maint_stop_ = false;
+  }
+  maint_thread_ = std::thread([this] { MaintenanceLoop(); });
+}
+
+void Engine::StopMaintenance() {
+  {
+    std::lock_guard<std::mutex> lock(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maint_thread_.joinable()) maint_thread_.join();
+}
+
+void Engine::WakeMaintenance(int64_t at_ms) {
+  std::lock_guard<std::mutex> lock(maint_mu_);
+  if (at_ms < maint_wake_at_) {
+    maint_wake_at_ = at_ms;
+    maint_cv_.notify_all();
+  }
+}
+
+void Engine::MaintenanceLoop() {
+  constexpr int kBatch = 1000;
+  int64_t next_clean = clock_->NowMs() + 60'000;  // let a restarted server settle first
+  std::unique_lock<std::mutex> lock(maint_mu_);
+  while (!maint_stop_) {
+    maint_wake_at_ = clock_->NowMs() + 1000;  // re-check at least every second
+    lock.unlock();
+    bool more = false;
+    auto promoted = PromoteDue(kBatch);
+    auto expired = ExpireLeases(kBatch);
+    if (!promoted.ok() || !expired.ok()) {
+      spdlog::error("maintenance: {}",
+                    (!promoted.ok() ? promoted.status() : expired.status()).ToString());
+    } else {
+      more = *promoted == kBatch || *expired == kBatch;
+    }
+    if (options_.clean_expired_groups && clock_->NowMs() >= next_clean) {
+      auto cleaned = CleanExpiredGroups(options_.clean_batch);
+      if (cleaned.ok() && *cleaned)
+        spdlog::info("maintenance: deleted {} expired groups", *cleaned);
+      next_clean = clock_->NowMs() + options_.clean_interval_ms;
+    }
+    int64_t next_timer = NextTimer();
+    lock.lock();
+    if (more) continue;
+    maint_wake_at_ = std::min(maint_wake_at_, next_timer);
+    while (!maint_stop_) {
+      int64_t wait_ms = maint_wake_at_ - clock_->NowMs();
+      if (wait_ms <= 0) break;
+      maint_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
+    }
+  }
+}
+
+}  // namespace crew::engine

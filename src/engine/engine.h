@@ -1,0 +1,233 @@
+// Engine: Crew's scheduler (reference §4, SPEC §2-3) over the Store. No HTTP or JSON types here.
+//
+// Concurrency: every mutation runs under one writer mutex (so acquire needs no transactions),
+// builds one WriteBatch (Txn), appends it to the WAL, then, outside the mutex, waits for group
+// commit (Store::WaitDurable) before it returns. Events reach the EngineListener in commit order,
+// only once durable. Reads (Get*, List*) run concurrently from any thread.
+// Every rule of SPEC is one named operation below; its comment cites the section.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/model.h"
+#include "storage/store.h"
+#include "util/clock.h"
+#include "util/id.h"
+#include "util/status.h"
+
+namespace crew::engine {
+
+struct EngineOptions {
+  int64_t lease_ms = 60'000;                        // CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS (D2)
+  bool clean_expired_groups = true;                 // CREW_CLEAN_EXPIRED_GROUPS
+  int64_t expired_group_age_ms = 7 * 86'400'000LL;  // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
+  int64_t clean_interval_ms = 3'600'000;            // hourly, as the original's cron
+  int clean_batch = 20;
+};
+
+// Receives what the engine publishes. Called from writer threads, in commit order; must not
+// block or call back into the engine.
+class EngineListener {
+ public:
+  virtual ~EngineListener() = default;
+  virtual void OnEvents(const std::vector<Event>& events) = 0;
+  // Tasks of these channels became acquirable (long-poll wake-ups, N1).
+  virtual void OnReady(const std::vector<std::string>& channels) = 0;
+};
+
+struct NewGroup {
+  std::string name;
+  bool is_paused = false;
+};
+
+// A task to create (reference §4.1 with SPEC D7, D8, D11). Defaults are the reference's.
+struct NewTask {
+  std::string name;
+  std::string channel;
+  std::optional<std::string> workgroup;
+  std::optional<std::string> key;
+  int64_t remaining_attempts = 5;
+  int64_t priority = 0;
+  std::optional<int64_t> run_after;
+  double progress_weight = 1;
+  bool is_seed = false;
+  double error_delay_s = 30;
+  std::string input = "null";
+  std::vector<Id> parent_ids;
+};
+
+// PUT /task/:id (SPEC D9): only the fields given change.
+struct TaskPatch {
+  std::optional<std::string> name, channel;
+  std::optional<std::optional<std::string>> workgroup, key;
+  std::optional<int64_t> remaining_attempts, priority;
+  std::optional<std::optional<int64_t>> run_after;
+  std::optional<double> progress_weight, error_delay_s;
+  std::optional<bool> is_seed;
+  std::optional<std::string> input;
+  std::optional<std::vector<Id>> parent_ids;
+};
+
+// One element of a release's `children` (reference §2.4, SPEC D6). Ids are JSON texts.
+struct ChildSpec {
+  NewTask task;
+  std::optional<std::string> child_id;
+  std::optional<std::vector<std::string>> parent_refs;  // _parent_ids
+};
+
+struct ReleaseCommand {
+  std::string worker_id;
+  std::optional<std::string> error;  // JSON text; set = the error path (reference §4.3.1)
+  std::string output = "null";
+  std::vector<ChildSpec> children;
+  double children_delay_s = 0;
+  double workgroup_delay_s = 0;
+};
+
+struct OperatorFields {
+  std::optional<std::string> channel, url, request_config;
+  std::optional<std::optional<bool>> is_paused;
+};
+
+class Txn;
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Open(storage::Store* store, const Clock* clock,
+                                              EngineOptions options);
+  ~Engine();
+
+  void SetListener(EngineListener* listener) { listener_ = listener; }
+  // Starts / stops the maintenance thread (delayed tasks, leases, expired groups; D13).
+  void StartMaintenance();
+  void StopMaintenance();
+
+  // --- groups (reference §5.1-5.4)
+  Result<Group> CreateGroup(const NewGroup& g);
+  Result<Group> GetGroup(const Id& id) const;
+  Result<std::vector<Group>> ListGroups(int64_t limit, int64_t skip) const;
+  int64_t CountGroups() const { return group_count_.load(); }
+  Result<Group> RenameGroup(const Id& id, const std::optional<std::string>& name);
+  Status DeleteGroup(const Id& id);
+  Result<Group> ResetGroup(const Id& id, int64_t remaining_attempts);  // D10
+  Result<Group> RetryGroup(const Id& id, int64_t remaining_attempts);
+  Result<Group> SetGroupPaused(const Id& id, bool paused);
+
+  // --- tasks (reference §4.1, §5.5-5.7)
+  Result<std::vector<Task>> CreateTasks(const Id& group_id, const std::vector<NewTask>& tasks);
+  Result<Task> GetTask(const Id& id) const;
+  Result<std::vector<Task>> ListGroupTasks(const Id& group_id, int64_t limit, int64_t skip) const;
+  Result<std::vector<Task>> ListChannelTasks(const std::string& channel, int64_t limit,
+                                             int64_t skip) const;
+  std::vector<ChannelStats> ListChannels() const;
+  Result<Task> UpdateTask(const Id& id, const TaskPatch& patch);
+  Status DeleteTask(const Id& id);
+  Result<Task> ResetTask(const Id& id, int64_t remaining_attempts);
+  Result<Task> RetryTask(const Id& id, int64_t remaining_attempts);
+  Result<Task> PluckTask(const Id& id);
+
+  // --- workers (reference §4.2-4.3, SPEC D2-D6, N8)
+  Result<std::vector<Acquired>> Acquire(const std::string& channel, const std::string& worker,
+                                        int limit);
+  Result<Task> Release(const Id& id, const ReleaseCommand& cmd);
+  // Each item succeeds or fails alone; the successes are one durable write (N8).
+  std::vector<Result<Task>> ReleaseBatch(const std::vector<std::pair<Id, ReleaseCommand>>& items);
+  Result<Task> Heartbeat(const Id& id, const std::string& worker);
+
+  // --- operators (reference §5.9)
+  Result<Operator> CreateOperator(const OperatorFields& f);
+  Result<Operator> GetOperator(const Id& id) const;
+  Result<std::vector<Operator>> ListOperators(int64_t limit, int64_t skip) const;
+  int64_t CountOperators() const { return operator_count_.load(); }
+  Result<Operator> UpdateOperator(const Id& id, const OperatorFields& f);
+  Status DeleteOperator(const Id& id);
+
+  // --- maintenance (D2, D13): each returns how many tasks or groups it changed.
+  Result<int64_t> PromoteDue(int limit);    // delayed tasks whose time has come
+  Result<int64_t> ExpireLeases(int limit);  // abandoned tasks
+  Result<int64_t> CleanExpiredGroups(int limit);
+
+  const Clock* clock() const { return clock_; }
+  const EngineOptions& options() const { return options_; }
+  // Fills the derived fields of a task read from storage (is_paused, shown_run_after).
+  void FillDerived(Task& t) const;
+
+ private:
+  friend class Txn;
+  Engine(storage::Store* store, const Clock* clock, EngineOptions options);
+  Status Load();
+  template <typename T, typename Fn>
+  Result<T> Write(Fn&& fn);
+  Status Commit(Txn& txn, uint64_t* seq);
+  void Publish(uint64_t seq);
+  void MaintenanceLoop();
+  int64_t NextTimer();  // earliest kDelayed / kLeases time, or INT64_MAX
+  void WakeMaintenance(int64_t at_ms);
+  bool GroupPausedCached(const Id& id) const;
+  std::optional<int64_t> WorkgroupUntil(const std::string& wg) const;
+  Result<Task> ReadTask(const Id& id) const;
+  Result<std::vector<Task>> ReadTasksByIndex(storage::Cf cf, const std::string& prefix,
+                                             int64_t limit, int64_t skip) const;
+
+  // Rules, each run inside a Txn (see the .cc files).
+  Status DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out);
+  Status DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task** out);
+  Status ReleaseSuccess(Txn& txn, Task* t, const ReleaseCommand& cmd);
+  Status ReleaseFailure(Txn& txn, Task* t, const std::string& error);
+  Status CreateChildren(Txn& txn, Task* parent, const ReleaseCommand& cmd);
+  Status MarkComplete(Txn& txn, Task* t, const std::string& output);
+  Status LockDuplicates(Txn& txn, const Task& t);
+  Status DelayWorkgroup(Txn& txn, const Task& t, double seconds);
+  Status EraseTask(Txn& txn, const Id& id, const std::set<Id>& deleting, bool emit);
+  Status FreeAbandoned(Txn& txn, Task* t);
+  Status ReopenTask(Txn& txn, Task* t, int64_t remaining_attempts);
+  Status CheckNoCycle(Txn& txn, const Id& task, const std::vector<Id>& parents);
+
+  storage::Store* store_;
+  const Clock* clock_;
+  EngineOptions options_;
+  IdSource ids_;
+  EngineListener* listener_ = nullptr;
+
+  std::mutex write_mu_;  // the single writer
+
+  // Caches of small state, read by any thread; written at commit under write_mu_ too.
+  mutable std::shared_mutex cache_mu_;
+  std::unordered_map<Id, Group, IdHash> groups_;              // GUARDED_BY(cache_mu_)
+  std::map<std::string, ChannelStats> channels_;              // GUARDED_BY(cache_mu_)
+  std::unordered_map<std::string, int64_t> workgroup_until_;  // GUARDED_BY(cache_mu_)
+  std::atomic<int64_t> group_count_{0}, operator_count_{0};
+
+  // Writer-only: where each queue's first live key is known to be (the LSM queue trap).
+  std::unordered_map<std::string, std::string> ready_floor_;  // channel -> key
+  std::string delayed_floor_, leases_floor_;
+
+  struct Pending {
+    uint64_t seq;
+    std::vector<Event> events;
+    std::vector<std::string> ready_channels;
+  };
+  std::mutex events_mu_;
+  std::deque<Pending> pending_;  // GUARDED_BY(events_mu_), in commit order
+
+  std::mutex maint_mu_;
+  std::condition_variable maint_cv_;
+  int64_t maint_wake_at_ = 0;  // GUARDED_BY(maint_mu_)
+  bool maint_stop_ = false;    // GUARDED_BY(maint_mu_)
+  std::thread maint_thread_;
+};
+
+}  // namespace crew::engine

@@ -1,0 +1,150 @@
+// Lease expiry, delayed-task promotion and expired-group cleanup (SPEC D2, D13).
+#include <climits>
+
+#include "engine/txn.h"
+#include "util/coding.h"
+
+namespace crew::engine {
+
+using storage::Cf;
+
+namespace {
+
+// Visits the entries of a time-keyed queue (kDelayed, kLeases) from `floor` while their time is
+// not after `now`, at most `limit` of them; returns the last key visited.
+Status ScanDue(storage::Store* store, Cf cf, const std::string& floor, int64_t now, int limit,
+               const std::function<Status(const std::string&, const Id&)>& fn, std::string* last) {
+  rocksdb::ReadOptions ro;
+  auto it = store->NewIterator(cf, ro);
+  int n = 0;
+  for (it->Seek(floor); it->Valid() && n < limit; it->Next(), ++n) {
+    std::string key = it->key().ToString();
+    if (storage::TimeOf(key) > now) break;
+    RETURN_IF_ERROR(fn(key, storage::TrailingId(key)));
+    *last = key;
+  }
+  if (!it->status().ok()) return Status::IoError(it->status().ToString());
+  return Status::Ok();
+}
+
+std::string LeaseMessage(int64_t lease_ms) {
+  std::string secs = lease_ms % 1000 == 0 ? std::to_string(lease_ms / 1000)
+                                          : std::to_string(static_cast<double>(lease_ms) / 1000);
+  return "Task not completed in " + secs + " seconds.";
+}
+
+}  // namespace
+
+// A delayed task whose time has come is only loaded: Commit re-places it (ready, parked, or
+// delayed again by a later workgroup delay).
+Result<int64_t> Engine::PromoteDue(int limit) {
+  return Write<int64_t>([&](Txn& txn) -> Result<int64_t> {
+    int64_t count = 0;
+    std::string last;
+    RETURN_IF_ERROR(ScanDue(
+        store_, Cf::kDelayed, delayed_floor_, txn.now(), limit,
+        [&](const std::string& key, const Id& id) -> Status {
+          ASSIGN_OR_RETURN(Task * t, txn.Find(id));
+          if (!t || t->placement != Placement::kDelayed || storage::TimeKey(t->due, id) != key) {
+            txn.DeleteIndexKey(Cf::kDelayed, key);
+          }
+          ++count;
+          return Status::Ok();
+        },
+        &last));
+    if (!last.empty()) txn.SetDelayedFloor(last);
+    return count;
+  });
+}
+
+// D2: a task held past its lease is freed with one attempt used and an error recorded; the
+// duplicates locked with it (same channel, key and worker) are freed the same way.
+Status Engine::FreeAbandoned(Txn& txn, Task* t) {
+  const std::string worker = *t->assigned_to;
+  const std::string error = JsonQuote(LeaseMessage(options_.lease_ms));
+  std::vector<Id> targets{t->id};
+  if (t->key) {
+    std::vector<Id> dups;
+    RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
+    for (const Id& d : dups) {
+      if (d != t->id) targets.push_back(d);
+    }
+  }
+  for (const Id& id : targets) {
+    ASSIGN_OR_RETURN(Task * x, txn.Get(id));
+    if (x->assigned_to != worker || x->is_complete) continue;
+    x->assigned_to.reset();
+    x->assigned_at.reset();
+    x->lease_expires_at = 0;
+    x->remaining_attempts -= 1;
+    x->errors.push_back(error);
+    txn.EmitTask("task:update", id);
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> Engine::ExpireLeases(int limit) {
+  return Write<int64_t>([&](Txn& txn) -> Result<int64_t> {
+    int64_t count = 0;
+    std::string last;
+    RETURN_IF_ERROR(ScanDue(
+        store_, Cf::kLeases, leases_floor_, txn.now(), limit,
+        [&](const std::string& key, const Id& id) -> Status {
+          ASSIGN_OR_RETURN(Task * t, txn.Find(id));
+          if (!t || !t->assigned() || t->is_complete ||
+              storage::TimeKey(t->lease_expires_at, id) != key) {
+            // Freed with its key holder earlier in this pass, or a stray.
+            if (!t || storage::TimeKey(t->lease_expires_at, id) != key) {
+              txn.DeleteIndexKey(Cf::kLeases, key);
+            }
+            return Status::Ok();
+          }
+          ++count;
+          return FreeAbandoned(txn, t);
+        },
+        &last));
+    if (!last.empty()) txn.SetLeasesFloor(last);
+    return count;
+  });
+}
+
+Result<int64_t> Engine::CleanExpiredGroups(int limit) {
+  int64_t cutoff = clock_->NowMs() - options_.expired_group_age_ms;
+  std::vector<Id> expired;
+  RETURN_IF_ERROR(store_->Scan(Cf::kGroups, "", false, [&](std::string_view k, std::string_view) {
+    Id id = Id::FromBytes(k);
+    if (IdSource::CreatedMs(id) >= cutoff) return false;  // ids sort by creation time
+    expired.push_back(id);
+    return static_cast<int>(expired.size()) < limit;
+  }));
+  int64_t count = 0;
+  for (const Id& id : expired) {
+    Status s = DeleteGroup(id);
+    if (s.ok()) {
+      ++count;
+    } else if (s.code() != Code::kNotFound) {
+      return s;
+    }
+  }
+  return count;
+}
+
+int64_t Engine::NextTimer() {
+  int64_t next = INT64_MAX;
+  std::string floors[2];
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);  // floors are writer state
+    floors[0] = delayed_floor_;
+    floors[1] = leases_floor_;
+  }
+  Cf cfs[2] = {Cf::kDelayed, Cf::kLeases};
+  for (int i = 0; i < 2; ++i) {
+    auto it = store_->NewIterator(cfs[i], rocksdb::ReadOptions());
+    it->Seek(floors[i]);
+    if (it->Valid() && it->key().size() >= 8)
+      next = std::min(next, storage::TimeOf(it->key().ToStringView()));
+  }
+  return next;
+}
+
+}  // namespace crew::engine

@@ -1,0 +1,234 @@
+#include "engine/model.h"
+
+#include <cstdio>
+
+#include "util/coding.h"
+
+namespace crew::engine {
+
+namespace {
+
+constexpr uint8_t kTaskVersion = 1;
+constexpr uint8_t kGroupVersion = 1;
+constexpr uint8_t kOperatorVersion = 1;
+
+void PutOptString(std::string& out, const std::optional<std::string>& s) {
+  PutU8(out, s.has_value());
+  if (s) PutBytes(out, *s);
+}
+
+bool GetOptString(Decoder& d, std::optional<std::string>& s) {
+  uint8_t has;
+  if (!d.GetU8(has)) return false;
+  if (!has) {
+    s.reset();
+    return true;
+  }
+  s.emplace();
+  return d.GetBytes(*s);
+}
+
+void PutOptInt(std::string& out, const std::optional<int64_t>& v) {
+  PutU8(out, v.has_value());
+  if (v) PutVarsint(out, *v);
+}
+
+bool GetOptInt(Decoder& d, std::optional<int64_t>& v) {
+  uint8_t has;
+  if (!d.GetU8(has)) return false;
+  if (!has) {
+    v.reset();
+    return true;
+  }
+  int64_t x;
+  if (!d.GetVarsint(x)) return false;
+  v = x;
+  return true;
+}
+
+bool GetBool(Decoder& d, bool& b) {
+  uint8_t v;
+  if (!d.GetU8(v)) return false;
+  b = v != 0;
+  return true;
+}
+
+bool GetId(Decoder& d, Id& id) {
+  std::string_view raw;
+  if (!d.GetRaw(12, raw)) return false;
+  id = Id::FromBytes(raw);
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeTask(const Task& t) {
+  std::string out;
+  out.reserve(128 + t.name.size() + t.channel.size() + t.input.size() + t.output.size());
+  PutU8(out, kTaskVersion);
+  out.append(t.id.View());
+  out.append(t.group_id.View());
+  PutBytes(out, t.name);
+  PutBytes(out, t.channel);
+  PutOptString(out, t.workgroup);
+  PutOptString(out, t.key);
+  PutVarsint(out, t.remaining_attempts);
+  PutU8(out, t.parents_complete);
+  PutU8(out, t.is_complete);
+  PutVarsint(out, t.priority);
+  PutOptInt(out, t.run_after);
+  PutDouble(out, t.progress_weight);
+  PutU8(out, t.is_seed);
+  PutDouble(out, t.error_delay_s);
+  PutBytes(out, t.input);
+  PutVarint(out, t.errors.size());
+  for (const auto& e : t.errors) PutBytes(out, e);
+  PutBytes(out, t.output);
+  PutVarsint(out, t.created_at);
+  PutVarint(out, t.parent_ids.size());
+  for (const auto& p : t.parent_ids) out.append(p.View());
+  PutOptString(out, t.assigned_to);
+  PutOptInt(out, t.assigned_at);
+  PutOptString(out, t.execute_message_id);
+  PutOptString(out, t.examine_message_id);
+  PutVarint(out, t.pending_parents);
+  PutVarsint(out, t.lease_expires_at);
+  PutU8(out, static_cast<uint8_t>(t.placement));
+  PutVarsint(out, t.due);
+  return out;
+}
+
+Status DecodeTask(std::string_view data, Task* t) {
+  Decoder d(data);
+  uint8_t version, placement;
+  uint64_t n, pending;
+  bool ok = d.GetU8(version) && version == kTaskVersion && GetId(d, t->id) &&
+            GetId(d, t->group_id) && d.GetBytes(t->name) && d.GetBytes(t->channel) &&
+            GetOptString(d, t->workgroup) && GetOptString(d, t->key) &&
+            d.GetVarsint(t->remaining_attempts) && GetBool(d, t->parents_complete) &&
+            GetBool(d, t->is_complete) && d.GetVarsint(t->priority) && GetOptInt(d, t->run_after) &&
+            d.GetDouble(t->progress_weight) && GetBool(d, t->is_seed) &&
+            d.GetDouble(t->error_delay_s) && d.GetBytes(t->input) && d.GetVarint(n);
+  if (ok) {
+    t->errors.resize(n);
+    for (auto& e : t->errors) ok = ok && d.GetBytes(e);
+  }
+  ok = ok && d.GetBytes(t->output) && d.GetVarsint(t->created_at) && d.GetVarint(n);
+  if (ok) {
+    t->parent_ids.resize(n);
+    for (auto& p : t->parent_ids) ok = ok && GetId(d, p);
+  }
+  ok = ok && GetOptString(d, t->assigned_to) && GetOptInt(d, t->assigned_at) &&
+       GetOptString(d, t->execute_message_id) && GetOptString(d, t->examine_message_id) &&
+       d.GetVarint(pending) && d.GetVarsint(t->lease_expires_at) && d.GetU8(placement) &&
+       d.GetVarsint(t->due) && d.done() && placement <= 3;
+  if (!ok) return Status::Corruption("undecodable task record");
+  t->pending_parents = static_cast<uint32_t>(pending);
+  t->placement = static_cast<Placement>(placement);
+  return Status::Ok();
+}
+
+std::string EncodeGroup(const Group& g) {
+  std::string out;
+  PutU8(out, kGroupVersion);
+  out.append(g.id.View());
+  PutBytes(out, g.name);
+  PutU8(out, g.is_paused);
+  PutVarsint(out, g.created_at);
+  PutVarsint(out, g.stats.total);
+  PutVarsint(out, g.stats.complete);
+  PutVarsint(out, g.stats.assigned);
+  PutVarsint(out, g.stats.failed);
+  return out;
+}
+
+Status DecodeGroup(std::string_view data, Group* g) {
+  Decoder d(data);
+  uint8_t version;
+  bool ok = d.GetU8(version) && version == kGroupVersion && GetId(d, g->id) &&
+            d.GetBytes(g->name) && GetBool(d, g->is_paused) && d.GetVarsint(g->created_at) &&
+            d.GetVarsint(g->stats.total) && d.GetVarsint(g->stats.complete) &&
+            d.GetVarsint(g->stats.assigned) && d.GetVarsint(g->stats.failed) && d.done();
+  return ok ? Status::Ok() : Status::Corruption("undecodable group record");
+}
+
+std::string EncodeOperator(const Operator& o) {
+  std::string out;
+  PutU8(out, kOperatorVersion);
+  out.append(o.id.View());
+  PutBytes(out, o.channel);
+  PutBytes(out, o.url);
+  PutBytes(out, o.request_config);
+  PutU8(out, o.is_paused ? (*o.is_paused ? 2 : 1) : 0);
+  PutVarsint(out, o.created_at);
+  return out;
+}
+
+Status DecodeOperator(std::string_view data, Operator* o) {
+  Decoder d(data);
+  uint8_t version, paused;
+  bool ok = d.GetU8(version) && version == kOperatorVersion && GetId(d, o->id) &&
+            d.GetBytes(o->channel) && d.GetBytes(o->url) && d.GetBytes(o->request_config) &&
+            d.GetU8(paused) && d.GetVarsint(o->created_at) && d.done() && paused <= 2;
+  if (!ok) return Status::Corruption("undecodable operator record");
+  o->is_paused = paused == 0 ? std::nullopt : std::optional<bool>(paused == 2);
+  return Status::Ok();
+}
+
+std::string EncodeChannelStats(const ChannelStats& c) {
+  std::string out;
+  PutVarsint(out, c.total);
+  PutVarsint(out, c.complete);
+  PutVarsint(out, c.assigned);
+  return out;
+}
+
+Status DecodeChannelStats(std::string_view data, ChannelStats* c) {
+  Decoder d(data);
+  bool ok =
+      d.GetVarsint(c->total) && d.GetVarsint(c->complete) && d.GetVarsint(c->assigned) && d.done();
+  return ok ? Status::Ok() : Status::Corruption("undecodable channel stats");
+}
+
+std::string JsonQuote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace crew::engine

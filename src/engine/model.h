@@ -1,0 +1,125 @@
+// The documents Crew stores (reference §2) and their binary records.
+//
+// JSON values given by clients (input, output, errors, requestConfig) are kept as minified JSON
+// text: the engine never interprets them, the api layer validated them. Times are epoch ms.
+// Fields marked "derived" are not stored: the engine fills them on every read.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "util/id.h"
+#include "util/status.h"
+
+namespace crew::engine {
+
+// Where a task's index entry lives (DESIGN.md: only acquirable tasks sit in kReady).
+enum class Placement : uint8_t {
+  kNone = 0,     // complete, held, out of attempts or waiting for parents: in no queue
+  kReady = 1,    // kReady
+  kDelayed = 2,  // kDelayed at `due`
+  kParked = 3,   // kParked: its group is paused
+};
+
+struct Task {
+  Id id;
+  Id group_id;
+  std::string name;
+  std::string channel;
+  std::optional<std::string> workgroup;
+  std::optional<std::string> key;
+  int64_t remaining_attempts = 5;
+  bool parents_complete = true;
+  bool is_complete = false;
+  int64_t priority = 0;
+  std::optional<int64_t> run_after;
+  double progress_weight = 1;
+  bool is_seed = false;
+  double error_delay_s = 30;
+  std::string input = "null";
+  std::vector<std::string> errors;
+  std::string output = "null";
+  int64_t created_at = 0;
+  std::vector<Id> parent_ids;
+  std::optional<std::string> assigned_to;
+  std::optional<int64_t> assigned_at;
+  std::optional<std::string> execute_message_id;
+  std::optional<std::string> examine_message_id;
+
+  // Bookkeeping, stored but never shown.
+  uint32_t pending_parents = 0;  // parents not complete (drives parents_complete)
+  int64_t lease_expires_at = 0;  // while assigned (D2)
+  Placement placement = Placement::kNone;
+  int64_t due = 0;  // when placement == kDelayed
+
+  // Derived on read.
+  bool is_paused = false;                  // the group's flag (reference §4.6)
+  std::optional<int64_t> shown_run_after;  // run_after, or a later workgroup delay
+
+  bool assigned() const { return assigned_to.has_value(); }
+  bool failed() const { return !is_complete && remaining_attempts < 1; }
+};
+
+struct GroupStats {
+  int64_t total = 0, complete = 0, assigned = 0, failed = 0;
+};
+
+struct Group {
+  Id id;
+  std::string name;
+  bool is_paused = false;
+  int64_t created_at = 0;
+  GroupStats stats;  // maintained on every task write
+};
+
+struct Operator {
+  Id id;
+  std::string channel;
+  std::string url;
+  std::string request_config = "null";  // JSON object or null
+  std::optional<bool> is_paused;
+  int64_t created_at = 0;
+};
+
+struct ChannelStats {
+  std::string name;
+  int64_t total = 0, complete = 0, assigned = 0;
+};
+
+// What an acquire hands out (reference §2.4 TaskParentData).
+struct ParentData {
+  Id id;
+  std::string channel;
+  std::string input;
+  std::string output;
+};
+
+struct Acquired {
+  Task task;
+  std::vector<ParentData> parents;
+};
+
+// An event for socket.io rooms and SSE streams (reference §8), published after it is durable.
+struct Event {
+  std::string room;  // group id hex, or "operators"
+  std::string name;  // e.g. "task:update"
+  // null, a document, or a ready-made JSON payload (key merges, workgroup delays, pause state)
+  std::variant<std::monostate, Task, Group, Operator, std::string> payload;
+};
+
+std::string EncodeTask(const Task& t);
+Status DecodeTask(std::string_view data, Task* t);
+std::string EncodeGroup(const Group& g);
+Status DecodeGroup(std::string_view data, Group* g);
+std::string EncodeOperator(const Operator& o);
+Status DecodeOperator(std::string_view data, Operator* o);
+std::string EncodeChannelStats(const ChannelStats& c);
+Status DecodeChannelStats(std::string_view data, ChannelStats* c);
+
+// JSON text helpers for event payloads built by the engine.
+std::string JsonQuote(std::string_view s);
+
+}  // namespace crew::engine

@@ -1,0 +1,443 @@
+#include "engine/txn.h"
+
+#include <algorithm>
+#include <climits>
+#include <mutex>
+
+#include "util/coding.h"
+
+namespace crew::engine {
+
+using storage::Cf;
+
+namespace {
+
+void DiffEntry(rocksdb::WriteBatch& b, rocksdb::ColumnFamilyHandle* cf,
+               const std::optional<std::string>& before, const std::optional<std::string>& after) {
+  if (before == after) return;
+  if (before) b.Delete(cf, *before);
+  if (after) b.Put(cf, *after, rocksdb::Slice());
+}
+
+std::optional<std::string> KeyIndexEntry(const Task* t) {
+  if (!t || !t->key || t->is_complete) return std::nullopt;
+  return storage::KeyEntry(t->channel, *t->key, t->id);
+}
+
+std::optional<std::string> LeaseEntry(const Task* t) {
+  if (!t || !t->assigned() || t->is_complete) return std::nullopt;
+  return storage::TimeKey(t->lease_expires_at, t->id);
+}
+
+std::optional<std::string> QueueEntry(const Task* t, Placement p) {
+  if (!t || t->placement != p) return std::nullopt;
+  switch (p) {
+    case Placement::kReady:
+      return storage::ReadyKey(t->channel, t->priority, t->id);
+    case Placement::kDelayed:
+      return storage::TimeKey(t->due, t->id);
+    case Placement::kParked:
+      return storage::PairKey(t->group_id, t->id);
+    case Placement::kNone:
+      break;
+  }
+  return std::nullopt;
+}
+
+std::string ChannelStatsKey(const std::string& name) { return "chan/" + name; }
+
+}  // namespace
+
+Result<Task*> Txn::Find(const Id& id) {
+  auto it = tasks_.find(id);
+  if (it != tasks_.end()) return it->second.cur ? &*it->second.cur : nullptr;
+  ASSIGN_OR_RETURN(auto raw, e_->store_->Get(Cf::kTasks, storage::IdKey(id)));
+  TaskEntry& entry = tasks_[id];
+  order_.push_back(id);
+  if (!raw) return static_cast<Task*>(nullptr);
+  Task t;
+  RETURN_IF_ERROR(DecodeTask(*raw, &t));
+  entry.orig = t;
+  entry.cur = std::move(t);
+  return &*entry.cur;
+}
+
+Result<Task*> Txn::Get(const Id& id) {
+  ASSIGN_OR_RETURN(Task * t, Find(id));
+  if (!t) return Status::NotFound("Task with id " + id.Hex() + " not found!");
+  return t;
+}
+
+Task* Txn::Insert(Task t) {
+  Id id = t.id;
+  NoteIdMade(id);
+  for (const Id& p : t.parent_ids) added_edges_.emplace(p, id);
+  TaskEntry& entry = tasks_[id];
+  order_.push_back(id);
+  entry.cur = std::move(t);
+  return &*entry.cur;
+}
+
+void Txn::Erase(const Id& id) {
+  TaskEntry& entry = tasks_[id];
+  if (!entry.cur) return;
+  for (const Id& p : entry.cur->parent_ids) removed_edges_.insert({p, id});
+  entry.cur.reset();
+}
+
+void Txn::SetParents(Task* t, std::vector<Id> parents) {
+  for (const Id& p : t->parent_ids) {
+    if (std::find(parents.begin(), parents.end(), p) == parents.end()) {
+      removed_edges_.insert({p, t->id});
+      auto range = added_edges_.equal_range(p);
+      for (auto it = range.first; it != range.second; ++it) {
+        if (it->second == t->id) {
+          added_edges_.erase(it);
+          break;
+        }
+      }
+    }
+  }
+  for (const Id& p : parents) {
+    if (std::find(t->parent_ids.begin(), t->parent_ids.end(), p) == t->parent_ids.end()) {
+      removed_edges_.erase({p, t->id});
+      added_edges_.emplace(p, t->id);
+    }
+  }
+  t->parent_ids = std::move(parents);
+}
+
+Status Txn::ChildrenOf(const Id& id, std::vector<Id>* out) {
+  out->clear();
+  RETURN_IF_ERROR(e_->store_->Scan(Cf::kChildren, storage::IdKey(id), false,
+                                   [&](std::string_view key, std::string_view) {
+                                     Id child = storage::TrailingId(key);
+                                     if (!removed_edges_.count({id, child})) out->push_back(child);
+                                     return true;
+                                   }));
+  auto range = added_edges_.equal_range(id);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (std::find(out->begin(), out->end(), it->second) == out->end()) out->push_back(it->second);
+  }
+  return Status::Ok();
+}
+
+Status Txn::KeyedTasks(const std::string& channel, const std::string& key, std::vector<Id>* out) {
+  std::vector<Id> candidates;
+  RETURN_IF_ERROR(e_->store_->Scan(Cf::kKeys, storage::KeyPrefix(channel, key), false,
+                                   [&](std::string_view k, std::string_view) {
+                                     candidates.push_back(storage::TrailingId(k));
+                                     return true;
+                                   }));
+  for (const auto& [id, entry] : tasks_) {
+    if (entry.cur && !entry.orig) candidates.push_back(id);  // made in this Txn
+  }
+  out->clear();
+  for (const Id& id : candidates) {
+    ASSIGN_OR_RETURN(Task * t, Find(id));
+    if (t && !t->is_complete && t->channel == channel && t->key == key &&
+        std::find(out->begin(), out->end(), id) == out->end()) {
+      out->push_back(id);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Group*> Txn::FindGroup(const Id& id) {
+  auto it = groups_.find(id);
+  if (it != groups_.end()) return it->second.cur ? &*it->second.cur : nullptr;
+  GroupEntry entry;
+  {
+    std::shared_lock lock(e_->cache_mu_);
+    auto c = e_->groups_.find(id);
+    if (c != e_->groups_.end()) {
+      entry.existed = true;
+      entry.cur = c->second;
+    }
+  }
+  auto& slot = groups_[id] = std::move(entry);
+  return slot.cur ? &*slot.cur : nullptr;
+}
+
+Group* Txn::InsertGroup(Group g) {
+  NoteIdMade(g.id);
+  GroupEntry& entry = groups_[g.id];
+  entry.cur = std::move(g);
+  return &*entry.cur;
+}
+
+void Txn::EraseGroup(const Id& id) { groups_[id].cur.reset(); }
+
+bool Txn::GroupPaused(const Id& id) {
+  auto it = groups_.find(id);
+  if (it != groups_.end()) return it->second.cur && it->second.cur->is_paused;
+  return e_->GroupPausedCached(id);
+}
+
+void Txn::PutOperator(const Operator& o, bool is_new) {
+  NoteIdMade(o.id);
+  operators_[o.id] = {is_new, o};
+}
+
+void Txn::EraseOperator(const Id& id) { operators_[id] = {false, std::nullopt}; }
+
+std::optional<int64_t> Txn::WorkgroupUntil(const std::string& wg) {
+  auto it = workgroups_.find(wg);
+  if (it != workgroups_.end()) return it->second;
+  return e_->WorkgroupUntil(wg);
+}
+
+void Txn::SetWorkgroupUntil(const std::string& wg, int64_t until) { workgroups_[wg] = until; }
+
+void Txn::EmitTask(const char* name, const Id& id) {
+  PendingEvent pe;
+  pe.event.name = name;
+  pe.task = id;
+  pending_.push_back(std::move(pe));
+}
+
+void Txn::Emit(Event e) { pending_.push_back({std::move(e), std::nullopt}); }
+
+Placement Txn::PlaceOf(const Task& t, int64_t* due) {
+  if (t.is_complete || t.assigned() || t.remaining_attempts < 1 || !t.parents_complete) {
+    return Placement::kNone;
+  }
+  if (GroupPaused(t.group_id)) return Placement::kParked;
+  int64_t at = t.run_after.value_or(INT64_MIN);
+  if (t.workgroup) {
+    if (auto until = WorkgroupUntil(*t.workgroup)) at = std::max(at, *until);
+  }
+  if (at > now_) {
+    *due = at;
+    return Placement::kDelayed;
+  }
+  return Placement::kReady;
+}
+
+void Txn::FillDerived(Task& t) {
+  t.is_paused = GroupPaused(t.group_id);
+  t.shown_run_after = t.run_after;
+  if (!t.is_complete && t.workgroup) {
+    auto until = WorkgroupUntil(*t.workgroup);
+    if (until && *until > now_ && *until > t.run_after.value_or(INT64_MIN))
+      t.shown_run_after = until;
+  }
+}
+
+void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
+  const Task* o = e.orig ? &*e.orig : nullptr;
+  Task* c = e.cur ? &*e.cur : nullptr;
+  if (!o && !c) return;
+  auto* st = e_->store_;
+  if (c) {
+    int64_t due = 0;
+    c->placement = PlaceOf(*c, &due);
+    c->due = c->placement == Placement::kDelayed ? due : 0;
+  }
+  auto opt = [](bool has, std::string v) {
+    return has ? std::optional<std::string>(v) : std::nullopt;
+  };
+  DiffEntry(b, st->handle(Cf::kGroupTasks), opt(o, o ? storage::PairKey(o->group_id, id) : ""),
+            opt(c, c ? storage::PairKey(c->group_id, id) : ""));
+  DiffEntry(b, st->handle(Cf::kChannelTasks),
+            opt(o, o ? storage::ChannelTaskKey(o->channel, id) : ""),
+            opt(c, c ? storage::ChannelTaskKey(c->channel, id) : ""));
+  DiffEntry(b, st->handle(Cf::kKeys), KeyIndexEntry(o), KeyIndexEntry(c));
+  auto lease_before = LeaseEntry(o), lease_after = LeaseEntry(c);
+  DiffEntry(b, st->handle(Cf::kLeases), lease_before, lease_after);
+  if (lease_after && lease_after != lease_before) {
+    if (min_new_lease_.empty() || *lease_after < min_new_lease_) min_new_lease_ = *lease_after;
+    if (!earliest_timer_ || c->lease_expires_at < earliest_timer_)
+      earliest_timer_ = c->lease_expires_at;
+  }
+  for (Placement p : {Placement::kReady, Placement::kDelayed, Placement::kParked}) {
+    Cf cf = p == Placement::kReady     ? Cf::kReady
+            : p == Placement::kDelayed ? Cf::kDelayed
+                                       : Cf::kParked;
+    auto before = QueueEntry(o, p), after = QueueEntry(c, p);
+    DiffEntry(b, st->handle(cf), before, after);
+    if (!after || after == before) continue;
+    if (p == Placement::kReady) {
+      if (std::find(ready_channels_.begin(), ready_channels_.end(), c->channel) ==
+          ready_channels_.end()) {
+        ready_channels_.push_back(c->channel);
+      }
+      auto& low = ready_floor_lower_[c->channel];
+      if (low.empty() || *after < low) low = *after;
+    } else if (p == Placement::kDelayed) {
+      if (min_new_delayed_.empty() || *after < min_new_delayed_) min_new_delayed_ = *after;
+      if (!earliest_timer_ || c->due < earliest_timer_) earliest_timer_ = c->due;
+    }
+  }
+  static const std::vector<Id> kNone;
+  const auto& before_parents = o ? o->parent_ids : kNone;
+  const auto& after_parents = c ? c->parent_ids : kNone;
+  for (const Id& p : before_parents) {
+    if (std::find(after_parents.begin(), after_parents.end(), p) == after_parents.end()) {
+      b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
+    }
+  }
+  for (const Id& p : after_parents) {
+    if (std::find(before_parents.begin(), before_parents.end(), p) == before_parents.end()) {
+      b.Put(st->handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
+    }
+  }
+  if (c) {
+    std::string enc = EncodeTask(*c);
+    if (!o || enc != EncodeTask(*o)) b.Put(st->handle(Cf::kTasks), storage::IdKey(id), enc);
+  } else {
+    b.Delete(st->handle(Cf::kTasks), storage::IdKey(id));
+  }
+}
+
+Status Txn::ApplyStats(const TaskEntry& e) {
+  const Task* o = e.orig ? &*e.orig : nullptr;
+  const Task* c = e.cur ? &*e.cur : nullptr;
+  if (o && c && o->channel == c->channel && o->is_complete == c->is_complete &&
+      o->assigned() == c->assigned() && o->failed() == c->failed()) {
+    return Status::Ok();
+  }
+  auto add = [&](const Task& t, int sign) -> Status {
+    ChannelStats& cd = channel_delta_[t.channel];
+    cd.name = t.channel;
+    cd.total += sign;
+    cd.complete += sign * t.is_complete;
+    cd.assigned += sign * t.assigned();
+    ASSIGN_OR_RETURN(Group * g, FindGroup(t.group_id));
+    if (g) {
+      g->stats.total += sign;
+      g->stats.complete += sign * t.is_complete;
+      g->stats.assigned += sign * t.assigned();
+      g->stats.failed += sign * t.failed();
+    }
+    return Status::Ok();
+  };
+  if (o) RETURN_IF_ERROR(add(*o, -1));
+  if (c) RETURN_IF_ERROR(add(*c, +1));
+  return Status::Ok();
+}
+
+Status Txn::Commit(uint64_t* seq) {
+  auto* st = e_->store_;
+  rocksdb::WriteBatch b;
+  for (const Id& id : order_) {
+    TaskEntry& entry = tasks_[id];
+    DiffTask(b, id, entry);
+    RETURN_IF_ERROR(ApplyStats(entry));
+  }
+  for (auto& [cf, key] : raw_deletes_) b.Delete(st->handle(cf), key);
+  int64_t group_delta = 0;
+  for (auto& [id, ge] : groups_) {
+    if (ge.cur) {
+      std::string enc = EncodeGroup(*ge.cur);
+      bool changed = true;
+      if (ge.existed) {
+        std::shared_lock lock(e_->cache_mu_);
+        auto c = e_->groups_.find(id);
+        changed = c == e_->groups_.end() || EncodeGroup(c->second) != enc;
+      }
+      if (changed) b.Put(st->handle(Cf::kGroups), storage::IdKey(id), enc);
+      if (!ge.existed) ++group_delta;
+    } else if (ge.existed) {
+      b.Delete(st->handle(Cf::kGroups), storage::IdKey(id));
+      --group_delta;
+    }
+  }
+  int64_t operator_delta = 0;
+  for (auto& [id, entry] : operators_) {
+    if (entry.second) {
+      b.Put(st->handle(Cf::kOperators), storage::IdKey(id), EncodeOperator(*entry.second));
+      operator_delta += entry.first;
+    } else {
+      b.Delete(st->handle(Cf::kOperators), storage::IdKey(id));
+      --operator_delta;
+    }
+  }
+  for (auto& [wg, until] : workgroups_) {
+    std::string v;
+    PutOrderedI64(v, until);
+    b.Put(st->handle(Cf::kWorkgroups), wg, v);
+  }
+  std::vector<ChannelStats> new_stats;
+  {
+    std::shared_lock lock(e_->cache_mu_);
+    for (auto& [name, delta] : channel_delta_) {
+      if (!delta.total && !delta.complete && !delta.assigned) continue;
+      ChannelStats s;
+      auto it = e_->channels_.find(name);
+      if (it != e_->channels_.end()) s = it->second;
+      s.name = name;
+      s.total += delta.total;
+      s.complete += delta.complete;
+      s.assigned += delta.assigned;
+      new_stats.push_back(s);
+    }
+  }
+  for (const auto& s : new_stats) {
+    if (s.total <= 0) {
+      b.Delete(st->handle(Cf::kMeta), ChannelStatsKey(s.name));
+    } else {
+      b.Put(st->handle(Cf::kMeta), ChannelStatsKey(s.name), EncodeChannelStats(s));
+    }
+  }
+  if (last_id_us_) {
+    std::string v;
+    PutFixed64BE(v, static_cast<uint64_t>(last_id_us_));
+    b.Put(st->handle(Cf::kMeta), "last_id_us", v);
+  }
+
+  // Event payloads: the final state of each task named.
+  for (auto& pe : pending_) {
+    if (pe.task) {
+      const TaskEntry& entry = tasks_[*pe.task];
+      const std::optional<Task>& t = entry.cur ? entry.cur : entry.orig;
+      if (!t) continue;
+      Task copy = *t;
+      FillDerived(copy);
+      pe.event.room = copy.group_id.Hex();
+      pe.event.payload = std::move(copy);
+    }
+    events_.push_back(std::move(pe.event));
+  }
+
+  *seq = 0;
+  if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq));
+
+  // Durable in the WAL (not yet synced): update the caches and the queue floors.
+  {
+    std::unique_lock lock(e_->cache_mu_);
+    for (auto& [id, ge] : groups_) {
+      if (ge.cur) {
+        e_->groups_[id] = *ge.cur;
+      } else if (ge.existed) {
+        e_->groups_.erase(id);
+      }
+    }
+    for (const auto& s : new_stats) {
+      if (s.total <= 0) {
+        e_->channels_.erase(s.name);
+      } else {
+        e_->channels_[s.name] = s;
+      }
+    }
+    for (auto& [wg, until] : workgroups_) e_->workgroup_until_[wg] = until;
+  }
+  e_->group_count_ += group_delta;
+  e_->operator_count_ += operator_delta;
+  for (auto& [channel, key] : ready_floor_set_) e_->ready_floor_[channel] = key;
+  for (auto& [channel, low] : ready_floor_lower_) {
+    auto it = e_->ready_floor_.find(channel);
+    if (it != e_->ready_floor_.end() && low < it->second) it->second = low;
+  }
+  if (!delayed_floor_set_.empty()) e_->delayed_floor_ = delayed_floor_set_;
+  if (!leases_floor_set_.empty()) e_->leases_floor_ = leases_floor_set_;
+  if (!min_new_delayed_.empty() && min_new_delayed_ < e_->delayed_floor_) {
+    e_->delayed_floor_ = min_new_delayed_;  // an empty floor means "from the start" already
+  }
+  if (!min_new_lease_.empty() && min_new_lease_ < e_->leases_floor_)
+    e_->leases_floor_ = min_new_lease_;
+  if (earliest_timer_) e_->WakeMaintenance(earliest_timer_);
+  return Status::Ok();
+}
+
+}  // namespace crew::engine

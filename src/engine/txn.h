@@ -1,0 +1,147 @@
+// Txn: one mutation of the engine, built in memory and committed as one WriteBatch.
+//
+// Operations load tasks and groups into the Txn, change them through the pointers it hands out,
+// and never touch an index: Commit() compares each loaded document with what was stored and
+// derives every index entry (kGroupTasks, kChannelTasks, kChildren, kKeys, kLeases, and the
+// task's queue: kReady / kDelayed / kParked) and every counter from the difference. So the
+// indexes cannot drift from the documents, and re-placing a task (a paused group, a workgroup
+// delay, a due runAfter) is just loading it. Index scans (kReady, kKeys, kChildren) read the
+// store as it was before this Txn; ChildrenOf() adds the edges made in the Txn itself.
+// REQUIRES: used by one thread, under Engine::write_mu_.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
+
+#include "engine/engine.h"
+
+namespace crew::engine {
+
+class Txn {
+ public:
+  Txn(Engine* engine, int64_t now) : e_(engine), now_(now) {}
+  int64_t now() const { return now_; }
+  Engine* engine() const { return e_; }
+
+  // Tasks. Pointers stay valid for the Txn's life. Find answers nullptr for an unknown task.
+  Result<Task*> Find(const Id& id);
+  Result<Task*> Get(const Id& id);  // kNotFound for an unknown task
+  Task* Insert(Task t);
+  void Erase(const Id& id);  // REQUIRES: loaded by Find/Get/Insert
+  void SetParents(Task* t, std::vector<Id> parents);
+  // Children of a task: stored edges plus those made (and minus those removed) in this Txn.
+  Status ChildrenOf(const Id& id, std::vector<Id>* out);
+  // Ids of the incomplete tasks with this channel and key (stored, plus those inserted here).
+  Status KeyedTasks(const std::string& channel, const std::string& key, std::vector<Id>* out);
+
+  // Groups.
+  Result<Group*> FindGroup(const Id& id);
+  Group* InsertGroup(Group g);
+  void EraseGroup(const Id& id);
+  bool GroupPaused(const Id& id);
+
+  void PutOperator(const Operator& o, bool is_new);
+  void EraseOperator(const Id& id);
+
+  std::optional<int64_t> WorkgroupUntil(const std::string& wg);
+  void SetWorkgroupUntil(const std::string& wg, int64_t until);
+
+  // Where the task belongs now (Commit moves its queue entry there).
+  Placement Place(const Task& t, int64_t* due) { return PlaceOf(t, due); }
+  // Removes an index entry that names no live document (never expected; self-healing).
+  void DeleteIndexKey(storage::Cf cf, std::string key) {
+    raw_deletes_.emplace_back(cf, std::move(key));
+  }
+
+  // Events: EmitTask publishes the task as it is when the Txn commits.
+  void EmitTask(const char* name, const Id& id);
+  void Emit(Event e);
+
+  Status Commit(uint64_t* seq);
+  // After Commit: events to publish and channels with newly acquirable tasks.
+  std::vector<Event>& events() { return events_; }
+  std::vector<std::string>& ready_channels() { return ready_channels_; }
+  void NoteIdMade(const Id& id) { last_id_us_ = std::max(last_id_us_, id.MicrosPart()); }
+  // Where a queue scan may start next time, applied only if the Txn commits (queue floors).
+  void SetReadyFloor(const std::string& channel, std::string key) {
+    ready_floor_set_[channel] = key;
+  }
+  void SetDelayedFloor(std::string key) { delayed_floor_set_ = std::move(key); }
+  void SetLeasesFloor(std::string key) { leases_floor_set_ = std::move(key); }
+
+ private:
+  struct TaskEntry {
+    std::optional<Task> orig;  // as stored before this Txn
+    std::optional<Task> cur;   // nullopt: erased
+  };
+  struct GroupEntry {
+    bool existed = false;
+    std::optional<Group> cur;
+  };
+  struct PendingEvent {
+    Event event;
+    std::optional<Id> task;  // payload = final state of this task
+  };
+
+  Placement PlaceOf(const Task& t, int64_t* due);
+  void FillDerived(Task& t);
+  void DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e);
+  Status ApplyStats(const TaskEntry& e);
+
+  Engine* e_;
+  int64_t now_;
+  std::unordered_map<Id, TaskEntry, IdHash> tasks_;
+  std::vector<Id> order_;                                // load order, for a deterministic batch
+  std::unordered_multimap<Id, Id, IdHash> added_edges_;  // parent -> child
+  std::set<std::pair<Id, Id>> removed_edges_;
+  std::unordered_map<Id, GroupEntry, IdHash> groups_;
+  std::map<Id, std::pair<bool, std::optional<Operator>>> operators_;  // id -> (is new, value)
+  std::map<std::string, int64_t> workgroups_;
+  std::vector<PendingEvent> pending_;
+  std::vector<std::pair<storage::Cf, std::string>> raw_deletes_;
+  int64_t last_id_us_ = 0;
+
+  // Filled by Commit.
+  std::map<std::string, ChannelStats> channel_delta_;
+  std::vector<Event> events_;
+  std::vector<std::string> ready_channels_;
+  std::map<std::string, std::string> ready_floor_lower_;  // channel -> smallest new ready key
+  std::map<std::string, std::string> ready_floor_set_;
+  std::string delayed_floor_set_, leases_floor_set_;
+  std::string min_new_delayed_, min_new_lease_;  // smallest keys added to kDelayed / kLeases
+  int64_t earliest_timer_ = 0;                   // smallest new kDelayed / kLeases time (0: none)
+};
+
+// Runs fn(Txn&) -> Result<T> under the single writer, commits it, and returns once durable
+// (group commit), after its events went out in commit order.
+template <typename T, typename Fn>
+Result<T> Engine::Write(Fn&& fn) {
+  uint64_t seq = 0;
+  std::optional<Result<T>> result;
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    Txn txn(this, clock_->NowMs());
+    Result<T> r = fn(txn);
+    if (!r.ok()) return r.status();
+    RETURN_IF_ERROR(txn.Commit(&seq));
+    if (!txn.events().empty() || !txn.ready_channels().empty()) {
+      if (!seq) seq = store_->db()->GetLatestSequenceNumber();
+      std::lock_guard<std::mutex> events_lock(events_mu_);
+      pending_.push_back({seq, std::move(txn.events()), std::move(txn.ready_channels())});
+    }
+    result.emplace(std::move(r));
+  }
+  if (seq) {
+    RETURN_IF_ERROR(store_->WaitDurable(seq));
+    Publish(seq);
+  }
+  return std::move(*result);
+}
+
+}  // namespace crew::engine

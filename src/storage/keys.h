@@ -1,0 +1,69 @@
+// The storage format, in one place (STYLE.md §5): column families, key layouts, schema version.
+//
+// Column families (the numbers are on-disk names' order; never reorder):
+//   kMeta        "schema" -> u8 version; "last_id_us" -> fixed64; "chan/" name -> ChannelStats
+//   kTasks       task id(12)                                -> Task record (engine/model.cc)
+//   kGroups      group id(12)                               -> Group record
+//   kOperators   operator id(12)                            -> Operator record
+//   kGroupTasks  group id(12) . task id(12)                 -> ""  (list a group, newest = last)
+//   kChannelTasks str(channel) . task id(12)                -> ""  (list a channel)
+//   kReady       str(channel) . desc(priority) . task id(12) -> ""  (acquire = first key of prefix)
+//   kDelayed     ordered(due ms) . task id(12)              -> ""  (runAfter, error/workgroup
+//   delay) kLeases      ordered(expiry ms) . task id(12)           -> ""  (abandoned-task recovery,
+//   D2) kChildren    parent id(12) . child id(12)               -> ""  (DAG edges downward) kKeys
+//   str(channel) . str(key) . task id(12)      -> ""  (incomplete keyed tasks) kWorkgroups
+//   workgroup name                             -> ordered(delayed-until ms) kParked      group
+//   id(12) . task id(12)                 -> ""  (ready tasks of a paused group)
+// str(s) is a 4-byte big-endian length then the bytes, so one prefix's entries sort together.
+// ordered(i) is the big-endian two's complement with the sign bit flipped (byte order = numeric
+// order); desc(i) is its bitwise complement (higher priority sorts first). Ids sort by creation
+// time (util/id.h), so within one priority older tasks come first.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "util/id.h"
+
+namespace crew::storage {
+
+enum class Cf : int {
+  kMeta = 0,  // RocksDB's "default" column family
+  kTasks = 1,
+  kGroups = 2,
+  kOperators = 3,
+  kGroupTasks = 4,
+  kChannelTasks = 5,
+  kReady = 6,
+  kDelayed = 7,
+  kLeases = 8,
+  kChildren = 9,
+  kKeys = 10,
+  kWorkgroups = 11,
+  kParked = 12,
+};
+inline constexpr int kNumCfs = 13;
+const char* CfName(Cf cf);
+
+inline constexpr uint8_t kSchemaVersion = 1;
+
+std::string IdKey(const Id& id);
+std::string PairKey(const Id& a, const Id& b);  // group.task, parent.child
+std::string ChannelPrefix(std::string_view channel);
+std::string ChannelTaskKey(std::string_view channel, const Id& task);
+std::string ReadyKey(std::string_view channel, int64_t priority, const Id& task);
+std::string TimeKey(int64_t ms, const Id& task);  // kDelayed, kLeases
+std::string KeyPrefix(std::string_view channel, std::string_view key);
+std::string KeyEntry(std::string_view channel, std::string_view key, const Id& task);
+
+// Every entry key of the layouts above ends with the 12-byte id it is about.
+Id TrailingId(std::string_view key);
+// The time part of a TimeKey.
+int64_t TimeOf(std::string_view key);
+
+// The smallest string greater than every string that starts with `prefix`
+// (empty when none exists, i.e. the prefix is all 0xFF).
+std::string PrefixEnd(std::string_view prefix);
+
+}  // namespace crew::storage

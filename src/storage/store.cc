@@ -1,0 +1,196 @@
+#include "storage/store.h"
+
+#include <chrono>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_buffer_manager.h>
+#include <spdlog/spdlog.h>
+
+namespace crew::storage {
+
+namespace {
+
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound(s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  return Status::IoError(s.ToString());
+}
+
+// Queue-like column families: entries are written once and deleted once, mostly from the head.
+bool IsQueueCf(int cf) {
+  Cf c = static_cast<Cf>(cf);
+  return c == Cf::kReady || c == Cf::kDelayed || c == Cf::kLeases || c == Cf::kKeys ||
+         c == Cf::kParked;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  std::unique_ptr<Store> store(new Store(options));
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.max_total_wal_size = 256ull << 20;
+  db_options.keep_log_file_num = 5;
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_mb << 20);
+  db_options.avoid_unnecessary_blocking_io = true;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kNumCfs; ++i) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.cache_index_and_filter_blocks = true;
+    cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf_options.write_buffer_size = 16 << 20;
+    cf_options.compression = rocksdb::kLZ4Compression;
+    if (IsQueueCf(i)) {
+      // The LSM queue trap (DESIGN.md): compact files dense with tombstones early.
+      cf_options.table_properties_collector_factories.emplace_back(
+          rocksdb::NewCompactOnDeletionCollectorFactory(4096, 1024, 0.3));
+    }
+    descriptors.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+  }
+
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.dir, descriptors, &handles, &raw);
+  if (!s.ok()) return Status::IoError("cannot open data dir " + options.dir + ": " + s.ToString());
+  store->db_.reset(raw);
+  store->handles_ = std::move(handles);
+  store->durable_seq_ = raw->GetLatestSequenceNumber();
+  if (options.relaxed_durability) {
+    store->background_sync_ = std::thread([st = store.get()] { st->BackgroundSyncLoop(); });
+  }
+  return store;
+}
+
+Store::~Store() {
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (background_sync_.joinable()) background_sync_.join();
+  if (db_) {
+    (void)SyncNow();
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(cf), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s);
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::Scan(Cf cf, std::string_view prefix, bool reverse,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::string lower(prefix), upper = PrefixEnd(prefix);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle(cf)));
+  if (reverse) {
+    for (it->SeekToLast(); it->Valid(); it->Prev()) {
+      if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+    }
+  } else {
+    for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+      if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+    }
+  }
+  return FromRocks(it->status());
+}
+
+std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Cf cf, const rocksdb::ReadOptions& ro) const {
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handle(cf)));
+}
+
+Status Store::Write(rocksdb::WriteBatch* batch, uint64_t* seq) {
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    if (!sticky_error_.ok()) return sticky_error_;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  rocksdb::Status s = db_->Write(wo, batch);
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    sticky_error_ = Status::Unavailable("storage write failed, refusing writes: " + s.ToString());
+    spdlog::error("{}", sticky_error_.message());
+    return sticky_error_;
+  }
+  *seq = db_->GetLatestSequenceNumber();
+  return Status::Ok();
+}
+
+Status Store::WaitDurable(uint64_t seq) {
+  if (options_.relaxed_durability) return Status::Ok();
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  return SyncUpTo(lock, seq);
+}
+
+Status Store::SyncNow() {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  return SyncUpTo(lock, db_->GetLatestSequenceNumber());
+}
+
+Status Store::SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq) {
+  while (durable_seq_ < seq) {
+    if (!sticky_error_.ok()) return sticky_error_;
+    if (sync_running_) {
+      sync_cv_.wait(lock);
+      continue;
+    }
+    // Leader: one sync covers every write appended so far.
+    sync_running_ = true;
+    uint64_t target = db_->GetLatestSequenceNumber();
+    lock.unlock();
+    rocksdb::Status s = db_->SyncWAL();
+    lock.lock();
+    sync_running_ = false;
+    if (s.ok()) {
+      durable_seq_ = std::max(durable_seq_, target);
+    } else {
+      sticky_error_ = Status::Unavailable("WAL sync failed, refusing writes: " + s.ToString());
+      spdlog::error("{}", sticky_error_.message());
+    }
+    sync_cv_.notify_all();
+  }
+  return sticky_error_.ok() ? Status::Ok() : sticky_error_;
+}
+
+void Store::BackgroundSyncLoop() {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  while (!stopping_) {
+    sync_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+    if (stopping_) break;
+    (void)SyncUpTo(lock, db_->GetLatestSequenceNumber());
+  }
+}
+
+Status Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocks(s);
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  return FromRocks(cp->CreateCheckpoint(dir));
+}
+
+}  // namespace crew::storage

@@ -1,0 +1,86 @@
+// Store: the RocksDB database with Crew's column families, and group commit (DESIGN.md).
+//
+// Writes: callers serialize their writes (the engine's single writer) and call Write(), which
+// appends the batch to the WAL without syncing and returns its sequence number. WaitDurable(seq)
+// then blocks until the WAL is synced past seq: whoever arrives while no sync runs becomes the
+// leader and syncs once for every write made so far; the others wait for it (leader/follower, as
+// in LevelDB's DBImpl::Write). With relaxed durability a background thread syncs every 100 ms
+// and WaitDurable returns at once. A failed write or sync is sticky: the store refuses every
+// later write with kUnavailable rather than acknowledge something it could not make durable.
+//
+// Reads (Get, NewIterator) are thread-safe and may run concurrently with writes.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "storage/keys.h"
+#include "util/status.h"
+
+namespace crew::storage {
+
+struct StoreOptions {
+  std::string dir;
+  bool relaxed_durability = false;  // SPEC §4: answer once written, sync every 100 ms
+  size_t block_cache_mb = 64;
+  size_t write_buffer_mb = 64;  // total memtable budget across column families
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The value at key, or nullopt when absent.
+  Result<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
+  // Calls fn(key, value) for every entry whose key starts with prefix, in key order (or reverse
+  // order), until fn returns false.
+  Status Scan(Cf cf, std::string_view prefix, bool reverse,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::ReadOptions& ro) const;
+
+  // REQUIRES: writes are serialized by the caller. Appends batch to the WAL (unsynced).
+  Status Write(rocksdb::WriteBatch* batch, uint64_t* seq);
+  // Blocks until every write up to seq is synced (no-op with relaxed durability).
+  Status WaitDurable(uint64_t seq);
+  // Syncs everything written so far, in every mode.
+  Status SyncNow();
+
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
+  rocksdb::DB* db() const { return db_.get(); }
+  bool relaxed() const { return options_.relaxed_durability; }
+  // Writes a consistent online snapshot (RocksDB checkpoint) into an empty directory.
+  Status Checkpoint(const std::string& dir) const;
+
+ private:
+  explicit Store(StoreOptions options) : options_(std::move(options)) {}
+  Status SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq);
+  void BackgroundSyncLoop();
+
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool sync_running_ = false;  // GUARDED_BY(sync_mu_)
+  uint64_t durable_seq_ = 0;   // GUARDED_BY(sync_mu_)
+  Status sticky_error_;        // GUARDED_BY(sync_mu_)
+  bool stopping_ = false;      // GUARDED_BY(sync_mu_)
+  std::thread background_sync_;
+};
+
+}  // namespace crew::storage

@@ -1,0 +1,77 @@
+#include "util/id.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace crew {
+
+namespace {
+constexpr char kHex[] = "0123456789abcdef";
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::string Id::Hex() const {
+  std::string out(24, '0');
+  for (size_t i = 0; i < 12; ++i) {
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 0xF];
+  }
+  return out;
+}
+
+std::optional<Id> Id::FromHex(std::string_view text) {
+  if (text.size() != 24) return std::nullopt;
+  Id id;
+  for (size_t i = 0; i < 12; ++i) {
+    int hi = HexValue(text[2 * i]), lo = HexValue(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return id;
+}
+
+Id Id::FromBytes(std::string_view raw) {
+  Id id;
+  std::memcpy(id.bytes.data(), raw.data(), std::min<size_t>(raw.size(), 12));
+  return id;
+}
+
+int64_t Id::MicrosPart() const {
+  uint64_t v = 0;
+  for (size_t i = 4; i < 12; ++i) v = v << 8 | bytes[i];
+  return static_cast<int64_t>(v);
+}
+
+size_t IdHash::operator()(const Id& id) const {
+  uint64_t a, b;
+  std::memcpy(&a, id.bytes.data(), 8);
+  std::memcpy(&b, id.bytes.data() + 4, 8);
+  return std::hash<uint64_t>()(a * 0x9E3779B97F4A7C15ULL ^ b);
+}
+
+void IdSource::RaiseFloor(int64_t micros) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_us_ = std::max(last_us_, micros);
+}
+
+Id IdSource::Next() {
+  int64_t us;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    us = std::max(last_us_ + 1, clock_->NowUs());
+    last_us_ = us;
+  }
+  Id id;
+  uint32_t secs = static_cast<uint32_t>(us / 1000000);
+  for (int i = 0; i < 4; ++i) id.bytes[i] = static_cast<uint8_t>(secs >> (24 - 8 * i));
+  uint64_t u = static_cast<uint64_t>(us);
+  for (int i = 0; i < 8; ++i) id.bytes[4 + i] = static_cast<uint8_t>(u >> (56 - 8 * i));
+  return id;
+}
+
+}  // namespace crew

@@ -1,0 +1,52 @@
+// Id: a 12-byte identifier in the MongoDB ObjectId layout (SPEC §1): 4 bytes of big-endian
+// seconds, then 8 bytes that make it unique. Crew fills those 8 bytes with a big-endian
+// microsecond timestamp that never repeats or goes backwards (IdSource), so byte order of ids is
+// creation order; list indexes rely on that.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/clock.h"
+
+namespace crew {
+
+struct Id {
+  std::array<uint8_t, 12> bytes{};
+
+  std::string Hex() const;                                  // 24 lowercase hex chars
+  static std::optional<Id> FromHex(std::string_view text);  // nullopt unless 24 hex chars
+  std::string_view View() const {
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  }
+  static Id FromBytes(std::string_view raw);  // REQUIRES: raw.size() == 12
+  int64_t MicrosPart() const;                 // the 8-byte tail as an integer
+  bool operator==(const Id&) const = default;
+  auto operator<=>(const Id&) const = default;
+};
+
+struct IdHash {
+  size_t operator()(const Id& id) const;
+};
+
+// Hands out strictly increasing ids. Thread-safe.
+class IdSource {
+ public:
+  explicit IdSource(const Clock* clock) : clock_(clock) {}
+  // Ids made later are greater than `floor` (restored from storage at start-up).
+  void RaiseFloor(int64_t micros);
+  Id Next();
+  // Creation time (ms) encoded in an id made by Next().
+  static int64_t CreatedMs(const Id& id) { return id.MicrosPart() / 1000; }
+
+ private:
+  const Clock* clock_;
+  std::mutex mu_;
+  int64_t last_us_ = 0;
+};
+
+}  // namespace crew

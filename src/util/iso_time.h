@@ -1,0 +1,19 @@
+// ISO-8601 dates: the wire format of every date field (SPEC §1, D7).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace crew {
+
+// Epoch milliseconds -> "2022-11-14T22:15:46.123Z".
+std::string FormatIso(int64_t ms);
+
+// Parses "YYYY-MM-DD" with an optional time "THH:MM[:SS[.fraction]]" (a space may stand for the
+// T) and an optional offset "Z", "±HH", "±HH:MM" or "±HHMM". No offset means UTC (SPEC D7).
+// Returns epoch milliseconds, or nullopt for anything else.
+std::optional<int64_t> ParseIso(std::string_view text);
+
+}  // namespace crew
