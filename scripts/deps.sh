@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 (bookworm) packages Crew builds and tests with, if any is missing.
+# Sourced by scripts/start and scripts/test. Needs root or sudo; never prompts.
+set -euo pipefail
+
+CREW_PACKAGES=(
+  g++ cmake ninja-build pkg-config ccache python3 curl
+  librocksdb-dev libcpp-httplib-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev libsnappy-dev
+  liblz4-dev libzstd-dev libbz2-dev libgflags-dev libbrotli-dev
+)
+
+crew_install_deps() {
+  local missing=()
+  for p in "${CREW_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo="sudo"
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Configures and builds into $1 (default build/), Release.
+crew_build() {
+  local dir="${1:-build}"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$dir" -j "${CREW_BUILD_JOBS:-2}"
+}
