@@ -118,7 +118,7 @@ void TaskRoutes(httplib::Server& s, Engine* e) {
            ASSIGN_OR_RETURN(auto t, e->PluckTask(id));
            return TaskJson(t);
          }));
-  s.Get("/api/v1/channel/([^/]+)/tasks", Json([e](const Request& req) -> Result<std::string> {
+  s.Get("/api/v1/channel/(.+)/tasks", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
           ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
           ASSIGN_OR_RETURN(auto tasks, e->ListChannelTasks(req.matches[1].str(), limit, skip));

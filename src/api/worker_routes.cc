@@ -131,7 +131,7 @@ void Events(RouteContext ctx, const Request& req, Response& res) {
 }  // namespace
 
 void RegisterWorkerRoutes(httplib::Server& s, RouteContext ctx) {
-  s.Post("/api/v1/channel/([^/]+)/acquire",
+  s.Post("/api/v1/channel/(.+)/acquire",
          [ctx](const Request& req, Response& res) { Acquire(ctx, req, res); });
   s.Post("/api/v1/task/([^/]+)/release",
          Json([ctx](const Request& req) { return ReleaseOne(ctx, req); }));

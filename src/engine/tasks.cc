@@ -122,6 +122,7 @@ Result<Task> Engine::UpdateTask(const Id& id, const TaskPatch& p) {
     if (p.error_delay_s) t->error_delay_s = *p.error_delay_s;
     if (p.is_seed) t->is_seed = *p.is_seed;
     if (p.input) t->input = *p.input;
+    if (p.channel || p.key) txn.NoteKeyChanged(id);
     txn.EmitTask("task:update", id);
     return *t;
   });

@@ -71,6 +71,7 @@ Result<Task*> Txn::Get(const Id& id) {
 Task* Txn::Insert(Task t) {
   Id id = t.id;
   NoteIdMade(id);
+  if (t.key) keyed_here_.push_back(id);
   for (const Id& p : t.parent_ids) added_edges_.emplace(p, id);
   TaskEntry& entry = tasks_[id];
   order_.push_back(id);
@@ -129,9 +130,7 @@ Status Txn::KeyedTasks(const std::string& channel, const std::string& key, std::
                                      candidates.push_back(storage::TrailingId(k));
                                      return true;
                                    }));
-  for (const auto& [id, entry] : tasks_) {
-    if (entry.cur && !entry.orig) candidates.push_back(id);  // made in this Txn
-  }
+  candidates.insert(candidates.end(), keyed_here_.begin(), keyed_here_.end());
   out->clear();
   for (const Id& id : candidates) {
     ASSIGN_OR_RETURN(Task * t, Find(id));

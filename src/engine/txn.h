@@ -35,9 +35,12 @@ class Txn {
   Task* Insert(Task t);
   void Erase(const Id& id);  // REQUIRES: loaded by Find/Get/Insert
   void SetParents(Task* t, std::vector<Id> parents);
+  // REQUIRES: called after a loaded task's channel or key changed.
+  void NoteKeyChanged(const Id& id) { keyed_here_.push_back(id); }
   // Children of a task: stored edges plus those made (and minus those removed) in this Txn.
   Status ChildrenOf(const Id& id, std::vector<Id>* out);
-  // Ids of the incomplete tasks with this channel and key (stored, plus those inserted here).
+  // Ids of the incomplete tasks with this channel and key (stored, plus those made or re-keyed
+  // in this Txn).
   Status KeyedTasks(const std::string& channel, const std::string& key, std::vector<Id>* out);
 
   // Groups.
@@ -100,6 +103,7 @@ class Txn {
   std::vector<Id> order_;                                // load order, for a deterministic batch
   std::unordered_multimap<Id, Id, IdHash> added_edges_;  // parent -> child
   std::set<std::pair<Id, Id>> removed_edges_;
+  std::vector<Id> keyed_here_;  // made with a key, or re-keyed, in this Txn
   std::unordered_map<Id, GroupEntry, IdHash> groups_;
   std::map<Id, std::pair<bool, std::optional<Operator>>> operators_;  // id -> (is new, value)
   std::map<std::string, int64_t> workgroups_;
