@@ -17,6 +17,7 @@
 #include "cli/config.h"
 #include "engine/engine.h"
 #include "storage/store.h"
+#include "work/demo_workers.h"
 
 namespace crew::cli {
 
@@ -96,6 +97,27 @@ int Start(const Config& config) {
   return 0;
 }
 
+// N7: the demo workers until SIGINT/SIGTERM; the task in hand is finished and released first.
+int Work(const work::DemoOptions& options) {
+  if (!(options.speed > 0)) return Fail("--speed must be above 0");
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::atomic<bool> stop{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("stopping: finishing the tasks in hand");
+    stop = true;
+  });
+  int rc = work::RunDemoWorkers(options, stop);
+  if (!stop) pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  return rc;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -126,6 +148,16 @@ int Run(int argc, char** argv) {
                    "trace, debug, info, warn, error (env CREW_LOG_LEVEL)")
       ->default_str("info");
 
+  work::DemoOptions demo;
+  if (const char* url = std::getenv("CREW_API_BASE_URL"); url && *url) demo.base_url = url;
+  if (const char* token = std::getenv("CREW_AUTH_TOKEN")) demo.auth_token = token;
+  auto* work_cmd =
+      app.add_subcommand("work", "Run the demo workers of channels worker_a, worker_b, worker_c");
+  work_cmd->add_option("--url,-u", demo.base_url, "Crew API base URL (env CREW_API_BASE_URL)")
+      ->default_str("http://127.0.0.1:3000/");
+  work_cmd->add_option("--speed", demo.speed, "Divide every wait and delay by this factor")
+      ->default_str("1");
+
   // The environment first; flags given on the command line then override it.
   Status env = ApplyEnvironment(&config, [](const char* name) { return std::getenv(name); });
   if (!env.ok()) return Fail(env.message());
@@ -142,6 +174,7 @@ int Run(int argc, char** argv) {
     if (!valid.ok()) return Fail(valid.message());
     return Start(config);
   }
+  if (work_cmd->parsed()) return Work(demo);
   return 1;
 }
 
