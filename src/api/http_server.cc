@@ -12,9 +12,15 @@
 #include <spdlog/spdlog.h>
 
 #include "api/json_out.h"
+#include "api/route_util.h"
 #include "api/routes.h"
 
 namespace crew::api {
+
+bool SecretEquals(const std::string& given, const std::string& expected) {
+  if (given.size() != expected.size()) return false;
+  return CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
 
 namespace {
 
@@ -72,9 +78,7 @@ class ElasticPool final : public httplib::TaskQueue {
 };
 
 bool TokenMatches(const std::string& header, const std::string& token) {
-  const std::string expected = "Bearer " + token;
-  if (header.size() != expected.size()) return false;
-  return CRYPTO_memcmp(header.data(), expected.data(), expected.size()) == 0;
+  return SecretEquals(header, "Bearer " + token);
 }
 
 const char* DefaultMessage(int status) {
@@ -154,7 +158,7 @@ HttpServer::HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions opti
         res.status = 500;
         res.set_content(MessageJson("internal error: " + what), "application/json; charset=utf-8");
       });
-  RegisterRoutes(s, RouteContext{engine_, hub_});
+  RegisterRoutes(s, RouteContext{engine_, hub_, options_.examine_token, options_.on_examine});
 }
 
 HttpServer::~HttpServer() = default;

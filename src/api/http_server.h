@@ -6,6 +6,7 @@
 // TCP_NODELAY is on. Stop() stops accepting, lets in-flight requests finish, and returns.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,10 @@ struct ServerOptions {
   std::string tls_cert, tls_key;  // N5: both set = HTTPS
   size_t max_body_bytes = 10 << 20;
   size_t max_threads = 4096;
+  // examine/execute (reference §5.8): the ?accessToken= they need (empty: always refused), and
+  // what they trigger (a dispatch pass).
+  std::string examine_token;
+  std::function<void()> on_examine;
 };
 
 class HttpServer {

@@ -13,6 +13,8 @@
 namespace crew::api {
 
 int HttpStatus(Code code);
+// Constant-time comparison of a secret (http_server.cc).
+bool SecretEquals(const std::string& given, const std::string& expected);
 
 inline void ReplyJson(httplib::Response& res, int status, const std::string& body) {
   res.status = status;

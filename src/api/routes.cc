@@ -163,7 +163,7 @@ void OperatorRoutes(httplib::Server& s, Engine* e) {
 
 // D13: the work of the original's cron jobs runs inside the server; these routes run one batch
 // of it now and answer how many tasks or groups it changed.
-void AdminRoutes(httplib::Server& s, Engine* e) {
+void AdminRoutes(httplib::Server& s, Engine* e, std::function<void()> on_examine) {
   auto answer = [](int64_t n) { return "{\"success\":true,\"count\":" + std::to_string(n) + "}"; };
   JsonHandler clean = [e, answer](const Request& req) -> Result<std::string> {
     ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().clean_batch, 1));
@@ -171,10 +171,11 @@ void AdminRoutes(httplib::Server& s, Engine* e) {
     ASSIGN_OR_RETURN(int64_t n, e->CleanExpiredGroups(static_cast<int>(batch)));
     return answer(n);
   };
-  JsonHandler bootstrap = [e, answer](const Request& req) -> Result<std::string> {
+  JsonHandler bootstrap = [e, answer, on_examine](const Request& req) -> Result<std::string> {
     ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", 100, 1));
     ASSIGN_OR_RETURN(int64_t promoted, e->PromoteDue(static_cast<int>(batch)));
     ASSIGN_OR_RETURN(int64_t expired, e->ExpireLeases(static_cast<int>(batch)));
+    if (on_examine) on_examine();  // and push what is ready to the operators
     return answer(promoted + expired);
   };
   // parentsComplete is kept exact on every write (engine/txn.h), so nothing is out of sync.
@@ -207,6 +208,8 @@ int HttpStatus(Code code) {
       return 503;
     case Code::kIoError:
       return 503;
+    case Code::kUnauthorized:
+      return 401;
     case Code::kCorruption:
       return 500;
   }
@@ -241,7 +244,7 @@ void RegisterRoutes(httplib::Server& server, RouteContext ctx) {
   GroupRoutes(server, ctx.engine);
   TaskRoutes(server, ctx.engine);
   OperatorRoutes(server, ctx.engine);
-  AdminRoutes(server, ctx.engine);
+  AdminRoutes(server, ctx.engine, ctx.on_examine);
   RegisterWorkerRoutes(server, ctx);
   RegisterPages(server);
 }

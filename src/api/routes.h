@@ -1,6 +1,7 @@
 // The route table of the REST API (reference §3) and its handlers. Internal to api/.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "api/event_hub.h"
@@ -15,6 +16,8 @@ namespace crew::api {
 struct RouteContext {
   engine::Engine* engine;
   EventHub* hub;
+  std::string examine_token;
+  std::function<void()> on_examine;
 };
 
 void RegisterRoutes(httplib::Server& server, RouteContext ctx);

@@ -128,6 +128,19 @@ void Events(RouteContext ctx, const Request& req, Response& res) {
       [hub = ctx.hub, sub](bool) { hub->Unsubscribe(sub); });
 }
 
+// Reference §5.8 with D16: the orchestration hooks compare ?accessToken= with
+// CREW_CLOUD_TASK_ACCESS_TOKEN (unset: every call is refused) and ask for a dispatch pass.
+Result<std::string> Examine(RouteContext ctx, const Request& req) {
+  if (ctx.examine_token.empty() ||
+      !SecretEquals(req.get_param_value("accessToken"), ctx.examine_token)) {
+    return Status::Unauthorized("Access token is invalid!");
+  }
+  ASSIGN_OR_RETURN(Id id, PathId(req));
+  RETURN_IF_ERROR(ctx.engine->GetTask(id).status());
+  if (ctx.on_examine) ctx.on_examine();
+  return std::string("{\"success\":true}");
+}
+
 }  // namespace
 
 void RegisterWorkerRoutes(httplib::Server& s, RouteContext ctx) {
@@ -139,6 +152,8 @@ void RegisterWorkerRoutes(httplib::Server& s, RouteContext ctx) {
          Json([ctx](const Request& req) { return ReleaseMany(ctx, req); }));
   s.Post("/api/v1/task/([^/]+)/heartbeat",
          Json([ctx](const Request& req) { return HeartbeatOne(ctx, req); }));
+  s.Post("/api/v1/task/([^/]+)/(?:examine|execute)",
+         Json([ctx](const Request& req) { return Examine(ctx, req); }));
   s.Get("/api/v1/events", [ctx](const Request& req, Response& res) { Events(ctx, req, res); });
 }
 

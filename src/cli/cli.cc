@@ -15,6 +15,7 @@
 #include "api/event_hub.h"
 #include "api/http_server.h"
 #include "cli/config.h"
+#include "dispatch/dispatcher.h"
 #include "engine/engine.h"
 #include "storage/store.h"
 #include "work/demo_workers.h"
@@ -22,6 +23,24 @@
 namespace crew::cli {
 
 namespace {
+
+// The engine publishes to one listener; the server has two.
+class Fanout final : public engine::EngineListener {
+ public:
+  Fanout(engine::EngineListener* a, engine::EngineListener* b) : a_(a), b_(b) {}
+  void OnEvents(const std::vector<engine::Event>& events) override {
+    a_->OnEvents(events);
+    b_->OnEvents(events);
+  }
+  void OnReady(const std::vector<std::string>& channels) override {
+    a_->OnReady(channels);
+    b_->OnReady(channels);
+  }
+
+ private:
+  engine::EngineListener* a_;
+  engine::EngineListener* b_;
+};
 
 int Fail(const std::string& message) {
   spdlog::error("{}", message);
@@ -59,17 +78,26 @@ int Start(const Config& config) {
     return Fail("cannot load data dir " + config.data_dir + ": " + engine.status().message());
 
   api::EventHub hub;
-  (*engine)->SetListener(&hub);
+  dispatch::DispatchOptions dispatch_options;
+  dispatch_options.virtual_base_url = config.virtual_operator_base_url;
+  dispatch_options.virtual_token = config.virtual_operator_token;
+  dispatch_options.concurrency = static_cast<int>(config.operator_concurrency);
+  dispatch::Dispatcher dispatcher(engine->get(), dispatch_options);
+  Fanout listeners(&hub, &dispatcher);
+  (*engine)->SetListener(&listeners);
   api::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;
   server_options.auth_token = config.auth_token;
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
+  server_options.examine_token = config.cloud_task_access_token;
+  server_options.on_examine = [&dispatcher] { dispatcher.Poke(); };
   api::HttpServer server(engine->get(), &hub, server_options);
   Status bound = server.Bind();
   if (!bound.ok()) return Fail(bound.message());
   (*engine)->StartMaintenance();
+  dispatcher.Start();
 
   std::thread waiter([&] {
     int sig = 0;
@@ -88,7 +116,9 @@ int Start(const Config& config) {
     if (!hub.shutting_down()) pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
   }
+  dispatcher.Stop();
   (*engine)->StopMaintenance();
+  (*engine)->SetListener(nullptr);
   engine->reset();
   Status synced = (*store)->SyncNow();
   store->reset();

@@ -21,6 +21,11 @@ struct Config {
   bool clean_expired_groups = true;      // CREW_CLEAN_EXPIRED_GROUPS (yes/no)
   double expired_group_days = 7;         // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
   std::string log_level = "info";        // CREW_LOG_LEVEL
+  // Operators (reference §7, SPEC D16).
+  std::string virtual_operator_base_url;  // CREW_VIRTUAL_OPERATOR_BASE_URL
+  std::string virtual_operator_token;     // CREW_VIRTUAL_OPERATOR_AUTH_TOKEN
+  std::string cloud_task_access_token;    // CREW_CLOUD_TASK_ACCESS_TOKEN (examine/execute)
+  double operator_concurrency = 8;        // CREW_OPERATOR_CONCURRENCY
 };
 
 using Getenv = std::function<const char*(const char*)>;

@@ -19,6 +19,7 @@ enum class Code {
   kUnavailable,      // store refuses writes (sticky I/O error) or shutting down: 503
   kCorruption,       // a stored record could not be decoded: 500
   kIoError,          // RocksDB I/O failure: 503
+  kUnauthorized,     // a missing or wrong token: 401
 };
 
 class [[nodiscard]] Status {
@@ -32,6 +33,9 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status IoError(std::string msg) { return Status(Code::kIoError, std::move(msg)); }
+  static Status Unauthorized(std::string msg) {
+    return Status(Code::kUnauthorized, std::move(msg));
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -1,0 +1,70 @@
+// Dispatcher: the HTTP push workers of reference §7 ("operators"), dispatched by the server
+// itself (SPEC D16). For every channel with an unpaused operator (or every channel, when a
+// virtual operator base URL is set) it acquires ready tasks as worker "operator_<id>", POSTs
+// {"input", "parents", "taskId"} to the operator's URL, and releases the task with the answer:
+// a 2xx body is a release body (output, error, children, delays); anything else is an error.
+//
+// Durable by construction: a task waiting for dispatch is in the ready queue, and a task
+// pushed when the server stopped is leased, so its lease expires (D2) and it is pushed again.
+// Each operator has at most `concurrency` requests in flight; a request times out after the
+// lease. Thread-safe; OnReady/OnEvents only wake the dispatch thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace crew::dispatch {
+
+struct DispatchOptions {
+  std::string
+      virtual_base_url;       // CREW_VIRTUAL_OPERATOR_BASE_URL: push every channel to BASE+channel
+  std::string virtual_token;  // CREW_VIRTUAL_OPERATOR_AUTH_TOKEN: sent as a Bearer token
+  int concurrency = 8;        // CREW_OPERATOR_CONCURRENCY: requests in flight per operator
+};
+
+class Dispatcher final : public engine::EngineListener {
+ public:
+  Dispatcher(engine::Engine* engine, DispatchOptions options);
+  ~Dispatcher() override;
+  void Start();
+  // Stops pushing; waits for the requests in flight to finish and be released.
+  void Stop();
+  // Asks for a dispatch pass soon (examine/execute routes).
+  void Poke();
+
+  void OnEvents(const std::vector<engine::Event>& events) override;
+  void OnReady(const std::vector<std::string>& channels) override;
+
+ private:
+  struct Target {
+    std::string id;  // operator id hex ("virtual" for the virtual operator)
+    std::string channel;
+    std::string url;
+    std::string request_config;  // JSON object or null
+  };
+  void Loop();
+  std::vector<Target> Targets();
+  void Push(Target target, engine::Acquired task);
+
+  engine::Engine* engine_;
+  DispatchOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;                    // GUARDED_BY(mu_)
+  bool dirty_ = true;                    // GUARDED_BY(mu_): operators changed
+  bool poked_ = false;                   // GUARDED_BY(mu_)
+  std::map<std::string, int> inflight_;  // GUARDED_BY(mu_): operator id -> requests
+  std::vector<Target> targets_;          // dispatch thread only
+  std::thread thread_;
+  std::vector<std::thread> requests_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace crew::dispatch

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""HTTP operators (reference §7, SPEC D16): the server pushes each acquirable task of a channel
+with an operator to the operator's URL and releases it with the answer.
+
+    python3 test_operators.py --crew build/crew [unittest args]
+
+A local HTTP worker (http.server on 127.0.0.1) plays the operator: one route answers an output
+(and a continuation child), one answers {"error": ...} with 200, one answers 500, one never
+answers within the lease. Every process started here is stopped by its PID.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CREW = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Operator(ThreadingHTTPServer):
+    """Records every push; answers by path."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.pushes = []
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.server_address[1]}/{path}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+        with self.server.lock:
+            self.server.pushes.append({"path": self.path, "body": body, "auth": self.headers.get("X-Token")})
+        if self.path == "/slow":
+            time.sleep(4)  # past the 2 s lease: the server gives up waiting
+        if self.path == "/ok":
+            answer, status = {"output": {"doubled": body["input"]["n"] * 2},
+                              "children": [{"name": "next", "channel": "op_next", "input": {"from": "op"}}]}, 200
+        elif self.path == "/fails":
+            answer, status = {"error": "the operator could not"}, 200
+        elif self.path == "/broken":
+            answer, status = {"message": "kaboom"}, 500
+        else:
+            answer, status = {"output": "late"}, 200
+        data = json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass
+
+
+class Server:
+    def __init__(self, env=None):
+        self.dir = tempfile.mkdtemp(prefix="crew-op-")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/"
+        full_env = dict(os.environ, CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS="2", **(env or {}))
+        self.log = open(os.path.join(self.dir, "crew.log"), "w")
+        self.proc = subprocess.Popen([CREW, "start", "--data-dir", os.path.join(self.dir, "data"),
+                                      "--port", str(self.port)], env=full_env, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                self.call("GET", "healthz")
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("crew did not start")
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def ok(self, method, path, body=None):
+        status, answer = self.call(method, path, body)
+        if status != 200:
+            raise AssertionError(f"{method} {path} -> {status} {answer}")
+        return answer
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(fn, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+class OperatorTest(unittest.TestCase):
+    def setUp(self):
+        self.op = Operator()
+        self.crew = Server()
+        self.group = self.crew.ok("POST", "api/v1/task_groups", {"name": "operators"})["_id"]
+
+    def tearDown(self):
+        self.crew.stop()
+        self.op.shutdown()
+        self.op.server_close()
+
+    def task(self, channel, **fields):
+        return self.crew.ok("POST", f"api/v1/task_group/{self.group}/tasks",
+                            {"name": channel, "channel": channel, "errorDelayInSeconds": 0, **fields})
+
+    def get(self, task):
+        return self.crew.ok("GET", f"api/v1/task/{task['_id']}")
+
+    def test_output_answer_completes_the_task_with_its_children(self):
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_ok", "url": self.op.url("ok"),
+                                                  "requestConfig": {"headers": {"X-Token": "t0k"}}})
+        parent = self.task("op_parent")
+        self.crew.ok("POST", f"api/v1/channel/op_parent/acquire", {"workerId": "w"})
+        self.crew.ok("POST", f"api/v1/task/{parent['_id']}/release", {"workerId": "w", "output": {"p": 1}})
+        t = self.task("op_ok", input={"n": 21}, parentIds=[parent["_id"]])
+        done = wait_for(lambda: self.get(t)["isComplete"] and self.get(t))
+        self.assertEqual(done["output"], {"doubled": 42})
+        push = self.op.pushes[0]
+        self.assertEqual(push["body"]["taskId"], t["_id"])
+        self.assertEqual(push["body"]["input"], {"n": 21})
+        self.assertEqual([p["_id"] for p in push["body"]["parents"]], [parent["_id"]])
+        self.assertEqual(push["body"]["parents"][0]["output"], {"p": 1})
+        self.assertEqual(push["auth"], "t0k", "requestConfig headers are sent")
+        tasks = self.crew.ok("GET", f"api/v1/task_group/{self.group}/tasks")
+        child = [x for x in tasks if x["channel"] == "op_next"]
+        self.assertEqual(len(child), 1)
+        self.assertEqual(child[0]["parentIds"], [t["_id"]])
+
+    def test_error_answer_uses_an_attempt_and_retries(self):
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_fails", "url": self.op.url("fails")})
+        t = self.task("op_fails", remainingAttempts=2)
+        failed = wait_for(lambda: self.get(t)["remainingAttempts"] == 0 and self.get(t))
+        self.assertEqual(failed["errors"], ["the operator could not"] * 2)
+        self.assertFalse(failed["isComplete"])
+        self.assertIsNone(failed["assignedTo"])
+        self.assertEqual(len([p for p in self.op.pushes if p["path"] == "/fails"]), 2)
+
+    def test_http_500_records_the_message(self):
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_broken", "url": self.op.url("broken")})
+        t = self.task("op_broken", remainingAttempts=1)
+        failed = wait_for(lambda: self.get(t)["remainingAttempts"] == 0 and self.get(t))
+        self.assertEqual(failed["errors"], ["kaboom"])
+
+    def test_timeout_is_an_error_and_the_task_runs_again(self):
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_slow", "url": self.op.url("slow")})
+        t = self.task("op_slow", remainingAttempts=2)
+        got = wait_for(lambda: self.get(t)["errors"] and self.get(t), timeout=20)
+        self.assertIn("timeout", json.dumps(got["errors"][0]))
+        wait_for(lambda: len([p for p in self.op.pushes if p["path"] == "/slow"]) >= 2, timeout=20)
+
+    def test_paused_operator_pushes_nothing_until_resumed(self):
+        o = self.crew.ok("POST", "api/v1/operators", {"channel": "op_ok", "url": self.op.url("ok"), "isPaused": True})
+        t = self.task("op_ok", input={"n": 1})
+        time.sleep(1.5)
+        self.assertEqual(self.op.pushes, [])
+        self.assertIsNone(self.get(t)["assignedTo"])
+        self.crew.ok("PUT", f"api/v1/operator/{o['_id']}", {"isPaused": False})
+        wait_for(lambda: self.get(t)["isComplete"])
+
+    def test_examine_needs_the_access_token(self):
+        t = self.task("op_none")
+        status, answer = self.crew.call("POST", f"api/v1/task/{t['_id']}/examine?accessToken=x")
+        self.assertEqual(status, 401)
+        self.assertIn("message", answer)
+
+
+class AccessTokenTest(unittest.TestCase):
+    def test_examine_and_execute_compare_the_token(self):
+        crew = Server({"CREW_CLOUD_TASK_ACCESS_TOKEN": "s3cret"})
+        try:
+            g = crew.ok("POST", "api/v1/task_groups", {"name": "g"})["_id"]
+            t = crew.ok("POST", f"api/v1/task_group/{g}/tasks", {"name": "x", "channel": "x"})
+            for action in ("examine", "execute"):
+                self.assertEqual(crew.call("POST", f"api/v1/task/{t['_id']}/{action}?accessToken=wrong")[0], 401)
+                self.assertEqual(crew.call("POST", f"api/v1/task/{t['_id']}/{action}")[0], 401)
+                self.assertEqual(crew.call("POST", f"api/v1/task/{t['_id']}/{action}?accessToken=s3cret"),
+                                 (200, {"success": True}))
+                self.assertEqual(crew.call("POST", f"api/v1/task/{'0' * 24}/{action}?accessToken=s3cret")[0], 404)
+        finally:
+            crew.stop()
+
+
+class VirtualOperatorTest(unittest.TestCase):
+    def test_virtual_base_url_pushes_every_channel(self):
+        op = Operator()
+        crew = Server({"CREW_VIRTUAL_OPERATOR_BASE_URL": op.url(""), "CREW_VIRTUAL_OPERATOR_AUTH_TOKEN": "v"})
+        try:
+            g = crew.ok("POST", "api/v1/task_groups", {"name": "g"})["_id"]
+            t = crew.ok("POST", f"api/v1/task_group/{g}/tasks", {"name": "x", "channel": "ok", "input": {"n": 2}})
+            done = wait_for(lambda: crew.ok("GET", f"api/v1/task/{t['_id']}")["isComplete"]
+                            and crew.ok("GET", f"api/v1/task/{t['_id']}"))
+            self.assertEqual(done["output"], {"doubled": 4})
+            self.assertEqual(op.pushes[0]["path"], "/ok")
+        finally:
+            crew.stop()
+            op.shutdown()
+            op.server_close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--crew", required=True)
+    args, rest = parser.parse_known_args()
+    CREW = os.path.abspath(args.crew)
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
