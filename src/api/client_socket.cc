@@ -38,26 +38,44 @@ bool Serves(int fd, const httplib::Request& req) {
   return !Endpoint(fd, false, &ip, &port) || req.local_port < 0 || port == req.local_port;
 }
 
-}  // namespace
-
-int ClientSocket(const httplib::Request& req) {
-  thread_local int cached = -1;
-  if (cached >= 0 && Serves(cached, req)) return cached;
-  cached = -1;
+// Calls fn(fd) for every socket of this process.
+template <typename Fn>
+void ForEachSocket(Fn&& fn) {
   DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return -1;
+  if (!dir) return;
   while (dirent* entry = readdir(dir)) {
     char* end;
     long fd = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || entry->d_name[0] == '\0' || fd == dirfd(dir)) continue;
     struct stat st;
     if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    if (Serves(static_cast<int>(fd), req)) {
-      cached = static_cast<int>(fd);
-      break;
-    }
+    if (!fn(static_cast<int>(fd))) break;
   }
   closedir(dir);
+}
+
+}  // namespace
+
+void ShutdownReads(int local_port) {
+  ForEachSocket([local_port](int fd) {
+    std::string ip;
+    int port;
+    if (Endpoint(fd, false, &ip, &port) && port == local_port && Endpoint(fd, true, &ip, &port)) {
+      shutdown(fd, SHUT_RD);
+    }
+    return true;
+  });
+}
+
+int ClientSocket(const httplib::Request& req) {
+  thread_local int cached = -1;
+  if (cached >= 0 && Serves(cached, req)) return cached;
+  cached = -1;
+  ForEachSocket([&](int fd) {
+    if (!Serves(fd, req)) return true;
+    cached = fd;
+    return false;
+  });
   return cached;
 }
 

@@ -12,5 +12,8 @@ namespace crew::api {
 int ClientSocket(const httplib::Request& req);
 // True when the peer closed the connection (or it failed). An unknown socket counts as open.
 bool ClientGone(int fd);
+// Shuts down the reading side of every connection accepted on `local_port`, so idle keep-alive
+// connections close at once while answers in progress are still written (graceful stop).
+void ShutdownReads(int local_port);
 
 }  // namespace crew::api

@@ -20,6 +20,14 @@ bool EventHub::Subscription::closed() const {
   return closed_;
 }
 
+bool EventHub::Subscription::Push(Message m) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return false;
+  queue_.push_back(std::move(m));
+  cv_.notify_all();
+  return true;
+}
+
 void EventHub::Subscription::Join(const std::string& room) {
   std::lock_guard<std::mutex> lock(mu_);
   if (room.empty()) {

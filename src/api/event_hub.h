@@ -35,6 +35,8 @@ class EventHub final : public engine::EngineListener {
     // The next message; nullopt when `until` passed first (then `closed()` tells why).
     std::optional<Message> Next(Clock::time_point until);
     bool closed() const;
+    // Queues a message of the subscriber's own (e.g. a protocol reply); false when closed.
+    bool Push(Message m);
     // Rooms this subscription hears ("" = every room). Changeable while subscribed.
     void Join(const std::string& room);
     void Leave(const std::string& room);

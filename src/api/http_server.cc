@@ -11,9 +11,11 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/client_socket.h"
 #include "api/json_out.h"
 #include "api/route_util.h"
 #include "api/routes.h"
+#include "api/socketio.h"
 
 namespace crew::api {
 
@@ -128,7 +130,8 @@ HttpServer::HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions opti
       if (!asked.empty()) res.set_header("Access-Control-Allow-Headers", asked);
       return httplib::Server::HandlerResponse::Handled;
     }
-    bool guarded = req.path.rfind("/api/", 0) == 0 || req.path.rfind("/socket.io/", 0) == 0;
+    // socket.io carries its token in the CONNECT packet instead (socketio.h).
+    bool guarded = req.path.rfind("/api/", 0) == 0;
     if (!token.empty() && guarded && !TokenMatches(req.get_header_value("Authorization"), token)) {
       res.status = 401;
       res.set_content(MessageJson("Authorization: Bearer <token> is missing or wrong"),
@@ -158,6 +161,8 @@ HttpServer::HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions opti
         res.status = 500;
         res.set_content(MessageJson("internal error: " + what), "application/json; charset=utf-8");
       });
+  socketio_ = std::make_unique<SocketIo>(hub_, options_.auth_token);
+  socketio_->Register(s);
   RegisterRoutes(s, RouteContext{engine_, hub_, options_.examine_token, options_.on_examine});
 }
 
@@ -180,6 +185,10 @@ Status HttpServer::Bind() {
 
 void HttpServer::Run() { server_->listen_after_bind(); }
 
-void HttpServer::Stop() { server_->stop(); }
+void HttpServer::Stop() {
+  server_->stop();
+  // httplib waits out each idle keep-alive connection (75 s); end them now instead.
+  ShutdownReads(port_);
+}
 
 }  // namespace crew::api

@@ -20,6 +20,8 @@ class Server;
 
 namespace crew::api {
 
+class SocketIo;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 3000;                // 0: any free port (see port())
@@ -49,6 +51,7 @@ class HttpServer {
   EventHub* hub_;
   ServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<SocketIo> socketio_;
   int port_ = 0;
 };
 

@@ -1,0 +1,143 @@
+// crew's /socket.io/ endpoint (SPEC N3, reference §8) with the real socket.io-client from npm,
+// as crew-ui uses it: connect, watchTaskGroup, then every event of that group arrives with its
+// payload. Run: CREW=build/crew node --test tests/socketio/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io } from 'socket.io-client';
+
+const CREW = process.env.CREW;
+if (!CREW) throw new Error('set CREW to the crew binary');
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startCrew(args = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'crew-sio-'));
+  const port = await freePort();
+  const proc = spawn(CREW, ['start', '--data-dir', join(dir, 'data'), '--port', String(port), ...args],
+                     { stdio: 'ignore' });
+  const base = `http://127.0.0.1:${port}/`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(base + 'healthz')).ok) break;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const stop = async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { base, stop };
+}
+
+async function api(base, method, path, body, headers = {}) {
+  const res = await fetch(base + 'api/v1/' + path, {
+    method, headers: { 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.equal(res.status, 200, `${method} ${path}`);
+  return res.json();
+}
+
+function nextEvent(socket, name, pred = () => true, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${name} event within ${ms} ms`)), ms);
+    const on = (payload) => {
+      if (!pred(payload)) return;
+      clearTimeout(timer);
+      socket.off(name, on);
+      resolve(payload);
+    };
+    socket.on(name, on);
+  });
+}
+
+test('crew-ui events reach a watching client, and only for its group', async () => {
+  const crew = await startCrew();
+  const socket = io(crew.base, { reconnection: false });
+  try {
+    await new Promise((resolve, reject) => { socket.on('connect', resolve); socket.on('connect_error', reject); });
+    const g = await api(crew.base, 'POST', 'task_groups', { name: 'sio' });
+    const other = await api(crew.base, 'POST', 'task_groups', { name: 'other' });
+    socket.emit('watchTaskGroup', { taskGroupId: g._id });
+    await new Promise((r) => setTimeout(r, 200));
+    const seen = [];
+    socket.onAny((name, payload) => seen.push([name, payload]));
+
+    const created = nextEvent(socket, 'task:create', (t) => t.name === 'evented');
+    const task = await api(crew.base, 'POST', `task_group/${g._id}/tasks`, { name: 'evented', channel: 'sio', key: 'k1' });
+    await api(crew.base, 'POST', `task_group/${other._id}/tasks`, { name: 'elsewhere', channel: 'sio2' });
+    const payload = await created;
+    assert.equal(payload._id, task._id);
+    assert.equal(payload.taskGroupId, g._id);
+
+    const acquiredKey = nextEvent(socket, 'task:acquire:key');
+    const updated = nextEvent(socket, 'task:update', (t) => t._id === task._id && t.assignedTo === 'w1');
+    await api(crew.base, 'POST', 'channel/sio/acquire', { workerId: 'w1' });
+    assert.deepEqual((await acquiredKey).update.assignedTo, 'w1');
+    await updated;
+
+    const done = nextEvent(socket, 'task:update', (t) => t._id === task._id && t.isComplete);
+    await api(crew.base, 'POST', `task/${task._id}/release`, { workerId: 'w1', output: { ok: 1 } });
+    assert.deepEqual((await done).output, { ok: 1 });
+
+    const pause = nextEvent(socket, 'group:syncPause');
+    await api(crew.base, 'POST', `task_group/${g._id}/pause`);
+    assert.deepEqual(await pause, { isPaused: true });
+
+    const reset = nextEvent(socket, 'group:reset');
+    await api(crew.base, 'POST', `task_group/${g._id}/reset`);
+    assert.equal(await reset, null);
+
+    assert.ok(!seen.some(([, p]) => p && p.name === 'elsewhere'), 'no event of another group');
+
+    socket.emit('unwatchTaskGroup', { taskGroupId: g._id });
+    await new Promise((r) => setTimeout(r, 200));
+    const after = seen.length;
+    await api(crew.base, 'POST', `task_group/${g._id}/tasks`, { name: 'unwatched', channel: 'sio' });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(seen.length, after, 'no events after unwatchTaskGroup');
+  } finally {
+    socket.close();
+    await crew.stop();
+  }
+});
+
+test('with --auth-token the CONNECT packet must carry the token', async () => {
+  const crew = await startCrew(['--auth-token', 's3cret']);
+  try {
+    const bad = io(crew.base, { reconnection: false, auth: { token: 'wrong' } });
+    await assert.rejects(new Promise((resolve, reject) => {
+      bad.on('connect', resolve);
+      bad.on('connect_error', reject);
+    }));
+    bad.close();
+    const good = io(crew.base, { reconnection: false, auth: { token: 's3cret' } });
+    await new Promise((resolve, reject) => { good.on('connect', resolve); good.on('connect_error', reject); });
+    const g = await api(crew.base, 'POST', 'task_groups', { name: 'auth' }, { Authorization: 'Bearer s3cret' });
+    good.emit('watchTaskGroup', { taskGroupId: g._id });
+    await new Promise((r) => setTimeout(r, 200));
+    const created = nextEvent(good, 'task:create');
+    await api(crew.base, 'POST', `task_group/${g._id}/tasks`, { name: 'a', channel: 'a' }, { Authorization: 'Bearer s3cret' });
+    assert.equal((await created).name, 'a');
+    good.close();
+  } finally {
+    await crew.stop();
+  }
+});
