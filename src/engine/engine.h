@@ -174,7 +174,7 @@ class Engine {
   Status Commit(Txn& txn, uint64_t* seq);
   void Publish(uint64_t seq);
   void MaintenanceLoop();
-  int64_t NextTimer();  // earliest kDelayed / kLeases time, or INT64_MAX
+  int64_t NextTimer();  // when the earliest kDelayed / kLeases entry is due, or INT64_MAX
   void WakeMaintenance(int64_t at_ms);
   bool GroupPausedCached(const Id& id) const;
   std::optional<int64_t> WorkgroupUntil(const std::string& wg) const;

@@ -11,7 +11,7 @@ using storage::Cf;
 namespace {
 
 // Visits the entries of a time-keyed queue (kDelayed, kLeases) from `floor` while their time is
-// not after `now`, at most `limit` of them; returns the last key visited.
+// strictly before `now`, at most `limit` of them; returns the last key visited.
 Status ScanDue(storage::Store* store, Cf cf, const std::string& floor, int64_t now, int limit,
                const std::function<Status(const std::string&, const Id&)>& fn, std::string* last) {
   rocksdb::ReadOptions ro;
@@ -19,7 +19,7 @@ Status ScanDue(storage::Store* store, Cf cf, const std::string& floor, int64_t n
   int n = 0;
   for (it->Seek(floor); it->Valid() && n < limit; it->Next(), ++n) {
     std::string key = it->key().ToString();
-    if (storage::TimeOf(key) > now) break;
+    if (storage::TimeOf(key) >= now) break;
     RETURN_IF_ERROR(fn(key, storage::TrailingId(key)));
     *last = key;
   }

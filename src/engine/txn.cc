@@ -206,7 +206,7 @@ Placement Txn::PlaceOf(const Task& t, int64_t* due) {
   if (t.workgroup) {
     if (auto until = WorkgroupUntil(*t.workgroup)) at = std::max(at, *until);
   }
-  if (at > now_) {
+  if (at >= now_) {  // acquirable once runAfter is strictly past (reference §4.2)
     *due = at;
     return Placement::kDelayed;
   }
@@ -435,7 +435,7 @@ Status Txn::Commit(uint64_t* seq) {
   }
   if (!min_new_lease_.empty() && min_new_lease_ < e_->leases_floor_)
     e_->leases_floor_ = min_new_lease_;
-  if (earliest_timer_) e_->WakeMaintenance(earliest_timer_);
+  if (earliest_timer_) e_->WakeMaintenance(earliest_timer_ + 1);  // due strictly after its time
   return Status::Ok();
 }
 

@@ -1,0 +1,461 @@
+// bench/load: an HTTP load generator for a running crew (README "Benchmarks").
+//
+//   build/bench/crew_load --url http://127.0.0.1:3000/ [--workload W1,W2,...] [--tasks N]
+//                         [--producers 8] [--workers 8] [--backlog N] [--smoke]
+//
+// Workloads (issue "Speed you can show"): W1 flat drain (one task per request, then batches of
+// 100), W2 idle latency of a long-poll worker, W3 = W1 behind a backlog of waiting tasks,
+// W4 a fan-out/fan-in DAG, W5 a long drain (last 10% vs first 10%), W6 a rate-limit storm.
+// Every connection is keep-alive; every figure is printed as one table row.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string url = "http://127.0.0.1:3000/";
+  std::string workloads = "W1,W2,W3,W4,W5,W6";
+  int tasks = 20000;
+  int producers = 8;
+  int workers = 8;
+  int backlog = 1000000;
+  int long_drain = 1000000;
+  int dag_children = 10000;
+  int storm_tasks = 100000;
+  bool smoke = false;
+};
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+struct Stats {
+  std::vector<double> samples_ms;
+  void Add(double ms) { samples_ms.push_back(ms); }
+  double Pct(double p) {
+    if (samples_ms.empty()) return 0;
+    std::sort(samples_ms.begin(), samples_ms.end());
+    size_t i = std::min(samples_ms.size() - 1, static_cast<size_t>(p * samples_ms.size()));
+    return samples_ms[i];
+  }
+};
+
+struct Row {
+  std::string workload, what;
+  double per_second = 0;
+  double p50 = 0, p99 = 0, p999 = 0;
+  std::string note;
+};
+std::vector<Row> g_rows;
+std::mutex g_rows_mu;
+
+void Report(Row r) {
+  std::printf("%-4s %-44s %12.0f %9.2f %9.2f %9.2f  %s\n", r.workload.c_str(), r.what.c_str(),
+              r.per_second, r.p50, r.p99, r.p999, r.note.c_str());
+  std::fflush(stdout);
+  std::lock_guard<std::mutex> lock(g_rows_mu);
+  g_rows.push_back(std::move(r));
+}
+
+class Api {
+ public:
+  explicit Api(const std::string& url) {
+    auto scheme = url.find("://");
+    auto slash = url.find('/', scheme + 3);
+    origin_ = url.substr(0, slash);
+    prefix_ = slash == std::string::npos ? "/" : url.substr(slash);
+    if (prefix_.back() != '/') prefix_ += "/";
+    client_ = std::make_unique<httplib::Client>(origin_);
+    client_->set_keep_alive(true);
+    client_->set_read_timeout(120);
+    client_->set_tcp_nodelay(true);
+  }
+  Json Call(const char* method, const std::string& path, const Json& body = Json()) {
+    std::string full = prefix_ + "api/v1/" + path;
+    httplib::Result res =
+        std::string(method) == "GET"
+            ? client_->Get(full.c_str())
+            : client_->Post(full.c_str(), body.is_null() ? "{}" : body.dump(), "application/json");
+    if (!res || res->status != 200) {
+      std::fprintf(stderr, "%s %s failed: %s\n", method, full.c_str(),
+                   res ? (std::to_string(res->status) + " " + res->body).c_str()
+                       : httplib::to_string(res.error()).c_str());
+      std::exit(2);
+    }
+    return Json::parse(res->body);
+  }
+  Json Post(const std::string& path, const Json& body) { return Call("POST", path, body); }
+  Json Get(const std::string& path) { return Call("GET", path); }
+
+ private:
+  std::string origin_, prefix_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+std::string Unique(const std::string& base) {
+  static std::atomic<int> n{0};
+  return base + "_" +
+         std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000000) +
+         "_" + std::to_string(n++);
+}
+
+Json TaskBody(const std::string& channel, int i) {
+  return {{"name", "t" + std::to_string(i)},
+          {"channel", channel},
+          {"input", {{"i", i}, {"payload", std::string(80, 'x')}}}};
+}
+
+// Runs fn(thread index) on n threads and returns the wall time.
+template <typename Fn>
+Clock::duration Parallel(int n, Fn fn) {
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) threads.emplace_back([&, i] { fn(i); });
+  for (auto& t : threads) t.join();
+  return Clock::now() - start;
+}
+
+// Creates `n` tasks in `channel` with `producers` threads, `batch` tasks per request.
+void Produce(const Options& o, const std::string& wl, const std::string& group,
+             const std::string& channel, int n, int batch, bool report) {
+  std::vector<Stats> stats(o.producers);
+  std::atomic<int> next{0};
+  auto took = Parallel(o.producers, [&](int p) {
+    Api api(o.url);
+    while (true) {
+      int start = next.fetch_add(batch);
+      if (start >= n) break;
+      int count = std::min(batch, n - start);
+      Json body;
+      if (batch == 1) {
+        body = TaskBody(channel, start);
+      } else {
+        body = Json::array();
+        for (int i = 0; i < count; ++i) body.push_back(TaskBody(channel, start + i));
+      }
+      auto t0 = Clock::now();
+      api.Post("task_group/" + group + "/tasks", body);
+      stats[p].Add(Ms(Clock::now() - t0));
+    }
+  });
+  if (!report) return;
+  Stats all;
+  for (auto& s : stats)
+    all.samples_ms.insert(all.samples_ms.end(), s.samples_ms.begin(), s.samples_ms.end());
+  Report({wl,
+          "create, " + std::to_string(batch) + " per request (" + std::to_string(o.producers) +
+              " producers)",
+          n / (Ms(took) / 1000), all.Pct(0.5), all.Pct(0.99), all.Pct(0.999),
+          "latency per request"});
+}
+
+// Drains `n` tasks with `workers` threads: acquire then release, `batch` per request.
+// Returns throughput; `window` collects completion times for W5.
+double Drain(const Options& o, const std::string& wl, const std::string& channel, int n, int batch,
+             bool report, std::vector<Clock::time_point>* completions = nullptr) {
+  std::vector<Stats> stats(o.workers);
+  std::atomic<int> done{0};
+  std::mutex completions_mu;
+  auto took = Parallel(o.workers, [&](int w) {
+    Api api(o.url);
+    std::string worker = "w" + std::to_string(w);
+    while (done.load() < n) {
+      auto t0 = Clock::now();
+      if (batch == 1) {
+        Json got = api.Post("channel/" + channel + "/acquire", {{"workerId", worker}});
+        if (got["task"].is_null()) {
+          if (done.load() >= n) break;
+          continue;
+        }
+        api.Post("task/" + got["task"]["_id"].get<std::string>() + "/release",
+                 {{"workerId", worker}, {"output", {{"ok", true}}}});
+        stats[w].Add(Ms(Clock::now() - t0));
+        ++done;
+      } else {
+        Json got =
+            api.Post("channel/" + channel + "/acquire", {{"workerId", worker}, {"limit", batch}});
+        if (got["tasks"].empty()) {
+          if (done.load() >= n) break;
+          continue;
+        }
+        Json items = Json::array();
+        for (auto& t : got["tasks"]) {
+          items.push_back(
+              {{"taskId", t["task"]["_id"]}, {"workerId", worker}, {"output", {{"ok", true}}}});
+        }
+        api.Post("tasks/release", items);
+        stats[w].Add(Ms(Clock::now() - t0));
+        done += static_cast<int>(items.size());
+      }
+      if (completions) {
+        std::lock_guard<std::mutex> lock(completions_mu);
+        completions->push_back(Clock::now());
+      }
+    }
+  });
+  double rate = n / (Ms(took) / 1000);
+  if (report) {
+    Stats all;
+    for (auto& s : stats)
+      all.samples_ms.insert(all.samples_ms.end(), s.samples_ms.begin(), s.samples_ms.end());
+    Report({wl,
+            "drain: acquire+release, " + std::to_string(batch) + " per request (" +
+                std::to_string(o.workers) + " workers)",
+            rate, all.Pct(0.5), all.Pct(0.99), all.Pct(0.999), "latency per acquire+release"});
+  }
+  return rate;
+}
+
+std::string NewGroup(Api& api, bool paused = false) {
+  return api.Post("task_groups", {{"name", Unique("bench")}, {"isPaused", paused}})["_id"];
+}
+
+double W1(const Options& o, const std::string& wl = "W1") {
+  Api api(o.url);
+  std::string g = NewGroup(api), ch = Unique("w1");
+  Produce(o, wl, g, ch, o.tasks, 1, true);
+  double single = Drain(o, wl, ch, o.tasks, 1, true);
+  std::string ch2 = Unique("w1b");
+  Produce(o, wl, g, ch2, o.tasks, 100, true);
+  Drain(o, wl, ch2, o.tasks, 100, true);
+  return single;
+}
+
+void W2(const Options& o) {
+  Api producer(o.url);
+  std::string g = NewGroup(producer), ch = Unique("w2");
+  int samples = o.smoke ? 50 : 1000;
+  Stats lag;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> got_at{0};
+  std::atomic<int> received{0};
+  std::thread worker([&] {
+    Api api(o.url);
+    while (!stop) {
+      Json r = api.Post("channel/" + ch + "/acquire", {{"workerId", "w2"}, {"waitSeconds", 5}});
+      if (r["task"].is_null()) continue;
+      got_at = Clock::now().time_since_epoch().count();
+      ++received;
+      api.Post("task/" + r["task"]["_id"].get<std::string>() + "/release", {{"workerId", "w2"}});
+    }
+  });
+  for (int i = 0; i < samples; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int before = received;
+    producer.Post("task_group/" + g + "/tasks", TaskBody(ch, i));
+    auto answered = Clock::now();
+    while (received == before) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    lag.Add(Ms(Clock::time_point(Clock::duration(got_at.load())) - answered));
+  }
+  stop = true;
+  producer.Post("task_group/" + g + "/tasks", TaskBody(ch, -1));  // wakes the worker
+  worker.join();
+  Report({"W2", "idle latency: create answered -> worker holds it", 0, lag.Pct(0.5), lag.Pct(0.99),
+          lag.Pct(0.999), std::to_string(samples) + " samples (ms)"});
+}
+
+void W3(const Options& o, double w1_rate) {
+  Api api(o.url);
+  int backlog = o.smoke ? 3000 : o.backlog;
+  std::string open = NewGroup(api), paused = NewGroup(api, true), ch = Unique("w3");
+  std::string parent =
+      api.Post("task_group/" + open + "/tasks", TaskBody(Unique("never"), 0))["_id"];
+  std::atomic<int> next{0};
+  auto setup = Parallel(o.producers, [&](int) {
+    Api a(o.url);
+    auto later = std::chrono::system_clock::now() + std::chrono::hours(1);
+    int64_t run_after =
+        std::chrono::duration_cast<std::chrono::milliseconds>(later.time_since_epoch()).count();
+    while (true) {
+      int start = next.fetch_add(300);
+      if (start >= backlog) break;
+      Json delayed = Json::array(), held = Json::array(), blocked = Json::array();
+      for (int i = 0; i < 100; ++i) {
+        Json t = TaskBody(ch, start + i);
+        Json d = t;
+        d["runAfter"] = run_after;
+        delayed.push_back(d);
+        held.push_back(t);
+        Json b = t;
+        b["parentIds"] = {parent};
+        blocked.push_back(b);
+      }
+      a.Post("task_group/" + open + "/tasks", delayed);
+      a.Post("task_group/" + paused + "/tasks", held);
+      a.Post("task_group/" + open + "/tasks", blocked);
+    }
+  });
+  Report({"W3", "backlog setup: " + std::to_string(next.load() / 300 * 300) + " waiting tasks", 0,
+          0, 0, 0, "took " + std::to_string(static_cast<int>(Ms(setup) / 1000)) + " s"});
+  std::string g = NewGroup(api);
+  Produce(o, "W3", g, ch, o.tasks, 1, false);
+  double rate = Drain(o, "W3", ch, o.tasks, 1, true);
+  char note[64];
+  std::snprintf(note, sizeof note, "W3/W1 = %.2f", w1_rate > 0 ? rate / w1_rate : 0);
+  Report({"W3", "W1 drain behind the backlog", rate, 0, 0, 0, note});
+}
+
+void W4(const Options& o) {
+  Api api(o.url);
+  std::string g = NewGroup(api), ch = Unique("w4"), fin = Unique("w4final");
+  int n = o.smoke ? 200 : o.dag_children;
+  api.Post("task_group/" + g + "/tasks", TaskBody(ch + "_seed", 0));
+  auto start = Clock::now();
+  Json seed = api.Post("channel/" + ch + "_seed/acquire", {{"workerId", "s"}});
+  Json children = Json::array();
+  Json all = Json::array();
+  for (int i = 0; i < n; ++i) {
+    children.push_back({{"_child_id", i}, {"name", "c"}, {"channel", ch}, {"input", {{"i", i}}}});
+    all.push_back(i);
+  }
+  children.push_back(
+      {{"_child_id", "final"}, {"_parent_ids", all}, {"name", "final"}, {"channel", fin}});
+  api.Post("task/" + seed["task"]["_id"].get<std::string>() + "/release",
+           {{"workerId", "s"}, {"children", children}});
+  auto released = Clock::now();
+  Drain(o, "W4", ch, n, 1, false);
+  Json last = api.Post("channel/" + fin + "/acquire", {{"workerId", "f"}});
+  if (last["task"].is_null()) {
+    std::fprintf(stderr, "W4: the final task is not acquirable after its parents completed\n");
+    std::exit(3);
+  }
+  api.Post("task/" + last["task"]["_id"].get<std::string>() + "/release", {{"workerId", "f"}});
+  double total = Ms(Clock::now() - start);
+  char note[96];
+  std::snprintf(note, sizeof note, "release with %d children: %.0f ms; whole DAG: %.0f ms", n,
+                Ms(released - start), total);
+  Report({"W4", "DAG: seed -> " + std::to_string(n) + " children -> 1 final",
+          (n + 2) / (total / 1000), 0, 0, 0, note});
+}
+
+void W5(const Options& o) {
+  Api api(o.url);
+  int n = o.smoke ? 5000 : o.long_drain;
+  std::string g = NewGroup(api), ch = Unique("w5");
+  Options fast = o;
+  Produce(fast, "W5", g, ch, n, 100, false);
+  std::vector<Clock::time_point> completions;
+  auto start = Clock::now();
+  double rate = Drain(o, "W5", ch, n, 1, false, &completions);
+  std::sort(completions.begin(), completions.end());
+  size_t tenth = completions.size() / 10;
+  double first = tenth / (Ms(completions[tenth] - start) / 1000);
+  double last =
+      tenth / (Ms(completions.back() - completions[completions.size() - tenth - 1]) / 1000);
+  char note[64];
+  std::snprintf(note, sizeof note, "last10%%/first10%% = %.2f", last / first);
+  Report({"W5", "long drain of " + std::to_string(n) + " tasks", rate, 0, 0, 0, note});
+}
+
+// 10% of releases delay their workgroup by 1 s. An early hand-out is a task of a workgroup
+// acquired by a request sent after a delaying release was answered, and answered before that
+// release was sent + 1 s: the server decided inside that window, while its delay (which starts
+// no earlier than the release was sent) was still running.
+void W6(const Options& o) {
+  Api api(o.url);
+  int n = o.smoke ? 2000 : o.storm_tasks;
+  std::string g = NewGroup(api), ch = Unique("w6");
+  std::atomic<int> next{0};
+  Parallel(o.producers, [&](int) {
+    Api a(o.url);
+    while (true) {
+      int start = next.fetch_add(100);
+      if (start >= n) break;
+      Json batch = Json::array();
+      for (int i = start; i < std::min(n, start + 100); ++i) {
+        Json t = TaskBody(ch, i);
+        t["workgroup"] = "wg" + std::to_string(i % 100);
+        batch.push_back(t);
+      }
+      a.Post("task_group/" + g + "/tasks", batch);
+    }
+  });
+  std::mutex mu;
+  struct Delay {
+    Clock::time_point answered, until;
+  };
+  std::map<std::string, std::vector<Delay>> delays;  // by the generator's clock
+  std::atomic<int> done{0}, early{0};
+  double worst_ms = 0;  // GUARDED_BY(mu): how far before the delay's end the worst one came
+  auto took = Parallel(o.workers, [&](int w) {
+    Api a(o.url);
+    std::string worker = "s" + std::to_string(w);
+    std::mt19937 rng(w);
+    while (done < n) {
+      auto asked = Clock::now();
+      Json got = a.Post("channel/" + ch + "/acquire", {{"workerId", worker}});
+      if (got["task"].is_null()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      std::string wg = got["task"]["workgroup"];
+      auto received = Clock::now();
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        for (const Delay& d : delays[wg]) {
+          if (asked > d.answered && received < d.until) {
+            ++early;
+            worst_ms = std::max(worst_ms, Ms(d.until - received));
+          }
+        }
+      }
+      Json release = {{"workerId", worker}};
+      bool delay = rng() % 10 == 0;
+      if (delay) release["workgroupDelayInSeconds"] = 1;
+      auto sent = Clock::now();
+      a.Post("task/" + got["task"]["_id"].get<std::string>() + "/release", release);
+      if (delay) {
+        std::lock_guard<std::mutex> lock(mu);
+        delays[wg].push_back({Clock::now(), sent + std::chrono::milliseconds(1000)});
+      }
+      ++done;
+    }
+  });
+  Report({"W6", "rate-limit storm: " + std::to_string(n) + " tasks, 100 workgroups",
+          n / (Ms(took) / 1000), 0, 0, 0,
+          "early hand-outs: " + std::to_string(early.load()) +
+              (early ? " (worst " + std::to_string(worst_ms) + " ms early)" : "")});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"crew load generator"};
+  app.add_option("--url", o.url, "crew base URL");
+  app.add_option("--workload", o.workloads, "comma-separated: W1..W6");
+  app.add_option("--tasks", o.tasks, "tasks of W1/W3");
+  app.add_option("--producers", o.producers);
+  app.add_option("--workers", o.workers);
+  app.add_option("--backlog", o.backlog, "waiting tasks of W3");
+  app.add_option("--long-drain", o.long_drain, "tasks of W5");
+  app.add_option("--dag-children", o.dag_children, "children of W4");
+  app.add_option("--storm-tasks", o.storm_tasks, "tasks of W6");
+  app.add_flag("--smoke", o.smoke, "tiny sizes, for CI");
+  CLI11_PARSE(app, argc, argv);
+  if (o.smoke) o.tasks = std::min(o.tasks, 500);
+  std::printf("%-4s %-44s %12s %9s %9s %9s  %s\n", "wl", "what", "tasks/s", "p50 ms", "p99 ms",
+              "p99.9 ms", "note");
+  double w1 = 0;
+  auto has = [&](const char* w) { return o.workloads.find(w) != std::string::npos; };
+  if (has("W1")) w1 = W1(o);
+  if (has("W2")) W2(o);
+  if (has("W3")) W3(o, w1);
+  if (has("W4")) W4(o);
+  if (has("W5")) W5(o);
+  if (has("W6")) W6(o);
+  return 0;
+}
