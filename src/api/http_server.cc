@@ -1,5 +1,6 @@
 #include "api/http_server.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -18,6 +19,8 @@
 #include "api/socketio.h"
 
 namespace crew::api {
+
+thread_local bool HttpServer::counted_here = false;
 
 bool SecretEquals(const std::string& given, const std::string& expected) {
   if (given.size() != expected.size()) return false;
@@ -121,8 +124,20 @@ HttpServer::HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions opti
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_default_headers({{"Access-Control-Allow-Origin", "*"}});
 
+  // Requests being handled: counted from routing until their answer was written (httplib
+  // calls the logger then), so Stop() can let them finish before closing idle connections.
+  s.set_logger([this](const httplib::Request&, const httplib::Response&) {
+    if (counted_here) {
+      counted_here = false;
+      --in_flight_;
+    }
+  });
   const std::string token = options_.auth_token;
-  s.set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
+  s.set_pre_routing_handler([this, token](const httplib::Request& req, httplib::Response& res) {
+    if (!counted_here) {
+      counted_here = true;
+      ++in_flight_;
+    }
     if (req.method == "OPTIONS") {  // CORS preflight, as the original's cors()
       res.status = 204;
       res.set_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
@@ -187,7 +202,13 @@ void HttpServer::Run() { server_->listen_after_bind(); }
 
 void HttpServer::Stop() {
   server_->stop();
-  // httplib waits out each idle keep-alive connection (75 s); end them now instead.
+  // httplib would wait out each idle keep-alive connection (75 s): once the requests in hand
+  // are answered, end the idle ones. (Shutting a connection down earlier would also drop the
+  // answer in progress: httplib checks that the peer is readable before it writes.)
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   ShutdownReads(port_);
 }
 

@@ -6,6 +6,7 @@
 // TCP_NODELAY is on. Stop() stops accepting, lets in-flight requests finish, and returns.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,6 +54,8 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<SocketIo> socketio_;
   int port_ = 0;
+  std::atomic<int> in_flight_{0};
+  static thread_local bool counted_here;  // this thread's request is counted in in_flight_
 };
 
 }  // namespace crew::api

@@ -1,0 +1,143 @@
+// Acquire (reference §4.2, SPEC D5, D8, N8): what is handed out, in which order, and what not.
+#include "engine/test_engine.h"
+
+namespace crew::engine {
+namespace {
+
+TEST_F(EngineTest, AcquireTakesHighestPriorityThenOldest) {
+  Id g = Group();
+  auto spec = [](const char* name, int64_t priority) {
+    NewTask t = Spec(name, "c");
+    t.priority = priority;
+    return t;
+  };
+  std::vector<std::string> order;
+  for (auto* name : {"a", "b", "c", "d", "e"}) {
+    int64_t p = std::string(name) == "b" || std::string(name) == "d"
+                    ? 5
+                    : (std::string(name) == "e" ? -1 : 0);
+    Make(g, spec(name, p));
+  }
+  while (auto t = Take("c")) order.push_back(t->name);
+  EXPECT_EQ(order, (std::vector<std::string>{"b", "d", "a", "c", "e"}));
+}
+
+TEST_F(EngineTest, AcquireAssignsAndLeases) {
+  Id g = Group();
+  Task t = Make(g, "t", "c");
+  auto got = Take("c", "w1");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->id, t.id);
+  EXPECT_EQ(got->assigned_to, "w1");
+  EXPECT_EQ(got->assigned_at, clock_.NowMs());
+  EXPECT_FALSE(Take("c", "w2")) << "an assigned task is not handed out again";
+}
+
+TEST_F(EngineTest, RootTaskHasParentsComplete) {  // D8
+  Task t = Make(Group(), "t", "c");
+  EXPECT_TRUE(t.parents_complete);
+}
+
+TEST_F(EngineTest, PausedGroupBlocksAndResumeUnblocks) {
+  Id g = Group();
+  Task before = Make(g, "before", "c");
+  ASSERT_TRUE(engine_->SetGroupPaused(g, true).ok());
+  EXPECT_TRUE(Get(before.id).is_paused);
+  Task during = Make(g, "during", "c");
+  EXPECT_TRUE(during.is_paused);
+  EXPECT_FALSE(Take("c"));
+  ASSERT_TRUE(engine_->SetGroupPaused(g, false).ok());
+  EXPECT_EQ(Take("c")->id, before.id);
+  EXPECT_EQ(Take("c")->id, during.id);
+}
+
+TEST_F(EngineTest, RunAfterBlocksUntilStrictlyPast) {
+  Id g = Group();
+  NewTask t = Spec("later", "c");
+  t.run_after = kStart + 5000;
+  Task later = Make(g, t);
+  EXPECT_FALSE(Take("c"));
+  Advance(5000);
+  EXPECT_FALSE(Take("c")) << "runAfter must be strictly past";
+  Advance(1);
+  EXPECT_EQ(Take("c")->id, later.id);
+}
+
+TEST_F(EngineTest, IncompleteParentsBlockUntilAllComplete) {
+  Id g = Group();
+  Task p1 = Make(g, "p1", "p"), p2 = Make(g, "p2", "p");
+  NewTask c = Spec("child", "c");
+  c.parent_ids = {p1.id, p2.id};
+  Task child = Make(g, c);
+  EXPECT_FALSE(child.parents_complete);
+  EXPECT_FALSE(Take("c"));
+  ASSERT_TRUE(Done(Take("p")->id).ok());
+  EXPECT_FALSE(Get(child.id).parents_complete);
+  EXPECT_FALSE(Take("c"));
+  ASSERT_TRUE(Done(Take("p")->id).ok());
+  EXPECT_TRUE(Get(child.id).parents_complete);
+  auto got = engine_->Acquire("c", "w", 1).value();
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].parents.size(), 2u);
+  EXPECT_EQ(got[0].parents[0].id, p1.id) << "parents come in parentIds order";
+  EXPECT_EQ(got[0].parents[1].id, p2.id);
+  EXPECT_EQ(got[0].parents[0].output, "{}");
+}
+
+TEST_F(EngineTest, AcquireWithLimitTakesUpToLimitInOrder) {  // N8
+  Id g = Group();
+  for (int i = 0; i < 5; ++i) Make(g, "t" + std::to_string(i), "c");
+  auto got = engine_->Acquire("c", "w", 3).value();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].task.name, "t0");
+  EXPECT_EQ(got[2].task.name, "t2");
+  EXPECT_EQ(engine_->Acquire("c", "w", 10).value().size(), 2u);
+}
+
+TEST_F(EngineTest, ExhaustedAttemptsBlockUntilRetry) {
+  Id g = Group();
+  NewTask t = Spec("once", "c");
+  t.remaining_attempts = 1;
+  t.error_delay_s = 0;
+  Task once = Make(g, t);
+  ASSERT_TRUE(Fail(Take("c")->id).ok());
+  EXPECT_EQ(Get(once.id).remaining_attempts, 0);
+  EXPECT_FALSE(Take("c"));
+  ASSERT_TRUE(engine_->RetryTask(once.id, 2).ok());
+  EXPECT_EQ(Take("c")->id, once.id);
+}
+
+TEST_F(EngineTest, OnlyReadyTasksAreHandedOutBehindALargeBacklog) {
+  Id open = Group(), paused = Group(true);
+  Task never = Make(open, "never", "elsewhere");
+  std::vector<NewTask> delayed, held, blocked;
+  for (int i = 0; i < 700; ++i) {
+    NewTask d = Spec("delayed", "c");
+    d.run_after = kStart + 3'600'000;
+    delayed.push_back(d);
+    held.push_back(Spec("held", "c"));
+    NewTask b = Spec("blocked", "c");
+    b.parent_ids = {never.id};
+    blocked.push_back(b);
+  }
+  ASSERT_TRUE(engine_->CreateTasks(open, delayed).ok());
+  ASSERT_TRUE(engine_->CreateTasks(paused, held).ok());
+  ASSERT_TRUE(engine_->CreateTasks(open, blocked).ok());
+  for (int i = 0; i < 10; ++i) Make(open, "ready", "c");
+  int taken = 0;
+  while (auto t = Take("c")) {
+    EXPECT_EQ(t->name, "ready");
+    ++taken;
+  }
+  EXPECT_EQ(taken, 10);
+}
+
+TEST_F(EngineTest, ReadyChannelsArePublishedForLongPolls) {
+  Id g = Group();
+  recorder_.ready.clear();
+  Make(g, "t", "lp");
+  EXPECT_EQ(recorder_.ready, (std::vector<std::string>{"lp"}));
+}
+
+}  // namespace
+}  // namespace crew::engine

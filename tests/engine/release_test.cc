@@ -1,0 +1,221 @@
+// Release (reference §4.3, SPEC D1, D3, D4, D5, D6, N8).
+#include "engine/test_engine.h"
+
+namespace crew::engine {
+namespace {
+
+ChildSpec Child(const std::string& id, const std::string& channel,
+                std::optional<std::vector<std::string>> parents = std::nullopt) {
+  ChildSpec c;
+  c.task = EngineTest::Spec(id, channel);
+  c.child_id = "\"" + id + "\"";
+  if (parents) {
+    c.parent_refs.emplace();
+    for (auto& p : *parents) c.parent_refs->push_back("\"" + p + "\"");
+  }
+  return c;
+}
+
+TEST_F(EngineTest, ReleaseCompletesWithOutput) {
+  Id g = Group();
+  Make(g, "t", "c");
+  Task held = *Take("c");
+  Task done = Done(held.id, "w", R"({"ok":1})").value();
+  EXPECT_TRUE(done.is_complete);
+  EXPECT_EQ(done.output, R"({"ok":1})");
+  EXPECT_EQ(done.remaining_attempts, 0);
+  EXPECT_FALSE(done.assigned_to);
+}
+
+TEST_F(EngineTest, ReleaseByAnotherWorkerIsConflictAndChangesNothing) {
+  Id g = Group();
+  Make(g, "t", "c");
+  Task held = *Take("c", "w1");
+  EXPECT_EQ(Done(held.id, "w2").status().code(), Code::kConflict);
+  EXPECT_EQ(Get(held.id).assigned_to, "w1");
+  EXPECT_FALSE(Get(held.id).is_complete);
+  Task idle = Make(g, "idle", "other");
+  EXPECT_EQ(Done(idle.id, "w1").status().code(), Code::kConflict) << "never acquired";
+}
+
+TEST_F(EngineTest, LateReleaseOfCompleteTaskAnswersItUnchanged) {
+  Id g = Group();
+  Make(g, "t", "c");
+  Task held = *Take("c");
+  Task done = Done(held.id, "w", "1").value();
+  Task again = Done(held.id, "someone else", "2").value();
+  EXPECT_EQ(again.output, "1");
+  EXPECT_EQ(EncodeTask(again), EncodeTask(done));
+}
+
+TEST_F(EngineTest, ErrorUsesAnAttemptRecordsTheErrorAndDelays) {
+  Id g = Group();
+  NewTask t = Spec("flaky", "c");
+  t.error_delay_s = 2;
+  t.remaining_attempts = 3;
+  Make(g, t);
+  Task held = *Take("c");
+  Task failed = Fail(held.id, "w", "\"boom\"").value();
+  EXPECT_EQ(failed.remaining_attempts, 2);
+  EXPECT_EQ(failed.errors, (std::vector<std::string>{"\"boom\""}));
+  EXPECT_EQ(failed.run_after, kStart + 2000);
+  EXPECT_FALSE(Take("c"));
+  Advance(2001);
+  EXPECT_EQ(Take("c")->id, held.id);
+}
+
+TEST_F(EngineTest, ChildrenInAnyOrderFormTheDag) {  // D6
+  Id g = Group();
+  Make(g, "parent", "p");
+  Task parent = *Take("p");
+  ReleaseCommand cmd;
+  cmd.worker_id = "w";
+  cmd.children = {Child("d", "c", {{"b", "c"}}), Child("c", "c", {{"a"}}), Child("b", "c", {{"a"}}),
+                  Child("a", "c")};
+  ASSERT_TRUE(engine_->Release(parent.id, cmd).ok());
+  std::map<std::string, Task> by_name;
+  auto tasks = engine_->ListGroupTasks(g, -1, 0).value();
+  for (auto& t : tasks) by_name[t.name] = t;
+  ASSERT_EQ(by_name.size(), 5u);
+  EXPECT_EQ(by_name["a"].parent_ids, std::vector<Id>{parent.id});
+  EXPECT_EQ(by_name["d"].parent_ids, (std::vector<Id>{by_name["b"].id, by_name["c"].id}));
+  EXPECT_TRUE(by_name["a"].parents_complete);
+  EXPECT_FALSE(by_name["d"].parents_complete);
+  std::vector<std::string> order;
+  while (auto t = Take("c")) {
+    order.push_back(t->name);
+    ASSERT_TRUE(Done(t->id).ok());
+  }
+  EXPECT_EQ(order.front(), "a");
+  EXPECT_EQ(order.back(), "d");
+}
+
+TEST_F(EngineTest, ChildrenWithUnknownReferenceOrCycleChangeNothing) {
+  Id g = Group();
+  Make(g, "parent", "p");
+  Task parent = *Take("p");
+  for (auto children :
+       {std::vector<ChildSpec>{Child("a", "c"), Child("b", "c", {{"zz"}})},
+        std::vector<ChildSpec>{Child("a", "c", {{"b"}}), Child("b", "c", {{"a"}})}}) {
+    ReleaseCommand cmd;
+    cmd.worker_id = "w";
+    cmd.children = children;
+    EXPECT_EQ(engine_->Release(parent.id, cmd).status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(engine_->ListGroupTasks(g, -1, 0).value().size(), 1u);
+    EXPECT_EQ(Get(parent.id).assigned_to, "w");
+  }
+}
+
+TEST_F(EngineTest, ChildrenDelayAppliesToEveryDirectChild) {
+  Id g = Group();
+  Make(g, "parent", "p");
+  Task parent = *Take("p");
+  ReleaseCommand cmd;
+  cmd.worker_id = "w";
+  cmd.children = {Child("a", "c"), Child("b", "c", {{"a"}})};
+  cmd.children_delay_s = 3;
+  ASSERT_TRUE(engine_->Release(parent.id, cmd).ok());
+  EXPECT_FALSE(Take("c"));
+  Advance(3001);
+  EXPECT_EQ(Take("c")->name, "a");
+}
+
+TEST_F(EngineTest, WorkgroupDelaySpansChannelsGroupsAndLaterTasks) {
+  Id g1 = Group(), g2 = Group();
+  auto in = [](const char* name, const char* channel, const char* wg) {
+    NewTask t = Spec(name, channel);
+    t.workgroup = wg;
+    return t;
+  };
+  Make(g1, in("released", "c1", "wg"));
+  Task other_channel = Make(g1, in("b", "c2", "wg"));
+  Make(g2, in("c", "c3", "wg"));
+  Make(g2, in("free", "c2", "other"));
+  Task held = *Take("c1");
+  ReleaseCommand cmd;
+  cmd.worker_id = "w";
+  cmd.workgroup_delay_s = 2;
+  ASSERT_TRUE(engine_->Release(held.id, cmd).ok());
+  EXPECT_EQ(Get(other_channel.id).shown_run_after, kStart + 2000);
+  Make(g2, in("later", "c3", "wg"));
+  EXPECT_EQ(Take("c2")->name, "free");
+  EXPECT_FALSE(Take("c2"));
+  EXPECT_FALSE(Take("c3"));
+  Advance(2001);
+  EXPECT_EQ(Take("c2")->name, "b");
+  EXPECT_EQ(Take("c3")->name, "c");
+  EXPECT_EQ(Take("c3")->name, "later");
+}
+
+TEST_F(EngineTest, KeyedAcquireLocksDuplicatesAndSuccessMergesThem) {  // reference §4.5, D4
+  Id g1 = Group(), g2 = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  NewTask b = a;
+  b.name = "b";
+  Make(g1, a);
+  Task dup = Make(g2, b);
+  NewTask c = Spec("child of b", "cc");
+  c.parent_ids = {dup.id};
+  Task child = Make(g2, c);
+  Task held = *Take("k", "w1");
+  EXPECT_EQ(Get(dup.id).assigned_to, "w1");
+  EXPECT_FALSE(Take("k", "w2"));
+  ASSERT_TRUE(Done(held.id, "w1", R"({"shared":42})").ok());
+  Task merged = Get(dup.id);
+  EXPECT_TRUE(merged.is_complete);
+  EXPECT_EQ(merged.output, R"({"shared":42})");
+  EXPECT_TRUE(Get(child.id).parents_complete) << "D4";
+  EXPECT_EQ(Take("cc")->id, child.id);
+}
+
+TEST_F(EngineTest, KeyedErrorCostsEachDuplicateExactlyOneAttempt) {  // D3
+  Id g1 = Group(), g2 = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  a.error_delay_s = 0;
+  a.remaining_attempts = 3;
+  Make(g1, a);
+  Task dup = Make(g2, a);
+  Task held = *Take("k");
+  Task failed = Fail(held.id).value();
+  EXPECT_EQ(failed.remaining_attempts, 2);
+  EXPECT_EQ(failed.errors.size(), 1u);
+  EXPECT_EQ(Get(dup.id).remaining_attempts, 2);
+  EXPECT_EQ(Get(dup.id).errors.size(), 1u);
+  EXPECT_FALSE(Get(dup.id).assigned_to);
+}
+
+TEST_F(EngineTest, LateDuplicateIsLockedToTheHolder) {  // D5
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  Make(g, a);
+  Task held = *Take("k", "w1");
+  Task late = Make(Group(), a);
+  EXPECT_EQ(late.assigned_to, "w1");
+  EXPECT_FALSE(Take("k", "w2"));
+  ASSERT_TRUE(Done(held.id, "w1", "7").ok());
+  EXPECT_TRUE(Get(late.id).is_complete);
+  EXPECT_EQ(Get(late.id).output, "7");
+}
+
+TEST_F(EngineTest, BatchReleaseCommitsTheGoodItemsOnly) {  // N8
+  Id g = Group();
+  Make(g, "a", "c");
+  Make(g, "b", "c");
+  Task a = *Take("c", "w"), b = *Take("c", "w");
+  ReleaseCommand ok, wrong;
+  ok.worker_id = "w";
+  wrong.worker_id = "x";
+  auto results = engine_->ReleaseBatch({{a.id, ok}, {b.id, wrong}, {Id(), ok}});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].status().code(), Code::kConflict);
+  EXPECT_EQ(results[2].status().code(), Code::kNotFound);
+  EXPECT_TRUE(Get(a.id).is_complete);
+  EXPECT_FALSE(Get(b.id).is_complete);
+}
+
+}  // namespace
+}  // namespace crew::engine

@@ -1,0 +1,196 @@
+// Groups and tasks: create, update, delete, reset, retry, pluck, counters, events, restart.
+#include "engine/test_engine.h"
+
+namespace crew::engine {
+namespace {
+
+TEST_F(EngineTest, CreateInUnknownGroupIsNotFoundAndBatchIsAllOrNothing) {
+  EXPECT_EQ(engine_->CreateTasks(Id(), {Spec("t", "c")}).status().code(), Code::kNotFound);
+  Id g = Group();
+  NewTask bad = Spec("bad", "c");
+  bad.parent_ids = {Id()};
+  EXPECT_EQ(engine_->CreateTasks(g, {Spec("good", "c"), bad}).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_TRUE(engine_->ListGroupTasks(g, -1, 0).value().empty());
+}
+
+TEST_F(EngineTest, ListsAreNewestFirstWithLimitAndSkip) {
+  Id g = Group();
+  for (int i = 0; i < 4; ++i) Make(g, "t" + std::to_string(i), "c");
+  auto names = [](const std::vector<Task>& ts) {
+    std::vector<std::string> out;
+    for (auto& t : ts) out.push_back(t.name);
+    return out;
+  };
+  EXPECT_EQ(names(engine_->ListGroupTasks(g, -1, 0).value()),
+            (std::vector<std::string>{"t3", "t2", "t1", "t0"}));
+  EXPECT_EQ(names(engine_->ListGroupTasks(g, 2, 1).value()),
+            (std::vector<std::string>{"t2", "t1"}));
+  EXPECT_EQ(names(engine_->ListChannelTasks("c", 1, 0).value()), (std::vector<std::string>{"t3"}));
+}
+
+TEST_F(EngineTest, UpdateValidatesParentsAndRecomputesParentsComplete) {  // D9
+  Id g = Group();
+  Task parent = Make(g, "parent", "p");
+  Task child = Make(g, "child", "c");
+  TaskPatch unknown;
+  unknown.parent_ids = std::vector<Id>{Id()};
+  EXPECT_EQ(engine_->UpdateTask(child.id, unknown).status().code(), Code::kInvalidArgument);
+  TaskPatch p;
+  p.parent_ids = std::vector<Id>{parent.id};
+  Task updated = engine_->UpdateTask(child.id, p).value();
+  EXPECT_FALSE(updated.parents_complete);
+  EXPECT_FALSE(Take("c"));
+  TaskPatch cycle;
+  cycle.parent_ids = std::vector<Id>{child.id};
+  EXPECT_EQ(engine_->UpdateTask(parent.id, cycle).status().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(Done(Take("p")->id).ok());
+  EXPECT_TRUE(Get(child.id).parents_complete) << "the new edge is real";
+  EXPECT_EQ(Take("c")->id, child.id);
+}
+
+TEST_F(EngineTest, DeleteTaskTakesItsDescendants) {
+  Id g = Group();
+  Task root = Make(g, "root", "c");
+  NewTask a = Spec("a", "c");
+  a.parent_ids = {root.id};
+  Task ta = Make(g, a);
+  NewTask b = Spec("b", "c");
+  b.parent_ids = {ta.id};
+  Make(g, b);
+  Task x = Make(g, "x", "c");
+  ASSERT_TRUE(engine_->DeleteTask(root.id).ok());
+  auto left = engine_->ListGroupTasks(g, -1, 0).value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].id, x.id);
+  EXPECT_EQ(engine_->DeleteTask(root.id).code(), Code::kNotFound);
+}
+
+TEST_F(EngineTest, DeleteGroupUnblocksChildrenElsewhere) {
+  Id doomed = Group(), kept = Group();
+  Task parent = Make(doomed, "parent", "p");
+  NewTask c = Spec("child", "c");
+  c.parent_ids = {parent.id};
+  Task child = Make(kept, c);
+  ASSERT_TRUE(engine_->DeleteGroup(doomed).ok());
+  EXPECT_EQ(engine_->GetTask(parent.id).status().code(), Code::kNotFound);
+  EXPECT_EQ(engine_->GetGroup(doomed).status().code(), Code::kNotFound);
+  EXPECT_TRUE(Get(child.id).parents_complete);
+  EXPECT_EQ(Take("c")->id, child.id);
+}
+
+TEST_F(EngineTest, GroupResetKeepsSeedsAndHonoursAttempts) {  // reference §5.3, D10
+  Id g = Group();
+  NewTask s = Spec("seed", "s");
+  s.is_seed = true;
+  Make(g, s);
+  Make(g, "plain", "p");
+  ASSERT_TRUE(Done(Take("s")->id).ok());
+  ASSERT_TRUE(engine_->ResetGroup(g, 3).ok());
+  auto left = engine_->ListGroupTasks(g, -1, 0).value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].name, "seed");
+  EXPECT_FALSE(left[0].is_complete);
+  EXPECT_EQ(left[0].remaining_attempts, 3);
+  EXPECT_TRUE(left[0].parents_complete);
+  EXPECT_EQ(Take("s")->name, "seed");
+}
+
+TEST_F(EngineTest, GroupRetryOnlyTouchesExhaustedIncompleteTasks) {
+  Id g = Group();
+  NewTask t = Spec("x", "c");
+  t.remaining_attempts = 1;
+  t.error_delay_s = 0;
+  Task x = Make(g, t);
+  Task y = Make(g, "y", "other");
+  ASSERT_TRUE(Fail(Take("c")->id).ok());
+  ASSERT_TRUE(engine_->RetryGroup(g, 2).ok());
+  EXPECT_EQ(Get(x.id).remaining_attempts, 2);
+  EXPECT_EQ(Get(y.id).remaining_attempts, 5);
+}
+
+TEST_F(EngineTest, TaskResetReopensACompleteTask) {
+  Id g = Group();
+  Make(g, "t", "c");
+  Task held = *Take("c");
+  ASSERT_TRUE(Done(held.id).ok());
+  Task reset = engine_->ResetTask(held.id, 2).value();
+  EXPECT_FALSE(reset.is_complete);
+  EXPECT_EQ(reset.output, "null");
+  EXPECT_EQ(reset.remaining_attempts, 2);
+  EXPECT_EQ(Take("c")->id, held.id);
+}
+
+TEST_F(EngineTest, PluckCopiesIntoANewPausedGroup) {
+  Id g = Group();
+  NewTask t = Spec("orig", "c");
+  t.priority = 3;
+  t.input = R"({"in":1})";
+  Task orig = Make(g, t);
+  Task plucked = engine_->PluckTask(orig.id).value();
+  EXPECT_NE(plucked.group_id, g);
+  EXPECT_TRUE(plucked.is_paused);
+  EXPECT_EQ(plucked.input, R"({"in":1})");
+  EXPECT_EQ(plucked.priority, 3);
+  EXPECT_EQ(engine_->GetGroup(plucked.group_id).value().name, "Pluck Task " + orig.id.Hex());
+  EXPECT_EQ(engine_->PluckTask(Id()).status().code(), Code::kNotFound);
+}
+
+TEST_F(EngineTest, CountersFollowEveryChange) {
+  Id g = Group();
+  Make(g, "a", "c");
+  Make(g, "b", "c");
+  Task held = *Take("c");
+  auto channel = [&] { return engine_->ListChannels().at(0); };
+  EXPECT_EQ(channel().total, 2);
+  EXPECT_EQ(channel().assigned, 1);
+  ASSERT_TRUE(Done(held.id).ok());
+  EXPECT_EQ(channel().complete, 1);
+  EXPECT_EQ(channel().assigned, 0);
+  GroupStats s = engine_->GetGroup(g).value().stats;
+  EXPECT_EQ(s.total, 2);
+  EXPECT_EQ(s.complete, 1);
+  ASSERT_TRUE(engine_->DeleteGroup(g).ok());
+  EXPECT_TRUE(engine_->ListChannels().empty());
+}
+
+TEST_F(EngineTest, EventsNameTheGroupRoom) {
+  Id g = Group();
+  recorder_.events.clear();
+  Task t = Make(g, "t", "c");
+  Take("c");
+  ASSERT_TRUE(Done(t.id).ok());
+  EXPECT_EQ(recorder_.Names(),
+            (std::vector<std::string>{"task:create", "task:update", "task:update"}));
+  for (auto& e : recorder_.events) EXPECT_EQ(e.room, g.Hex());
+  auto& last = std::get<Task>(recorder_.events.back().payload);
+  EXPECT_TRUE(last.is_complete);
+}
+
+TEST_F(EngineTest, StateSurvivesARestart) {
+  Id g = Group();
+  NewTask t = Spec("held", "c");
+  t.workgroup = "wg";
+  t.error_delay_s = 0;  // so its runAfter shows the workgroup delay alone
+  Make(g, t);
+  Make(g, "other", "c");
+  Task held = *Take("c");
+  ReleaseCommand cmd;
+  cmd.worker_id = "w";
+  cmd.error = "\"e\"";
+  cmd.workgroup_delay_s = 10;
+  ASSERT_TRUE(engine_->Release(held.id, cmd).ok());
+  Task second = *Take("c");
+  Reopen();
+  EXPECT_EQ(engine_->CountGroups(), 1);
+  EXPECT_EQ(Get(second.id).assigned_to, "w");
+  EXPECT_EQ(Get(held.id).shown_run_after, kStart + 10000) << "workgroup delays persist";
+  EXPECT_FALSE(Take("c"));
+  Advance(options_.lease_ms + 1);  // the lease of the held task expires after the restart too
+  EXPECT_FALSE(Get(second.id).assigned_to);
+  EXPECT_EQ(Get(second.id).errors,
+            (std::vector<std::string>{"\"Task not completed in 60 seconds.\""}));
+}
+
+}  // namespace
+}  // namespace crew::engine

@@ -1,0 +1,119 @@
+// A fresh engine on a temp-dir RocksDB with a manual clock, for engine unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "storage/store.h"
+
+namespace crew::engine {
+
+class Recorder final : public EngineListener {
+ public:
+  void OnEvents(const std::vector<Event>& events) override {
+    for (const auto& e : events) this->events.push_back(e);
+  }
+  void OnReady(const std::vector<std::string>& channels) override {
+    for (const auto& c : channels) ready.push_back(c);
+  }
+  std::vector<Event> events;
+  std::vector<std::string> ready;
+  std::vector<std::string> Names() const {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.name);
+    return out;
+  }
+};
+
+class EngineTest : public ::testing::Test {
+ public:
+  static constexpr int64_t kStart = 1'700'000'000'000;
+  static NewTask Spec(const std::string& name, const std::string& channel) {
+    NewTask t;
+    t.name = name;
+    t.channel = channel;
+    return t;
+  }
+
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/crew-engine-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    storage::StoreOptions o;
+    o.dir = dir_;
+    store_ = std::move(storage::Store::Open(o)).value();
+    engine_ = std::move(Engine::Open(store_.get(), &clock_, options_)).value();
+    engine_->SetListener(&recorder_);
+  }
+  void Close() {
+    engine_.reset();
+    store_.reset();
+  }
+  void Reopen() {
+    Close();
+    Open();
+  }
+
+  Id Group(bool paused = false) { return engine_->CreateGroup({"g", paused}).value().id; }
+
+  Task Make(const Id& group, NewTask t) {
+    auto r = engine_->CreateTasks(group, {t});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r->at(0);
+  }
+  Task Make(const Id& group, const std::string& name, const std::string& channel) {
+    NewTask t;
+    t.name = name;
+    t.channel = channel;
+    return Make(group, t);
+  }
+  std::optional<Task> Take(const std::string& channel, const std::string& worker = "w") {
+    auto r = engine_->Acquire(channel, worker, 1);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok() || r->empty()) return std::nullopt;
+    return r->front().task;
+  }
+  Result<Task> Done(const Id& id, const std::string& worker = "w",
+                    const std::string& output = "{}") {
+    ReleaseCommand cmd;
+    cmd.worker_id = worker;
+    cmd.output = output;
+    return engine_->Release(id, cmd);
+  }
+  Result<Task> Fail(const Id& id, const std::string& worker = "w",
+                    const std::string& error = "\"e\"") {
+    ReleaseCommand cmd;
+    cmd.worker_id = worker;
+    cmd.error = error;
+    return engine_->Release(id, cmd);
+  }
+  Task Get(const Id& id) { return engine_->GetTask(id).value(); }
+  void Advance(int64_t ms) {
+    clock_.AdvanceMs(ms);
+    ASSERT_TRUE(engine_->PromoteDue(100000).ok());
+    ASSERT_TRUE(engine_->ExpireLeases(100000).ok());
+  }
+
+  std::string dir_;
+  ManualClock clock_{kStart};
+  EngineOptions options_;
+  Recorder recorder_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace crew::engine

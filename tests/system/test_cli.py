@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The `crew` command line: version, exit codes, environment, graceful stop (SPEC N7, D15).
+    python3 test_cli.py --crew build/crew"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import crewproc  # noqa: E402
+from crewproc import Crew, free_port, main_with_crew  # noqa: E402
+
+
+def run(*args, env=None, timeout=20):
+    return subprocess.run([crewproc.CREW, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+class CliTest(unittest.TestCase):
+    def test_version(self):
+        r = run("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"crew \d+\.\d+\.\d+")
+
+    def test_bad_flag_exits_1_with_a_message(self):
+        r = run("start", "--no-such-flag")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no-such-flag", r.stderr + r.stdout)
+        self.assertEqual(run("start", "--port", "70000").returncode, 1)
+        self.assertEqual(run("start", env={"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS": "soon"}).returncode, 1)
+
+    def test_port_in_use_exits_1(self):
+        with socket.socket() as s, tempfile.TemporaryDirectory() as tmp:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            r = run("start", "--data-dir", tmp, "--port", str(s.getsockname()[1]))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("cannot listen", r.stderr)
+
+    def test_unusable_data_dir_exits_1(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            blocker = os.path.join(tmp, "file")
+            open(blocker, "w").close()
+            r = run("start", "--data-dir", os.path.join(blocker, "sub"), "--port", str(free_port()))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("data dir", r.stderr)
+
+    def test_data_dir_in_use_exits_1(self):
+        crew = Crew()
+        try:
+            r = run("start", "--data-dir", crew.data_dir, "--port", str(free_port()))
+            self.assertEqual(r.returncode, 1)
+        finally:
+            crew.stop()
+
+    def test_port_env_is_honoured(self):
+        port = free_port()
+        crew = Crew(port=port, env={"PORT": "1"})  # the flag wins over PORT
+        try:
+            self.assertEqual(crew.port, port)
+        finally:
+            crew.stop()
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            p = subprocess.Popen([crewproc.CREW, "start", "--data-dir", tmp], env={**os.environ, "PORT": str(port)},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for _ in range(200):
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                else:
+                    self.fail("PORT was not used")
+            finally:
+                p.send_signal(signal.SIGTERM)
+                self.assertEqual(p.wait(20), 0)
+
+    def test_sigterm_and_sigint_stop_gracefully_and_keep_the_data(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            crew = Crew()
+            try:
+                g = crew.group()
+                crew.task(g, name="kept", channel="c")
+                answers = []
+                waiter = threading.Thread(target=lambda: answers.append(crew.request(
+                    "POST", "/api/v1/channel/empty/acquire", {"workerId": "w", "waitSeconds": 30}, timeout=40)))
+                waiter.start()
+                time.sleep(0.3)
+                started = time.time()
+                crew.signal(sig)
+                self.assertEqual(crew.wait(20), 0)
+                self.assertLess(time.time() - started, 10)
+                waiter.join(5)
+                self.assertEqual(answers[0], (200, {"task": None}), "the waiting long poll got an answer")
+                crew.restart()
+                self.assertEqual([t["name"] for t in crew.ok("GET", f"/api/v1/task_group/{g}/tasks")], ["kept"])
+            finally:
+                crew.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(argv=main_with_crew(sys.argv), verbosity=2)

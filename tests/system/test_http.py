@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Black-box HTTP tests of the real binary: bad input, connections, long-poll, auth, SSE,
+batches (SPEC D1, N1, N3, N5, N8, §4).   python3 test_http.py --crew build/crew"""
+
+import http.client
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from crewproc import Crew, main_with_crew  # noqa: E402
+
+
+class HttpTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.crew = Crew()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.crew.stop()
+
+    def refused(self, method, path, status, body=None, raw=None):
+        got, answer = self.crew.request(method, path, body, raw=raw)
+        self.assertEqual(got, status, f"{method} {path} {raw or body!r:.80} -> {got} {answer!r:.200}")
+        self.assertIsInstance(answer, dict)
+        self.assertTrue(answer.get("message"), answer)
+
+    def test_bad_input_is_refused_with_json_and_changes_nothing(self):
+        g = self.crew.group()
+        tasks = f"/api/v1/task_group/{g}/tasks"
+        self.refused("POST", tasks, 413, raw=b'{"name":"' + b"x" * (11 << 20) + b'"}')
+        self.refused("POST", tasks, 400, raw=b'{"name": "\xff\xfe", "channel": "c"}')
+        self.refused("POST", tasks, 400, raw=b'{"name": "x", "channel": "c", "priority": 1e400}')
+        self.refused("POST", tasks, 400, raw=b'{"name": "x", "channel": "c", "priority": 99999999999999999999}')
+        self.refused("POST", tasks, 400, {"name": "x", "channel": "c", "remainingAttempts": 5.0})
+        self.refused("POST", tasks, 400, raw=b"[" * 5000)
+        self.refused("POST", tasks, 400, {"name": "x", "channel": "c", "parentIds": ["0" * 24]})
+        self.refused("GET", f"/api/v1/task_groups?limit=abc", 400)
+        self.refused("GET", "/api/v1/nothing/here", 404)
+        self.refused("DELETE", "/api/v1/task_groups", 404)
+        self.assertEqual(self.crew.ok("GET", tasks), [])
+
+    def test_cors_preflight(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
+        conn.request("OPTIONS", "/api/v1/task_groups", headers={"Access-Control-Request-Headers": "content-type"})
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.getheader("Access-Control-Allow-Origin"), "*")
+        conn.close()
+
+    def test_keep_alive_serves_thousands_of_requests_on_one_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
+        conn.connect()
+        sock = conn.sock
+        for _ in range(2000):
+            conn.request("GET", "/healthz")
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        self.assertIs(conn.sock, sock, "the connection was never reopened")
+        conn.close()
+
+    def test_long_poll_gets_a_task_created_later(self):
+        g, answers = self.crew.group(), []
+        waiter = threading.Thread(target=lambda: answers.append(self.crew.request(
+            "POST", "/api/v1/channel/lp_later/acquire", {"workerId": "w", "waitSeconds": 10}, timeout=20)))
+        waiter.start()
+        time.sleep(0.3)
+        created = self.crew.task(g, name="t", channel="lp_later")
+        started = time.time()
+        waiter.join(15)
+        self.assertLess(time.time() - started, 1.0)
+        self.assertEqual(answers[0][1]["task"]["_id"], created["_id"])
+
+    def test_long_poll_whose_client_left_takes_no_task(self):
+        g = self.crew.group()
+        s = socket.create_connection(("127.0.0.1", self.crew.port))
+        body = json.dumps({"workerId": "gone", "waitSeconds": 10}).encode()
+        s.sendall(b"POST /api/v1/channel/lp_gone/acquire HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        time.sleep(0.3)
+        s.close()
+        time.sleep(0.4)
+        t = self.crew.task(g, name="t", channel="lp_gone")
+        time.sleep(0.3)
+        got = self.crew.ok("POST", "/api/v1/channel/lp_gone/acquire", {"workerId": "second"})
+        self.assertIsNotNone(got["task"], "the gone waiter must not have taken the task")
+        self.assertEqual(got["task"]["_id"], t["_id"])
+        self.assertEqual(got["task"]["assignedTo"], "second")
+
+    def test_sse_streams_the_group_events(self):
+        g = self.crew.group()
+        self.refused("GET", "/api/v1/events?taskGroupId=nope", 400)
+        self.refused("GET", f"/api/v1/events?taskGroupId={'0' * 24}", 404)
+        conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
+        conn.request("GET", f"/api/v1/events?taskGroupId={g}")
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertIn("text/event-stream", r.getheader("Content-Type"))
+        time.sleep(0.1)
+        t = self.crew.task(g, name="evented", channel="sse")
+        event = data = None
+        deadline = time.time() + 3
+        while time.time() < deadline and data is None:
+            line = r.fp.readline().decode().rstrip("\r\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "task:create":
+                data = json.loads(line[6:])
+        conn.close()
+        self.assertEqual(data["_id"], t["_id"])
+
+    def test_batch_release_answers_each_item(self):
+        g = self.crew.group()
+        a = self.crew.task(g, name="a", channel="batch")
+        b = self.crew.task(g, name="b", channel="batch")
+        got = self.crew.ok("POST", "/api/v1/channel/batch/acquire", {"workerId": "w", "limit": 3})
+        self.assertEqual([x["task"]["_id"] for x in got["tasks"]], [a["_id"], b["_id"]])
+        answer = self.crew.ok("POST", "/api/v1/tasks/release", [
+            {"taskId": a["_id"], "workerId": "w", "output": 1},
+            {"taskId": b["_id"], "workerId": "intruder", "output": 2},
+            {"taskId": "0" * 24, "workerId": "w"},
+            {"taskId": "bad", "workerId": "w"}])
+        self.assertEqual([x["status"] for x in answer], [200, 409, 404, 400])
+        self.assertTrue(answer[0]["task"]["isComplete"])
+        self.assertFalse(self.crew.ok("GET", f"/api/v1/task/{b['_id']}")["isComplete"])
+        self.refused("POST", "/api/v1/tasks/release", 400, {"taskId": a["_id"]})
+
+
+class AuthTest(unittest.TestCase):
+    def test_token_guards_the_api_but_not_healthz(self):
+        crew = Crew("--auth-token", "s3cret")
+        try:
+            status, answer = crew.request("GET", "/api/v1/task_groups")
+            self.assertEqual(status, 401)
+            self.assertIn("message", answer)
+            self.assertEqual(crew.request("GET", "/api/v1/task_groups",
+                                          headers={"Authorization": "Bearer wrong"})[0], 401)
+            self.assertEqual(crew.request("GET", "/api/v1/task_groups",
+                                          headers={"Authorization": "Bearer s3cret"})[0], 200)
+            self.assertEqual(crew.request("GET", "/healthz")[0], 200)
+        finally:
+            crew.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(argv=main_with_crew(sys.argv), verbosity=2)

@@ -1,0 +1,90 @@
+// util and storage key encodings: dates, ids, ordered integers, key order.
+#include <gtest/gtest.h>
+
+#include "storage/keys.h"
+#include "util/coding.h"
+#include "util/id.h"
+#include "util/iso_time.h"
+
+namespace crew {
+namespace {
+
+TEST(IsoTime, FormatsWithMillisecondsAndZ) {
+  EXPECT_EQ(FormatIso(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatIso(1668464146123), "2022-11-14T22:15:46.123Z");
+}
+
+TEST(IsoTime, ParsesTheFormsClientsSend) {
+  struct Case {
+    const char* text;
+    std::optional<int64_t> ms;
+  } cases[] = {
+      {"2022-11-14T22:15:46.123Z", 1668464146123},
+      {"2022-11-14T22:15:46Z", 1668464146000},
+      {"2022-11-14T22:15:46", 1668464146000},  // no offset: UTC (D7)
+      {"2022-11-14T23:15:46.123+01:00", 1668464146123},
+      {"2022-11-14T21:15:46.123-0100", 1668464146123},
+      {"2022-11-14 22:15", 1668464100000},
+      {"2022-11-14", 1668384000000},
+      {"2022-11-14T22:15:46.1234567Z", 1668464146123},
+      {"not a date", std::nullopt},
+      {"2022-02-30", std::nullopt},
+      {"2022-11-14T25:00", std::nullopt},
+      {"2022-11-14T22:15:46Zjunk", std::nullopt},
+      {"", std::nullopt},
+  };
+  for (const auto& c : cases) EXPECT_EQ(ParseIso(c.text), c.ms) << c.text;
+}
+
+TEST(Id, HexRoundTripAndRejectsBadText) {
+  IdSource ids(SystemClock::Default());
+  Id id = ids.Next();
+  EXPECT_EQ(Id::FromHex(id.Hex()), id);
+  EXPECT_EQ(id.Hex().size(), 24u);
+  EXPECT_FALSE(Id::FromHex("0123456789abcdef0123456g"));
+  EXPECT_FALSE(Id::FromHex("123"));
+}
+
+TEST(Id, IncreaseAndEncodeTheirSecond) {
+  ManualClock clock(1'700'000'000'123);
+  IdSource ids(&clock);
+  Id a = ids.Next(), b = ids.Next();
+  EXPECT_LT(a, b) << "same instant, still increasing";
+  EXPECT_EQ(std::stoul(a.Hex().substr(0, 8), nullptr, 16), 1'700'000'000u);
+  EXPECT_EQ(IdSource::CreatedMs(a), 1'700'000'000'123);
+  ids.RaiseFloor(b.MicrosPart() + 1000);
+  EXPECT_GT(ids.Next().MicrosPart(), b.MicrosPart() + 1000);
+}
+
+TEST(Coding, OrderedIntegersSortAsNumbers) {
+  std::vector<int64_t> values = {INT64_MIN, -5, -1, 0, 1, 7, INT64_MAX};
+  for (size_t i = 1; i < values.size(); ++i) {
+    std::string a, b;
+    PutOrderedI64(a, values[i - 1]);
+    PutOrderedI64(b, values[i]);
+    EXPECT_LT(a, b) << values[i - 1] << " < " << values[i];
+    EXPECT_EQ(DecodeOrderedI64(b.data()), values[i]);
+  }
+}
+
+TEST(Keys, ReadyKeysPutHigherPriorityThenOlderFirst) {
+  ManualClock clock(1'700'000'000'000);
+  IdSource ids(&clock);
+  Id older = ids.Next(), newer = ids.Next();
+  EXPECT_LT(storage::ReadyKey("c", 5, newer), storage::ReadyKey("c", 0, older));
+  EXPECT_LT(storage::ReadyKey("c", 0, older), storage::ReadyKey("c", 0, newer));
+  EXPECT_LT(storage::ReadyKey("c", -1, older), storage::ReadyKey("c", INT64_MIN, older));
+  std::string prefix = storage::ChannelPrefix("c");
+  EXPECT_EQ(storage::ReadyKey("c", 0, older).rfind(prefix, 0), 0u);
+  EXPECT_NE(storage::ReadyKey("cc", 0, older).rfind(prefix, 0), 0u) << "prefixes do not collide";
+  EXPECT_EQ(storage::TrailingId(storage::ReadyKey("c", 3, older)), older);
+}
+
+TEST(Keys, PrefixEndBoundsThePrefix) {
+  EXPECT_EQ(storage::PrefixEnd("ab"), "ac");
+  EXPECT_EQ(storage::PrefixEnd(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(storage::PrefixEnd(std::string("\xff", 1)), "");
+}
+
+}  // namespace
+}  // namespace crew
