@@ -4,16 +4,23 @@
 set -euo pipefail
 
 CREW_PACKAGES=(
-  g++ cmake ninja-build pkg-config ccache python3 curl nodejs
+  g++ cmake ninja-build pkg-config ccache python3 curl openssl
   librocksdb-dev libcpp-httplib-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev libsnappy-dev
   liblz4-dev libzstd-dev libbz2-dev libgflags-dev libbrotli-dev
 )
 
+# Commands that may come from elsewhere (e.g. a newer Node.js): installed from Debian only when
+# the command is missing.
+CREW_COMMANDS=(node:nodejs npm:npm)
+
 crew_install_deps() {
   local missing=()
   for p in "${CREW_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  for pair in "${CREW_COMMANDS[@]}"; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "Installing: ${missing[*]}"

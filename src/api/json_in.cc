@@ -152,6 +152,7 @@ Result<engine::NewTask> TaskFrom(const dom::object& o) {
   engine::NewTask t;
   ASSIGN_OR_RETURN(t.name, RequiredString(o, "name", 0));
   ASSIGN_OR_RETURN(t.channel, RequiredString(o, "channel", kMaxNameLength));
+  if (t.channel.empty()) return Status::Invalid("channel must not be empty");
   ASSIGN_OR_RETURN(t.workgroup, OptName(o, "workgroup"));
   ASSIGN_OR_RETURN(t.key, OptName(o, "key"));
   if (auto e = Field(o, "remainingAttempts")) {
@@ -296,6 +297,7 @@ Result<engine::TaskPatch> ParseTaskPatch(std::string_view body) {
   }
   if (auto e = Field(o, "channel")) {
     ASSIGN_OR_RETURN(p.channel, String(*e, "channel", kMaxNameLength));
+    if (p.channel->empty()) return Status::Invalid("channel must not be empty");
   }
   if (Has(o, "workgroup")) {
     ASSIGN_OR_RETURN(p.workgroup, OptName(o, "workgroup"));

@@ -5,14 +5,19 @@ batches (SPEC D1, N1, N3, N5, N8, §4).   python3 test_http.py --crew build/crew
 import http.client
 import json
 import os
+import signal
 import socket
+import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crewproc import Crew, main_with_crew  # noqa: E402
+import crewproc  # noqa: E402
+from crewproc import Crew, free_port, main_with_crew  # noqa: E402
 
 
 class HttpTest(unittest.TestCase):
@@ -40,6 +45,7 @@ class HttpTest(unittest.TestCase):
         self.refused("POST", tasks, 400, {"name": "x", "channel": "c", "remainingAttempts": 5.0})
         self.refused("POST", tasks, 400, raw=b"[" * 5000)
         self.refused("POST", tasks, 400, {"name": "x", "channel": "c", "parentIds": ["0" * 24]})
+        self.refused("POST", tasks, 400, {"name": "x", "channel": ""})
         self.refused("GET", f"/api/v1/task_groups?limit=abc", 400)
         self.refused("GET", "/api/v1/nothing/here", 404)
         self.refused("DELETE", "/api/v1/task_groups", 404)
@@ -131,6 +137,33 @@ class HttpTest(unittest.TestCase):
         self.assertTrue(answer[0]["task"]["isComplete"])
         self.assertFalse(self.crew.ok("GET", f"/api/v1/task/{b['_id']}")["isComplete"])
         self.refused("POST", "/api/v1/tasks/release", 400, {"taskId": a["_id"]})
+
+
+class TlsTest(unittest.TestCase):
+    def test_https_with_tls_cert_and_key(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+            made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                                   "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True)
+            self.assertEqual(made.returncode, 0, made.stderr)
+            port = free_port()
+            proc = subprocess.Popen([crewproc.CREW, "start", "--data-dir", os.path.join(tmp, "d"), "--port", str(port),
+                                     "--tls-cert", cert, "--tls-key", key],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                context = ssl._create_unverified_context()
+                for _ in range(200):
+                    try:
+                        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
+                        conn.request("GET", "/healthz")
+                        body = json.loads(conn.getresponse().read())
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                self.assertEqual(body, {"healthy": True})
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(20), 0)
 
 
 class AuthTest(unittest.TestCase):
