@@ -1,7 +1,11 @@
-// "/" and "/api-docs": small pages that say what the server is (SPEC §1), until the dashboard
-// (N4) and the API browser (N6) replace them.
+// "/": the dashboard (N4) from the embedded build of ui/, with its client-side routes; a small
+// page that says what the server is when the UI was not built. "/api-docs": the route list.
+#include <string_view>
+#include <unordered_map>
+
 #include <httplib.h>
 
+#include "api/assets.h"
 #include "api/routes.h"
 
 namespace crew::api {
@@ -62,11 +66,33 @@ childrenDelayInSeconds?, workgroupDelayInSeconds?}</code></td></tr>
 }  // namespace
 
 void RegisterPages(httplib::Server& server) {
-  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kRoot, "text/html; charset=utf-8");
-  });
+  auto assets = std::make_shared<std::unordered_map<std::string_view, const Asset*>>();
+  for (const Asset* a = kAssets; a->path; ++a) (*assets)[a->path] = a;
   server.Get("/api-docs", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(kApiDocs, "text/html; charset=utf-8");
+  });
+  // Registered last: every other GET outside the API is a file of the dashboard, or one of its
+  // client-side routes (answered with index.html).
+  server.Get("(/.*)", [assets](const httplib::Request& req, httplib::Response& res) {
+    const std::string& path = req.path;
+    if (path.rfind("/api/", 0) == 0 || path.rfind("/socket.io", 0) == 0) {
+      res.status = 404;
+      return;  // the error handler answers with JSON
+    }
+    auto it = assets->find(path);
+    if (it == assets->end()) it = assets->find("/index.html");
+    if (it == assets->end()) {
+      if (path != "/") {
+        res.status = 404;
+        return;
+      }
+      res.set_content(kRoot, "text/html; charset=utf-8");
+      return;
+    }
+    const Asset* a = it->second;
+    bool hashed = path.rfind("/assets/", 0) == 0;
+    res.set_header("Cache-Control", hashed ? "public, max-age=31536000, immutable" : "no-cache");
+    res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->content_type);
   });
 }
 
