@@ -67,6 +67,17 @@ void ShutdownReads(int local_port) {
   });
 }
 
+void RaiseListenBacklog(int port) {
+  ForEachSocket([port](int fd) {
+    std::string ip;
+    int p;
+    if (Endpoint(fd, false, &ip, &p) && p == port && !Endpoint(fd, true, &ip, &p)) {
+      listen(fd, SOMAXCONN);
+    }
+    return true;
+  });
+}
+
 int ClientSocket(const httplib::Request& req) {
   thread_local int cached = -1;
   if (cached >= 0 && Serves(cached, req)) return cached;

@@ -15,5 +15,8 @@ bool ClientGone(int fd);
 // Shuts down the reading side of every connection accepted on `local_port`, so idle keep-alive
 // connections close at once while answers in progress are still written (graceful stop).
 void ShutdownReads(int local_port);
+// Raises the accept backlog of the socket listening on `port` (httplib 0.11 listens with 5,
+// so a burst of connects loses SYNs and waits a second for the retransmit).
+void RaiseListenBacklog(int port);
 
 }  // namespace crew::api

@@ -195,6 +195,7 @@ Status HttpServer::Bind() {
     }
     port_ = options_.port;
   }
+  RaiseListenBacklog(port_);
   return Status::Ok();
 }
 
