@@ -1,5 +1,6 @@
 #include "api/json_out.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -184,6 +185,32 @@ std::string TaskJson(const engine::Task& t) {
   return out;
 }
 std::string GroupJson(const engine::Group& g) { return Dump(GroupValue(g)); }
+
+Json StatsValue(const engine::GroupStats& s) {
+  Json j;
+  j["total"] = s.total;
+  j["complete"] = s.complete;
+  j["running"] = s.assigned;
+  j["failed"] = s.failed;
+  j["waiting"] = std::max<int64_t>(0, s.total - s.complete - s.assigned - s.failed);
+  return j;
+}
+
+std::string GroupStatsJson(const engine::GroupStats& s) { return Dump(StatsValue(s)); }
+
+std::string GroupWithStatsJson(const engine::Group& g) {
+  Json j = GroupValue(g);
+  j["stats"] = StatsValue(g.stats);
+  return Dump(j);
+}
+
+std::string LeaseJson(const engine::Task& t) {
+  Json j = {{"assignedTo", nullptr}, {"assignedAt", nullptr}, {"leaseExpiresAt", nullptr}};
+  if (t.assigned_to) j["assignedTo"] = *t.assigned_to;
+  if (t.assigned_at) j["assignedAt"] = FormatIso(*t.assigned_at);
+  if (t.assigned()) j["leaseExpiresAt"] = FormatIso(t.lease_expires_at);
+  return Dump(j);
+}
 std::string OperatorJson(const engine::Operator& o) { return Dump(OperatorValue(o)); }
 
 std::string ChannelsJson(const std::vector<engine::ChannelStats>& channels) {

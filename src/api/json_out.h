@@ -11,6 +11,11 @@ namespace crew::api {
 
 std::string TaskJson(const engine::Task& t);
 std::string GroupJson(const engine::Group& g);
+// The group with "stats": {total, complete, running, failed, waiting} (for the dashboard).
+std::string GroupWithStatsJson(const engine::Group& g);
+std::string GroupStatsJson(const engine::GroupStats& s);
+// {"assignedTo", "assignedAt", "leaseExpiresAt"} of a task (D2), nulls when it is not held.
+std::string LeaseJson(const engine::Task& t);
 std::string OperatorJson(const engine::Operator& o);
 std::string ChannelsJson(const std::vector<engine::ChannelStats>& channels);
 // {"task": ..., "parents": [...]} (reference §4.2), or {"task": null}.

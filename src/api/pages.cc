@@ -34,10 +34,11 @@ td{padding:.15rem .6rem;vertical-align:top}code{white-space:nowrap}</style></hea
 404 (unknown id), 409 (the worker does not hold the task), 413 (body over 10 MB), 503
 (storage unavailable). Ids are 24 hex characters; dates are ISO-8601 UTC.</p>
 <table>
-<tr><td><code>GET /api/v1/task_groups?limit=50&amp;skip=0</code></td><td>groups, newest first</td></tr>
+<tr><td><code>GET /api/v1/task_groups?limit=50&amp;skip=0&amp;stats=false</code></td><td>groups, newest first (with <code>stats</code> each when asked)</td></tr>
 <tr><td><code>GET /api/v1/task_groups/count</code></td><td><code>{"count": n}</code></td></tr>
 <tr><td><code>POST /api/v1/task_groups</code></td><td>create <code>{name, isPaused?}</code></td></tr>
 <tr><td><code>GET|PUT|DELETE /api/v1/task_group/:id</code></td><td>read, rename <code>{name}</code>, delete with its tasks</td></tr>
+<tr><td><code>GET /api/v1/task_group/:id/stats</code></td><td><code>{total, complete, running, failed, waiting}</code></td></tr>
 <tr><td><code>POST /api/v1/task_group/:id/reset</code></td><td>keep the seeds (if any), restart them <code>{remainingAttempts?: 5}</code></td></tr>
 <tr><td><code>POST /api/v1/task_group/:id/retry</code></td><td>new attempts for exhausted tasks <code>{remainingAttempts?: 2}</code></td></tr>
 <tr><td><code>POST /api/v1/task_group/:id/pause|resume</code></td><td>stop / restart handing out its tasks</td></tr>
@@ -46,6 +47,7 @@ td{padding:.15rem .6rem;vertical-align:top}code{white-space:nowrap}</style></hea
 <code>{name, channel, workgroup?, key?, remainingAttempts?: 5, priority?: 0, runAfter? (ISO or epoch ms),
 progressWeight?: 1, isSeed?: false, errorDelayInSeconds?: 30, input?, parentIds?: []}</code></td></tr>
 <tr><td><code>GET|PUT|DELETE /api/v1/task/:id</code></td><td>read, edit, delete with its descendants</td></tr>
+<tr><td><code>GET /api/v1/task/:id/lease</code></td><td><code>{assignedTo, assignedAt, leaseExpiresAt}</code>: who holds it, until when</td></tr>
 <tr><td><code>POST /api/v1/task/:id/reset|retry</code></td><td><code>{remainingAttempts?: 2}</code></td></tr>
 <tr><td><code>POST /api/v1/task/:id/pluck</code></td><td>copy it into a new paused group</td></tr>
 <tr><td><code>POST /api/v1/channel/:channel/acquire</code></td><td><code>{workerId, waitSeconds?: 0..60, limit?: 1..1000}</code>

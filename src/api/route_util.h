@@ -38,4 +38,12 @@ inline Result<int64_t> QueryInt(const httplib::Request& req, const char* name, i
   return ParseQueryInt(name, present ? req.get_param_value(name) : "", present, fallback, min);
 }
 
+// ?name=true|false (absent or empty: false).
+inline Result<bool> QueryBool(const httplib::Request& req, const char* name) {
+  std::string v = req.get_param_value(name);
+  if (v.empty() || v == "false" || v == "0") return false;
+  if (v == "true" || v == "1") return true;
+  return Status::Invalid(std::string(name) + " must be true or false");
+}
+
 }  // namespace crew::api

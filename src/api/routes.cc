@@ -21,8 +21,9 @@ void GroupRoutes(httplib::Server& s, Engine* e) {
   s.Get("/api/v1/task_groups", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
           ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
+          ASSIGN_OR_RETURN(bool stats, QueryBool(req, "stats"));
           ASSIGN_OR_RETURN(auto groups, e->ListGroups(limit, skip));
-          return ArrayJson(groups, GroupJson);
+          return ArrayJson(groups, stats ? GroupWithStatsJson : GroupJson);
         }));
   s.Get("/api/v1/task_groups/count",
         Json([e](const Request&) -> Result<std::string> { return Counted(e->CountGroups()); }));
@@ -35,6 +36,11 @@ void GroupRoutes(httplib::Server& s, Engine* e) {
           ASSIGN_OR_RETURN(Id id, PathId(req));
           ASSIGN_OR_RETURN(auto g, e->GetGroup(id));
           return GroupJson(g);
+        }));
+  s.Get("/api/v1/task_group/([^/]+)/stats", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto g, e->GetGroup(id));
+          return GroupStatsJson(g.stats);
         }));
   s.Put("/api/v1/task_group/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(Id id, PathId(req));
@@ -89,6 +95,11 @@ void TaskRoutes(httplib::Server& s, Engine* e) {
           ASSIGN_OR_RETURN(Id id, PathId(req));
           ASSIGN_OR_RETURN(auto t, e->GetTask(id));
           return TaskJson(t);
+        }));
+  s.Get("/api/v1/task/([^/]+)/lease", Json([e](const Request& req) -> Result<std::string> {
+          ASSIGN_OR_RETURN(Id id, PathId(req));
+          ASSIGN_OR_RETURN(auto t, e->GetTask(id));
+          return LeaseJson(t);
         }));
   s.Put("/api/v1/task/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(Id id, PathId(req));

@@ -138,6 +138,29 @@ class HttpTest(unittest.TestCase):
         self.assertFalse(self.crew.ok("GET", f"/api/v1/task/{b['_id']}")["isComplete"])
         self.refused("POST", "/api/v1/tasks/release", 400, {"taskId": a["_id"]})
 
+    def test_group_stats_and_task_lease_for_the_dashboard(self):
+        g = self.crew.group()
+        a = self.crew.task(g, name="a", channel="stats")
+        b = self.crew.task(g, name="b", channel="stats-failing", remainingAttempts=1)
+        self.crew.ok("POST", "/api/v1/channel/stats-failing/acquire", {"workerId": "w"})
+        self.crew.ok("POST", f"/api/v1/task/{b['_id']}/release", {"workerId": "w", "error": "no"})
+        self.crew.task(g, name="c", channel="stats", parentIds=[a["_id"]])
+        self.assertEqual(self.crew.ok("GET", f"/api/v1/task/{a['_id']}/lease"),
+                         {"assignedTo": None, "assignedAt": None, "leaseExpiresAt": None})
+        self.crew.ok("POST", "/api/v1/channel/stats/acquire", {"workerId": "w"})
+        lease = self.crew.ok("GET", f"/api/v1/task/{a['_id']}/lease")
+        self.assertEqual(lease["assignedTo"], "w")
+        self.assertGreater(lease["leaseExpiresAt"], lease["assignedAt"])
+        self.assertEqual(self.crew.ok("GET", f"/api/v1/task_group/{g}/stats"),
+                         {"total": 3, "complete": 0, "running": 1, "failed": 1, "waiting": 1})
+        self.crew.ok("POST", f"/api/v1/task/{a['_id']}/release", {"workerId": "w", "output": 1})
+        listed = self.crew.ok("GET", "/api/v1/task_groups?stats=true&limit=100")
+        mine = next(x for x in listed if x["_id"] == g)
+        self.assertEqual(mine["stats"], {"total": 3, "complete": 1, "running": 0, "failed": 1, "waiting": 1})
+        self.assertNotIn("stats", self.crew.ok("GET", "/api/v1/task_groups")[0])
+        self.refused("GET", "/api/v1/task_groups?stats=maybe", 400)
+        self.refused("GET", f"/api/v1/task/{'0' * 24}/lease", 404)
+
 
 class TlsTest(unittest.TestCase):
     def test_https_with_tls_cert_and_key(self):
