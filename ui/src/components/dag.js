@@ -1,0 +1,68 @@
+// A window of a group's DAG drawn as SVG: dagre lays the nodes out left to right, and each
+// node's colour follows its task's live status. Parents outside the window are drawn faded, so
+// every edge into the window is visible. The layout is recomputed only when the window's nodes
+// or edges change; status changes only repaint.
+import { useMemo } from 'preact/hooks';
+import dagre from '@dagrejs/dagre';
+import { html } from '../html.js';
+import { href } from '../router.js';
+import { taskStatus } from '../status.js';
+
+const W = 150;
+const H = 36;
+
+function layout(nodes, edges) {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: 'LR', nodesep: 14, ranksep: 48, marginx: 12, marginy: 12 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const id of nodes) g.setNode(id, { width: W, height: H });
+  for (const [from, to] of edges) g.setEdge(from, to);
+  dagre.layout(g);
+  const pos = new Map(nodes.map((id) => [id, g.node(id)]));
+  const paths = edges.map(([from, to]) => ({ from, to, points: g.edge(from, to).points }));
+  const { width, height } = g.graph();
+  return { pos, paths, width, height };
+}
+
+const path = (points) => points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+
+export function Dag({ groupId, window, tasks, groupPaused, selected }) {
+  // The window's ids, plus parents outside it (context), and the edges between them.
+  const shape = useMemo(() => {
+    const inside = new Set(window.map((t) => t._id));
+    const nodes = new Set(inside);
+    const edges = [];
+    for (const t of window) {
+      for (const p of t.parentIds) {
+        if (!tasks.has(p)) continue;
+        nodes.add(p);
+        edges.push([p, t._id]);
+      }
+    }
+    return { inside, nodes: [...nodes], edges, key: [...nodes].join() + '|' + edges.join() };
+  }, [window, tasks]);
+  const drawn = useMemo(() => layout(shape.nodes, shape.edges), [shape.key]);
+
+  if (!window.length) return html`<p class="empty">No tasks to draw.</p>`;
+  return html`<div class="dag-scroll">
+    <svg class="dag" width=${drawn.width} height=${drawn.height} viewBox="0 0 ${drawn.width} ${drawn.height}">
+      <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+        <path d="M 0 0 L 10 5 L 0 10 z" fill="#8a94a6" /></marker></defs>
+      ${drawn.paths.map((e) => html`<path key=${e.from + e.to} class="edge" d=${path(e.points)} marker-end="url(#arrow)" />`)}
+      ${shape.nodes.map((id) => {
+        const t = tasks.get(id);
+        const p = drawn.pos.get(id);
+        if (!t || !p) return null;
+        const status = taskStatus(t, groupPaused);
+        const cls = `node node-${status}${shape.inside.has(id) ? '' : ' context'}${selected === id ? ' selected' : ''}`;
+        return html`<a key=${id} href=${href(`group/${groupId}/task/${id}`)} data-task=${id} data-status=${status}>
+          <g class=${cls} transform="translate(${p.x - W / 2},${p.y - H / 2})">
+            <rect width=${W} height=${H} rx="6" />
+            <text x="8" y="15" class="node-name">${t.name.length > 20 ? t.name.slice(0, 19) + '…' : t.name}</text>
+            <text x="8" y="29" class="node-sub">${status} · ${t.channel.length > 14 ? t.channel.slice(0, 13) + '…' : t.channel}</text>
+            <title>${t.name} (${t.channel}): ${status}</title>
+          </g></a>`;
+      })}
+    </svg>
+  </div>`;
+}

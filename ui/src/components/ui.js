@@ -1,0 +1,49 @@
+// Small shared pieces: status tags, progress bars, pagers, modal dialogs, JSON blocks.
+import { html } from '../html.js';
+
+export const Tag = ({ status }) => html`<span class="tag tag-${status}">${status}</span>`;
+
+export function Progress({ stats }) {
+  const total = stats.total || 0;
+  const pct = (n) => (total ? (100 * n) / total : 0);
+  return html`<div class="progress" title="${stats.complete} of ${total} complete">
+    <div class="bar bar-complete" style="width:${pct(stats.complete)}%"></div>
+    <div class="bar bar-running" style="width:${pct(stats.running)}%"></div>
+    <div class="bar bar-failed" style="width:${pct(stats.failed)}%"></div>
+    <span class="progress-label">${stats.complete} / ${total}</span>
+  </div>`;
+}
+
+export function Pager({ page, pages, total, onPage }) {
+  if (pages <= 1) return html`<div class="pager muted">${total} in all</div>`;
+  return html`<div class="pager">
+    <button disabled=${page === 0} onClick=${() => onPage(0)}>«</button>
+    <button disabled=${page === 0} onClick=${() => onPage(page - 1)}>‹ Previous</button>
+    <span>page ${page + 1} of ${pages} (${total} in all)</span>
+    <button disabled=${page >= pages - 1} onClick=${() => onPage(page + 1)}>Next ›</button>
+    <button disabled=${page >= pages - 1} onClick=${() => onPage(pages - 1)}>»</button>
+  </div>`;
+}
+
+export function Dialog({ title, onClose, children }) {
+  return html`<div class="backdrop" onClick=${(e) => e.target === e.currentTarget && onClose()}>
+    <div class="dialog" role="dialog" aria-label=${title}>
+      <header><h2>${title}</h2><button class="link" aria-label="Close" onClick=${onClose}>✕</button></header>
+      ${children}
+    </div>
+  </div>`;
+}
+
+// A yes/no question before a destructive action.
+export function Confirm({ title, text, action = 'OK', onYes, onClose }) {
+  return html`<${Dialog} title=${title} onClose=${onClose}>
+    <p>${text}</p>
+    <div class="actions">
+      <button onClick=${onClose}>Cancel</button>
+      <button class="danger" onClick=${async () => { await onYes(); onClose(); }}>${action}</button>
+    </div>
+  <//>`;
+}
+
+export const JsonBlock = ({ value }) =>
+  html`<pre class="json">${value === null || value === undefined ? 'null' : JSON.stringify(value, null, 2)}</pre>`;
