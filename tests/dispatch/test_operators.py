@@ -41,6 +41,7 @@ class Operator(ThreadingHTTPServer):
     def __init__(self):
         self.pushes = []
         self.lock = threading.Lock()
+        self.in_flight = self.max_in_flight = 0
         super().__init__(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -58,9 +59,19 @@ class Handler(BaseHTTPRequestHandler):
             self.server.pushes.append({"path": self.path, "body": body, "auth": self.headers.get("X-Token")})
         if self.path == "/slow":
             time.sleep(4)  # past the 2 s lease: the server gives up waiting
-        if self.path == "/ok":
-            answer, status = {"output": {"doubled": body["input"]["n"] * 2},
-                              "children": [{"name": "next", "channel": "op_next", "input": {"from": "op"}}]}, 200
+        if self.path == "/hang-once" and len([p for p in self.server.pushes if p["path"] == self.path]) == 1:
+            time.sleep(6)  # the server is killed meanwhile
+        if self.path == "/held":
+            with self.server.lock:
+                self.server.in_flight += 1
+                self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+            time.sleep(0.4)
+            with self.server.lock:
+                self.server.in_flight -= 1
+        if self.path in ("/ok", "/hang-once", "/held") and isinstance(body.get("input"), dict):
+            answer, status = {"output": {"doubled": body["input"]["n"] * 2}}, 200
+            if self.path == "/ok":
+                answer["children"] = [{"name": "next", "channel": "op_next", "input": {"from": "op"}}]
         elif self.path == "/fails":
             answer, status = {"error": "the operator could not"}, 200
         elif self.path == "/broken":
@@ -83,10 +94,13 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="crew-op-")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/"
-        full_env = dict(os.environ, CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS="2", **(env or {}))
+        self.env = dict(os.environ, CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS="2", **(env or {}))
         self.log = open(os.path.join(self.dir, "crew.log"), "w")
+        self.start()
+
+    def start(self):
         self.proc = subprocess.Popen([CREW, "start", "--data-dir", os.path.join(self.dir, "data"),
-                                      "--port", str(self.port)], env=full_env, stdout=self.log, stderr=self.log)
+                                      "--port", str(self.port)], env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 15
         while time.time() < deadline:
             try:
@@ -96,6 +110,11 @@ class Server:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("crew did not start")
+
+    def kill9_and_restart(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.start()
 
     def call(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
@@ -194,6 +213,25 @@ class OperatorTest(unittest.TestCase):
         got = wait_for(lambda: self.get(t)["errors"] and self.get(t), timeout=20)
         self.assertIn("timeout", json.dumps(got["errors"][0]))
         wait_for(lambda: len([p for p in self.op.pushes if p["path"] == "/slow"]) >= 2, timeout=20)
+
+    def test_a_push_cut_by_a_crash_is_made_again_after_restart(self):
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_crash", "url": self.op.url("hang-once")})
+        t = self.task("op_crash", input={"n": 4})
+        wait_for(lambda: self.op.pushes)
+        self.crew.kill9_and_restart()
+        done = wait_for(lambda: self.get(t)["isComplete"] and self.get(t), timeout=20)
+        self.assertEqual(done["output"], {"doubled": 8})
+        self.assertEqual(done["errors"], ["Task not completed in 2 seconds."], "the lease of the cut push expired")
+        self.assertEqual(len([p for p in self.op.pushes if p["path"] == "/hang-once"]), 2)
+
+    def test_requests_in_flight_per_operator_are_bounded(self):
+        self.crew.stop()
+        self.crew = Server(env={"CREW_OPERATOR_CONCURRENCY": "2"})
+        self.group = self.crew.ok("POST", "api/v1/task_groups", {"name": "bounded"})["_id"]
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_held", "url": self.op.url("held")})
+        tasks = [self.task("op_held", input={"n": i}) for i in range(6)]
+        wait_for(lambda: all(self.get(t)["isComplete"] for t in tasks), timeout=20)
+        self.assertEqual(self.op.max_in_flight, 2)
 
     def test_paused_operator_pushes_nothing_until_resumed(self):
         o = self.crew.ok("POST", "api/v1/operators", {"channel": "op_ok", "url": self.op.url("ok"), "isPaused": True})
