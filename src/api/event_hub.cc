@@ -149,4 +149,16 @@ bool EventHub::shutting_down() const {
   return shutdown_;
 }
 
+int64_t EventHub::waiters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t n = 0;
+  for (const auto& [channel, w] : waits_) n += w.waiters;
+  return n;
+}
+
+int64_t EventHub::subscribers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int64_t>(subs_.size());
+}
+
 }  // namespace crew::api

@@ -65,6 +65,10 @@ class EventHub final : public engine::EngineListener {
             const std::function<bool()>& still_wanted);
   void EndWait(const std::string& channel);
 
+  // Long-poll acquirers waiting now, and open subscriptions (SSE, socket.io): for /metrics.
+  int64_t waiters() const;
+  int64_t subscribers() const;
+
   // Wakes every waiter and closes every subscription; later waits return at once.
   void Shutdown();
   bool shutting_down() const;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -12,7 +13,9 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/api_docs.h"
 #include "api/client_socket.h"
+#include "api/http_metrics.h"
 #include "api/json_out.h"
 #include "api/route_util.h"
 #include "api/routes.h"
@@ -21,6 +24,7 @@
 namespace crew::api {
 
 thread_local bool HttpServer::counted_here = false;
+thread_local std::chrono::steady_clock::time_point HttpServer::started_here;
 
 bool SecretEquals(const std::string& given, const std::string& expected) {
   if (given.size() != expected.size()) return false;
@@ -105,8 +109,13 @@ const char* DefaultMessage(int status) {
 
 }  // namespace
 
-HttpServer::HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions options)
-    : engine_(engine), hub_(hub), options_(std::move(options)) {
+HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* hub,
+                       ServerOptions options)
+    : engine_(engine),
+      store_(store),
+      hub_(hub),
+      options_(std::move(options)),
+      metrics_(std::make_unique<HttpMetrics>(OpenApiPaths())) {
   if (!options_.tls_cert.empty() && !options_.tls_key.empty()) {
     server_ =
         std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
@@ -126,16 +135,22 @@ HttpServer::HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions opti
 
   // Requests being handled: counted from routing until their answer was written (httplib
   // calls the logger then), so Stop() can let them finish before closing idle connections.
-  s.set_logger([this](const httplib::Request&, const httplib::Response&) {
+  // A request refused before routing (malformed) is counted in /metrics without a duration.
+  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    std::optional<double> seconds;
     if (counted_here) {
       counted_here = false;
       --in_flight_;
+      seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_here).count();
     }
+    metrics_->Observe(req.method, req.path, res.status, seconds);
   });
   const std::string token = options_.auth_token;
   s.set_pre_routing_handler([this, token](const httplib::Request& req, httplib::Response& res) {
     if (!counted_here) {
       counted_here = true;
+      started_here = std::chrono::steady_clock::now();
       ++in_flight_;
     }
     if (req.method == "OPTIONS") {  // CORS preflight, as the original's cors()
@@ -178,7 +193,11 @@ HttpServer::HttpServer(engine::Engine* engine, EventHub* hub, ServerOptions opti
       });
   socketio_ = std::make_unique<SocketIo>(hub_, options_.auth_token);
   socketio_->Register(s);
-  RegisterRoutes(s, RouteContext{engine_, hub_, options_.examine_token, options_.on_examine});
+  RouteContext ctx{engine_, store_, hub_, options_.examine_token, options_.on_examine};
+  RegisterMetrics(
+      s, ctx,
+      MetricsSources{metrics_.get(), &in_flight_, options_.version, options_.dispatch_counts});
+  RegisterRoutes(s, ctx);
 }
 
 HttpServer::~HttpServer() = default;

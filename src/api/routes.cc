@@ -257,6 +257,7 @@ void RegisterRoutes(httplib::Server& server, RouteContext ctx) {
   OperatorRoutes(server, ctx.engine);
   AdminRoutes(server, ctx.engine, ctx.on_examine);
   RegisterWorkerRoutes(server, ctx);
+  RegisterBackup(server, ctx.store);
   RegisterPages(server);
 }
 

@@ -8,13 +8,14 @@
 #include <iostream>
 #include <thread>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "api/event_hub.h"
 #include "api/http_server.h"
+#include "cli/backup.h"
 #include "cli/config.h"
+#include "cli/json_log.h"
 #include "dispatch/dispatcher.h"
 #include "engine/engine.h"
 #include "storage/store.h"
@@ -93,7 +94,11 @@ int Start(const Config& config) {
   server_options.tls_key = config.tls_key;
   server_options.examine_token = config.cloud_task_access_token;
   server_options.on_examine = [&dispatcher] { dispatcher.Poke(); };
-  api::HttpServer server(engine->get(), &hub, server_options);
+  server_options.version = CREW_VERSION;
+  server_options.dispatch_counts = [&dispatcher] {
+    return api::DispatchCounts{dispatcher.pushed(), dispatcher.push_failed()};
+  };
+  api::HttpServer server(engine->get(), store->get(), &hub, server_options);
   Status bound = server.Bind();
   if (!bound.ok()) return Fail(bound.message());
   (*engine)->StartMaintenance();
@@ -148,11 +153,33 @@ int Work(const work::DemoOptions& options) {
   return rc;
 }
 
+// N6: `crew backup` downloads a running server's snapshot; environment as `crew work`.
+CLI::App* AddBackupCommand(CLI::App& app, BackupOptions* backup) {
+  if (const char* url = std::getenv("CREW_API_BASE_URL"); url && *url) backup->url = url;
+  if (const char* token = std::getenv("CREW_AUTH_TOKEN")) backup->token = token;
+  auto* cmd = app.add_subcommand(
+      "backup", "Download a consistent snapshot of a running server's data as a tar archive");
+  cmd->add_option("--url,-u", backup->url, "Crew base URL (env CREW_API_BASE_URL)")
+      ->default_str("http://127.0.0.1:3000/");
+  cmd->add_option("--token", backup->token,
+                  "Bearer token of a server started with --auth-token (env CREW_AUTH_TOKEN)");
+  cmd->add_option("--out,-o", backup->out, "The archive to write (FILE.tar)")->required();
+  return cmd;
+}
+
+CLI::App* AddRestoreCommand(CLI::App& app, RestoreOptions* restore) {
+  auto* cmd = app.add_subcommand(
+      "restore", "Unpack a backup archive into an empty or missing data dir, for crew start");
+  cmd->add_option("--from", restore->from, "The archive written by crew backup")->required();
+  cmd->add_option("--data-dir", restore->data_dir, "The data dir to create (empty or missing)")
+      ->required();
+  return cmd;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("crew"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  UseLogFormat("text");
 
   CLI::App app{"Crew: a task-processing server (a DAG of tasks, workers in any language, REST)."};
   app.set_version_flag("--version", std::string("crew ") + CREW_VERSION);
@@ -177,6 +204,11 @@ int Run(int argc, char** argv) {
       ->add_option("--log-level", config.log_level,
                    "trace, debug, info, warn, error (env CREW_LOG_LEVEL)")
       ->default_str("info");
+  start
+      ->add_option("--log-format", config.log_format,
+                   "text, or json: one {\"ts\",\"level\",\"msg\"} object per line (env "
+                   "CREW_LOG_FORMAT)")
+      ->default_str("text");
 
   work::DemoOptions demo;
   if (const char* url = std::getenv("CREW_API_BASE_URL"); url && *url) demo.base_url = url;
@@ -188,8 +220,14 @@ int Run(int argc, char** argv) {
   work_cmd->add_option("--speed", demo.speed, "Divide every wait and delay by this factor")
       ->default_str("1");
 
+  BackupOptions backup;
+  RestoreOptions restore;
+  auto* backup_cmd = AddBackupCommand(app, &backup);
+  auto* restore_cmd = AddRestoreCommand(app, &restore);
+
   // The environment first; flags given on the command line then override it.
   Status env = ApplyEnvironment(&config, [](const char* name) { return std::getenv(name); });
+  if (config.log_format == "json") UseLogFormat("json");
   if (!env.ok()) return Fail(env.message());
   try {
     app.parse(argc, argv);
@@ -202,9 +240,12 @@ int Run(int argc, char** argv) {
   if (start->parsed()) {
     Status valid = Validate(config);
     if (!valid.ok()) return Fail(valid.message());
+    UseLogFormat(config.log_format);
     return Start(config);
   }
   if (work_cmd->parsed()) return Work(demo);
+  if (backup_cmd->parsed()) return Backup(backup);
+  if (restore_cmd->parsed()) return Restore(restore);
   return 1;
 }
 

@@ -1,4 +1,5 @@
-// crew's command line (SPEC N7): `crew start`, `crew --version`. main() only calls Run().
+// crew's command line (SPEC N7, N6): `crew start`, `work`, `backup`, `restore`, `--version`.
+// main() only calls Run().
 #pragma once
 
 namespace crew::cli {

@@ -56,6 +56,7 @@ Status ApplyEnvironment(Config* c, const Getenv& getenv) {
     RETURN_IF_ERROR(Number("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", v, &c->expired_group_days));
   }
   if (const char* v = getenv("CREW_LOG_LEVEL"); v && *v) c->log_level = v;
+  if (const char* v = getenv("CREW_LOG_FORMAT"); v && *v) c->log_format = v;
   if (const char* v = getenv("CREW_VIRTUAL_OPERATOR_BASE_URL")) c->virtual_operator_base_url = v;
   if (const char* v = getenv("CREW_VIRTUAL_OPERATOR_AUTH_TOKEN")) c->virtual_operator_token = v;
   if (const char* v = getenv("CREW_CLOUD_TASK_ACCESS_TOKEN")) c->cloud_task_access_token = v;
@@ -79,6 +80,9 @@ Status Validate(const Config& c) {
   if (c.data_dir.empty()) return Status::Invalid("the data dir must not be empty");
   if (!(c.operator_concurrency >= 1 && c.operator_concurrency <= 1000)) {
     return Status::Invalid("CREW_OPERATOR_CONCURRENCY must be between 1 and 1000");
+  }
+  if (c.log_format != "text" && c.log_format != "json") {
+    return Status::Invalid("the log format must be text or json, got '" + c.log_format + "'");
   }
   static const char* const kLevels[] = {"trace", "debug",    "info", "warn",
                                         "error", "critical", "off"};

@@ -21,6 +21,7 @@ struct Config {
   bool clean_expired_groups = true;      // CREW_CLEAN_EXPIRED_GROUPS (yes/no)
   double expired_group_days = 7;         // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
   std::string log_level = "info";        // CREW_LOG_LEVEL
+  std::string log_format = "text";       // CREW_LOG_FORMAT: text or json (N6)
   // Operators (reference §7, SPEC D16).
   std::string virtual_operator_base_url;  // CREW_VIRTUAL_OPERATOR_BASE_URL
   std::string virtual_operator_token;     // CREW_VIRTUAL_OPERATOR_AUTH_TOKEN

@@ -175,6 +175,7 @@ void Dispatcher::Push(Target t, engine::Acquired a) {
   Json release = {{"workerId", worker}};
   std::string origin, path;
   if (!SplitUrl(t.url, &origin, &path)) {
+    push_failed_.fetch_add(1, std::memory_order_relaxed);
     release["error"] = "operator url '" + t.url + "' is not an http(s) URL";
   } else {
     httplib::Client client(origin);
@@ -191,6 +192,8 @@ void Dispatcher::Push(Target t, engine::Acquired a) {
     }
     auto res = client.Post(path, headers, body.dump(), "application/json");
     Json answer = res ? Json::parse(res->body, nullptr, false) : Json();
+    const bool answered = res && res->status >= 200 && res->status < 300;
+    (answered ? pushed_ : push_failed_).fetch_add(1, std::memory_order_relaxed);
     if (res && res->status >= 200 && res->status < 300 && answer.is_object()) {
       for (auto& [k, v] : answer.items()) {
         if (k != "workerId") release[k] = v;

@@ -39,6 +39,10 @@ class Dispatcher final : public engine::EngineListener {
   void Stop();
   // Asks for a dispatch pass soon (examine/execute routes).
   void Poke();
+  // Pushes since Start that the operator answered with a 2xx, and those that failed (an error
+  // answer, a timeout, no connection): for /metrics (N6).
+  int64_t pushed() const { return pushed_.load(std::memory_order_relaxed); }
+  int64_t push_failed() const { return push_failed_.load(std::memory_order_relaxed); }
 
   void OnEvents(const std::vector<engine::Event>& events) override;
   void OnReady(const std::vector<std::string>& channels) override;
@@ -65,6 +69,7 @@ class Dispatcher final : public engine::EngineListener {
   std::vector<Target> targets_;          // dispatch thread only
   std::thread thread_;
   std::vector<std::thread> requests_;  // GUARDED_BY(mu_)
+  std::atomic<int64_t> pushed_{0}, push_failed_{0};
 };
 
 }  // namespace crew::dispatch

@@ -73,6 +73,7 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
     }
     if (!it->status().ok()) return Status::IoError(it->status().ToString());
     if (!last.empty()) txn.SetReadyFloor(channel, last);
+    txn.counts().tasks_acquired += static_cast<int64_t>(out.size());
     return out;
   });
   if (r.ok()) {

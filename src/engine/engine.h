@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/work_counters.h"
 #include "storage/store.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -161,6 +162,8 @@ class Engine {
   Result<int64_t> CleanExpiredGroups(int limit);
 
   const Clock* clock() const { return clock_; }
+  // Totals of the work done since Open (SPEC N6, /metrics).
+  WorkCounts work() const { return work_.Snapshot(); }
   const EngineOptions& options() const { return options_; }
   // Fills the derived fields of a task read from storage (is_paused, shown_run_after).
   void FillDerived(Task& t) const;
@@ -210,6 +213,7 @@ class Engine {
   std::map<std::string, ChannelStats> channels_;              // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, int64_t> workgroup_until_;  // GUARDED_BY(cache_mu_)
   std::atomic<int64_t> group_count_{0}, operator_count_{0};
+  WorkCounters work_;  // added to after each commit
 
   // Writer-only: where each queue's first live key is known to be (the LSM queue trap).
   std::unordered_map<std::string, std::string> ready_floor_;  // channel -> key

@@ -104,6 +104,7 @@ Result<int64_t> Engine::ExpireLeases(int limit) {
         },
         &last));
     if (!last.empty()) txn.SetLeasesFloor(last);
+    txn.counts().leases_expired += count;
     return count;
   });
 }

@@ -209,11 +209,13 @@ Status Engine::DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task
   if (t->assigned_to != cmd.worker_id) return Status::Conflict("Worker id did not match!");
   if (cmd.error) {
     RETURN_IF_ERROR(ReleaseFailure(txn, t, *cmd.error));
+    ++txn.counts().released_error;
   } else {
     std::vector<size_t> order;
     std::vector<std::vector<size_t>> parents;
     RETURN_IF_ERROR(OrderChildren(cmd.children, &order, &parents));  // validate first
     RETURN_IF_ERROR(ReleaseSuccess(txn, t, cmd));
+    ++txn.counts().released_ok;
   }
   if (cmd.workgroup_delay_s > 0 && t->workgroup) {
     RETURN_IF_ERROR(DelayWorkgroup(txn, *t, cmd.workgroup_delay_s));

@@ -60,6 +60,7 @@ Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Tas
     }
   }
   Task* inserted = txn.Insert(std::move(t));
+  ++txn.counts().tasks_created;
   txn.EmitTask("task:create", inserted->id);
   *out = inserted;
   return Status::Ok();

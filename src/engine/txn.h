@@ -62,6 +62,9 @@ class Txn {
     raw_deletes_.emplace_back(cf, std::move(key));
   }
 
+  // What this mutation did, added to the engine's WorkCounters once it committed.
+  WorkCounts& counts() { return counts_; }
+
   // Events: EmitTask publishes the task as it is when the Txn commits.
   void EmitTask(const char* name, const Id& id);
   void Emit(Event e);
@@ -110,6 +113,7 @@ class Txn {
   std::vector<PendingEvent> pending_;
   std::vector<std::pair<storage::Cf, std::string>> raw_deletes_;
   int64_t last_id_us_ = 0;
+  WorkCounts counts_;
 
   // Filled by Commit.
   std::map<std::string, ChannelStats> channel_delta_;
@@ -134,6 +138,7 @@ Result<T> Engine::Write(Fn&& fn) {
     Result<T> r = fn(txn);
     if (!r.ok()) return r.status();
     RETURN_IF_ERROR(txn.Commit(&seq));
+    work_.Add(txn.counts());
     if (!txn.events().empty() || !txn.ready_channels().empty()) {
       if (!seq) seq = store_->db()->GetLatestSequenceNumber();
       std::lock_guard<std::mutex> events_lock(events_mu_);

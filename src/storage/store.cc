@@ -1,6 +1,7 @@
 #include "storage/store.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
@@ -13,6 +14,8 @@
 namespace crew::storage {
 
 namespace {
+
+constexpr const char* kSnapshotsDir = "snapshots";  // under the data dir (CreateSnapshot)
 
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
@@ -70,6 +73,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   store->db_.reset(raw);
   store->handles_ = std::move(handles);
   store->durable_seq_ = raw->GetLatestSequenceNumber();
+  // Snapshots a crash left behind (nothing else uses them: the DB's LOCK is ours now).
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(options.dir) / kSnapshotsDir, ec);
   if (options.relaxed_durability) {
     store->background_sync_ = std::thread([st = store.get()] { st->BackgroundSyncLoop(); });
   }
@@ -185,12 +191,45 @@ void Store::BackgroundSyncLoop() {
   }
 }
 
-Status Store::Checkpoint(const std::string& dir) const {
+Result<std::string> Store::CreateSnapshot() {
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(options_.dir) / kSnapshotsDir;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) return Status::IoError("cannot create " + parent.string() + ": " + ec.message());
+  const std::string dir = (parent / std::to_string(++snapshot_seq_)).string();
+  std::filesystem::remove_all(dir, ec);
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   if (!s.ok()) return FromRocks(s);
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
-  return FromRocks(cp->CreateCheckpoint(dir));
+  s = cp->CreateCheckpoint(dir);
+  if (!s.ok()) {
+    RemoveSnapshot(dir);
+    return FromRocks(s);
+  }
+  return dir;
+}
+
+void Store::RemoveSnapshot(const std::string& snapshot_dir) const {
+  std::error_code ec;
+  std::filesystem::remove_all(snapshot_dir, ec);
+  if (ec) spdlog::warn("cannot remove snapshot {}: {}", snapshot_dir, ec.message());
+}
+
+StoreStats Store::Stats() const {
+  StoreStats st;
+  auto prop = [this](const std::string& name) {
+    uint64_t v = 0;
+    return db_->GetAggregatedIntProperty(name, &v) ? v : 0;
+  };
+  st.estimate_num_keys = prop(rocksdb::DB::Properties::kEstimateNumKeys);
+  st.live_data_bytes = prop(rocksdb::DB::Properties::kEstimateLiveDataSize);
+  st.sst_files_bytes = prop(rocksdb::DB::Properties::kTotalSstFilesSize);
+  st.memtable_bytes = prop(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  st.pending_compaction_bytes = prop(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  st.write_error = !sticky_error_.ok();
+  return st;
 }
 
 }  // namespace crew::storage

@@ -11,6 +11,7 @@
 // Reads (Get, NewIterator) are thread-safe and may run concurrently with writes.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,6 +36,15 @@ struct StoreOptions {
   bool relaxed_durability = false;  // SPEC §4: answer once written, sync every 100 ms
   size_t block_cache_mb = 64;
   size_t write_buffer_mb = 64;  // total memtable budget across column families
+};
+
+struct StoreStats {
+  uint64_t estimate_num_keys = 0;         // rocksdb.estimate-num-keys
+  uint64_t live_data_bytes = 0;           // rocksdb.estimate-live-data-size
+  uint64_t sst_files_bytes = 0;           // rocksdb.total-sst-files-size
+  uint64_t memtable_bytes = 0;            // rocksdb.cur-size-all-mem-tables
+  uint64_t pending_compaction_bytes = 0;  // rocksdb.estimate-pending-compaction-bytes
+  bool write_error = false;               // the sticky error: every write is refused
 };
 
 class Store {
@@ -62,8 +72,15 @@ class Store {
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
   rocksdb::DB* db() const { return db_.get(); }
   bool relaxed() const { return options_.relaxed_durability; }
-  // Writes a consistent online snapshot (RocksDB checkpoint) into an empty directory.
-  Status Checkpoint(const std::string& dir) const;
+  // A consistent online snapshot (RocksDB checkpoint: hard links to the live SST files, a copy
+  // of the MANIFEST and of the WAL tail) in a new directory under <dir>/snapshots/, with every
+  // write acknowledged before the call. Answers the directory; the caller removes it with
+  // RemoveSnapshot. Leftovers of a crash are removed by the next Open. Thread-safe.
+  Result<std::string> CreateSnapshot();
+  void RemoveSnapshot(const std::string& snapshot_dir) const;
+
+  // A few RocksDB properties, summed over the column families (SPEC N6, /metrics).
+  StoreStats Stats() const;
 
  private:
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
@@ -74,13 +91,14 @@ class Store {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
-  std::mutex sync_mu_;
+  mutable std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   bool sync_running_ = false;  // GUARDED_BY(sync_mu_)
   uint64_t durable_seq_ = 0;   // GUARDED_BY(sync_mu_)
   Status sticky_error_;        // GUARDED_BY(sync_mu_)
   bool stopping_ = false;      // GUARDED_BY(sync_mu_)
   std::thread background_sync_;
+  std::atomic<uint64_t> snapshot_seq_{0};
 };
 
 }  // namespace crew::storage
