@@ -91,6 +91,11 @@ Store::~Store() {
   if (background_sync_.joinable()) background_sync_.join();
   if (db_) {
     (void)SyncNow();
+    // Memtables to table files, so the next start has no WAL to replay (with 1,000,000 tasks
+    // the replay took a second of the start-up); after a crash the WAL is replayed as usual.
+    rocksdb::FlushOptions flush;
+    flush.allow_write_stall = true;
+    (void)db_->Flush(flush, handles_);
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
   }

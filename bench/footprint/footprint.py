@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Memory and start-up with a large store (issue: RSS <= 300 MB with 1,000,000 tasks, start-up <= 2 s).
+
+    python3 bench/footprint/footprint.py --crew build/crew [--tasks 1000000] [--groups 100]
+
+Starts `crew start` on a free loopback port and a temp data dir, creates the tasks in batches of
+1,000 (~100-byte inputs, spread over the groups and 10 channels), reads the server's RSS, drains
+1% of them, stops it (SIGTERM), starts it again on the same data and times the start until
+/healthz answers, then reads RSS after start-up and after one list and acquire per channel.
+Every server is stopped by its PID and the temp dir removed.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, crew, data_dir, port):
+        self.port = port
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen([crew, "start", "--data-dir", data_dir, "--port", str(port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"crew exited with {self.proc.returncode}")
+            try:
+                if self.call("GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.005)
+        self.start_seconds = time.monotonic() - t0
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def call(self, method, path, body=None, conn=None):
+        c = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        c.request(method, path, body=None if body is None else json.dumps(body),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        if conn is None:
+            c.close()
+        return r.status, json.loads(data or b"null")
+
+    def ok(self, method, path, body=None):
+        status, answer = self.call(method, path, body, self.conn)
+        if status != 200:
+            raise RuntimeError(f"{method} {path} -> {status} {answer}")
+        return answer
+
+    def rss_mb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--crew", required=True)
+    ap.add_argument("--tasks", type=int, default=1_000_000)
+    ap.add_argument("--groups", type=int, default=100)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="crew-footprint-")
+    data, port = os.path.join(tmp, "data"), free_port()
+    server = None
+    try:
+        server = Server(args.crew, data, port)
+        groups = [server.ok("POST", "/api/v1/task_groups", {"name": f"g{i}"})["_id"] for i in range(args.groups)]
+        t0, made = time.monotonic(), 0
+        while made < args.tasks:
+            n = min(1000, args.tasks - made)
+            batch = [{"name": f"t{made + i}", "channel": f"ch{(made + i) % 10}",
+                      "input": {"payload": "x" * 80, "n": made + i}} for i in range(n)]
+            server.ok("POST", f"/api/v1/task_group/{groups[(made // 1000) % len(groups)]}/tasks", batch)
+            made += n
+        create_s = time.monotonic() - t0
+        rss_loaded = server.rss_mb()
+        for ch in range(10):  # drain 1% so the store holds done tasks too
+            got = server.ok("POST", f"/api/v1/channel/ch{ch}/acquire",
+                            {"workerId": "fp", "limit": max(1, args.tasks // 1000)})
+            server.ok("POST", "/api/v1/tasks/release",
+                      [{"taskId": x["task"]["_id"], "workerId": "fp", "output": 1} for x in got["tasks"]])
+        server.stop()
+        server = Server(args.crew, data, port)
+        rss_started = server.rss_mb()
+        server.ok("GET", f"/api/v1/task_group/{groups[0]}/tasks?limit=50")
+        for ch in range(10):
+            server.ok("POST", f"/api/v1/channel/ch{ch}/acquire", {"workerId": "fp2"})
+        rss_used = server.rss_mb()
+        du = subprocess.run(["du", "-sm", data], capture_output=True, text=True).stdout.split()[0]
+        print(json.dumps({"tasks": args.tasks, "create_s": round(create_s, 1),
+                          "create_per_s": round(args.tasks / create_s),
+                          "rss_mb_after_create": round(rss_loaded), "start_s": round(server.start_seconds, 3),
+                          "rss_mb_after_start": round(rss_started), "rss_mb_after_use": round(rss_used),
+                          "data_dir_mb": int(du)}))
+    finally:
+        if server:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
