@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <iterator>
 #include <mutex>
 
 #include "util/coding.h"
@@ -87,8 +88,12 @@ void Txn::Erase(const Id& id) {
 }
 
 void Txn::SetParents(Task* t, std::vector<Id> parents) {
-  for (const Id& p : t->parent_ids) {
-    if (std::find(parents.begin(), parents.end(), p) == parents.end()) {
+  // Sorted copies: a PUT may name many parents, and n x m lookups would be quadratic.
+  std::vector<Id> now(t->parent_ids), next(parents);
+  std::sort(now.begin(), now.end());
+  std::sort(next.begin(), next.end());
+  for (const Id& p : now) {
+    if (!std::binary_search(next.begin(), next.end(), p)) {
       removed_edges_.insert({p, t->id});
       auto range = added_edges_.equal_range(p);
       for (auto it = range.first; it != range.second; ++it) {
@@ -99,8 +104,8 @@ void Txn::SetParents(Task* t, std::vector<Id> parents) {
       }
     }
   }
-  for (const Id& p : parents) {
-    if (std::find(t->parent_ids.begin(), t->parent_ids.end(), p) == t->parent_ids.end()) {
+  for (const Id& p : next) {
+    if (!std::binary_search(now.begin(), now.end(), p)) {
       removed_edges_.erase({p, t->id});
       added_edges_.emplace(p, t->id);
     }
@@ -271,15 +276,18 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   static const std::vector<Id> kNone;
   const auto& before_parents = o ? o->parent_ids : kNone;
   const auto& after_parents = c ? c->parent_ids : kNone;
-  for (const Id& p : before_parents) {
-    if (std::find(after_parents.begin(), after_parents.end(), p) == after_parents.end()) {
-      b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
-    }
-  }
-  for (const Id& p : after_parents) {
-    if (std::find(before_parents.begin(), before_parents.end(), p) == before_parents.end()) {
+  if (before_parents != after_parents) {  // rare: a PUT of parentIds, a create or a delete
+    std::vector<Id> before(before_parents), after(after_parents);
+    std::sort(before.begin(), before.end());
+    std::sort(after.begin(), after.end());
+    std::vector<Id> gone, added;
+    std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                        std::back_inserter(gone));
+    std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                        std::back_inserter(added));
+    for (const Id& p : gone) b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
+    for (const Id& p : added)
       b.Put(st->handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
-    }
   }
   if (c) {
     std::string enc = EncodeTask(*c);
