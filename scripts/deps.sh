@@ -8,7 +8,7 @@ CREW_PACKAGES=(
   librocksdb-dev libcpp-httplib-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev libsnappy-dev
   liblz4-dev libzstd-dev libbz2-dev libgflags-dev libbrotli-dev
-  chromium
+  chromium beanstalkd redis-server postgresql
 )
 
 # Commands that may come from elsewhere (e.g. a newer Node.js): installed from Debian only when
@@ -30,8 +30,17 @@ crew_install_deps() {
     command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
     sudo="sudo"
   fi
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The daemons among them (beanstalkd, redis, postgresql: bench/peers) must not start at install:
+  # the benchmarks start their own on free ports and stop them by PID. policy-rc.d says so.
+  local policy=/usr/sbin/policy-rc.d made_policy="" rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && made_policy=1
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+    rc=$?
+  [ -n "$made_policy" ] && $sudo rm -f "$policy"
+  return $rc
 }
 
 # Configures and builds into $1 (default build/), Release.

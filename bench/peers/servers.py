@@ -1,0 +1,218 @@
+"""bench/peers/servers.py, used by bench/run-all: starts one server (Crew, beanstalkd,
+redis-server, PostgreSQL) on a free loopback port with its own data dir, runs that system's load
+client on it (crew_load, beanstalk_load, node/bullmq_load.mjs, node/graphile_load.mjs), parses
+the figures, and stops every process it started by its PID."""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NODE_DIR = os.path.join(HERE, "node")
+
+
+def pg_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    return found[-1] if found else ""
+
+
+ROWS = [("W1", "create"), ("W1", "drain"), ("W2", "idle"), ("W3", "drain")]
+ROW_NAMES = {("W1", "create"): "W1 create", ("W1", "drain"): "W1 drain",
+             ("W2", "idle"): "W2 idle", ("W3", "drain"): "W3 drain"}
+
+# ---------------------------------------------------------------- processes, stopped by PID
+STARTED = []  # (pid, Popen or None, signal to stop it)
+
+
+def start(cmd, stop_signal=signal.SIGTERM, **kw):
+    proc = subprocess.Popen(cmd, stdout=kw.pop("stdout", subprocess.DEVNULL),
+                            stderr=kw.pop("stderr", subprocess.DEVNULL), **kw)
+    STARTED.append((proc.pid, proc, stop_signal))
+    return proc
+
+
+def stop(pid, proc, sig, grace=30):
+    if proc.poll() is not None:  # already exited (and reaped): nothing to stop
+        return
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.kill(pid, signal.SIGKILL)
+        proc.wait()
+
+
+def stop_all():
+    while STARTED:
+        stop(*STARTED.pop())
+
+
+def on_signal(signum, _frame):
+    stop_all()
+    sys.exit(128 + signum)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(ready, proc, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} while starting")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not become ready in {timeout} s")
+
+
+def tcp_reply(port, send, expect):
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        s.sendall(send)
+        return expect in s.recv(100)
+
+
+# ---------------------------------------------------------------- one run of one system × mode
+def client_args(args):
+    if args.smoke:
+        return ["--smoke"]
+    return ["--tasks", str(args.tasks), "--backlog", str(args.backlog)]
+
+
+def run_client(cmd, args, env=None):
+    """Runs a load client to its end; it is stopped by its PID too if run-all is interrupted."""
+    proc = start(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    entry = STARTED[-1]
+    try:
+        out, err = proc.communicate(timeout=300 if args.smoke else 4 * 3600)
+    finally:
+        if entry in STARTED:
+            STARTED.remove(entry)
+            stop(*entry)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(cmd[0])} exited {proc.returncode}: {err[-800:]}")
+    return out
+
+
+LOAD_ROW = re.compile(r"^(W\d)\s+(.*?)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s\s(.*)$")
+
+
+def parse_crew_load(out):
+    """crew_load prints a table (it has no JSON output): one row per figure."""
+    res = {}
+    for line in out.splitlines():
+        m = LOAD_ROW.match(line)
+        if not m:
+            continue
+        wl, what, rate, p50, p99, p999, note = m.groups()
+        fig = {"tasks_per_s": float(rate), "p50_ms": float(p50), "p99_ms": float(p99),
+               "p999_ms": float(p999)}
+        if what.startswith("create, 1 per request") and wl == "W1":
+            res[("W1", "create")] = fig
+        elif what.startswith("drain: acquire+release, 1 per request") and wl in ("W1", "W3"):
+            res.setdefault((wl, "drain"), {}).update(fig)
+        elif wl == "W2":
+            res[("W2", "idle")] = fig
+        elif what.startswith("W1 drain behind the backlog"):
+            ratio = re.search(r"W3/W1 = ([\d.]+)", note)
+            res.setdefault(("W3", "drain"), {})["w3_over_w1"] = float(ratio.group(1)) if ratio else None
+        elif what.startswith("backlog setup"):
+            count, took = re.search(r"(\d+) waiting", what), re.search(r"took (\d+) s", note)
+            res[("W3", "backlog")] = {"tasks": int(count.group(1)) if count else None,
+                                      "seconds": float(took.group(1)) if took else None}
+    return res
+
+
+def parse_json_lines(out):
+    res = {}
+    for line in out.splitlines():
+        if line.startswith("{"):
+            d = json.loads(line)
+            res[(d["workload"], d["phase"])] = d
+    return res
+
+
+def run_crew(args, mode, tmp):
+    port = free_port()
+    env = dict(os.environ, CREW_RELAXED_DURABILITY="1" if mode == "relaxed" else "0")
+    p = start([args.crew, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)], env=env)
+    wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1), p, "crew")
+    out = run_client([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", "W1,W2,W3"]
+                     + client_args(args), args)
+    return p, parse_crew_load(out)
+
+
+def run_beanstalkd(args, mode, tmp):
+    port = free_port()
+    sync = ["-f", "0"] if mode == "fsync" else ["-F"]
+    p = start(["beanstalkd", "-l", "127.0.0.1", "-p", str(port), "-b", tmp] + sync)
+    wait_until(lambda: tcp_reply(port, b"stats\r\n", b"OK"), p, "beanstalkd")
+    out = run_client([args.beanstalk_load, "--port", str(port), "--mode", mode] + client_args(args), args)
+    return p, parse_json_lines(out)
+
+
+def run_bullmq(args, mode, tmp):
+    port = free_port()
+    p = start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,
+               "--appendonly", "yes", "--appendfsync", mode, "--save", ""])
+    wait_until(lambda: tcp_reply(port, b"PING\r\n", b"+PONG"), p, "redis-server")
+    out = run_client(["node", os.path.join(NODE_DIR, "bullmq_load.mjs"), "--port", str(port),
+                      "--mode", mode] + client_args(args), args)
+    return p, parse_json_lines(out)
+
+
+def run_graphile(args, mode, tmp):
+    port, pg = free_port(), pg_bin()
+    as_pg = {"user": "postgres"} if os.geteuid() == 0 else {}
+    if as_pg:
+        shutil.chown(tmp, "postgres")
+    data = os.path.join(tmp, "data")
+    r = subprocess.run([f"{pg}/initdb", "-D", data, "--auth=trust", "--username=postgres", "-E", "UTF8"],
+                       capture_output=True, text=True, **as_pg)
+    if r.returncode != 0:
+        raise RuntimeError(f"initdb failed: {r.stderr[-500:]}")
+    p = start([f"{pg}/postgres", "-D", data, "-p", str(port), "-k", tmp, "-c", "listen_addresses=127.0.0.1",
+               "-c", "fsync=on", "-c", "synchronous_commit=on"], stop_signal=signal.SIGINT, **as_pg)
+    ready = [f"{pg}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]
+    wait_until(lambda: subprocess.run(ready).returncode == 0, p, "postgres")
+    batching = "on" if mode == "batching-on" else "off"
+    out = run_client(["node", os.path.join(NODE_DIR, "graphile_load.mjs"), "--port", str(port),
+                      "--mode", mode, "--batching", batching] + client_args(args), args)
+    return p, parse_json_lines(out)
+
+
+RUNNERS = {"crew": run_crew, "beanstalkd": run_beanstalkd, "bullmq": run_bullmq,
+           "graphile-worker": run_graphile}
+
+
+def run_once(args, system, mode):
+    tmp = tempfile.mkdtemp(prefix=f"run-all-{system}-", dir=args.data_root)
+    before = len(STARTED)
+    try:
+        _, res = RUNNERS[system](args, mode, tmp)
+        missing = [ROW_NAMES[k] for k in ROWS if k not in res]
+        if missing:
+            raise RuntimeError(f"no figure for {missing}")
+        return res
+    finally:
+        while len(STARTED) > before:
+            stop(*STARTED.pop())
+        shutil.rmtree(tmp, ignore_errors=True)
+
