@@ -13,6 +13,23 @@ using storage::Cf;
 
 namespace {
 
+// Which parents a parent list lost and gained. Sorted copies: a task may have thousands of
+// parents (a fan-in), and a lookup per id would make every change quadratic.
+struct ParentChanges {
+  std::vector<Id> gone, added;
+};
+
+ParentChanges DiffParents(std::vector<Id> before, std::vector<Id> after) {
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  ParentChanges c;
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                      std::back_inserter(c.gone));
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(c.added));
+  return c;
+}
+
 void DiffEntry(rocksdb::WriteBatch& b, rocksdb::ColumnFamilyHandle* cf,
                const std::optional<std::string>& before, const std::optional<std::string>& after) {
   if (before == after) return;
@@ -88,27 +105,20 @@ void Txn::Erase(const Id& id) {
 }
 
 void Txn::SetParents(Task* t, std::vector<Id> parents) {
-  // Sorted copies: a PUT may name many parents, and n x m lookups would be quadratic.
-  std::vector<Id> now(t->parent_ids), next(parents);
-  std::sort(now.begin(), now.end());
-  std::sort(next.begin(), next.end());
-  for (const Id& p : now) {
-    if (!std::binary_search(next.begin(), next.end(), p)) {
-      removed_edges_.insert({p, t->id});
-      auto range = added_edges_.equal_range(p);
-      for (auto it = range.first; it != range.second; ++it) {
-        if (it->second == t->id) {
-          added_edges_.erase(it);
-          break;
-        }
+  ParentChanges changes = DiffParents(t->parent_ids, parents);
+  for (const Id& p : changes.gone) {
+    removed_edges_.insert({p, t->id});
+    auto range = added_edges_.equal_range(p);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second == t->id) {
+        added_edges_.erase(it);
+        break;
       }
     }
   }
-  for (const Id& p : next) {
-    if (!std::binary_search(now.begin(), now.end(), p)) {
-      removed_edges_.erase({p, t->id});
-      added_edges_.emplace(p, t->id);
-    }
+  for (const Id& p : changes.added) {
+    removed_edges_.erase({p, t->id});
+    added_edges_.emplace(p, t->id);
   }
   t->parent_ids = std::move(parents);
 }
@@ -277,16 +287,9 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   const auto& before_parents = o ? o->parent_ids : kNone;
   const auto& after_parents = c ? c->parent_ids : kNone;
   if (before_parents != after_parents) {  // rare: a PUT of parentIds, a create or a delete
-    std::vector<Id> before(before_parents), after(after_parents);
-    std::sort(before.begin(), before.end());
-    std::sort(after.begin(), after.end());
-    std::vector<Id> gone, added;
-    std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
-                        std::back_inserter(gone));
-    std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
-                        std::back_inserter(added));
-    for (const Id& p : gone) b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
-    for (const Id& p : added)
+    ParentChanges changes = DiffParents(before_parents, after_parents);
+    for (const Id& p : changes.gone) b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
+    for (const Id& p : changes.added)
       b.Put(st->handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
   }
   if (c) {
