@@ -102,6 +102,13 @@ void StorageFigures(PromText& out, const storage::Store* store) {
   gauge("crew_storage_write_error",
         "1 once a WAL write or sync failed: the store refuses every write (503).",
         s.write_error ? 1 : 0);
+  out.Family("crew_wal_writes_total", "counter", "Write batches appended to the WAL.");
+  out.Sample("crew_wal_writes_total", static_cast<int64_t>(s.wal_writes));
+  out.Family("crew_wal_syncs_total", "counter",
+             "WAL syncs; each covers every write before it (group commit).");
+  out.Sample("crew_wal_syncs_total", static_cast<int64_t>(s.wal_syncs));
+  out.Family("crew_wal_sync_seconds_total", "counter", "Time spent in WAL syncs.");
+  out.Sample("crew_wal_sync_seconds_total", {}, s.wal_sync_seconds);
 }
 
 }  // namespace

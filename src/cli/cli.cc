@@ -71,6 +71,7 @@ int Start(const Config& config) {
 
   engine::EngineOptions engine_options;
   engine_options.lease_ms = static_cast<int64_t>(config.lease_seconds * 1000);
+  engine_options.sync_leases = config.sync_leases;
   engine_options.clean_expired_groups = config.clean_expired_groups;
   engine_options.expired_group_age_ms =
       static_cast<int64_t>(config.expired_group_days * 86'400'000);
@@ -114,7 +115,10 @@ int Start(const Config& config) {
   });
   spdlog::info("crew {} listening on {}://{}:{} (data dir {}, {} durability)", CREW_VERSION,
                config.tls_cert.empty() ? "http" : "https", config.host, server.port(),
-               config.data_dir, config.relaxed_durability ? "relaxed" : "full");
+               config.data_dir,
+               config.relaxed_durability ? "relaxed"
+               : config.sync_leases      ? "full, leases synced"
+                                         : "full");
   server.Run();
   if (waiter.joinable()) {
     // Run() also returns if the listener fails; make the waiter return then too.
@@ -195,6 +199,9 @@ int Run(int argc, char** argv) {
   start->add_flag("--relaxed-durability", config.relaxed_durability,
                   "Answer writes before the WAL is synced; sync every 100 ms (env "
                   "CREW_RELAXED_DURABILITY=1)");
+  start->add_flag("--sync-leases", config.sync_leases,
+                  "Acquire and heartbeat answer after their lease is synced too (by default it is "
+                  "synced with the next sync, <= 5 ms later) (env CREW_SYNC_LEASES=1)");
   start->add_option("--auth-token", config.auth_token,
                     "Require 'Authorization: Bearer TOKEN' on /api/ (env CREW_AUTH_TOKEN)");
   start->add_option("--tls-cert", config.tls_cert,

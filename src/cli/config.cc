@@ -43,6 +43,8 @@ Status ApplyEnvironment(Config* c, const Getenv& getenv) {
   }
   if (const char* v = getenv("CREW_RELAXED_DURABILITY"))
     RETURN_IF_ERROR(Flag("CREW_RELAXED_DURABILITY", v, &c->relaxed_durability));
+  if (const char* v = getenv("CREW_SYNC_LEASES"))
+    RETURN_IF_ERROR(Flag("CREW_SYNC_LEASES", v, &c->sync_leases));
   if (const char* v = getenv("CREW_AUTH_TOKEN")) c->auth_token = v;
   if (const char* v = getenv("CREW_TLS_CERT")) c->tls_cert = v;
   if (const char* v = getenv("CREW_TLS_KEY")) c->tls_key = v;

@@ -15,6 +15,7 @@ struct Config {
   std::string host = "127.0.0.1";        // CREW_HOST
   int port = 3000;                       // PORT
   bool relaxed_durability = false;       // CREW_RELAXED_DURABILITY=1
+  bool sync_leases = false;              // CREW_SYNC_LEASES=1
   std::string auth_token;                // CREW_AUTH_TOKEN
   std::string tls_cert, tls_key;         // CREW_TLS_CERT, CREW_TLS_KEY
   double lease_seconds = 60;             // CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS

@@ -35,47 +35,49 @@ Status Engine::LockDuplicates(Txn& txn, const Task& t) {
 // only loaded, and Commit moves it out of kReady.
 Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const std::string& worker,
                                               int limit) {
-  auto r = Write<std::vector<Acquired>>([&](Txn& txn) -> Result<std::vector<Acquired>> {
-    std::vector<Acquired> out;
-    const std::string prefix = storage::ChannelPrefix(channel);
-    const std::string end = storage::PrefixEnd(prefix);
-    rocksdb::Slice upper(end);
-    rocksdb::ReadOptions ro;
-    if (!end.empty()) ro.iterate_upper_bound = &upper;
-    auto it = store_->NewIterator(Cf::kReady, ro);
-    auto floor = ready_floor_.find(channel);
-    it->Seek(floor != ready_floor_.end() ? floor->second : prefix);
-    std::string last;
-    for (; it->Valid() && static_cast<int>(out.size()) < limit; it->Next()) {
-      std::string key = it->key().ToString();
-      last = key;
-      Id id = storage::TrailingId(key);
-      ASSIGN_OR_RETURN(Task * t, txn.Find(id));
-      if (!t || t->placement != Placement::kReady ||
-          storage::ReadyKey(t->channel, t->priority, id) != key) {
-        txn.DeleteIndexKey(Cf::kReady, key);
-        continue;
-      }
-      int64_t due;
-      if (txn.Place(*t, &due) != Placement::kReady) continue;  // re-placed at commit
-      t->assigned_to = worker;
-      t->assigned_at = txn.now();
-      t->lease_expires_at = txn.now() + options_.lease_ms;
-      RETURN_IF_ERROR(LockDuplicates(txn, *t));
-      txn.EmitTask("task:update", id);
-      Acquired a;
-      a.task = *t;
-      for (const Id& p : t->parent_ids) {
-        ASSIGN_OR_RETURN(Task * parent, txn.Find(p));
-        if (parent) a.parents.push_back({p, parent->channel, parent->input, parent->output});
-      }
-      out.push_back(std::move(a));
-    }
-    if (!it->status().ok()) return Status::IoError(it->status().ToString());
-    if (!last.empty()) txn.SetReadyFloor(channel, last);
-    txn.counts().tasks_acquired += static_cast<int64_t>(out.size());
-    return out;
-  });
+  auto r = Write<std::vector<Acquired>>(
+      [&](Txn& txn) -> Result<std::vector<Acquired>> {
+        std::vector<Acquired> out;
+        const std::string prefix = storage::ChannelPrefix(channel);
+        const std::string end = storage::PrefixEnd(prefix);
+        rocksdb::Slice upper(end);
+        rocksdb::ReadOptions ro;
+        if (!end.empty()) ro.iterate_upper_bound = &upper;
+        auto it = store_->NewIterator(Cf::kReady, ro);
+        auto floor = ready_floor_.find(channel);
+        it->Seek(floor != ready_floor_.end() ? floor->second : prefix);
+        std::string last;
+        for (; it->Valid() && static_cast<int>(out.size()) < limit; it->Next()) {
+          std::string key = it->key().ToString();
+          last = key;
+          Id id = storage::TrailingId(key);
+          ASSIGN_OR_RETURN(Task * t, txn.Find(id));
+          if (!t || t->placement != Placement::kReady ||
+              storage::ReadyKey(t->channel, t->priority, id) != key) {
+            txn.DeleteIndexKey(Cf::kReady, key);
+            continue;
+          }
+          int64_t due;
+          if (txn.Place(*t, &due) != Placement::kReady) continue;  // re-placed at commit
+          t->assigned_to = worker;
+          t->assigned_at = txn.now();
+          t->lease_expires_at = txn.now() + options_.lease_ms;
+          RETURN_IF_ERROR(LockDuplicates(txn, *t));
+          txn.EmitTask("task:update", id);
+          Acquired a;
+          a.task = *t;
+          for (const Id& p : t->parent_ids) {
+            ASSIGN_OR_RETURN(Task * parent, txn.Find(p));
+            if (parent) a.parents.push_back({p, parent->channel, parent->input, parent->output});
+          }
+          out.push_back(std::move(a));
+        }
+        if (!it->status().ok()) return Status::IoError(it->status().ToString());
+        if (!last.empty()) txn.SetReadyFloor(channel, last);
+        txn.counts().tasks_acquired += static_cast<int64_t>(out.size());
+        return out;
+      },
+      Ack::kLease);
   if (r.ok()) {
     for (Acquired& a : *r) FillDerived(a.task);
   }
@@ -84,23 +86,25 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
 
 // D2: the holder extends its lease (and that of the duplicates locked with it).
 Result<Task> Engine::Heartbeat(const Id& id, const std::string& worker) {
-  auto r = Write<Task>([&](Txn& txn) -> Result<Task> {
-    ASSIGN_OR_RETURN(Task * t, txn.Get(id));
-    if (t->is_complete || t->assigned_to != worker) {
-      return Status::Conflict("Task " + id.Hex() + " is not held by worker " + worker);
-    }
-    int64_t until = txn.now() + options_.lease_ms;
-    t->lease_expires_at = until;
-    if (t->key) {
-      std::vector<Id> dups;
-      RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
-      for (const Id& d : dups) {
-        ASSIGN_OR_RETURN(Task * x, txn.Get(d));
-        if (x->assigned_to == worker) x->lease_expires_at = until;
-      }
-    }
-    return *t;
-  });
+  auto r = Write<Task>(
+      [&](Txn& txn) -> Result<Task> {
+        ASSIGN_OR_RETURN(Task * t, txn.Get(id));
+        if (t->is_complete || t->assigned_to != worker) {
+          return Status::Conflict("Task " + id.Hex() + " is not held by worker " + worker);
+        }
+        int64_t until = txn.now() + options_.lease_ms;
+        t->lease_expires_at = until;
+        if (t->key) {
+          std::vector<Id> dups;
+          RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
+          for (const Id& d : dups) {
+            ASSIGN_OR_RETURN(Task * x, txn.Get(d));
+            if (x->assigned_to == worker) x->lease_expires_at = until;
+          }
+        }
+        return *t;
+      },
+      Ack::kLease);
   if (r.ok()) FillDerived(*r);
   return r;
 }

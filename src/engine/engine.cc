@@ -15,12 +15,16 @@ using storage::Cf;
 Engine::Engine(storage::Store* store, const Clock* clock, EngineOptions options)
     : store_(store), clock_(clock), options_(options), ids_(clock) {}
 
-Engine::~Engine() { StopMaintenance(); }
+Engine::~Engine() {
+  StopMaintenance();
+  store_->SetOnDurable(nullptr);
+}
 
 Result<std::unique_ptr<Engine>> Engine::Open(storage::Store* store, const Clock* clock,
                                              EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(store, clock, options));
   RETURN_IF_ERROR(engine->Load());
+  store->SetOnDurable([e = engine.get()](uint64_t seq) { e->Publish(seq); });
   return engine;
 }
 

@@ -37,6 +37,10 @@ struct EngineOptions {
   int64_t expired_group_age_ms = 7 * 86'400'000LL;  // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
   int64_t clean_interval_ms = 3'600'000;            // hourly, as the original's cron
   int clean_batch = 20;
+  // Acquire and heartbeat answer once their lease is written, and it is synced with the next WAL
+  // sync (at most Store::kLazySyncDelay later): a lease lost to a power cut only hands its task
+  // out again, as an expired lease does (D2). True: they wait for the sync too (--sync-leases).
+  bool sync_leases = false;
 };
 
 // Receives what the engine publishes. Called from writer threads, in commit order; must not
@@ -172,8 +176,10 @@ class Engine {
   friend class Txn;
   Engine(storage::Store* store, const Clock* clock, EngineOptions options);
   Status Load();
+  // What a write's answer waits for: the WAL sync, or (a lease) only the write (sync_leases).
+  enum class Ack { kSynced, kLease };
   template <typename T, typename Fn>
-  Result<T> Write(Fn&& fn);
+  Result<T> Write(Fn&& fn, Ack ack = Ack::kSynced);
   Status Commit(Txn& txn, uint64_t* seq);
   void Publish(uint64_t seq);
   void MaintenanceLoop();

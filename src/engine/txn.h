@@ -127,9 +127,10 @@ class Txn {
 };
 
 // Runs fn(Txn&) -> Result<T> under the single writer, commits it, and returns once durable
-// (group commit), after its events went out in commit order.
+// (group commit), after its events went out in commit order. A lease (Ack::kLease) returns
+// once written; its events go out when a sync covers it (Store::SyncSoon).
 template <typename T, typename Fn>
-Result<T> Engine::Write(Fn&& fn) {
+Result<T> Engine::Write(Fn&& fn, Ack ack) {
   uint64_t seq = 0;
   std::optional<Result<T>> result;
   {
@@ -146,7 +147,9 @@ Result<T> Engine::Write(Fn&& fn) {
     }
     result.emplace(std::move(r));
   }
-  if (seq) {
+  if (seq && ack == Ack::kLease && !options_.sync_leases) {
+    if (store_->SyncSoon(seq)) Publish(seq);  // else the store's on-durable callback will
+  } else if (seq) {
     RETURN_IF_ERROR(store_->WaitDurable(seq));
     Publish(seq);
   }

@@ -80,9 +80,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // Snapshots a crash left behind (nothing else uses them: the DB's LOCK is ours now).
   std::error_code ec;
   std::filesystem::remove_all(std::filesystem::path(options.dir) / kSnapshotsDir, ec);
-  if (options.relaxed_durability) {
-    store->background_sync_ = std::thread([st = store.get()] { st->BackgroundSyncLoop(); });
-  }
+  store->background_sync_ = std::thread([st = store.get()] { st->BackgroundSyncLoop(); });
   return store;
 }
 
@@ -91,7 +89,7 @@ Store::~Store() {
     std::lock_guard<std::mutex> lock(sync_mu_);
     stopping_ = true;
   }
-  sync_cv_.notify_all();
+  lazy_cv_.notify_all();
   if (background_sync_.joinable()) background_sync_.join();
   if (db_) {
     (void)SyncNow();
@@ -152,6 +150,7 @@ Status Store::Write(rocksdb::WriteBatch* batch, uint64_t* seq) {
     return sticky_error_;
   }
   *seq = db_->GetLatestSequenceNumber();
+  wal_writes_.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -159,6 +158,22 @@ Status Store::WaitDurable(uint64_t seq) {
   if (options_.relaxed_durability) return Status::Ok();
   std::unique_lock<std::mutex> lock(sync_mu_);
   return SyncUpTo(lock, seq);
+}
+
+bool Store::SyncSoon(uint64_t seq) {
+  if (options_.relaxed_durability) return true;
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  if (durable_seq_ >= seq) return true;
+  if (seq > lazy_seq_) {
+    lazy_seq_ = seq;
+    lazy_cv_.notify_one();
+  }
+  return false;
+}
+
+void Store::SetOnDurable(std::function<void(uint64_t)> fn) {
+  std::lock_guard<std::mutex> lock(on_durable_mu_);
+  on_durable_ = std::move(fn);
 }
 
 Status Store::SyncNow() {
@@ -177,9 +192,13 @@ Status Store::SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq) {
     sync_running_ = true;
     uint64_t target = db_->GetLatestSequenceNumber();
     lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
     rocksdb::Status s = db_->SyncWAL();
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     lock.lock();
     sync_running_ = false;
+    ++wal_syncs_;
+    wal_sync_seconds_ += took.count();
     if (s.ok()) {
       durable_seq_ = std::max(durable_seq_, target);
     } else {
@@ -187,16 +206,38 @@ Status Store::SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq) {
       spdlog::error("{}", sticky_error_.message());
     }
     sync_cv_.notify_all();
-  }
+    if (lazy_seq_ > target) lazy_cv_.notify_one();  // (if covered, the background thread
+  }                                                 //  notices once it wakes)
   return sticky_error_.ok() ? Status::Ok() : sticky_error_;
 }
 
+// Relaxed durability: syncs every 100 ms. Full durability: syncs what SyncSoon asked for, unless
+// another sync covered it within kLazySyncDelay. Then says how far the WAL is synced.
 void Store::BackgroundSyncLoop() {
   std::unique_lock<std::mutex> lock(sync_mu_);
   while (!stopping_) {
-    sync_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+    if (options_.relaxed_durability) {
+      lazy_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+    } else {
+      lazy_cv_.wait(lock, [this] { return stopping_ || lazy_seq_ > durable_seq_; });
+      lazy_cv_.wait_for(lock, kLazySyncDelay,
+                        [this] { return stopping_ || lazy_seq_ <= durable_seq_; });
+    }
     if (stopping_) break;
-    (void)SyncUpTo(lock, db_->GetLatestSequenceNumber());
+    const uint64_t target =
+        options_.relaxed_durability ? db_->GetLatestSequenceNumber() : lazy_seq_;
+    if (!SyncUpTo(lock, target).ok()) {
+      // Sticky: every write is refused from now on and nothing more becomes durable.
+      lazy_cv_.wait(lock, [this] { return stopping_; });
+      break;
+    }
+    const uint64_t durable = durable_seq_;
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> callback_lock(on_durable_mu_);
+      if (on_durable_) on_durable_(durable);
+    }
+    lock.lock();
   }
 }
 
@@ -238,6 +279,9 @@ StoreStats Store::Stats() const {
   st.pending_compaction_bytes = prop(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
   std::lock_guard<std::mutex> lock(sync_mu_);
   st.write_error = !sticky_error_.ok();
+  st.wal_syncs = wal_syncs_;
+  st.wal_sync_seconds = wal_sync_seconds_;
+  st.wal_writes = wal_writes_.load(std::memory_order_relaxed);
   return st;
 }
 

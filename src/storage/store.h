@@ -5,13 +5,18 @@
 // then blocks until the WAL is synced past seq: whoever arrives while no sync runs becomes the
 // leader and syncs once for every write made so far; the others wait for it (leader/follower, as
 // in LevelDB's DBImpl::Write). With relaxed durability a background thread syncs every 100 ms
-// and WaitDurable returns at once. A failed write or sync is sticky: the store refuses every
-// later write with kUnavailable rather than acknowledge something it could not make durable.
+// and WaitDurable returns at once. A write whose loss a crash may cost (a lease: the task is
+// handed out again, as when a lease expires) need not wait: SyncSoon(seq) has it synced by the
+// next sync anyway, or by a background sync at most kLazySyncDelay later. Either way the
+// on-durable callback then tells the engine how far the WAL is synced (its events go out then).
+// A failed write or sync is sticky: the store refuses every later write with kUnavailable rather
+// than acknowledge something it could not make durable.
 //
 // Reads (Get, NewIterator) are thread-safe and may run concurrently with writes.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -45,6 +50,9 @@ struct StoreStats {
   uint64_t memtable_bytes = 0;            // rocksdb.cur-size-all-mem-tables
   uint64_t pending_compaction_bytes = 0;  // rocksdb.estimate-pending-compaction-bytes
   bool write_error = false;               // the sticky error: every write is refused
+  uint64_t wal_writes = 0;                // batches appended to the WAL
+  uint64_t wal_syncs = 0;                 // WAL syncs (each covers every write before it)
+  double wal_sync_seconds = 0;            // time spent in those syncs
 };
 
 class Store {
@@ -66,8 +74,16 @@ class Store {
   Status Write(rocksdb::WriteBatch* batch, uint64_t* seq);
   // Blocks until every write up to seq is synced (no-op with relaxed durability).
   Status WaitDurable(uint64_t seq);
+  // Has seq synced soon without waiting for it (see above). Answers true when it is durable
+  // already (always with relaxed durability), false when the on-durable callback will say so.
+  bool SyncSoon(uint64_t seq);
+  // Called, from the background sync thread, with the sequence number synced so far after each
+  // of its syncs. Set it before the first write; clear it (nullptr) before its target goes.
+  void SetOnDurable(std::function<void(uint64_t)> fn);
   // Syncs everything written so far, in every mode.
   Status SyncNow();
+
+  static constexpr std::chrono::milliseconds kLazySyncDelay{5};
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
   rocksdb::DB* db() const { return db_.get(); }
@@ -92,13 +108,20 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   mutable std::mutex sync_mu_;
-  std::condition_variable sync_cv_;
-  bool sync_running_ = false;  // GUARDED_BY(sync_mu_)
-  uint64_t durable_seq_ = 0;   // GUARDED_BY(sync_mu_)
-  Status sticky_error_;        // GUARDED_BY(sync_mu_)
-  bool stopping_ = false;      // GUARDED_BY(sync_mu_)
+  std::condition_variable sync_cv_;  // a sync ended (followers)
+  std::condition_variable lazy_cv_;  // SyncSoon asked, a sync ended, or stopping (background)
+  bool sync_running_ = false;        // GUARDED_BY(sync_mu_)
+  uint64_t lazy_seq_ = 0;            // GUARDED_BY(sync_mu_): the highest seq passed to SyncSoon
+  uint64_t durable_seq_ = 0;         // GUARDED_BY(sync_mu_)
+  Status sticky_error_;              // GUARDED_BY(sync_mu_)
+  bool stopping_ = false;            // GUARDED_BY(sync_mu_)
   std::thread background_sync_;
+  std::mutex on_durable_mu_;  // held while the callback runs, so clearing it waits for that
+  std::function<void(uint64_t)> on_durable_;  // GUARDED_BY(on_durable_mu_)
   std::atomic<uint64_t> snapshot_seq_{0};
+  std::atomic<uint64_t> wal_writes_{0};
+  uint64_t wal_syncs_ = 0;       // GUARDED_BY(sync_mu_)
+  double wal_sync_seconds_ = 0;  // GUARDED_BY(sync_mu_)
 };
 
 }  // namespace crew::storage

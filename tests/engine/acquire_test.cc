@@ -134,9 +134,9 @@ TEST_F(EngineTest, OnlyReadyTasksAreHandedOutBehindALargeBacklog) {
 
 TEST_F(EngineTest, ReadyChannelsArePublishedForLongPolls) {
   Id g = Group();
-  recorder_.ready.clear();
+  recorder_.Clear();
   Make(g, "t", "lp");
-  EXPECT_EQ(recorder_.ready, (std::vector<std::string>{"lp"}));
+  EXPECT_EQ(recorder_.ready(), (std::vector<std::string>{"lp"}));
 }
 
 }  // namespace

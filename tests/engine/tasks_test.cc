@@ -156,14 +156,15 @@ TEST_F(EngineTest, CountersFollowEveryChange) {
 
 TEST_F(EngineTest, EventsNameTheGroupRoom) {
   Id g = Group();
-  recorder_.events.clear();
+  recorder_.Clear();
   Task t = Make(g, "t", "c");
   Take("c");
   ASSERT_TRUE(Done(t.id).ok());
   EXPECT_EQ(recorder_.Names(),
             (std::vector<std::string>{"task:create", "task:update", "task:update"}));
-  for (auto& e : recorder_.events) EXPECT_EQ(e.room, g.Hex());
-  auto& last = std::get<Task>(recorder_.events.back().payload);
+  const std::vector<Event> events = recorder_.events();
+  for (auto& e : events) EXPECT_EQ(e.room, g.Hex());
+  auto& last = std::get<Task>(events.back().payload);
   EXPECT_TRUE(last.is_complete);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,21 +16,41 @@
 
 namespace crew::engine {
 
+// Records what the engine publishes. Thread-safe: events of a lease (acquire) are published from
+// the store's background sync thread once a sync covers them.
 class Recorder final : public EngineListener {
  public:
   void OnEvents(const std::vector<Event>& events) override {
-    for (const auto& e : events) this->events.push_back(e);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& e : events) events_.push_back(e);
   }
   void OnReady(const std::vector<std::string>& channels) override {
-    for (const auto& c : channels) ready.push_back(c);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& c : channels) ready_.push_back(c);
   }
-  std::vector<Event> events;
-  std::vector<std::string> ready;
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.clear();
+    ready_.clear();
+  }
+  std::vector<Event> events() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  std::vector<std::string> ready() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ready_;
+  }
   std::vector<std::string> Names() const {
     std::vector<std::string> out;
-    for (const auto& e : events) out.push_back(e.name);
+    for (const auto& e : events()) out.push_back(e.name);
     return out;
   }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Event> events_;
+  std::vector<std::string> ready_;
 };
 
 class EngineTest : public ::testing::Test {
