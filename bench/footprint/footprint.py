@@ -14,51 +14,28 @@ import argparse
 import http.client
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import tempfile
+import sys
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "system"))
+import crewproc  # noqa: E402
 
 
-class Server:
-    def __init__(self, crew, data_dir, port):
-        self.port = port
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen([crew, "start", "--data-dir", data_dir, "--port", str(port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"crew exited with {self.proc.returncode}")
-            try:
-                if self.call("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.005)
-        self.start_seconds = time.monotonic() - t0
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+class Server(crewproc.Crew):
+    """crewproc.Crew whose ok() uses one kept-alive connection, and that reads its own RSS."""
 
-    def call(self, method, path, body=None, conn=None):
-        c = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        c.request(method, path, body=None if body is None else json.dumps(body),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        data = r.read()
-        if conn is None:
-            c.close()
-        return r.status, json.loads(data or b"null")
+    def start(self):
+        super().start()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
 
     def ok(self, method, path, body=None):
-        status, answer = self.call(method, path, body, self.conn)
-        if status != 200:
-            raise RuntimeError(f"{method} {path} -> {status} {answer}")
+        self.conn.request(method, path, body=None if body is None else json.dumps(body),
+                          headers={"Content-Type": "application/json"})
+        r = self.conn.getresponse()
+        answer = json.loads(r.read() or b"null")
+        if r.status != 200:
+            raise RuntimeError(f"{method} {path} -> {r.status} {answer}")
         return answer
 
     def rss_mb(self):
@@ -68,15 +45,6 @@ class Server:
                     return int(line.split()[1]) / 1024
         return float("nan")
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -84,11 +52,8 @@ def main():
     ap.add_argument("--tasks", type=int, default=1_000_000)
     ap.add_argument("--groups", type=int, default=100)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="crew-footprint-")
-    data, port = os.path.join(tmp, "data"), free_port()
-    server = None
+    server = Server(binary=args.crew, timeout=300)
     try:
-        server = Server(args.crew, data, port)
         groups = [server.ok("POST", "/api/v1/task_groups", {"name": f"g{i}"})["_id"] for i in range(args.groups)]
         t0, made = time.monotonic(), 0
         while made < args.tasks:
@@ -104,23 +69,21 @@ def main():
                             {"workerId": "fp", "limit": max(1, args.tasks // 1000)})
             server.ok("POST", "/api/v1/tasks/release",
                       [{"taskId": x["task"]["_id"], "workerId": "fp", "output": 1} for x in got["tasks"]])
-        server.stop()
-        server = Server(args.crew, data, port)
+        server.terminate(timeout=60)
+        server.start()
         rss_started = server.rss_mb()
         server.ok("GET", f"/api/v1/task_group/{groups[0]}/tasks?limit=50")
         for ch in range(10):
             server.ok("POST", f"/api/v1/channel/ch{ch}/acquire", {"workerId": "fp2"})
         rss_used = server.rss_mb()
-        du = subprocess.run(["du", "-sm", data], capture_output=True, text=True).stdout.split()[0]
+        du = subprocess.run(["du", "-sm", server.data_dir], capture_output=True, text=True).stdout.split()[0]
         print(json.dumps({"tasks": args.tasks, "create_s": round(create_s, 1),
                           "create_per_s": round(args.tasks / create_s),
                           "rss_mb_after_create": round(rss_loaded), "start_s": round(server.start_seconds, 3),
                           "rss_mb_after_start": round(rss_started), "rss_mb_after_use": round(rss_used),
                           "data_dir_mb": int(du)}))
     finally:
-        if server:
-            server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        server.stop(timeout=60)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,17 @@
-"""Processes for test_demo_workers.py: a real `crew start` and worker processes.
+"""Processes for test_demo_workers.py: a real `crew start` (../system/crewproc.py) and worker processes.
 
 Both are context managers: on exit each process is stopped by its PID (SIGTERM, then SIGKILL)
 and the server's temp dir (data dir and logs) is removed.
 """
 
 import datetime
-import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import tempfile
+import sys
 import time
-import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
+from crewproc import Crew, stop_process  # noqa: E402
 
 
 def wait_until(predicate, timeout, what):
@@ -39,66 +31,32 @@ def epoch_seconds(iso):
     return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def stop_process(proc, sig=signal.SIGTERM, timeout=15):
-    """Sends `sig` and waits; SIGKILL after `timeout` s. Answers the exit code, or None when
-    the process had to be killed."""
-    if proc.poll() is not None:
-        return proc.returncode
-    proc.send_signal(sig)
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        return None
-
-
 class Server:
-    """`crew start` on a free loopback port with its own temp data dir."""
+    """A crewproc.Crew (`crew start` on a free loopback port with its own temp dir), started here.
+
+    stop() keeps the data dir for start(); leaving the `with` block also removes the temp dir.
+    """
 
     def __init__(self, crew, env=None):
-        self.crew = crew
-        self.env = {**os.environ, **(env or {})}
-        self.tmp = tempfile.mkdtemp(prefix="crew-demo-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.proc = None
+        self.crew = Crew(env=env, binary=crew)
+        self.url, self.tmp = self.crew.url, self.crew.tmp
 
     def __enter__(self):
-        self.start()
         return self
 
     def __exit__(self, *exc):
-        if self.proc is not None:
-            stop_process(self.proc)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.crew.stop()
 
     def start(self):
-        """Starts (or restarts) the server on the same port and data dir; waits for /healthz."""
-        with open(os.path.join(self.tmp, "crew.log"), "a") as log:
-            self.proc = subprocess.Popen(
-                [self.crew, "start", "--data-dir", os.path.join(self.tmp, "data"),
-                 "--port", str(self.port), "--host", "127.0.0.1"],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self._healthy, 20, "crew to answer /healthz")
+        """Starts the server again on the same port and data dir; waits for /healthz."""
+        self.crew.start()
 
     def stop(self):
-        return stop_process(self.proc)
-
-    def _healthy(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"crew exited with {self.proc.returncode}")
-        try:
-            return self.call("GET", "healthz")["healthy"]
-        except OSError:
-            return False
+        """SIGTERM, SIGKILL after 15 s; answers the exit code, or None when it had to be killed."""
+        return self.crew.terminate()
 
     def call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
+        return self.crew.ok(method, path, body)
 
     def group(self, name="demo"):
         return self.call("POST", "api/v1/task_groups", {"name": name})["_id"]

@@ -9,28 +9,16 @@ A local HTTP worker (http.server on 127.0.0.1) plays the operator: one route ans
 answers within the lease. Every process started here is stopped by its PID.
 """
 
-import argparse
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-CREW = None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
+import crewproc  # noqa: E402
 
 
 class Operator(ThreadingHTTPServer):
@@ -89,59 +77,9 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-class Server:
-    def __init__(self, env=None):
-        self.dir = tempfile.mkdtemp(prefix="crew-op-")
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}/"
-        self.env = dict(os.environ, CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS="2", **(env or {}))
-        self.log = open(os.path.join(self.dir, "crew.log"), "w")
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen([CREW, "start", "--data-dir", os.path.join(self.dir, "data"),
-                                      "--port", str(self.port)], env=self.env, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                self.call("GET", "healthz")
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("crew did not start")
-
-    def kill9_and_restart(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.start()
-
-    def call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def ok(self, method, path, body=None):
-        status, answer = self.call(method, path, body)
-        if status != 200:
-            raise AssertionError(f"{method} {path} -> {status} {answer}")
-        return answer
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def start_crew(env=None):
+    """A crewproc.Crew whose abandoned-task check runs every 2 s."""
+    return crewproc.Crew(env={"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS": "2", **(env or {})})
 
 
 def wait_for(fn, timeout=15.0):
@@ -157,7 +95,7 @@ def wait_for(fn, timeout=15.0):
 class OperatorTest(unittest.TestCase):
     def setUp(self):
         self.op = Operator()
-        self.crew = Server()
+        self.crew = start_crew()
         self.group = self.crew.ok("POST", "api/v1/task_groups", {"name": "operators"})["_id"]
 
     def tearDown(self):
@@ -218,7 +156,8 @@ class OperatorTest(unittest.TestCase):
         self.crew.ok("POST", "api/v1/operators", {"channel": "op_crash", "url": self.op.url("hang-once")})
         t = self.task("op_crash", input={"n": 4})
         wait_for(lambda: self.op.pushes)
-        self.crew.kill9_and_restart()
+        self.crew.kill9()
+        self.crew.restart()
         done = wait_for(lambda: self.get(t)["isComplete"] and self.get(t), timeout=20)
         self.assertEqual(done["output"], {"doubled": 8})
         self.assertEqual(done["errors"], ["Task not completed in 2 seconds."], "the lease of the cut push expired")
@@ -226,7 +165,7 @@ class OperatorTest(unittest.TestCase):
 
     def test_requests_in_flight_per_operator_are_bounded(self):
         self.crew.stop()
-        self.crew = Server(env={"CREW_OPERATOR_CONCURRENCY": "2"})
+        self.crew = start_crew(env={"CREW_OPERATOR_CONCURRENCY": "2"})
         self.group = self.crew.ok("POST", "api/v1/task_groups", {"name": "bounded"})["_id"]
         self.crew.ok("POST", "api/v1/operators", {"channel": "op_held", "url": self.op.url("held")})
         tasks = [self.task("op_held", input={"n": i}) for i in range(6)]
@@ -244,23 +183,23 @@ class OperatorTest(unittest.TestCase):
 
     def test_examine_needs_the_access_token(self):
         t = self.task("op_none")
-        status, answer = self.crew.call("POST", f"api/v1/task/{t['_id']}/examine?accessToken=x")
+        status, answer = self.crew.request("POST", f"api/v1/task/{t['_id']}/examine?accessToken=x")
         self.assertEqual(status, 401)
         self.assertIn("message", answer)
 
 
 class AccessTokenTest(unittest.TestCase):
     def test_examine_and_execute_compare_the_token(self):
-        crew = Server({"CREW_CLOUD_TASK_ACCESS_TOKEN": "s3cret"})
+        crew = start_crew({"CREW_CLOUD_TASK_ACCESS_TOKEN": "s3cret"})
         try:
             g = crew.ok("POST", "api/v1/task_groups", {"name": "g"})["_id"]
             t = crew.ok("POST", f"api/v1/task_group/{g}/tasks", {"name": "x", "channel": "x"})
             for action in ("examine", "execute"):
-                self.assertEqual(crew.call("POST", f"api/v1/task/{t['_id']}/{action}?accessToken=wrong")[0], 401)
-                self.assertEqual(crew.call("POST", f"api/v1/task/{t['_id']}/{action}")[0], 401)
-                self.assertEqual(crew.call("POST", f"api/v1/task/{t['_id']}/{action}?accessToken=s3cret"),
+                self.assertEqual(crew.request("POST", f"api/v1/task/{t['_id']}/{action}?accessToken=wrong")[0], 401)
+                self.assertEqual(crew.request("POST", f"api/v1/task/{t['_id']}/{action}")[0], 401)
+                self.assertEqual(crew.request("POST", f"api/v1/task/{t['_id']}/{action}?accessToken=s3cret"),
                                  (200, {"success": True}))
-                self.assertEqual(crew.call("POST", f"api/v1/task/{'0' * 24}/{action}?accessToken=s3cret")[0], 404)
+                self.assertEqual(crew.request("POST", f"api/v1/task/{'0' * 24}/{action}?accessToken=s3cret")[0], 404)
         finally:
             crew.stop()
 
@@ -268,7 +207,7 @@ class AccessTokenTest(unittest.TestCase):
 class VirtualOperatorTest(unittest.TestCase):
     def test_virtual_base_url_pushes_every_channel(self):
         op = Operator()
-        crew = Server({"CREW_VIRTUAL_OPERATOR_BASE_URL": op.url(""), "CREW_VIRTUAL_OPERATOR_AUTH_TOKEN": "v"})
+        crew = start_crew({"CREW_VIRTUAL_OPERATOR_BASE_URL": op.url(""), "CREW_VIRTUAL_OPERATOR_AUTH_TOKEN": "v"})
         try:
             g = crew.ok("POST", "api/v1/task_groups", {"name": "g"})["_id"]
             t = crew.ok("POST", f"api/v1/task_group/{g}/tasks", {"name": "x", "channel": "ok", "input": {"n": 2}})
@@ -283,8 +222,4 @@ class VirtualOperatorTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--crew", required=True)
-    args, rest = parser.parse_known_args()
-    CREW = os.path.abspath(args.crew)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    unittest.main(argv=crewproc.main_with_crew(sys.argv), verbosity=2)

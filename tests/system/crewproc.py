@@ -1,6 +1,14 @@
 """Starts and stops a real `crew start` on a free loopback port, and talks JSON to it.
 
-Every server is stopped by its PID (SIGTERM, then SIGKILL after 15 s) and its temp dir removed.
+The one server launcher of the Python tests and benches; scripts outside tests/system import it by path.
+Every process is stopped by its PID (SIGTERM, then SIGKILL after a timeout) and each temp dir removed.
+
+    crew = Crew(*flags, env=None, data_dir=None, port=None, binary=None, timeout=20)  # started, /healthz is 200
+    crew.url, .port, .tmp, .data_dir, .log_path, .proc, .start_seconds
+    crew.request(method, path, ...) / ok(...) / group() / task()  # JSON calls; the leading "/" is optional
+    crew.terminate() / kill9() / signal(sig) + wait()  # stop the process and keep the data
+    crew.start() / restart(env=None)                   # start it again on the same port and data dir
+    crew.stop()                                        # terminate() and remove the temp dir (also on leaving `with`)
 """
 
 import http.client
@@ -10,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -22,33 +31,71 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=15):
+    """Sends `sig` to the process by its PID and waits; SIGKILL after `timeout` s. Answers the exit
+    code, or None when the process had to be killed."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
 class Crew:
-    def __init__(self, *flags, env=None, data_dir=None, port=None):
+    """`crew start` (the `binary`, else CREW) on 127.0.0.1 with `flags` and the environment plus `env`.
+
+    Its temp dir holds crew.log and, unless `data_dir` is given, the data. Started on construction;
+    start() waits up to `timeout` s for /healthz.
+    """
+
+    def __init__(self, *flags, env=None, data_dir=None, port=None, binary=None, timeout=20):
+        self.binary = binary or CREW
         self.tmp = tempfile.mkdtemp(prefix="crew-sys-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.log_path = os.path.join(self.tmp, "crew.log")
         self.port = port or free_port()
-        self.flags, self.env = list(flags), dict(env or {})
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.flags, self.env, self.timeout = list(flags), dict(env or {}), timeout
         self.proc = None
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     def start(self):
-        self.log = open(os.path.join(self.tmp, "crew.log"), "a")
-        self.proc = subprocess.Popen(
-            [CREW, "start", "--data-dir", self.data_dir, "--port", str(self.port), "--host", "127.0.0.1", *self.flags],
-            env={**os.environ, **self.env}, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while time.time() < deadline:
+        """Starts the server (again) on the same port and data dir and waits until /healthz answers 200;
+        `start_seconds` is how long that took. A server that does not answer in time is killed."""
+        started = time.monotonic()
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "start", "--data-dir", self.data_dir, "--port", str(self.port), "--host", "127.0.0.1",
+                 *self.flags], env={**os.environ, **self.env}, stdout=log, stderr=log)
+        while time.monotonic() - started < self.timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"crew exited with {self.proc.returncode}: {self.logs()}")
             try:
                 if self.request("GET", "/healthz")[0] == 200:
+                    self.start_seconds = time.monotonic() - started
                     return
             except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("crew did not answer /healthz")
+                pass
+            time.sleep(0.005)
+        stop_process(self.proc, signal.SIGKILL)
+        raise RuntimeError(f"crew did not answer /healthz in {self.timeout} s: {self.logs()}")
 
     def logs(self):
-        with open(os.path.join(self.tmp, "crew.log")) as f:
+        with open(self.log_path) as f:
             return f.read()[-2000:]
 
     def request(self, method, path, body=None, raw=None, headers=None, timeout=10):
@@ -56,7 +103,7 @@ class Crew:
         try:
             data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
             hdrs = {"Content-Type": "application/json", **(headers or {})}
-            conn.request(method, path, body=data, headers=hdrs)
+            conn.request(method, path if path.startswith("/") else "/" + path, body=data, headers=hdrs)
             r = conn.getresponse()
             payload = r.read()
             try:
@@ -83,40 +130,36 @@ class Crew:
         self.proc.send_signal(sig)
 
     def wait(self, timeout=20):
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self.log.close()
+        return self.proc.wait(timeout)
+
+    def terminate(self, timeout=15):
+        """Stops the server by its PID (SIGTERM, SIGKILL after `timeout` s) and keeps its data for
+        start(); answers the exit code, or None when it had to be killed."""
+        return stop_process(self.proc, timeout=timeout)
 
     def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, signal.SIGKILL)
 
     def restart(self, env=None):
         if env is not None:
             self.env = env
         self.start()
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.log.closed:
-            self.log.close()
+    def stop(self, timeout=15):
+        """terminate(), then removes the temp dir (the log, and the data unless `data_dir` was given)."""
+        if self.proc is not None:
+            self.terminate(timeout)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def main_with_crew(argv):
-    """Takes --crew PATH off argv (for ctest) and returns the rest for unittest."""
+    """Takes --crew PATH off argv (as ctest passes it; else $CREW_BIN) and returns the rest for unittest."""
     global CREW
     if "--crew" in argv:
         i = argv.index("--crew")
         CREW = os.path.abspath(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
+    if not CREW:
+        sys.exit(f"usage: {argv[0]} --crew PATH [unittest args]")
     os.environ["CREW_BIN"] = CREW
     return argv
