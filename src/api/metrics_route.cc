@@ -109,6 +109,12 @@ void StorageFigures(PromText& out, const storage::Store* store) {
   out.Sample("crew_wal_syncs_total", static_cast<int64_t>(s.wal_syncs));
   out.Family("crew_wal_sync_seconds_total", "counter", "Time spent in WAL syncs.");
   out.Sample("crew_wal_sync_seconds_total", {}, s.wal_sync_seconds);
+  out.Family("crew_wal_files_total", "counter",
+             "WAL files started: zero-filled ahead (prepared=\"yes\"), or not.");
+  out.Sample("crew_wal_files_total", {{"prepared", "yes"}},
+             static_cast<int64_t>(s.wal_files_prepared));
+  out.Sample("crew_wal_files_total", {{"prepared", "no"}},
+             static_cast<int64_t>(s.wal_files_unprepared));
 }
 
 }  // namespace

@@ -66,6 +66,7 @@ int Start(const Config& config) {
   storage::StoreOptions store_options;
   store_options.dir = config.data_dir;
   store_options.relaxed_durability = config.relaxed_durability;
+  store_options.wal_spare_mb = static_cast<size_t>(config.wal_spare_mb);
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return Fail(store.status().message());
 

@@ -65,6 +65,9 @@ Status ApplyEnvironment(Config* c, const Getenv& getenv) {
   if (const char* v = getenv("CREW_OPERATOR_CONCURRENCY"); v && *v) {
     RETURN_IF_ERROR(Number("CREW_OPERATOR_CONCURRENCY", v, &c->operator_concurrency));
   }
+  if (const char* v = getenv("CREW_WAL_SPARE_MB"); v && *v) {
+    RETURN_IF_ERROR(Number("CREW_WAL_SPARE_MB", v, &c->wal_spare_mb));
+  }
   return Status::Ok();
 }
 
@@ -82,6 +85,10 @@ Status Validate(const Config& c) {
   if (c.data_dir.empty()) return Status::Invalid("the data dir must not be empty");
   if (!(c.operator_concurrency >= 1 && c.operator_concurrency <= 1000)) {
     return Status::Invalid("CREW_OPERATOR_CONCURRENCY must be between 1 and 1000");
+  }
+  if (!(c.wal_spare_mb >= 0 && c.wal_spare_mb <= 4096 &&
+        c.wal_spare_mb == static_cast<int>(c.wal_spare_mb))) {
+    return Status::Invalid("CREW_WAL_SPARE_MB must be a whole number from 0 to 4096");
   }
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::Invalid("the log format must be text or json, got '" + c.log_format + "'");

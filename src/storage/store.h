@@ -32,6 +32,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/keys.h"
+#include "storage/wal_spare.h"
 #include "util/status.h"
 
 namespace crew::storage {
@@ -41,6 +42,7 @@ struct StoreOptions {
   bool relaxed_durability = false;  // SPEC §4: answer once written, sync every 100 ms
   size_t block_cache_mb = 64;
   size_t write_buffer_mb = 64;  // total memtable budget across column families
+  size_t wal_spare_mb = 0;      // size of the zero-filled WAL files prepared ahead (0: none)
 };
 
 struct StoreStats {
@@ -53,6 +55,8 @@ struct StoreStats {
   uint64_t wal_writes = 0;                // batches appended to the WAL
   uint64_t wal_syncs = 0;                 // WAL syncs (each covers every write before it)
   double wal_sync_seconds = 0;            // time spent in those syncs
+  uint64_t wal_files_prepared = 0;        // WAL files that started zero-filled (wal_spare.h)
+  uint64_t wal_files_unprepared = 0;      // ... and that did not
 };
 
 class Store {
@@ -104,6 +108,8 @@ class Store {
   void BackgroundSyncLoop();
 
   StoreOptions options_;
+  std::shared_ptr<WalSpareFileSystem> wal_fs_;  // outlive db_
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
