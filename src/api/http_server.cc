@@ -191,13 +191,14 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
         res.status = 500;
         res.set_content(MessageJson("internal error: " + what), "application/json; charset=utf-8");
       });
+  RouteContext ctx{engine_, store_, hub_, options_.examine_token, options_.on_examine};
+  RegisterRoutes(s, ctx);  // the API first: it is most of the traffic (routes.cc)
   socketio_ = std::make_unique<SocketIo>(hub_, options_.auth_token);
   socketio_->Register(s);
-  RouteContext ctx{engine_, store_, hub_, options_.examine_token, options_.on_examine};
   RegisterMetrics(
       s, ctx,
       MetricsSources{metrics_.get(), &in_flight_, options_.version, options_.dispatch_counts});
-  RegisterRoutes(s, ctx);
+  RegisterPages(s);  // last: its GET (/.*) serves the dashboard for every other path
 }
 
 HttpServer::~HttpServer() = default;
