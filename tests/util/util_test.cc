@@ -12,6 +12,13 @@ namespace {
 TEST(IsoTime, FormatsWithMillisecondsAndZ) {
   EXPECT_EQ(FormatIso(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatIso(1668464146123), "2022-11-14T22:15:46.123Z");
+  EXPECT_EQ(FormatIso(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatIso(253402300799999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatIso(253402300800000), "10000-01-01T00:00:00.000Z");  // past the fast path
+  EXPECT_EQ(FormatIso(-62167219200000), "0000-01-01T00:00:00.000Z");
+  for (int64_t ms : {int64_t{0}, int64_t{951782400007}, int64_t{4102444799999}}) {
+    EXPECT_EQ(ParseIso(FormatIso(ms)), ms);
+  }
 }
 
 TEST(IsoTime, ParsesTheFormsClientsSend) {
