@@ -273,7 +273,7 @@ void W3(const Options& o, double w1_rate) {
   std::string open = NewGroup(api), paused = NewGroup(api, true), ch = Unique("w3");
   std::string parent =
       api.Post("task_group/" + open + "/tasks", TaskBody(Unique("never"), 0))["_id"];
-  std::atomic<int> next{0};
+  std::atomic<int> next{0}, created{0};
   auto setup = Parallel(o.producers, [&](int) {
     Api a(o.url);
     auto later = std::chrono::system_clock::now() + std::chrono::hours(1);
@@ -296,9 +296,10 @@ void W3(const Options& o, double w1_rate) {
       a.Post("task_group/" + open + "/tasks", delayed);
       a.Post("task_group/" + paused + "/tasks", held);
       a.Post("task_group/" + open + "/tasks", blocked);
+      created += 300;
     }
   });
-  Report({"W3", "backlog setup: " + std::to_string(next.load() / 300 * 300) + " waiting tasks", 0,
+  Report({"W3", "backlog setup: " + std::to_string(created.load()) + " waiting tasks", 0,
           0, 0, 0, "took " + std::to_string(static_cast<int>(Ms(setup) / 1000)) + " s"});
   std::string g = NewGroup(api);
   Produce(o, "W3", g, ch, o.tasks, 1, false);

@@ -151,7 +151,8 @@ def parse_json_lines(out):
 
 def run_crew(args, mode, tmp):
     port = free_port()
-    env = dict(os.environ, CREW_RELAXED_DURABILITY="1" if mode == "relaxed" else "0")
+    env = dict(os.environ, CREW_RELAXED_DURABILITY="1" if mode == "relaxed" else "0",
+               CREW_SYNC_LEASES="1" if mode == "full-leases" else "0")
     p = start([args.crew, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)], env=env)
     wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1), p, "crew")
     out = run_client([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", "W1,W2,W3"]
