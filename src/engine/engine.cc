@@ -113,13 +113,25 @@ void Engine::FillDerived(Task& t) const {
   }
 }
 
-Result<Task> Engine::ReadTask(const Id& id) const {
+Result<std::optional<Task>> Engine::LoadTask(const Id& id) const {
   ASSIGN_OR_RETURN(auto raw, store_->Get(Cf::kTasks, storage::IdKey(id)));
-  if (!raw) return Status::NotFound("Task with id " + id.Hex() + " not found!");
+  if (!raw) return std::optional<Task>();
   Task t;
-  RETURN_IF_ERROR(DecodeTask(*raw, &t));
-  FillDerived(t);
-  return t;
+  uint32_t parents = 0;
+  RETURN_IF_ERROR(DecodeTask(*raw, &t, &parents));
+  if (parents > 0) {
+    ASSIGN_OR_RETURN(auto list, store_->Get(Cf::kParents, storage::IdKey(id)));
+    if (!list) return Status::Corruption("task " + id.Hex() + " has no parent list");
+    RETURN_IF_ERROR(DecodeParents(*list, parents, &t.parent_ids));
+  }
+  return std::optional<Task>(std::move(t));
+}
+
+Result<Task> Engine::ReadTask(const Id& id) const {
+  ASSIGN_OR_RETURN(auto t, LoadTask(id));
+  if (!t) return Status::NotFound("Task with id " + id.Hex() + " not found!");
+  FillDerived(*t);
+  return std::move(*t);
 }
 
 Result<Task> Engine::GetTask(const Id& id) const { return ReadTask(id); }

@@ -188,6 +188,8 @@ class Engine {
   bool GroupPausedCached(const Id& id) const;
   std::optional<int64_t> WorkgroupUntil(const std::string& wg) const;
   Result<Task> ReadTask(const Id& id) const;
+  // The stored task with its parent ids (model.h), or nullopt when there is none.
+  Result<std::optional<Task>> LoadTask(const Id& id) const;
   Result<std::vector<Task>> ReadTasksByIndex(storage::Cf cf, const std::string& prefix,
                                              int64_t limit, int64_t skip) const;
 

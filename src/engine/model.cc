@@ -8,7 +8,6 @@ namespace crew::engine {
 
 namespace {
 
-constexpr uint8_t kTaskVersion = 1;
 constexpr uint8_t kGroupVersion = 1;
 constexpr uint8_t kOperatorVersion = 1;
 
@@ -62,10 +61,10 @@ bool GetId(Decoder& d, Id& id) {
 
 }  // namespace
 
-std::string EncodeTask(const Task& t) {
+std::string EncodeTask(const Task& t, uint8_t version) {
   std::string out;
   out.reserve(128 + t.name.size() + t.channel.size() + t.input.size() + t.output.size());
-  PutU8(out, kTaskVersion);
+  PutU8(out, version);
   out.append(t.id.View());
   out.append(t.group_id.View());
   PutBytes(out, t.name);
@@ -85,8 +84,10 @@ std::string EncodeTask(const Task& t) {
   for (const auto& e : t.errors) PutBytes(out, e);
   PutBytes(out, t.output);
   PutVarsint(out, t.created_at);
-  PutVarint(out, t.parent_ids.size());
-  for (const auto& p : t.parent_ids) out.append(p.View());
+  PutVarint(out, t.parent_ids.size());  // version 2: the ids themselves are EncodeParents's
+  if (version == 1) {
+    for (const auto& p : t.parent_ids) out.append(p.View());
+  }
   PutOptString(out, t.assigned_to);
   PutOptInt(out, t.assigned_at);
   PutOptString(out, t.execute_message_id);
@@ -98,11 +99,28 @@ std::string EncodeTask(const Task& t) {
   return out;
 }
 
-Status DecodeTask(std::string_view data, Task* t) {
+std::string EncodeParents(const std::vector<Id>& ids) {
+  std::string out;
+  out.reserve(ids.size() * sizeof(Id::bytes));
+  for (const Id& id : ids) out.append(id.View());
+  return out;
+}
+
+Status DecodeParents(std::string_view data, uint32_t count, std::vector<Id>* ids) {
+  Decoder d(data);
+  ids->resize(count);
+  bool ok = true;
+  for (auto& id : *ids) ok = ok && GetId(d, id);
+  if (!ok || !d.done()) return Status::Corruption("undecodable parent list");
+  return Status::Ok();
+}
+
+Status DecodeTask(std::string_view data, Task* t, uint32_t* stored_parents) {
   Decoder d(data);
   uint8_t version, placement;
   uint64_t n, pending;
-  bool ok = d.GetU8(version) && version == kTaskVersion && GetId(d, t->id) &&
+  *stored_parents = 0;
+  bool ok = d.GetU8(version) && (version == kTaskVersion || version == 1) && GetId(d, t->id) &&
             GetId(d, t->group_id) && d.GetBytes(t->name) && d.GetBytes(t->channel) &&
             GetOptString(d, t->workgroup) && GetOptString(d, t->key) &&
             d.GetVarsint(t->remaining_attempts) && GetBool(d, t->parents_complete) &&
@@ -113,10 +131,15 @@ Status DecodeTask(std::string_view data, Task* t) {
     t->errors.resize(n);
     for (auto& e : t->errors) ok = ok && d.GetBytes(e);
   }
-  ok = ok && d.GetBytes(t->output) && d.GetVarsint(t->created_at) && d.GetVarint(n);
-  if (ok) {
+  ok = ok && d.GetBytes(t->output) && d.GetVarsint(t->created_at) && d.GetVarint(n) &&
+       n <= UINT32_MAX;
+  t->parent_ids.clear();
+  t->legacy_parents = ok && version == 1 && n > 0;
+  if (ok && version == 1) {
     t->parent_ids.resize(n);
     for (auto& p : t->parent_ids) ok = ok && GetId(d, p);
+  } else if (ok) {
+    *stored_parents = static_cast<uint32_t>(n);
   }
   ok = ok && GetOptString(d, t->assigned_to) && GetOptInt(d, t->assigned_at) &&
        GetOptString(d, t->execute_message_id) && GetOptString(d, t->examine_message_id) &&

@@ -54,6 +54,9 @@ struct Task {
   int64_t lease_expires_at = 0;  // while assigned (D2)
   Placement placement = Placement::kNone;
   int64_t due = 0;  // when placement == kDelayed
+  // Decoded from a version-1 record, which held parent_ids inline: the next commit of the task
+  // rewrites it as version 2 and moves them to Cf::kParents.
+  bool legacy_parents = false;
 
   // Derived on read.
   bool is_paused = false;                  // the group's flag (reference §4.6)
@@ -110,8 +113,16 @@ struct Event {
   std::variant<std::monostate, Task, Group, Operator, std::string> payload;
 };
 
-std::string EncodeTask(const Task& t);
-Status DecodeTask(std::string_view data, Task* t);
+// A task record (version 2) holds the count of parent_ids, not the ids: they are in Cf::kParents
+// (EncodeParents), so a fan-in task with thousands of parents is not rewritten with all of them
+// each time one completes. DecodeTask leaves parent_ids empty and answers that count in
+// *stored_parents; a version-1 record fills parent_ids itself (legacy_parents, count 0).
+// (Version 1, which writes the ids inline, is only written by tests of the migration.)
+inline constexpr uint8_t kTaskVersion = 2;
+std::string EncodeTask(const Task& t, uint8_t version = kTaskVersion);
+Status DecodeTask(std::string_view data, Task* t, uint32_t* stored_parents);
+std::string EncodeParents(const std::vector<Id>& ids);
+Status DecodeParents(std::string_view data, uint32_t count, std::vector<Id>* ids);
 std::string EncodeGroup(const Group& g);
 Status DecodeGroup(std::string_view data, Group* g);
 std::string EncodeOperator(const Operator& o);

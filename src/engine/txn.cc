@@ -69,13 +69,11 @@ std::string ChannelStatsKey(const std::string& name) { return "chan/" + name; }
 Result<Task*> Txn::Find(const Id& id) {
   auto it = tasks_.find(id);
   if (it != tasks_.end()) return it->second.cur ? &*it->second.cur : nullptr;
-  ASSIGN_OR_RETURN(auto raw, e_->store_->Get(Cf::kTasks, storage::IdKey(id)));
+  ASSIGN_OR_RETURN(auto t, e_->LoadTask(id));
   TaskEntry& entry = tasks_[id];
   order_.push_back(id);
-  if (!raw) return static_cast<Task*>(nullptr);
-  Task t;
-  RETURN_IF_ERROR(DecodeTask(*raw, &t));
-  entry.orig = t;
+  if (!t) return static_cast<Task*>(nullptr);
+  entry.orig = *t;
   entry.cur = std::move(t);
   return &*entry.cur;
 }
@@ -286,15 +284,27 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   static const std::vector<Id> kNone;
   const auto& before_parents = o ? o->parent_ids : kNone;
   const auto& after_parents = c ? c->parent_ids : kNone;
-  if (before_parents != after_parents) {  // rare: a PUT of parentIds, a create or a delete
+  const bool parents_changed = before_parents != after_parents;
+  if (parents_changed) {  // rare: a PUT of parentIds, a create or a delete
     ParentChanges changes = DiffParents(before_parents, after_parents);
     for (const Id& p : changes.gone) b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
     for (const Id& p : changes.added)
       b.Put(st->handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
   }
+  // The parent list lives in its own record (model.h); a version-1 task record moves it there.
+  const bool legacy = o && o->legacy_parents;
+  if (!c ? !before_parents.empty() : parents_changed || legacy) {
+    if (after_parents.empty()) {
+      b.Delete(st->handle(Cf::kParents), storage::IdKey(id));
+    } else {
+      b.Put(st->handle(Cf::kParents), storage::IdKey(id), EncodeParents(after_parents));
+    }
+  }
   if (c) {
     std::string enc = EncodeTask(*c);
-    if (!o || enc != EncodeTask(*o)) b.Put(st->handle(Cf::kTasks), storage::IdKey(id), enc);
+    if (!o || legacy || enc != EncodeTask(*o)) {
+      b.Put(st->handle(Cf::kTasks), storage::IdKey(id), enc);
+    }
   } else {
     b.Delete(st->handle(Cf::kTasks), storage::IdKey(id));
   }

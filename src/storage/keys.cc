@@ -7,7 +7,7 @@ namespace crew::storage {
 const char* CfName(Cf cf) {
   static const char* const kNames[kNumCfs] = {
       "default", "tasks",  "groups",   "operators", "group_tasks", "channel_tasks", "ready",
-      "delayed", "leases", "children", "keys",      "workgroups",  "parked"};
+      "delayed", "leases", "children", "keys",      "workgroups",  "parked",        "parents"};
   return kNames[static_cast<int>(cf)];
 }
 

@@ -42,8 +42,9 @@ enum class Cf : int {
   kKeys = 10,
   kWorkgroups = 11,
   kParked = 12,
+  kParents = 13,  // task id -> its parent ids (a fan-in task's list stays out of its record)
 };
-inline constexpr int kNumCfs = 13;
+inline constexpr int kNumCfs = 14;
 const char* CfName(Cf cf);
 
 inline constexpr uint8_t kSchemaVersion = 1;
