@@ -1,19 +1,23 @@
 // The storage format, in one place (STYLE.md §5): column families, key layouts, schema version.
 //
 // Column families (the numbers are on-disk names' order; never reorder):
-//   kMeta        "schema" -> u8 version; "last_id_us" -> fixed64; "chan/" name -> ChannelStats
-//   kTasks       task id(12)                                -> Task record (engine/model.cc)
-//   kGroups      group id(12)                               -> Group record
-//   kOperators   operator id(12)                            -> Operator record
-//   kGroupTasks  group id(12) . task id(12)                 -> ""  (list a group, newest = last)
-//   kChannelTasks str(channel) . task id(12)                -> ""  (list a channel)
-//   kReady       str(channel) . desc(priority) . task id(12) -> ""  (acquire = first key of prefix)
-//   kDelayed     ordered(due ms) . task id(12)              -> ""  (runAfter, error/workgroup
-//   delay) kLeases      ordered(expiry ms) . task id(12)           -> ""  (abandoned-task recovery,
-//   D2) kChildren    parent id(12) . child id(12)               -> ""  (DAG edges downward) kKeys
-//   str(channel) . str(key) . task id(12)      -> ""  (incomplete keyed tasks) kWorkgroups
-//   workgroup name                             -> ordered(delayed-until ms) kParked      group
-//   id(12) . task id(12)                 -> ""  (ready tasks of a paused group)
+// clang-format off
+//   kMeta         "schema" -> u8 version; "last_id_us" -> fixed64; "chan/" name -> ChannelStats
+//   kTasks        task id(12)                                  -> Task record (engine/model.cc)
+//   kGroups       group id(12)                                 -> Group record
+//   kOperators    operator id(12)                              -> Operator record
+//   kGroupTasks   group id(12) . task id(12)                   -> ""  (list a group, newest last)
+//   kChannelTasks str(channel) . task id(12)                   -> ""  (list a channel)
+//   kReady        str(channel) . desc(priority) . task id(12)  -> ""  (acquire: first key)
+//   kDelayed      ordered(due ms) . task id(12)                -> ""  (runAfter, error and
+//                                                                     workgroup delays)
+//   kLeases       ordered(expiry ms) . task id(12)             -> ""  (abandoned tasks, D2)
+//   kChildren     parent id(12) . child id(12)                 -> ""  (DAG edges downward)
+//   kKeys         str(channel) . str(key) . task id(12)        -> ""  (incomplete keyed tasks)
+//   kWorkgroups   workgroup name                               -> ordered(delayed-until ms)
+//   kParked       group id(12) . task id(12)                   -> ""  (ready, group paused)
+//   kParents      task id(12)                                  -> parent ids(12 each), in order
+// clang-format on
 // str(s) is a 4-byte big-endian length then the bytes, so one prefix's entries sort together.
 // ordered(i) is the big-endian two's complement with the sign bit flipped (byte order = numeric
 // order); desc(i) is its bitwise complement (higher priority sorts first). Ids sort by creation
