@@ -299,8 +299,8 @@ void W3(const Options& o, double w1_rate) {
       created += 300;
     }
   });
-  Report({"W3", "backlog setup: " + std::to_string(created.load()) + " waiting tasks", 0,
-          0, 0, 0, "took " + std::to_string(static_cast<int>(Ms(setup) / 1000)) + " s"});
+  Report({"W3", "backlog setup: " + std::to_string(created.load()) + " waiting tasks", 0, 0, 0, 0,
+          "took " + std::to_string(static_cast<int>(Ms(setup) / 1000)) + " s"});
   std::string g = NewGroup(api);
   Produce(o, "W3", g, ch, o.tasks, 1, false);
   double rate = Drain(o, "W3", ch, o.tasks, 1, true);
