@@ -175,8 +175,11 @@ bool Store::SyncSoon(uint64_t seq) {
   std::lock_guard<std::mutex> lock(sync_mu_);
   if (durable_seq_ >= seq) return true;
   if (seq > lazy_seq_) {
+    // Wake the background thread only when it waits for a first lazy write: otherwise it is
+    // already counting down kLazySyncDelay and syncs up to lazy_seq_ as it is then.
+    const bool idle = lazy_seq_ <= durable_seq_;
     lazy_seq_ = seq;
-    lazy_cv_.notify_one();
+    if (idle) lazy_cv_.notify_one();
   }
   return false;
 }
@@ -215,9 +218,8 @@ Status Store::SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq) {
       sticky_error_ = Status::Unavailable("WAL sync failed, refusing writes: " + s.ToString());
       spdlog::error("{}", sticky_error_.message());
     }
-    sync_cv_.notify_all();
-    if (lazy_seq_ > target) lazy_cv_.notify_one();  // (if covered, the background thread
-  }                                                 //  notices once it wakes)
+    sync_cv_.notify_all();  // (a lazy write covered here is published by the background
+  }                         //  thread at the end of its wait, or by a later writer)
   return sticky_error_.ok() ? Status::Ok() : sticky_error_;
 }
 
