@@ -1,5 +1,6 @@
 // Engine benchmarks, in-process (no HTTP): create, acquire+release with backlogs of blocked
-// tasks of every kind (the O(log n) claim of DESIGN.md), release with children, key merge;
+// tasks of every kind (the O(log n) claim of DESIGN.md), a drain by 8 threads (group commit),
+// release with children, key merge;
 // each with full durability (WAL synced per write) and relaxed (synced every 100 ms).
 //
 //   ./build/engine_bench                       # full run
@@ -9,10 +10,13 @@
 // paused group, or behind an incomplete parent, a third each) and sync is 1 for full durability.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "engine/engine.h"
 #include "storage/store.h"
@@ -42,9 +46,7 @@ struct Db {
     store.reset();
     std::filesystem::remove_all(dir);
   }
-  Id Group(bool paused = false) {
-    return engine->CreateGroup({"bench", paused}).value().id;
-  }
+  Id Group(bool paused = false) { return engine->CreateGroup({"bench", paused}).value().id; }
   void Create(const Id& group, const std::vector<engine::NewTask>& tasks) {
     if (!engine->CreateTasks(group, tasks).ok()) std::abort();
   }
@@ -123,6 +125,46 @@ BENCHMARK(BM_AcquireRelease)
     ->Args({30000, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// W1's drain without HTTP: 8 threads acquire+release until the channel is empty, so the group
+// commit groups what 8 workers write. Shows what the engine and storage allow before the HTTP
+// layer takes its share (compare with crew_load's W1 drain).
+void BM_DrainEightWorkers(benchmark::State& state) {
+  const int n = Smoke() ? 800 : 20000;
+  Db db(state.range(0));
+  Id g = db.Group();
+  for (auto _ : state) {
+    for (int done = 0; done < n; done += 1000) {
+      db.Create(g, std::vector<engine::NewTask>(std::min(1000, n - done), Task("drain")));
+    }
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 8; ++w) {
+      workers.emplace_back([&db, w] {
+        engine::ReleaseCommand done;
+        done.worker_id = "w" + std::to_string(w);
+        done.output = R"({"ok":true})";
+        while (true) {
+          auto got = db.engine->Acquire("drain", done.worker_id, 1);
+          if (!got.ok()) std::abort();
+          if (got->empty()) return;
+          if (!db.engine->Release(got->front().task.id, done).ok()) std::abort();
+        }
+      });
+    }
+    for (auto& t : workers) t.join();
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_DrainEightWorkers)
+    ->ArgName("sync")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ReleaseWithChildren(benchmark::State& state) {
   Db db(state.range(1));
