@@ -165,6 +165,7 @@ describe('dashboard', () => {
     await panel.getByRole('button', { name: 'Edit' }).click();
     await page.getByRole('dialog').getByLabel('Priority').fill('7');
     await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
     await waitFor(async () => (await crew.call('GET', `task/${added._id}`)).priority === 7, 'the edit');
 
     await page.getByRole('button', { name: 'Pause' }).click();
@@ -191,6 +192,8 @@ describe('dashboard', () => {
     await page.goto(`${crew.url}#/group/${g._id}/task/${solo._id}`);
     await panel.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    // The dialog closes once the DELETE is answered; the row may go first (socket.io's event).
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
     await row(page, solo._id).waitFor({ state: 'detached' });
     await assert.rejects(crew.call('GET', `task/${solo._id}`), /404/);
 
