@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "storage/store.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/tar.h"
 
 namespace crew::cli {
@@ -56,15 +57,7 @@ class OutFile {
   ~OutFile() {
     if (fd_ >= 0) ::close(fd_);
   }
-  Status Write(std::string_view chunk) {
-    while (!chunk.empty()) {
-      ssize_t n = ::write(fd_, chunk.data(), chunk.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Status::IoError("cannot write " + path_ + ": " + strerror(errno));
-      chunk.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::Ok();
-  }
+  Status Write(std::string_view chunk) { return WriteFully(fd_, chunk, path_); }
   Status Close() {
     int synced = ::fsync(fd_);
     int closed = ::close(fd_);
@@ -77,15 +70,6 @@ class OutFile {
   int fd_;
   std::string path_;
 };
-
-Status SyncDir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("cannot open " + dir.string() + ": " + strerror(errno));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc) return Status::IoError("cannot sync " + dir.string() + ": " + strerror(errno));
-  return Status::Ok();
-}
 
 // Unpacks every entry under dir. REQUIRES: dir exists and is empty.
 Status Unpack(std::istream& in, const fs::path& dir, uint64_t* files, uint64_t* bytes) {
@@ -121,7 +105,7 @@ Status Unpack(std::istream& in, const fs::path& dir, uint64_t* files, uint64_t* 
     return TarSink([f](std::string_view chunk) { return f->Write(chunk); });
   }));
   RETURN_IF_ERROR(finish());
-  return SyncDir(dir);
+  return SyncDir(dir.string());
 }
 
 // Opens the restored dir as the server would, and answers how many groups it holds.

@@ -7,34 +7,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <vector>
 
 #include <spdlog/spdlog.h>
+
+#include "util/file.h"
 
 namespace crew::storage {
 
 namespace {
-
-// Writes all of buf at offset, retrying short writes and EINTR.
-bool WriteAll(int fd, const char* buf, size_t n, off_t offset) {
-  while (n > 0) {
-    ssize_t w = pwrite(fd, buf, n, offset);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    buf += w;
-    n -= static_cast<size_t>(w);
-    offset += w;
-  }
-  return true;
-}
-
-bool SyncDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = fsync(fd) == 0;
-  close(fd);
-  return ok;
-}
 
 uint64_t FileSize(const std::string& path) {
   struct stat st;
@@ -101,30 +81,36 @@ rocksdb::IOStatus WalSpareFileSystem::NewWritableFile(
 }
 
 bool WalSpareFileSystem::Fill(bool pace) {
-  int fd = open(tmp_.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    spdlog::warn("cannot create {}: {}", tmp_, std::strerror(errno));
-    return false;
-  }
-  // 1 MB at a time, each synced, with a pause between: a 64 MB burst of writeback would queue
-  // in front of the WAL syncs of the requests being answered meanwhile.
-  const std::vector<char> zeros(1 << 20, 0);
-  bool ok = true;
-  for (uint64_t off = 0; ok && off < spare_bytes_; off += zeros.size()) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), spare_bytes_ - off));
-    ok = WriteAll(fd, zeros.data(), n, static_cast<off_t>(off)) && fdatasync(fd) == 0;
-    if (pace && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ok = ok && fsync(fd) == 0;  // data and size: the blocks are allocated and written
-  close(fd);
-  const std::string dir = spare_.substr(0, spare_.rfind('/'));
-  ok = ok && rename(tmp_.c_str(), spare_.c_str()) == 0 && SyncDir(dir);
-  if (!ok) {
+  Status s = WriteSpare(pace);
+  if (!s.ok()) {
     spdlog::warn("cannot prepare a WAL file ({}): WAL syncs will also write file sizes",
-                 std::strerror(errno));
+                 s.message());
     unlink(tmp_.c_str());
   }
-  return ok;
+  return s.ok();
+}
+
+Status WalSpareFileSystem::WriteSpare(bool pace) {
+  int fd = open(tmp_.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IoError("cannot create " + tmp_ + ": " + std::strerror(errno));
+  // 1 MB at a time, each synced, with a pause between: a 64 MB burst of writeback would queue
+  // in front of the WAL syncs of the requests being answered meanwhile.
+  const std::string zeros(1 << 20, '\0');
+  Status s;
+  for (uint64_t off = 0; s.ok() && off < spare_bytes_; off += zeros.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), spare_bytes_ - off));
+    s = WriteFully(fd, std::string_view(zeros).substr(0, n), tmp_);
+    if (s.ok() && fdatasync(fd) != 0) s = Status::IoError("cannot sync " + tmp_);
+    if (pace && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // fsync, not fdatasync: the size too. The blocks are then allocated and written.
+  if (s.ok() && fsync(fd) != 0) s = Status::IoError("cannot sync " + tmp_);
+  close(fd);
+  RETURN_IF_ERROR(s);
+  if (rename(tmp_.c_str(), spare_.c_str()) != 0) {
+    return Status::IoError("cannot rename " + tmp_ + ": " + std::strerror(errno));
+  }
+  return SyncDir(spare_.substr(0, spare_.rfind('/')));
 }
 
 // Refills the spare after each use. Gives up after an I/O error: the WAL is still correct,

@@ -25,6 +25,8 @@
 
 #include <rocksdb/file_system.h>
 
+#include "util/status.h"
+
 namespace crew::storage {
 
 class WalSpareFileSystem final : public rocksdb::FileSystemWrapper {
@@ -54,8 +56,9 @@ class WalSpareFileSystem final : public rocksdb::FileSystemWrapper {
 
  private:
   // Writes, syncs and renames a new spare into place (paced: in the background, while the WAL
-  // is busy); false on an I/O error.
+  // is busy). Fill logs an I/O error and answers false; WriteSpare does the work.
   bool Fill(bool pace);
+  Status WriteSpare(bool pace);
   void FillLoop();
 
   const std::string spare_, tmp_;
