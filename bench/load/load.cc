@@ -22,6 +22,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/latencies.h"
+
 namespace {
 
 using Json = nlohmann::json;
@@ -42,16 +44,7 @@ struct Options {
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-struct Stats {
-  std::vector<double> samples_ms;
-  void Add(double ms) { samples_ms.push_back(ms); }
-  double Pct(double p) {
-    if (samples_ms.empty()) return 0;
-    std::sort(samples_ms.begin(), samples_ms.end());
-    size_t i = std::min(samples_ms.size() - 1, static_cast<size_t>(p * samples_ms.size()));
-    return samples_ms[i];
-  }
-};
+using Stats = crew_bench::Latencies;
 
 struct Row {
   std::string workload, what;
@@ -153,8 +146,7 @@ void Produce(const Options& o, const std::string& wl, const std::string& group,
   });
   if (!report) return;
   Stats all;
-  for (auto& s : stats)
-    all.samples_ms.insert(all.samples_ms.end(), s.samples_ms.begin(), s.samples_ms.end());
+  for (auto& s : stats) all.Merge(s);
   Report({wl,
           "create, " + std::to_string(batch) + " per request (" + std::to_string(o.producers) +
               " producers)",
@@ -209,8 +201,7 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
   double rate = n / (Ms(took) / 1000);
   if (report) {
     Stats all;
-    for (auto& s : stats)
-      all.samples_ms.insert(all.samples_ms.end(), s.samples_ms.begin(), s.samples_ms.end());
+    for (auto& s : stats) all.Merge(s);
     Report({wl,
             "drain: acquire+release, " + std::to_string(batch) + " per request (" +
                 std::to_string(o.workers) + " workers)",

@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/latencies.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -48,19 +50,7 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
   std::exit(2);
 }
 
-struct Stats {
-  std::vector<double> samples_ms;
-  void Add(double ms) { samples_ms.push_back(ms); }
-  void Merge(const Stats& o) {
-    samples_ms.insert(samples_ms.end(), o.samples_ms.begin(), o.samples_ms.end());
-  }
-  double Pct(double p) {
-    if (samples_ms.empty()) return 0;
-    std::sort(samples_ms.begin(), samples_ms.end());
-    size_t i = std::min(samples_ms.size() - 1, static_cast<size_t>(p * samples_ms.size()));
-    return samples_ms[i];
-  }
-};
+using Stats = crew_bench::Latencies;
 
 const Options* g_opts = nullptr;
 
@@ -308,6 +298,7 @@ bool Parse(int argc, char** argv, Options& o) {
       if (i + 1 >= argc) Die(a + " needs a value");
       return argv[++i];
     };
+    // clang-format off
     if (a == "--host") o.host = value();
     else if (a == "--port") o.port = std::atoi(value().c_str());
     else if (a == "--mode") o.mode = value();
@@ -319,6 +310,7 @@ bool Parse(int argc, char** argv, Options& o) {
     else if (a == "--samples") o.samples = std::atoi(value().c_str());
     else if (a == "--smoke") o.smoke = true;
     else return false;
+    // clang-format on
   }
   return o.tasks > 0 && o.producers > 0 && o.workers > 0 && o.backlog >= 0 && o.samples > 0;
 }
