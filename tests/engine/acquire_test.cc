@@ -66,9 +66,7 @@ TEST_F(EngineTest, RunAfterBlocksUntilStrictlyPast) {
 TEST_F(EngineTest, IncompleteParentsBlockUntilAllComplete) {
   Id g = Group();
   Task p1 = Make(g, "p1", "p"), p2 = Make(g, "p2", "p");
-  NewTask c = Spec("child", "c");
-  c.parent_ids = {p1.id, p2.id};
-  Task child = Make(g, c);
+  Task child = MakeChild(g, "child", "c", {p1.id, p2.id});
   EXPECT_FALSE(child.parents_complete);
   EXPECT_FALSE(Take("c"));
   ASSERT_TRUE(Done(Take("p")->id).ok());

@@ -22,9 +22,7 @@ TEST_F(EngineTest, CompletingOneOfManyParentsDoesNotRewriteTheParentList) {
   Id g = Group();
   std::vector<Id> parents;
   for (int i = 0; i < 1000; ++i) parents.push_back(Make(g, "p", "c").id);
-  NewTask fan_in = Spec("fan-in", "f");
-  fan_in.parent_ids = parents;
-  Task f = Make(g, fan_in);
+  Task f = MakeChild(g, "fan-in", "f", parents);
   auto p = Take("c");
   ASSERT_TRUE(p);
   const uint64_t before = WalBytes(dir_);
@@ -40,9 +38,7 @@ TEST_F(EngineTest, AVersion1RecordReadsAndMovesItsParentsOutOnItsNextWrite) {
   Id g = Group();
   Task a = Make(g, "a", "c");
   Task b = Make(g, "b", "c");
-  NewTask spec = Spec("child", "d");
-  spec.parent_ids = {a.id, b.id};
-  Task child = Make(g, spec);
+  Task child = MakeChild(g, "child", "d", {a.id, b.id});
   // Rewrite the child as an earlier version stored it: ids inline, no parent record.
   Task stored = engine_->GetTask(child.id).value();
   rocksdb::WriteBatch batch;
@@ -68,9 +64,7 @@ TEST_F(EngineTest, AVersion1RecordReadsAndMovesItsParentsOutOnItsNextWrite) {
 TEST_F(EngineTest, DeletingATaskDeletesItsParentList) {
   Id g = Group();
   Task a = Make(g, "a", "c");
-  NewTask spec = Spec("child", "d");
-  spec.parent_ids = {a.id};
-  Task child = Make(g, spec);
+  Task child = MakeChild(g, "child", "d", {a.id});
   ASSERT_TRUE(store_->Get(storage::Cf::kParents, storage::IdKey(child.id)).value().has_value());
   ASSERT_TRUE(engine_->DeleteTask(child.id).ok());
   EXPECT_FALSE(store_->Get(storage::Cf::kParents, storage::IdKey(child.id)).value().has_value());

@@ -155,9 +155,7 @@ TEST_F(EngineTest, KeyedAcquireLocksDuplicatesAndSuccessMergesThem) {  // refere
   b.name = "b";
   Make(g1, a);
   Task dup = Make(g2, b);
-  NewTask c = Spec("child of b", "cc");
-  c.parent_ids = {dup.id};
-  Task child = Make(g2, c);
+  Task child = MakeChild(g2, "child of b", "cc", {dup.id});
   Task held = *Take("k", "w1");
   EXPECT_EQ(Get(dup.id).assigned_to, "w1");
   EXPECT_FALSE(Take("k", "w2"));

@@ -52,12 +52,8 @@ TEST_F(EngineTest, UpdateValidatesParentsAndRecomputesParentsComplete) {  // D9
 TEST_F(EngineTest, DeleteTaskTakesItsDescendants) {
   Id g = Group();
   Task root = Make(g, "root", "c");
-  NewTask a = Spec("a", "c");
-  a.parent_ids = {root.id};
-  Task ta = Make(g, a);
-  NewTask b = Spec("b", "c");
-  b.parent_ids = {ta.id};
-  Make(g, b);
+  Task ta = MakeChild(g, "a", "c", {root.id});
+  MakeChild(g, "b", "c", {ta.id});
   Task x = Make(g, "x", "c");
   ASSERT_TRUE(engine_->DeleteTask(root.id).ok());
   auto left = engine_->ListGroupTasks(g, -1, 0).value();

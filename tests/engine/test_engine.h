@@ -102,6 +102,13 @@ class EngineTest : public ::testing::Test {
     t.channel = channel;
     return Make(group, t);
   }
+  // A task of channel with these parents.
+  Task MakeChild(const Id& group, const std::string& name, const std::string& channel,
+                 std::vector<Id> parents) {
+    NewTask t = Spec(name, channel);
+    t.parent_ids = std::move(parents);
+    return Make(group, t);
+  }
   std::optional<Task> Take(const std::string& channel, const std::string& worker = "w") {
     auto r = engine_->Acquire(channel, worker, 1);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
