@@ -292,8 +292,9 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
       b.Put(st->handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
   }
   // The parent list lives in its own record (model.h); a version-1 task record moves it there.
+  // (An erased task's list is "changed" to none, and deleted.)
   const bool legacy = o && o->legacy_parents;
-  if (!c ? !before_parents.empty() : parents_changed || legacy) {
+  if (parents_changed || legacy) {
     if (after_parents.empty()) {
       b.Delete(st->handle(Cf::kParents), storage::IdKey(id));
     } else {
