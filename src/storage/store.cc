@@ -11,6 +11,8 @@
 #include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 
+#include "storage/wal_spare.h"
+
 namespace crew::storage {
 
 namespace {

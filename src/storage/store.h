@@ -32,10 +32,11 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/keys.h"
-#include "storage/wal_spare.h"
 #include "util/status.h"
 
 namespace crew::storage {
+
+class WalSpareFileSystem;  // wal_spare.h
 
 struct StoreOptions {
   std::string dir;
@@ -115,7 +116,7 @@ class Store {
 
   mutable std::mutex sync_mu_;
   std::condition_variable sync_cv_;  // a sync ended (followers)
-  std::condition_variable lazy_cv_;  // SyncSoon asked, a sync ended, or stopping (background)
+  std::condition_variable lazy_cv_;  // SyncSoon asked while it idled, or stopping (background)
   bool sync_running_ = false;        // GUARDED_BY(sync_mu_)
   uint64_t lazy_seq_ = 0;            // GUARDED_BY(sync_mu_): the highest seq passed to SyncSoon
   uint64_t durable_seq_ = 0;         // GUARDED_BY(sync_mu_)

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "storage/store.h"
+#include "storage/wal_spare.h"
 
 namespace crew::storage {
 namespace {
