@@ -113,7 +113,7 @@ void HttpMetrics::Render(PromText& out) const {
                count);
   }
   out.Family("crew_http_request_duration_seconds", "histogram",
-             "Time from a request's routing until its answer was written, by route template.");
+             "Time from a request's routing until its answer's headers, by route template.");
   for (const auto& [route, h] : durations_) {
     const std::string& label = routes_[route].label;
     int64_t cumulative = 0;

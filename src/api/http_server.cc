@@ -135,16 +135,23 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
 
   // Requests being handled: counted from routing until their answer was written (httplib
   // calls the logger then), so Stop() can let them finish before closing idle connections.
-  // A request refused before routing (malformed) is counted in /metrics without a duration.
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // /metrics records a request just before its answer goes out (httplib's post-routing
+  // handler runs for every answer, errors included), so a client that has its answer and
+  // scrapes next sees it counted. A request refused before routing (malformed) is counted
+  // without a duration.
+  s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     std::optional<double> seconds;
     if (counted_here) {
-      counted_here = false;
-      --in_flight_;
       seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_here).count();
     }
     metrics_->Observe(req.method, req.path, res.status, seconds);
+  });
+  s.set_logger([this](const httplib::Request&, const httplib::Response&) {
+    if (counted_here) {
+      counted_here = false;
+      --in_flight_;
+    }
   });
   const std::string token = options_.auth_token;
   s.set_pre_routing_handler([this, token](const httplib::Request& req, httplib::Response& res) {
