@@ -77,6 +77,21 @@ Status Engine::Load() {
   return Status::Ok();
 }
 
+DeferSync::DeferSync() : outer_(Current()) { Current() = this; }
+DeferSync::~DeferSync() { Current() = outer_; }
+
+DeferSync*& DeferSync::Current() {
+  thread_local DeferSync* current = nullptr;
+  return current;
+}
+
+Status Engine::AwaitDurable(uint64_t seq) {
+  if (seq == 0) return Status::Ok();
+  RETURN_IF_ERROR(store_->WaitDurable(seq));
+  Publish(seq);
+  return Status::Ok();
+}
+
 void Engine::Publish(uint64_t seq) {
   std::lock_guard<std::mutex> lock(events_mu_);
   while (!pending_.empty() && pending_.front().seq <= seq) {

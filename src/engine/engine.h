@@ -109,6 +109,26 @@ struct OperatorFields {
 
 class Txn;
 
+// While a DeferSync lives on a thread, that thread's writes which are answered only once synced
+// (all but leases) return as soon as they are appended to the WAL, and the scope keeps the
+// highest sequence number among them. Whoever opened it must not answer before
+// Engine::AwaitDurable(seq()) succeeded: the event loop (api/loop_server.h) so answers every
+// request of one turn after a single sync. Scopes nest; the innermost collects.
+class DeferSync {
+ public:
+  DeferSync();
+  ~DeferSync();
+  DeferSync(const DeferSync&) = delete;
+  DeferSync& operator=(const DeferSync&) = delete;
+  uint64_t seq() const { return seq_; }
+
+ private:
+  friend class Engine;
+  static DeferSync*& Current();
+  uint64_t seq_ = 0;
+  DeferSync* outer_;
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> Open(storage::Store* store, const Clock* clock,
@@ -116,6 +136,9 @@ class Engine {
   ~Engine();
 
   void SetListener(EngineListener* listener) { listener_ = listener; }
+  // Returns once the WAL is synced past seq (a DeferSync's), after the events of the writes up
+  // to seq went out.
+  Status AwaitDurable(uint64_t seq);
   // Starts / stops the maintenance thread (delayed tasks, leases, expired groups; D13).
   void StartMaintenance();
   void StopMaintenance();

@@ -10,6 +10,7 @@
 // REQUIRES: used by one thread, under Engine::write_mu_.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -127,8 +128,9 @@ class Txn {
 };
 
 // Runs fn(Txn&) -> Result<T> under the single writer, commits it, and returns once durable
-// (group commit), after its events went out in commit order. A lease (Ack::kLease) returns
-// once written; its events go out when a sync covers it (Store::SyncSoon).
+// (group commit), after its events went out in commit order; under a DeferSync, once written. A
+// lease (Ack::kLease) returns once written; its events go out when a sync covers it
+// (Store::SyncSoon).
 template <typename T, typename Fn>
 Result<T> Engine::Write(Fn&& fn, Ack ack) {
   uint64_t seq = 0;
@@ -150,6 +152,10 @@ Result<T> Engine::Write(Fn&& fn, Ack ack) {
   if (seq && ack == Ack::kLease && !options_.sync_leases) {
     if (store_->SyncSoon(seq)) Publish(seq);  // else the store's on-durable callback will
   } else if (seq) {
+    if (DeferSync* defer = DeferSync::Current()) {
+      defer->seq_ = std::max(defer->seq_, seq);
+      return std::move(*result);
+    }
     RETURN_IF_ERROR(store_->WaitDurable(seq));
     Publish(seq);
   }

@@ -58,5 +58,42 @@ TEST_F(EngineTest, ALeaseCoveredByALaterWriteIsPublishedInOrder) {
   EXPECT_EQ(recorder_.Names(), (std::vector<std::string>{"task:update", "task:update"}));
 }
 
+TEST_F(EngineTest, UnderDeferSyncAWriteReturnsUnsyncedAndAwaitDurableSyncsAndPublishes) {
+  Id g = Group();
+  recorder_.Clear();
+  const uint64_t syncs = store_->Stats().wal_syncs;
+  uint64_t seq = 0;
+  {
+    DeferSync defer;
+    Make(g, "a", "c");
+    Make(g, "b", "c");
+    seq = defer.seq();
+  }
+  EXPECT_EQ(seq, store_->db()->GetLatestSequenceNumber()) << "the scope keeps the highest seq";
+  EXPECT_TRUE(recorder_.Names().empty()) << "published before durable";
+  EXPECT_FALSE(store_->SyncSoon(seq)) << "a deferred write was synced before AwaitDurable";
+  ASSERT_TRUE(engine_->AwaitDurable(seq).ok());
+  EXPECT_GE(store_->Stats().wal_syncs, syncs + 1);
+  EXPECT_EQ(recorder_.Names(), (std::vector<std::string>{"task:create", "task:create"}));
+}
+
+TEST_F(EngineTest, DeferSyncScopesNestAndEndWithTheirThread) {
+  Id g = Group();
+  DeferSync outer;
+  {
+    DeferSync inner;
+    Make(g, "a", "c");
+    EXPECT_GT(inner.seq(), 0u);
+  }
+  EXPECT_EQ(outer.seq(), 0u) << "the innermost scope collects";
+  std::thread other([&] {
+    const uint64_t syncs = store_->Stats().wal_syncs;
+    Make(g, "b", "c");  // no scope on this thread: answered once synced
+    EXPECT_GE(store_->Stats().wal_syncs, syncs + 1);
+  });
+  other.join();
+  EXPECT_EQ(outer.seq(), 0u);
+}
+
 }  // namespace
 }  // namespace crew::engine
