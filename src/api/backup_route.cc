@@ -107,7 +107,7 @@ class TarStream {
 
 }  // namespace
 
-void RegisterBackup(httplib::Server& s, storage::Store* store) {
+void RegisterBackup(Router& s, storage::Store* store) {
   s.Get("/api/v1/backup", [store](const httplib::Request&, httplib::Response& res) {
     auto dir = store->CreateSnapshot();
     if (!dir.ok()) {

@@ -10,6 +10,9 @@ namespace crew::api {
 
 // The connected socket serving `req`, or -1 if it cannot be found.
 int ClientSocket(const httplib::Request& req);
+// The event-loop front end knows the socket: it sets it for the handler it runs on this thread
+// (-1: none), and ClientSocket() answers it.
+void SetClientSocket(int fd);
 // True when the peer closed the connection (or it failed). An unknown socket counts as open.
 bool ClientGone(int fd);
 // Shuts down the reading side of every connection accepted on `local_port`, so idle keep-alive

@@ -15,8 +15,10 @@
 
 #include "api/api_docs.h"
 #include "api/client_socket.h"
+#include "api/elastic_pool.h"
 #include "api/http_metrics.h"
 #include "api/json_out.h"
+#include "api/loop_server.h"
 #include "api/route_util.h"
 #include "api/routes.h"
 #include "api/socketio.h"
@@ -32,59 +34,6 @@ bool SecretEquals(const std::string& given, const std::string& expected) {
 }
 
 namespace {
-
-// A TaskQueue that starts a thread whenever every thread is busy (up to `max`), so a held
-// connection never makes a new one wait. Threads stay for later connections.
-class ElasticPool final : public httplib::TaskQueue {
- public:
-  explicit ElasticPool(size_t max) : max_(max) {}
-  ~ElasticPool() override { shutdown(); }
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    jobs_.push_back(std::move(fn));
-    if (idle_ < jobs_.size() && threads_.size() < max_) {
-      threads_.emplace_back([this] { Work(); });
-    }
-    cv_.notify_one();
-  }
-
-  void shutdown() override {
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-      stop_ = true;
-      threads.swap(threads_);
-    }
-    cv_.notify_all();
-    for (auto& t : threads) t.join();
-  }
-
- private:
-  void Work() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      ++idle_;
-      cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-      --idle_;
-      if (jobs_.empty()) return;  // stopping and drained
-      auto fn = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      fn();
-      lock.lock();
-    }
-  }
-
-  const size_t max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;
-  size_t idle_ = 0;
-  bool stop_ = false;
-};
 
 bool TokenMatches(const std::string& header, const std::string& token) {
   return SecretEquals(header, "Bearer " + token);
@@ -116,12 +65,99 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
       hub_(hub),
       options_(std::move(options)),
       metrics_(std::make_unique<HttpMetrics>(OpenApiPaths())) {
-  if (!options_.tls_cert.empty() && !options_.tls_key.empty()) {
-    server_ =
-        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
-  } else {
-    server_ = std::make_unique<httplib::Server>();
+  const bool tls = !options_.tls_cert.empty() && !options_.tls_key.empty();
+  if (!tls) StartLoops();  // (it reads the routes once it runs)
+  RouteContext ctx{engine_, store_, hub_, options_.examine_token, options_.on_examine};
+  RegisterRoutes(router_, ctx);  // the API first: it is most of the traffic (routes.cc)
+  socketio_ = std::make_unique<SocketIo>(hub_, options_.auth_token);
+  socketio_->Register(router_);
+  RegisterMetrics(router_, ctx,
+                  MetricsSources{metrics_.get(), tls ? &in_flight_ : loops_->in_flight(),
+                                 options_.version, options_.dispatch_counts});
+  RegisterPages(router_);  // last: its GET (/.*) serves the dashboard for every other path
+  if (tls) StartHttplib();
+}
+
+HttpServer::~HttpServer() = default;
+
+// Authentication and the CORS preflight, before routing: true when it answered.
+bool HttpServer::Before(const httplib::Request& req, httplib::Response& res) const {
+  if (req.method == "OPTIONS") {  // CORS preflight, as the original's cors()
+    res.status = 204;
+    res.set_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+    std::string asked = req.get_header_value("Access-Control-Request-Headers");
+    if (!asked.empty()) res.set_header("Access-Control-Allow-Headers", asked);
+    return true;
   }
+  // socket.io carries its token in the CONNECT packet instead (socketio.h).
+  const std::string& token = options_.auth_token;
+  bool guarded = req.path.rfind("/api/", 0) == 0;
+  if (!token.empty() && guarded && !TokenMatches(req.get_header_value("Authorization"), token)) {
+    res.status = 401;
+    res.set_content(MessageJson("Authorization: Bearer <token> is missing or wrong"),
+                    "application/json; charset=utf-8");
+    return true;
+  }
+  return false;
+}
+
+// Every answer, before it goes out: an error without a body gets a JSON message, and /metrics
+// counts it (so a client that has its answer and scrapes next finds it counted).
+void HttpServer::Finish(const httplib::Request& req, httplib::Response& res,
+                        std::optional<double> seconds) const {
+  if (res.status >= 400 && res.body.empty() && !res.content_provider_) {
+    res.set_content(MessageJson(DefaultMessage(res.status)), "application/json; charset=utf-8");
+  }
+  metrics_->Observe(req.method, req.path, res.status, seconds);
+}
+
+// A handler, with what httplib's exception handler did: a 500 with the exception's message.
+void HttpServer::RunRoute(const Router::Route& route, const httplib::Request& req,
+                          httplib::Response& res) const {
+  try {
+    route.handler(req, res);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", req.method, req.path, e.what());
+    res = httplib::Response();
+    res.status = 500;
+    res.set_content(MessageJson(std::string("internal error: ") + e.what()),
+                    "application/json; charset=utf-8");
+    res.set_header("Access-Control-Allow-Origin", "*");
+  }
+}
+
+void HttpServer::StartLoops() {
+  LoopServerOptions o;
+  o.host = options_.host;
+  o.port = options_.port;
+  o.loops = options_.loops;
+  o.max_pool_threads = options_.max_threads;
+  o.limits.max_body = options_.max_body_bytes;
+  o.default_headers = {{"Access-Control-Allow-Origin", "*"}};
+  LoopHooks hooks;
+  hooks.before = [this](const httplib::Request& req, httplib::Response& res) {
+    return Before(req, res);
+  };
+  hooks.run = [this](const Router::Route& route, const httplib::Request& req,
+                     httplib::Response& res, bool on_loop) -> uint64_t {
+    if (!on_loop) {
+      RunRoute(route, req, res);
+      return 0;
+    }
+    engine::DeferSync defer;  // the loop syncs once for its whole turn
+    RunRoute(route, req, res);
+    return defer.seq();
+  };
+  hooks.await = [this](uint64_t seq) { return engine_->AwaitDurable(seq); };
+  hooks.finish = [this](const httplib::Request& req, httplib::Response& res,
+                        std::optional<double> seconds) { Finish(req, res, seconds); };
+  loops_ = std::make_unique<LoopServer>(&router_, std::move(hooks), std::move(o));
+}
+
+// TLS: cpp-httplib's server, a thread per connection, with the same routes and hooks.
+void HttpServer::StartHttplib() {
+  server_ =
+      std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
   auto& s = *server_;
   size_t max_threads = options_.max_threads;
   s.new_task_queue = [max_threads] { return new ElasticPool(max_threads); };
@@ -135,17 +171,14 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
 
   // Requests being handled: counted from routing until their answer was written (httplib
   // calls the logger then), so Stop() can let them finish before closing idle connections.
-  // /metrics records a request just before its answer goes out (httplib's post-routing
-  // handler runs for every answer, errors included), so a client that has its answer and
-  // scrapes next sees it counted. A request refused before routing (malformed) is counted
-  // without a duration.
+  // The post-routing handler runs for every answer just before its headers are written.
   s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     std::optional<double> seconds;
     if (counted_here) {
       seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_here).count();
     }
-    metrics_->Observe(req.method, req.path, res.status, seconds);
+    Finish(req, res, seconds);
   });
   s.set_logger([this](const httplib::Request&, const httplib::Response&) {
     if (counted_here) {
@@ -153,38 +186,15 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
       --in_flight_;
     }
   });
-  const std::string token = options_.auth_token;
-  s.set_pre_routing_handler([this, token](const httplib::Request& req, httplib::Response& res) {
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!counted_here) {
       counted_here = true;
       started_here = std::chrono::steady_clock::now();
       ++in_flight_;
     }
-    if (req.method == "OPTIONS") {  // CORS preflight, as the original's cors()
-      res.status = 204;
-      res.set_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
-      std::string asked = req.get_header_value("Access-Control-Request-Headers");
-      if (!asked.empty()) res.set_header("Access-Control-Allow-Headers", asked);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    // socket.io carries its token in the CONNECT packet instead (socketio.h).
-    bool guarded = req.path.rfind("/api/", 0) == 0;
-    if (!token.empty() && guarded && !TokenMatches(req.get_header_value("Authorization"), token)) {
-      res.status = 401;
-      res.set_content(MessageJson("Authorization: Bearer <token> is missing or wrong"),
-                      "application/json; charset=utf-8");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
+    return Before(req, res) ? httplib::Server::HandlerResponse::Handled
+                            : httplib::Server::HandlerResponse::Unhandled;
   });
-  s.set_error_handler(
-      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string msg = DefaultMessage(res.status);
-        if (res.status == 404) msg = "Not found: " + req.method + " " + req.path;
-        res.set_content(MessageJson(msg), "application/json; charset=utf-8");
-        return httplib::Server::HandlerResponse::Handled;
-      }));
   s.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown exception";
@@ -198,19 +208,15 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
         res.status = 500;
         res.set_content(MessageJson("internal error: " + what), "application/json; charset=utf-8");
       });
-  RouteContext ctx{engine_, store_, hub_, options_.examine_token, options_.on_examine};
-  RegisterRoutes(s, ctx);  // the API first: it is most of the traffic (routes.cc)
-  socketio_ = std::make_unique<SocketIo>(hub_, options_.auth_token);
-  socketio_->Register(s);
-  RegisterMetrics(
-      s, ctx,
-      MetricsSources{metrics_.get(), &in_flight_, options_.version, options_.dispatch_counts});
-  RegisterPages(s);  // last: its GET (/.*) serves the dashboard for every other path
+  router_.InstallInto(s);
 }
 
-HttpServer::~HttpServer() = default;
-
 Status HttpServer::Bind() {
+  if (loops_) {
+    RETURN_IF_ERROR(loops_->Bind());
+    port_ = loops_->port();
+    return Status::Ok();
+  }
   if (!server_->is_valid()) return Status::Unavailable("cannot start the HTTP server (TLS files?)");
   if (options_.port == 0) {
     port_ = server_->bind_to_any_port(options_.host);
@@ -226,9 +232,13 @@ Status HttpServer::Bind() {
   return Status::Ok();
 }
 
-void HttpServer::Run() { server_->listen_after_bind(); }
+void HttpServer::Run() {
+  if (loops_) return loops_->Run();
+  server_->listen_after_bind();
+}
 
 void HttpServer::Stop() {
+  if (loops_) return loops_->Stop();
   server_->stop();
   // httplib would wait out each idle keep-alive connection (75 s): once the requests in hand
   // are answered, end the idle ones. (Shutting a connection down earlier would also drop the

@@ -1,31 +1,31 @@
-// HttpServer: the REST API, SSE and pages over cpp-httplib (SPEC §1, §3, §4 "Connections").
-//
-// Every connection gets a thread from an elastic pool that grows on demand (up to
-// max_threads), so idle keep-alive connections, long-poll waiters and SSE streams never starve
-// ordinary requests. Keep-alive connections stay open for 100,000 requests and 75 s idle;
-// TCP_NODELAY is on. Stop() stops accepting, lets in-flight requests finish, and returns.
-// Every answered request is counted for /metrics (api/http_metrics.h).
+// HttpServer: the REST API, SSE and pages (SPEC §1, §3, §4 "Connections"), one route table
+// (router.h) behind one of two front ends:
+// - plain HTTP: event loops (loop_server.h); requests that never wait run on a loop and share
+//   one WAL sync per turn, the others (long polls, streams, downloads) run on a pool thread;
+// - HTTPS (N5): cpp-httplib's server, a thread per connection from an elastic pool.
+// Keep-alive connections stay open until 75 s idle; TCP_NODELAY is on. Stop() stops accepting
+// and lets in-flight requests finish; Run() then returns. Every answered request is counted for
+// /metrics (api/http_metrics.h).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/event_hub.h"
+#include "api/router.h"
 #include "engine/engine.h"
 #include "storage/store.h"
 #include "util/status.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace crew::api {
 
 class SocketIo;
 class HttpMetrics;
+class LoopServer;
 
 // Operator pushes (dispatch/dispatcher.h), shown by /metrics.
 struct DispatchCounts {
@@ -38,7 +38,8 @@ struct ServerOptions {
   std::string auth_token;         // N5: empty = no authentication
   std::string tls_cert, tls_key;  // N5: both set = HTTPS
   size_t max_body_bytes = 10 << 20;
-  size_t max_threads = 4096;
+  size_t max_threads = 4096;  // pool threads, for requests that may wait
+  int loops = 4;              // event loops (plain HTTP)
   // examine/execute (reference §5.8): the ?accessToken= they need (empty: always refused), and
   // what they trigger (a dispatch pass).
   std::string examine_token;
@@ -60,15 +61,25 @@ class HttpServer {
   int port() const { return port_; }
 
  private:
+  void StartLoops();
+  void StartHttplib();
+  bool Before(const httplib::Request& req, httplib::Response& res) const;
+  void Finish(const httplib::Request& req, httplib::Response& res,
+              std::optional<double> seconds) const;
+  void RunRoute(const Router::Route& route, const httplib::Request& req,
+                httplib::Response& res) const;
+
   engine::Engine* engine_;
   storage::Store* store_;
   EventHub* hub_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
+  Router router_;
+  std::unique_ptr<LoopServer> loops_;        // plain HTTP
+  std::unique_ptr<httplib::Server> server_;  // HTTPS
   std::unique_ptr<SocketIo> socketio_;
   std::unique_ptr<HttpMetrics> metrics_;
   int port_ = 0;
-  std::atomic<int> in_flight_{0};
+  std::atomic<int> in_flight_{0};         // HTTPS (the loops count their own)
   static thread_local bool counted_here;  // this thread's request is counted in in_flight_
   static thread_local std::chrono::steady_clock::time_point started_here;  // when it was routed
 };

@@ -119,7 +119,7 @@ void StorageFigures(PromText& out, const storage::Store* store) {
 
 }  // namespace
 
-void RegisterMetrics(httplib::Server& server, RouteContext ctx, MetricsSources sources) {
+void RegisterMetrics(Router& server, RouteContext ctx, MetricsSources sources) {
   const double started = NowSeconds();
   server.Get("/metrics", [ctx, sources, started](const httplib::Request&, httplib::Response& res) {
     PromText out;

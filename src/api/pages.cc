@@ -29,7 +29,7 @@ acquire them from channels and release them over a REST API at <code>/api/v1/</c
 
 }  // namespace
 
-void RegisterPages(httplib::Server& server) {
+void RegisterPages(Router& server) {
   auto assets = std::make_shared<std::unordered_map<std::string_view, const Asset*>>();
   for (const Asset* a = kAssets; a->path; ++a) (*assets)[a->path] = a;
   server.Get("/api-docs/?", [](const httplib::Request&, httplib::Response& res) {

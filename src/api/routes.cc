@@ -17,14 +17,15 @@ std::string Deleted() { return "{\"acknowledged\":true,\"deletedCount\":1}"; }
 
 std::string Counted(int64_t n) { return "{\"count\":" + std::to_string(n) + "}"; }
 
-void GroupRoutes(httplib::Server& s, Engine* e) {
+void GroupRoutes(Router& s, Engine* e) {
   s.Post("/api/v1/task_group/([^/]+)/tasks", Json([e](const Request& req) -> Result<std::string> {
            ASSIGN_OR_RETURN(Id id, PathId(req));
            bool is_array = false;
            ASSIGN_OR_RETURN(auto bodies, ParseNewTasks(req.body, &is_array));
            ASSIGN_OR_RETURN(auto tasks, e->CreateTasks(id, bodies));
            return is_array ? ArrayJson(tasks, TaskJson) : TaskJson(tasks.at(0));
-         }));
+         }),
+         Router::Always);
   s.Get("/api/v1/task_groups", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
           ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
@@ -38,7 +39,8 @@ void GroupRoutes(httplib::Server& s, Engine* e) {
            ASSIGN_OR_RETURN(auto ng, ParseNewGroup(req.body));
            ASSIGN_OR_RETURN(auto g, e->CreateGroup(ng));
            return GroupJson(g);
-         }));
+         }),
+         Router::Always);
   s.Get("/api/v1/task_group/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(Id id, PathId(req));
           ASSIGN_OR_RETURN(auto g, e->GetGroup(id));
@@ -90,12 +92,13 @@ void GroupRoutes(httplib::Server& s, Engine* e) {
         }));
 }
 
-void TaskRoutes(httplib::Server& s, Engine* e) {
+void TaskRoutes(Router& s, Engine* e) {
   s.Get("/api/v1/task/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(Id id, PathId(req));
           ASSIGN_OR_RETURN(auto t, e->GetTask(id));
           return TaskJson(t);
-        }));
+        }),
+        Router::Always);
   s.Get("/api/v1/task/([^/]+)/lease", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(Id id, PathId(req));
           ASSIGN_OR_RETURN(auto t, e->GetTask(id));
@@ -140,7 +143,7 @@ void TaskRoutes(httplib::Server& s, Engine* e) {
         }));
 }
 
-void OperatorRoutes(httplib::Server& s, Engine* e) {
+void OperatorRoutes(Router& s, Engine* e) {
   s.Get("/api/v1/operators", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
           ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
@@ -174,7 +177,7 @@ void OperatorRoutes(httplib::Server& s, Engine* e) {
 
 // D13: the work of the original's cron jobs runs inside the server; these routes run one batch
 // of it now and answer how many tasks or groups it changed.
-void AdminRoutes(httplib::Server& s, Engine* e, std::function<void()> on_examine) {
+void AdminRoutes(Router& s, Engine* e, std::function<void()> on_examine) {
   auto answer = [](int64_t n) { return "{\"success\":true,\"count\":" + std::to_string(n) + "}"; };
   JsonHandler clean = [e, answer](const Request& req) -> Result<std::string> {
     ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().clean_batch, 1));
@@ -246,14 +249,15 @@ httplib::Server::Handler Json(JsonHandler h) {
   };
 }
 
-void RegisterWorkerRoutes(httplib::Server& s, RouteContext ctx);  // worker_routes.cc
+void RegisterWorkerRoutes(Router& s, RouteContext ctx);  // worker_routes.cc
 
-void RegisterRoutes(httplib::Server& server, RouteContext ctx) {
-  server.Get("/healthz", [](const Request&, httplib::Response& res) {
-    ReplyJson(res, 200, "{\"healthy\":true}");
-  });
-  // httplib tries a method's routes in the order they were added, one std::regex_match each
-  // (~1 us): the worker routes and task creation, most of the traffic, come first.
+void RegisterRoutes(Router& server, RouteContext ctx) {
+  server.Get(
+      "/healthz",
+      [](const Request&, httplib::Response& res) { ReplyJson(res, 200, "{\"healthy\":true}"); },
+      Router::Always);
+  // Routes are tried in the order they were added, one std::regex_match each (~1 us): the
+  // worker routes and task creation, most of the traffic, come first.
   RegisterWorkerRoutes(server, ctx);
   GroupRoutes(server, ctx.engine);
   TaskRoutes(server, ctx.engine);

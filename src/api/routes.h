@@ -6,12 +6,9 @@
 
 #include "api/event_hub.h"
 #include "api/http_server.h"
+#include "api/router.h"
 #include "engine/engine.h"
 #include "storage/store.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace crew::api {
 
@@ -33,13 +30,13 @@ struct MetricsSources {
   std::function<DispatchCounts()> dispatch_counts;
 };
 
-void RegisterRoutes(httplib::Server& server, RouteContext ctx);
+void RegisterRoutes(Router& server, RouteContext ctx);
 // Static pages: "/", "/api-docs" and its OpenAPI document (pages.cc).
-void RegisterPages(httplib::Server& server);
+void RegisterPages(Router& server);
 // GET /metrics (metrics_route.cc).
-void RegisterMetrics(httplib::Server& server, RouteContext ctx, MetricsSources sources);
+void RegisterMetrics(Router& server, RouteContext ctx, MetricsSources sources);
 // GET /api/v1/backup (backup_route.cc).
-void RegisterBackup(httplib::Server& server, storage::Store* store);
+void RegisterBackup(Router& server, storage::Store* store);
 // HTTP status for a Status code (the one table of SPEC D1).
 int HttpStatus(Code code);
 

@@ -170,7 +170,7 @@ std::string SocketIo::HandlePackets(Session& s, const std::string& body) {
   return "ok";
 }
 
-void SocketIo::Register(httplib::Server& server) {
+void SocketIo::Register(Router& server) {
   server.Get("/socket.io/?", [this](const httplib::Request& req, httplib::Response& res) {
     if (req.get_param_value("EIO") != "4")
       return EngineError(res, 5, "Unsupported protocol version");

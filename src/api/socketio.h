@@ -14,17 +14,14 @@
 #include <string>
 
 #include "api/event_hub.h"
-
-namespace httplib {
-class Server;
-}
+#include "api/router.h"
 
 namespace crew::api {
 
 class SocketIo {
  public:
   SocketIo(EventHub* hub, std::string auth_token);
-  void Register(httplib::Server& server);
+  void Register(Router& server);
 
  private:
   struct Session;

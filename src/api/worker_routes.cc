@@ -143,15 +143,22 @@ Result<std::string> Examine(RouteContext ctx, const Request& req) {
 
 }  // namespace
 
-void RegisterWorkerRoutes(httplib::Server& s, RouteContext ctx) {
-  s.Post("/api/v1/channel/(.+)/acquire",
-         [ctx](const Request& req, Response& res) { Acquire(ctx, req, res); });
+void RegisterWorkerRoutes(Router& s, RouteContext ctx) {
+  // Acquire, release and heartbeat never wait (but a long poll): they run on the event loop,
+  // which holds their answers until the WAL sync that covers them.
+  s.Post(
+      "/api/v1/channel/(.+)/acquire",
+      [ctx](const Request& req, Response& res) { Acquire(ctx, req, res); },
+      [](const Request& req) {
+        auto parsed = ParseAcquire(req.body);
+        return !parsed.ok() || parsed->wait_seconds <= 0;
+      });
   s.Post("/api/v1/task/([^/]+)/release",
-         Json([ctx](const Request& req) { return ReleaseOne(ctx, req); }));
-  s.Post("/api/v1/tasks/release",
-         Json([ctx](const Request& req) { return ReleaseMany(ctx, req); }));
+         Json([ctx](const Request& req) { return ReleaseOne(ctx, req); }), Router::Always);
+  s.Post("/api/v1/tasks/release", Json([ctx](const Request& req) { return ReleaseMany(ctx, req); }),
+         Router::Always);
   s.Post("/api/v1/task/([^/]+)/heartbeat",
-         Json([ctx](const Request& req) { return HeartbeatOne(ctx, req); }));
+         Json([ctx](const Request& req) { return HeartbeatOne(ctx, req); }), Router::Always);
   s.Post("/api/v1/task/([^/]+)/(?:examine|execute)",
          Json([ctx](const Request& req) { return Examine(ctx, req); }));
   s.Get("/api/v1/events", [ctx](const Request& req, Response& res) { Events(ctx, req, res); });

@@ -68,6 +68,9 @@ Status ApplyEnvironment(Config* c, const Getenv& getenv) {
   if (const char* v = getenv("CREW_WAL_SPARE_MB"); v && *v) {
     RETURN_IF_ERROR(Number("CREW_WAL_SPARE_MB", v, &c->wal_spare_mb));
   }
+  if (const char* v = getenv("CREW_HTTP_LOOPS"); v && *v) {
+    RETURN_IF_ERROR(Number("CREW_HTTP_LOOPS", v, &c->http_loops));
+  }
   return Status::Ok();
 }
 
@@ -89,6 +92,10 @@ Status Validate(const Config& c) {
   if (!(c.wal_spare_mb >= 0 && c.wal_spare_mb <= 4096 &&
         c.wal_spare_mb == static_cast<int>(c.wal_spare_mb))) {
     return Status::Invalid("CREW_WAL_SPARE_MB must be a whole number from 0 to 4096");
+  }
+  if (!(c.http_loops >= 1 && c.http_loops <= 64 &&
+        c.http_loops == static_cast<int>(c.http_loops))) {
+    return Status::Invalid("CREW_HTTP_LOOPS must be a whole number from 1 to 64");
   }
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::Invalid("the log format must be text or json, got '" + c.log_format + "'");

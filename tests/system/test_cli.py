@@ -34,6 +34,9 @@ class CliTest(unittest.TestCase):
         self.assertIn("no-such-flag", r.stderr + r.stdout)
         self.assertEqual(run("start", "--port", "70000").returncode, 1)
         self.assertEqual(run("start", env={"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS": "soon"}).returncode, 1)
+        r = run("start", env={"CREW_HTTP_LOOPS": "0"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("CREW_HTTP_LOOPS", r.stderr)
 
     def test_port_in_use_exits_1(self):
         with socket.socket() as s, tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,313 @@
+#include "api/http_wire.h"
+
+#include <cctype>
+#include <optional>
+
+namespace crew::api {
+
+namespace {
+
+using State = WireRequest::State;
+
+WireRequest Refuse(int status, std::string message) {
+  WireRequest w;
+  w.state = State::kRefused;
+  w.status = status;
+  w.message = std::move(message);
+  w.keep_alive = false;
+  return w;
+}
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether a comma-separated header value lists `token` (Connection: keep-alive, Upgrade).
+bool ListsToken(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (EqualsNoCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// The next line of buf from `pos` without its "\r\n" (or "\n"); nullopt while incomplete.
+std::optional<std::string_view> NextLine(std::string_view buf, size_t* pos) {
+  size_t nl = buf.find('\n', *pos);
+  if (nl == std::string_view::npos) return std::nullopt;
+  std::string_view line = buf.substr(*pos, nl - *pos);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  *pos = nl + 1;
+  return line;
+}
+
+bool KnownMethod(std::string_view m) {
+  for (const char* known : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}) {
+    if (m == known) return true;
+  }
+  return false;
+}
+
+// The request line and headers, up to and including the empty line. Sets *head_len.
+std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& limits,
+                                     httplib::Request* req, size_t* head_len) {
+  size_t pos = 0;
+  auto first = NextLine(buf, &pos);
+  if (!first) {
+    if (buf.size() > limits.max_uri + 32) return Refuse(414, "Request URI is too long");
+    return WireRequest{};
+  }
+  std::string_view line = *first;
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return Refuse(400, "Malformed request line");
+  }
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (target.size() > limits.max_uri) return Refuse(414, "Request URI is too long");
+  if (!KnownMethod(method)) return Refuse(400, "Unsupported method");
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return Refuse(400, "Unsupported version");
+  if (target.empty()) return Refuse(400, "Malformed request line");
+
+  httplib::Headers headers;
+  while (true) {
+    if (pos > limits.max_head) return Refuse(431, "Request headers are too large");
+    auto header = NextLine(buf, &pos);
+    if (!header) {
+      if (buf.size() > limits.max_head) return Refuse(431, "Request headers are too large");
+      return WireRequest{};
+    }
+    if (header->empty()) break;
+    if (headers.size() >= limits.max_headers) return Refuse(431, "Too many request headers");
+    size_t colon = header->find(':');
+    if (colon == 0 || colon == std::string_view::npos || header->front() == ' ' ||
+        header->front() == '\t') {
+      return Refuse(400, "Malformed header line");
+    }
+    std::string_view name = header->substr(0, colon);
+    if (name.find_first_of(" \t") != std::string_view::npos) {
+      return Refuse(400, "Malformed header line");
+    }
+    std::string_view value = header->substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    headers.emplace(std::string(name), std::string(value));
+  }
+  if (pos > limits.max_head) return Refuse(431, "Request headers are too large");
+
+  req->method = std::string(method);
+  req->version = std::string(version);
+  req->target = std::string(target);
+  size_t q = target.find('?');
+  req->path = httplib::detail::decode_url(std::string(target.substr(0, q)), false);
+  req->params.clear();
+  if (q != std::string_view::npos) {
+    httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
+  }
+  req->headers = std::move(headers);
+  *head_len = pos;
+  return std::nullopt;
+}
+
+// The chunked body starting at buf[0]: kComplete with consumed bytes, kIncomplete, or refused.
+WireRequest ParseChunked(std::string_view buf, size_t max_body, std::string* body) {
+  body->clear();
+  size_t pos = 0;
+  while (true) {
+    size_t line_start = pos;
+    auto line = NextLine(buf, &pos);
+    if (!line) {
+      if (buf.size() - line_start > 1024) return Refuse(400, "Malformed chunk size");
+      return WireRequest{};
+    }
+    std::string_view size_text = line->substr(0, line->find(';'));
+    while (!size_text.empty() && size_text.back() == ' ') size_text.remove_suffix(1);
+    if (size_text.empty() || size_text.size() > 8) return Refuse(400, "Malformed chunk size");
+    size_t size = 0;
+    for (char c : size_text) {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) {
+        return Refuse(400, "Malformed chunk size");
+      }
+      size = size * 16 + static_cast<size_t>(std::isdigit(static_cast<unsigned char>(c))
+                                                 ? c - '0'
+                                                 : std::tolower(c) - 'a' + 10);
+    }
+    if (size == 0) {  // the last chunk, then trailers (ignored) up to an empty line
+      while (true) {
+        auto trailer = NextLine(buf, &pos);
+        if (!trailer) return WireRequest{};
+        if (trailer->empty()) break;
+      }
+      WireRequest w;
+      w.state = State::kComplete;
+      w.consumed = pos;
+      return w;
+    }
+    if (body->size() + size > max_body) return Refuse(413, "Request body is over the size limit");
+    if (buf.size() < pos + size + 1) return WireRequest{};
+    body->append(buf.substr(pos, size));
+    pos += size;
+    if (buf[pos] == '\r') ++pos;
+    if (pos >= buf.size()) return WireRequest{};
+    if (buf[pos] != '\n') return Refuse(400, "Malformed chunk");
+    ++pos;
+  }
+}
+
+}  // namespace
+
+WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
+                         size_t* head_len) {
+  if (*head_len == 0) {
+    if (auto early = ParseHead(buf, limits, req, head_len)) return *early;
+  }
+  const size_t head = *head_len;
+  WireRequest w;
+  const std::string connection = req->get_header_value("Connection");
+  w.keep_alive = req->version == "HTTP/1.1" ? !ListsToken(connection, "close")
+                                            : ListsToken(connection, "keep-alive");
+  const bool expects_continue =
+      req->version == "HTTP/1.1" && EqualsNoCase(req->get_header_value("Expect"), "100-continue");
+
+  const bool has_length = req->has_header("Content-Length");
+  if (req->has_header("Transfer-Encoding")) {
+    if (has_length) return Refuse(400, "Both Content-Length and Transfer-Encoding");
+    if (!EqualsNoCase(req->get_header_value("Transfer-Encoding"), "chunked")) {
+      return Refuse(400, "Unsupported Transfer-Encoding");
+    }
+    WireRequest body = ParseChunked(buf.substr(head), limits.max_body, &req->body);
+    if (body.state == State::kRefused) return body;
+    if (body.state == State::kIncomplete) {
+      w.need_continue = expects_continue;
+      return w;
+    }
+    w.state = State::kComplete;
+    w.consumed = head + body.consumed;
+    return w;
+  }
+  size_t length = 0;
+  if (has_length) {
+    if (req->get_header_value_count("Content-Length") != 1) {
+      return Refuse(400, "More than one Content-Length");
+    }
+    const std::string text = req->get_header_value("Content-Length");
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      return Refuse(400, "Malformed Content-Length");
+    }
+    length = std::stoull(text);
+    if (length > limits.max_body) return Refuse(413, "Request body is over the size limit");
+  }
+  if (buf.size() < head + length) {
+    w.need_continue = expects_continue;
+    return w;
+  }
+  req->body.assign(buf.substr(head, length));
+  w.state = State::kComplete;
+  w.consumed = head + length;
+  return w;
+}
+
+std::string AnswerHead(const httplib::Response& res, size_t content_length, bool chunked,
+                       bool close) {
+  std::string out;
+  out.reserve(256);
+  out += "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += ReasonPhrase(res.status);
+  out += "\r\n";
+  for (const auto& [name, value] : res.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else {
+    out += "Content-Length: ";
+    out += std::to_string(content_length);
+    out += "\r\n";
+  }
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+}  // namespace crew::api

@@ -1,0 +1,49 @@
+// HTTP/1.1 on the wire for the event-loop front end (loop_server.h): reading a request out of
+// a connection's bytes, and framing an answer. Pure functions of their arguments; no I/O.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <httplib.h>
+
+namespace crew::api {
+
+struct WireLimits {
+  size_t max_uri = 8192;       // longer: 414
+  size_t max_head = 64 << 10;  // request line and headers; longer: 431
+  size_t max_headers = 100;    // more: 431
+  size_t max_body = 10 << 20;  // longer: 413
+};
+
+// How far a connection's buffered bytes go toward its next request.
+struct WireRequest {
+  enum class State {
+    kIncomplete,  // need more bytes (see need_continue)
+    kComplete,    // *req is filled; `consumed` bytes of the buffer are its own
+    kRefused,     // answer `status` with `message`, then close the connection
+  };
+  State state = State::kIncomplete;
+  size_t consumed = 0;
+  bool keep_alive = true;      // kComplete: the client keeps the connection open
+  bool need_continue = false;  // kIncomplete: the head asked for "100 Continue" before its body
+  int status = 0;
+  std::string message;
+};
+
+// Parses the request at the start of `buf` into *req (method, target, path and params decoded,
+// version, headers, body; matches and addresses untouched). `head_len`, when not 0, is the head's
+// length known from an earlier call on the same bytes (an optimisation for long bodies: the head
+// is not parsed again); it is set once the head is complete.
+WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
+                         size_t* head_len);
+
+// The status line and headers of an answer: res.headers, then Content-Length (or
+// Transfer-Encoding: chunked when `chunked`), then Connection: close when `close`.
+std::string AnswerHead(const httplib::Response& res, size_t content_length, bool chunked,
+                       bool close);
+
+const char* ReasonPhrase(int status);
+
+}  // namespace crew::api

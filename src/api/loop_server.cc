@@ -1,0 +1,608 @@
+#include "api/loop_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
+
+#include "api/client_socket.h"
+#include "api/elastic_pool.h"
+#include "api/json_out.h"
+
+namespace crew::api {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kReadChunk = 64 << 10;
+constexpr auto kLinger = std::chrono::seconds(2);      // reading what follows a last answer
+constexpr auto kStopGrace = std::chrono::seconds(60);  // requests in hand at Stop()
+char listen_tag;                                       // epoll data of the listening socket
+
+void Endpoint(int fd, bool peer, std::string* ip, int* port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (rc != 0) return;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+    *port = ntohs(a->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+    *port = ntohs(a->sin6_port);
+  }
+  *ip = text;
+}
+
+// Writes all of data on a non-blocking socket, waiting up to `seconds` each time it is full.
+bool WriteAll(int fd, const char* data, size_t n, int seconds) {
+  while (n > 0) {
+    ssize_t w = send(fd, data, n, MSG_NOSIGNAL);
+    if (w > 0) {
+      data += w;
+      n -= static_cast<size_t>(w);
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, seconds * 1000) <= 0) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+httplib::Response Refusal(int status, const std::string& message) {
+  httplib::Response res;
+  res.status = status;
+  res.set_content(MessageJson(message), "application/json; charset=utf-8");
+  return res;
+}
+
+}  // namespace
+
+struct LoopServer::Conn {
+  int fd = -1;
+  Loop* loop = nullptr;
+  std::string remote_addr, local_addr;
+  int remote_port = -1, local_port = -1;
+
+  std::string in;                          // received, not yet consumed
+  std::unique_ptr<httplib::Request> next;  // the request being received
+  size_t head_len = 0;                     // its head's length, once complete
+  bool continue_sent = false;
+  Clock::time_point request_started;
+
+  std::string out;  // answers to write
+  size_t out_sent = 0;
+  Clock::time_point out_since, last_active;
+
+  int answering = 0;         // answers of this turn not yet written to `out`
+  bool close_after = false;  // close once `out` is written
+  bool peer_closed = false;
+  bool lingering = false;  // written its last answer; reading what follows until EOF
+  Clock::time_point linger_until;
+  bool watching_out = false;
+
+  // A request that may wait: run on the pool once this turn's answers are out. While on_pool,
+  // the pool thread owns every field but these two, which only the loop touches.
+  bool on_pool = false;
+  const Router::Route* pool_route = nullptr;
+  std::shared_ptr<httplib::Request> pool_request;
+  bool pool_close = false;
+};
+
+struct LoopServer::Loop {
+  int epfd = -1;
+  int wake_fd = -1;
+  std::thread thread;
+  std::unordered_set<Conn*> conns;  // every connection of this loop, also those on the pool
+  std::vector<Conn*> touched;       // this turn: connections with output to flush
+  std::vector<Conn*> to_pool;       // this turn: connections going to the pool
+  std::vector<char> buf = std::vector<char>(kReadChunk);
+  Clock::time_point next_sweep;
+  Clock::time_point listen_paused_until;  // out of descriptors: accept again after this
+  bool listen_paused = false;
+  std::atomic<int> on_pool{0};
+
+  enum class Kind { kNew, kBack, kClose };
+  std::mutex mu;
+  std::vector<std::pair<Conn*, Kind>> inbox;  // GUARDED_BY(mu)
+
+  void Post(Conn* c, Kind kind) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      inbox.emplace_back(c, kind);
+    }
+    uint64_t one = 1;
+    (void)!write(wake_fd, &one, sizeof one);
+  }
+};
+
+struct LoopServer::Answer {
+  Conn* conn = nullptr;
+  httplib::Request req;
+  httplib::Response res;
+  uint64_t seq = 0;
+  bool timed = true;  // a routed request (else refused while being read)
+  Clock::time_point started;
+  bool close = false;
+};
+
+LoopServer::LoopServer(const Router* router, LoopHooks hooks, LoopServerOptions options)
+    : router_(router), hooks_(std::move(hooks)), options_(std::move(options)) {
+  options_.loops = std::max(1, options_.loops);
+}
+
+LoopServer::~LoopServer() {
+  for (auto& loop : loops_) {
+    for (Conn* c : loop->conns) {
+      close(c->fd);
+      delete c;
+    }
+    if (loop->epfd >= 0) close(loop->epfd);
+    if (loop->wake_fd >= 0) close(loop->wake_fd);
+  }
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+Status LoopServer::Bind() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(options_.port);
+  const std::string where = options_.host + ":" + port;
+  if (getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &found) != 0 || !found) {
+    return Status::Unavailable("cannot listen on " + where + " (unknown host)");
+  }
+  std::string why = "no address";
+  for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
+      listen_fd_ = fd;
+      break;
+    }
+    why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (listen_fd_ < 0) {
+    return Status::Unavailable("cannot listen on " + where + " (" + why + ")");
+  }
+  std::string ip;
+  Endpoint(listen_fd_, false, &ip, &port_);
+
+  for (int i = 0; i < options_.loops; ++i) {
+    auto loop = std::make_unique<Loop>();
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (loop->epfd < 0 || loop->wake_fd < 0) {
+      return Status::Unavailable(std::string("cannot start an event loop: ") +
+                                 std::strerror(errno));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &loop->wake_fd;
+    epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wake_fd, &ev);
+    loops_.push_back(std::move(loop));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = &listen_tag;
+  epoll_ctl(loops_[0]->epfd, EPOLL_CTL_ADD, listen_fd_, &ev);
+  pool_ = std::make_unique<ElasticPool>(options_.max_pool_threads);
+  return Status::Ok();
+}
+
+void LoopServer::Run() {
+  auto serve = [this](Loop* loop) {
+    bool done = false;
+    while (!done) Turn(*loop, &done);
+  };
+  for (size_t i = 1; i < loops_.size(); ++i) {
+    loops_[i]->thread = std::thread(serve, loops_[i].get());
+  }
+  serve(loops_[0].get());
+  for (size_t i = 1; i < loops_.size(); ++i) loops_[i]->thread.join();
+  pool_->shutdown();
+}
+
+void LoopServer::Stop() {
+  stop_deadline_ = (Clock::now() + kStopGrace).time_since_epoch().count();
+  stopping_ = true;
+  for (auto& loop : loops_) {
+    uint64_t one = 1;
+    (void)!write(loop->wake_fd, &one, sizeof one);
+  }
+}
+
+void LoopServer::Turn(Loop& loop, bool* done) {
+  epoll_event events[128];
+  int n = epoll_wait(loop.epfd, events, 128, stopping_ ? 50 : 1000);
+  std::vector<Answer> answers;
+  for (int i = 0; i < n; ++i) {
+    void* tag = events[i].data.ptr;
+    if (tag == &listen_tag) {
+      Accept(loop);
+    } else if (tag == &loop.wake_fd) {
+      uint64_t count;
+      (void)!read(loop.wake_fd, &count, sizeof count);
+      std::vector<std::pair<Conn*, Loop::Kind>> inbox;
+      {
+        std::lock_guard<std::mutex> lock(loop.mu);
+        inbox.swap(loop.inbox);
+      }
+      for (auto [c, kind] : inbox) {
+        if (kind == Loop::Kind::kNew) {
+          Adopt(loop, c);
+        } else if (kind == Loop::Kind::kClose) {
+          Close(loop, c);
+        } else {  // back from the pool: serve what was sent meanwhile
+          c->on_pool = false;
+          c->pool_route = nullptr;
+          Watch(loop, c);
+          Serve(loop, c, &answers);
+          loop.touched.push_back(c);  // (a last answer: close it, lingering)
+        }
+      }
+    } else {
+      Conn* c = static_cast<Conn*>(tag);
+      if (events[i].events & EPOLLOUT) Flush(loop, c);
+      if (loop.conns.count(c) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        ReadFrom(loop, c, &answers);
+      }
+    }
+  }
+  Finish(&answers);
+  for (Conn* c : loop.touched) {
+    if (loop.conns.count(c)) Flush(loop, c);
+  }
+  loop.touched.clear();
+  for (Conn* c : loop.to_pool) {
+    if (!loop.conns.count(c)) continue;
+    epoll_ctl(loop.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+    c->watching_out = false;
+    c->on_pool = true;
+    ++loop.on_pool;
+    pool_->enqueue([this, c] { OnPool(c, c->pool_route, std::move(c->pool_request)); });
+  }
+  loop.to_pool.clear();
+
+  const auto now = Clock::now();
+  if (loop.listen_paused && now >= loop.listen_paused_until && !stopping_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &listen_tag;
+    epoll_ctl(loop.epfd, EPOLL_CTL_ADD, listen_fd_, &ev);
+    loop.listen_paused = false;
+  }
+  if (stopping_ && &loop == loops_[0].get() && listen_fd_ >= 0) {
+    close(listen_fd_);  // leaves the epoll set with it
+    listen_fd_ = -1;
+  }
+  if (now >= loop.next_sweep || stopping_) {
+    Sweep(loop, stopping_);
+    loop.next_sweep = now + std::chrono::seconds(1);
+  }
+  if (stopping_ && loop.on_pool == 0 && loop.conns.empty()) *done = true;
+}
+
+void LoopServer::Accept(Loop& loop) {
+  while (true) {
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        spdlog::warn("accept: {}; not accepting for 100 ms", std::strerror(errno));
+        epoll_ctl(loop.epfd, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        loop.listen_paused = true;
+        loop.listen_paused_until = Clock::now() + std::chrono::milliseconds(100);
+      }
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto* c = new Conn;
+    c->fd = fd;
+    Endpoint(fd, true, &c->remote_addr, &c->remote_port);
+    Endpoint(fd, false, &c->local_addr, &c->local_port);
+    Loop* to = loops_[next_loop_++ % loops_.size()].get();
+    if (to == &loop) {
+      Adopt(loop, c);
+    } else {
+      to->Post(c, Loop::Kind::kNew);
+    }
+  }
+}
+
+void LoopServer::Adopt(Loop& loop, Conn* c) {
+  c->loop = &loop;
+  c->last_active = Clock::now();
+  loop.conns.insert(c);
+  Watch(loop, c);
+}
+
+void LoopServer::Watch(Loop& loop, Conn* c) {
+  epoll_event ev{};
+  ev.events = c->peer_closed ? 0 : EPOLLIN | EPOLLRDHUP;
+  ev.data.ptr = c;
+  c->watching_out = c->out_sent < c->out.size();
+  if (c->watching_out) ev.events |= EPOLLOUT;
+  if (epoll_ctl(loop.epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    epoll_ctl(loop.epfd, EPOLL_CTL_ADD, c->fd, &ev);
+  }
+}
+
+void LoopServer::Close(Loop& loop, Conn* c) {
+  loop.conns.erase(c);
+  close(c->fd);  // leaves the epoll set with it
+  delete c;
+}
+
+void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
+  while (true) {
+    ssize_t n = recv(c->fd, loop.buf.data(), loop.buf.size(), 0);
+    if (n > 0) {
+      if (!c->lingering && !c->close_after) c->in.append(loop.buf.data(), static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < loop.buf.size()) break;
+    } else if (n == 0) {
+      c->peer_closed = true;
+      break;
+    } else if (errno == EINTR) {
+      continue;
+    } else {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) c->peer_closed = true;
+      break;
+    }
+  }
+  c->last_active = Clock::now();
+  if (!c->lingering) Serve(loop, c, answers);
+  if (c->peer_closed && c->answering == 0 && !c->pool_route) {
+    if (c->out_sent < c->out.size() && !c->lingering) return Watch(loop, c);  // still reading?
+    Close(loop, c);
+  }
+}
+
+void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
+  while (!c->pool_route && !c->close_after && !c->in.empty()) {
+    if (!c->next) {
+      c->next = std::make_unique<httplib::Request>();
+      c->request_started = Clock::now();
+    }
+    WireRequest w = ParseRequest(c->in, options_.limits, c->next.get(), &c->head_len);
+    if (w.state == WireRequest::State::kIncomplete) {
+      if (w.need_continue && !c->continue_sent) {
+        c->continue_sent = true;
+        c->out += "HTTP/1.1 100 Continue\r\n\r\n";
+        loop.touched.push_back(c);
+      }
+      return;
+    }
+    httplib::Request req = std::move(*c->next);
+    c->next.reset();
+    c->head_len = 0;
+    c->continue_sent = false;
+    if (w.state == WireRequest::State::kRefused) {
+      c->in.clear();
+      Answer a;
+      a.conn = c;
+      a.req = std::move(req);
+      a.res = Refusal(w.status, w.message);
+      for (const auto& h : options_.default_headers) a.res.headers.insert(h);
+      a.timed = false;
+      a.close = true;
+      ++c->answering;
+      answers->push_back(std::move(a));
+      return;
+    }
+    c->in.erase(0, w.consumed);
+    req.remote_addr = c->remote_addr;
+    req.remote_port = c->remote_port;
+    req.local_addr = c->local_addr;
+    req.local_port = c->local_port;
+    Handle(loop, c, std::move(req), w.keep_alive, answers);
+  }
+}
+
+void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_alive,
+                        std::vector<Answer>* answers) {
+  ++in_flight_;
+  Answer a;
+  a.conn = c;
+  a.req = std::move(req);
+  a.started = Clock::now();
+  a.close = !keep_alive || stopping_;
+  a.res.headers = options_.default_headers;
+  if (!hooks_.before(a.req, a.res)) {
+    const Router::Route* route = router_->Match(a.req);
+    if (!route) {
+      a.res.status = 404;
+    } else if (route->on_loop && route->on_loop(a.req)) {
+      a.seq = hooks_.run(*route, a.req, a.res, true);
+    } else {
+      c->pool_route = route;
+      c->pool_request = std::make_shared<httplib::Request>(std::move(a.req));
+      // (matches point into the path they were taken from)
+      std::regex_match(c->pool_request->path, c->pool_request->matches, route->pattern);
+      c->pool_close = a.close;
+      loop.to_pool.push_back(c);
+      return;
+    }
+  }
+  ++c->answering;
+  answers->push_back(std::move(a));
+}
+
+void LoopServer::Finish(std::vector<Answer>* answers) {
+  if (answers->empty()) return;
+  uint64_t seq = 0;
+  for (const Answer& a : *answers) seq = std::max(seq, a.seq);
+  const Status durable = seq ? hooks_.await(seq) : Status::Ok();
+  const auto now = Clock::now();
+  for (Answer& a : *answers) {
+    Conn* c = a.conn;
+    if (a.seq && !durable.ok()) {
+      a.res = Refusal(503, durable.message());
+      for (const auto& h : options_.default_headers) a.res.headers.insert(h);
+    }
+    if (a.res.status == -1) a.res.status = 200;
+    if (a.res.content_provider_) {  // a route on a loop must answer at once
+      spdlog::error("{} {}: a streamed answer from a route on the event loop", a.req.method,
+                    a.req.path);
+      a.res = Refusal(500, "internal error: streamed answer on the event loop");
+    }
+    std::optional<double> seconds;
+    if (a.timed) seconds = std::chrono::duration<double>(now - a.started).count();
+    hooks_.finish(a.req, a.res, seconds);
+    c->out += AnswerHead(a.res, a.res.body.size(), false, a.close);
+    if (a.req.method != "HEAD") c->out += a.res.body;
+    if (a.close) c->close_after = true;
+    --c->answering;
+    if (a.timed) --in_flight_;
+    c->loop->touched.push_back(c);
+  }
+  answers->clear();
+}
+
+void LoopServer::Flush(Loop& loop, Conn* c) {
+  while (c->out_sent < c->out.size()) {
+    ssize_t n = send(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c->out_sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!c->watching_out) {
+        c->out_since = Clock::now();
+        Watch(loop, c);
+      }
+      return;
+    } else {
+      if (c->answering == 0 && !c->pool_route) Close(loop, c);
+      return;
+    }
+  }
+  c->out.clear();
+  c->out_sent = 0;
+  if (c->pool_route) return;  // the pool takes it from here
+  if (c->close_after && !c->lingering) {
+    // Read (and drop) what the client still sends, so that closing does not reset the
+    // connection under the answer it has yet to read.
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = true;
+    c->linger_until = Clock::now() + kLinger;
+  }
+  if (c->peer_closed && c->answering == 0) return Close(loop, c);
+  if (c->watching_out) Watch(loop, c);
+}
+
+void LoopServer::Sweep(Loop& loop, bool stopping) {
+  const auto now = Clock::now();
+  const bool overdue = stopping && now.time_since_epoch().count() >= stop_deadline_;
+  std::vector<Conn*> ending;
+  for (Conn* c : loop.conns) {
+    if (c->on_pool) {
+      if (overdue) shutdown(c->fd, SHUT_RDWR);  // its request ends; the pool gives it back
+      continue;
+    }
+    const bool writing = c->out_sent < c->out.size();
+    // Stopping: a request not yet received is not in hand; only answers being written stay.
+    const bool reading = c->next != nullptr || !c->in.empty();
+    if (overdue ||
+        (c->lingering ? now >= c->linger_until
+         : writing    ? now - c->out_since > std::chrono::seconds(options_.write_seconds)
+         : stopping   ? true
+         : reading    ? now - c->request_started > std::chrono::seconds(options_.read_seconds)
+                      : now - c->last_active > std::chrono::seconds(options_.keep_alive_seconds))) {
+      ending.push_back(c);
+    }
+  }
+  for (Conn* c : ending) Close(loop, c);
+}
+
+void LoopServer::OnPool(Conn* c, const Router::Route* route,
+                        std::shared_ptr<httplib::Request> req) {
+  const int wait = options_.write_seconds;
+  bool ok = c->out_sent >= c->out.size() ||
+            WriteAll(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent, wait);
+  c->out.clear();
+  c->out_sent = 0;
+  const auto started = Clock::now();
+  httplib::Response res;
+  res.headers = options_.default_headers;
+  SetClientSocket(c->fd);  // for a long poll's ClientGone()
+  hooks_.run(*route, *req, res, false);
+  SetClientSocket(-1);
+  if (res.status == -1) res.status = 200;
+  hooks_.finish(*req, res, std::chrono::duration<double>(Clock::now() - started).count());
+  const bool head_only = req->method == "HEAD";
+  bool close = c->pool_close || stopping_;
+  if (!res.content_provider_ || head_only) {
+    std::string answer = AnswerHead(res, res.body.size(), false, close);
+    if (!head_only) answer += res.body;
+    ok = ok && WriteAll(c->fd, answer.data(), answer.size(), wait);
+  } else {
+    // A stream: with a length (a download) in order, else chunked until the provider is done.
+    const bool chunked = res.is_chunked_content_provider_ || res.content_length_ == 0;
+    const size_t length = res.content_length_;
+    std::string head = AnswerHead(res, length, chunked, close);
+    ok = ok && WriteAll(c->fd, head.data(), head.size(), wait);
+    size_t offset = 0;
+    bool done = false;
+    httplib::DataSink sink;
+    sink.write = [&](const char* data, size_t n) {
+      if (!ok) return false;
+      if (chunked) {
+        if (n == 0) return true;
+        char size[24];
+        int len = snprintf(size, sizeof size, "%zx\r\n", n);
+        ok = WriteAll(c->fd, size, static_cast<size_t>(len), wait) &&
+             WriteAll(c->fd, data, n, wait) && WriteAll(c->fd, "\r\n", 2, wait);
+      } else {
+        ok = WriteAll(c->fd, data, n, wait);
+      }
+      offset += n;
+      return ok;
+    };
+    sink.done = [&] { done = true; };
+    sink.is_writable = [&] { return ok && !ClientGone(c->fd); };
+    while (ok && !done && (chunked || offset < length)) {
+      if (!res.content_provider_(offset, chunked ? 0 : length - offset, sink)) ok = false;
+    }
+    if (ok && chunked) ok = WriteAll(c->fd, "0\r\n\r\n", 5, wait);
+    res.content_provider_success_ = ok;
+  }
+  --in_flight_;
+  c->last_active = Clock::now();
+  c->close_after = close;
+  Loop* loop = c->loop;
+  --loop->on_pool;
+  loop->Post(c, ok ? Loop::Kind::kBack : Loop::Kind::kClose);
+}
+
+}  // namespace crew::api

@@ -1,0 +1,106 @@
+// LoopServer: the plain-HTTP front end, a few epoll event loops (DESIGN.md, "HTTP front end").
+//
+// Each loop owns a share of the connections (the first loop accepts them and deals them out in
+// turn). A turn of a loop reads every connection that has bytes, and runs each complete request
+// whose route may run on a loop (Router::OnLoop: no waiting) right there, its writes appended to
+// the WAL but not synced (engine's DeferSync). Then one sync covers the whole turn (the hooks'
+// `await`: group commit without a thread hand-off), and only then are the answers written. A
+// request that may wait (long poll, event stream, download) takes its connection to a pool
+// thread, which grows on demand, and gives it back when answered.
+//
+// Keep-alive connections stay open until 75 s idle; a request must arrive within 30 s of its
+// first byte and an answer be taken within 30 s. Stop() stops accepting, lets requests in hand
+// finish (up to 60 s), closes the idle connections, and Run() returns.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+
+#include "api/http_wire.h"
+#include "api/router.h"
+#include "util/status.h"
+
+namespace crew::api {
+
+struct LoopServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port
+  int loops = 4;
+  size_t max_pool_threads = 4096;
+  WireLimits limits;
+  int keep_alive_seconds = 75;
+  int read_seconds = 30;
+  int write_seconds = 30;
+  httplib::Headers default_headers;  // on every answer
+};
+
+struct LoopHooks {
+  // Before routing (authentication, CORS preflight): true when it answered *res itself.
+  std::function<bool(const httplib::Request&, httplib::Response&)> before;
+  // Runs a routed request's handler. `on_loop`: on an event loop, where it must not wait for
+  // durability; it returns the sequence number its answer waits for (0: none).
+  std::function<uint64_t(const Router::Route&, const httplib::Request&, httplib::Response&,
+                         bool on_loop)>
+      run;
+  // Returns once every write up to seq is durable (or the store failed).
+  std::function<Status(uint64_t seq)> await;
+  // Every answer, just before it is written: fills in what the handler left (an error's JSON
+  // body) and counts it. seconds: since the request was complete (none: refused while read).
+  std::function<void(const httplib::Request&, httplib::Response&, std::optional<double> seconds)>
+      finish;
+};
+
+class LoopServer {
+ public:
+  LoopServer(const Router* router, LoopHooks hooks, LoopServerOptions options);
+  ~LoopServer();
+  Status Bind();
+  void Run();   // serves until Stop(); REQUIRES: Bind() succeeded
+  void Stop();  // returns at once; Run() returns once drained
+  int port() const { return port_; }
+  const std::atomic<int>* in_flight() const { return &in_flight_; }
+
+ private:
+  struct Conn;
+  struct Loop;
+  struct Answer;
+  friend struct Loop;
+
+  void Turn(Loop& loop, bool* done);
+  void Accept(Loop& loop);
+  void Adopt(Loop& loop, Conn* c);
+  void ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers);
+  void Serve(Loop& loop, Conn* c, std::vector<Answer>* answers);
+  void Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_alive,
+              std::vector<Answer>* answers);
+  void Finish(std::vector<Answer>* answers);
+  void Flush(Loop& loop, Conn* c);
+  void Watch(Loop& loop, Conn* c);
+  void Close(Loop& loop, Conn* c);
+  void Sweep(Loop& loop, bool stopping);
+  void OnPool(Conn* c, const Router::Route* route, std::shared_ptr<httplib::Request> req);
+  void GiveBack(Conn* c, bool close);
+
+  const Router* router_;
+  LoopHooks hooks_;
+  LoopServerOptions options_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::unique_ptr<httplib::TaskQueue> pool_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> stop_deadline_{0};  // steady clock ticks: then close what is left
+  std::atomic<int> in_flight_{0};
+  std::atomic<int> on_pool_{0};
+  size_t next_loop_ = 0;  // the accepting loop deals connections out in turn
+};
+
+}  // namespace crew::api

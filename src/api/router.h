@@ -1,0 +1,50 @@
+// Router: the route table of the API, shared by both front ends (http_server.h): the event loop
+// (loop_server.h) matches requests against it itself, and the TLS front end installs it into
+// cpp-httplib. Routes are tried in the order they were added; a pattern must match the whole
+// path (std::regex_match), its groups land in Request::matches, as with httplib.
+#pragma once
+
+#include <functional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <httplib.h>
+
+namespace crew::api {
+
+class Router {
+ public:
+  using Handler = httplib::Server::Handler;
+  // Whether a request may run on an event loop thread, which serves many connections and so
+  // must never wait (for another request, a client, or a download). Unset: never; the request
+  // runs on a pool thread, which may wait. Runs before the handler, on the parsed request.
+  using OnLoop = std::function<bool(const httplib::Request&)>;
+  static bool Always(const httplib::Request&) { return true; }
+
+  struct Route {
+    std::string method;
+    std::string source;  // the pattern's text
+    std::regex pattern;
+    Handler handler;
+    OnLoop on_loop;
+  };
+
+  void Get(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
+  void Post(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
+  void Put(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
+  void Patch(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
+  void Delete(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
+
+  // The first route of req.method (HEAD: GET's) matching req.path, with req.matches filled;
+  // nullptr when none does.
+  const Route* Match(httplib::Request& req) const;
+  void InstallInto(httplib::Server& server) const;
+
+ private:
+  void Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop);
+  std::vector<Route> routes_;
+};
+
+}  // namespace crew::api
