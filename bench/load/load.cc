@@ -13,15 +13,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <httplib.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/http_client.h"
 #include "common/latencies.h"
 
 namespace {
@@ -68,34 +70,35 @@ class Api {
   explicit Api(const std::string& url) {
     auto scheme = url.find("://");
     auto slash = url.find('/', scheme + 3);
-    origin_ = url.substr(0, slash);
+    std::string authority = url.substr(scheme + 3, slash - scheme - 3);
     prefix_ = slash == std::string::npos ? "/" : url.substr(slash);
     if (prefix_.back() != '/') prefix_ += "/";
-    client_ = std::make_unique<httplib::Client>(origin_);
-    client_->set_keep_alive(true);
-    client_->set_read_timeout(120);
-    client_->set_tcp_nodelay(true);
+    auto colon = authority.rfind(':');
+    int port = colon == std::string::npos ? 80 : std::atoi(authority.c_str() + colon + 1);
+    client_ = std::make_unique<crew_bench::HttpClient>(authority.substr(0, colon), port);
   }
-  Json Call(const char* method, const std::string& path, const Json& body = Json()) {
+  // The answer's body; exits on anything but 200 (a benchmark must not go on after an error).
+  const std::string& Call(const char* method, const std::string& path, const Json& body) {
     std::string full = prefix_ + "api/v1/" + path;
-    httplib::Result res =
-        std::string(method) == "GET"
-            ? client_->Get(full.c_str())
-            : client_->Post(full.c_str(), body.is_null() ? "{}" : body.dump(), "application/json");
-    if (!res || res->status != 200) {
+    int status = client_->Request(method, full, body.is_null() ? "" : body.dump(), &answer_);
+    if (status != 200) {
       std::fprintf(stderr, "%s %s failed: %s\n", method, full.c_str(),
-                   res ? (std::to_string(res->status) + " " + res->body).c_str()
-                       : httplib::to_string(res.error()).c_str());
+                   status < 0 ? "no connection" : (std::to_string(status) + " " + answer_).c_str());
       std::exit(2);
     }
-    return Json::parse(res->body);
+    return answer_;
   }
-  Json Post(const std::string& path, const Json& body) { return Call("POST", path, body); }
-  Json Get(const std::string& path) { return Call("GET", path); }
+  Json Post(const std::string& path, const Json& body) {
+    return Json::parse(Call("POST", path, body));
+  }
+  // A POST whose answer is not needed: not parsed.
+  void Send(const std::string& path, const Json& body) { Call("POST", path, body); }
+  Json Get(const std::string& path) { return Json::parse(Call("GET", path, Json())); }
 
  private:
-  std::string origin_, prefix_;
-  std::unique_ptr<httplib::Client> client_;
+  std::string prefix_;
+  std::unique_ptr<crew_bench::HttpClient> client_;
+  std::string answer_;
 };
 
 std::string Unique(const std::string& base) {
@@ -140,7 +143,7 @@ void Produce(const Options& o, const std::string& wl, const std::string& group,
         for (int i = 0; i < count; ++i) body.push_back(TaskBody(channel, start + i));
       }
       auto t0 = Clock::now();
-      api.Post("task_group/" + group + "/tasks", body);
+      api.Send("task_group/" + group + "/tasks", body);
       stats[p].Add(Ms(Clock::now() - t0));
     }
   });
@@ -172,7 +175,7 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
           if (done.load() >= n) break;
           continue;
         }
-        api.Post("task/" + got["task"]["_id"].get<std::string>() + "/release",
+        api.Send("task/" + got["task"]["_id"].get<std::string>() + "/release",
                  {{"workerId", worker}, {"output", {{"ok", true}}}});
         stats[w].Add(Ms(Clock::now() - t0));
         ++done;
@@ -188,7 +191,7 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
           items.push_back(
               {{"taskId", t["task"]["_id"]}, {"workerId", worker}, {"output", {{"ok", true}}}});
         }
-        api.Post("tasks/release", items);
+        api.Send("tasks/release", items);
         stats[w].Add(Ms(Clock::now() - t0));
         done += static_cast<int>(items.size());
       }
@@ -240,19 +243,19 @@ void W2(const Options& o) {
       if (r["task"].is_null()) continue;
       got_at = Clock::now().time_since_epoch().count();
       ++received;
-      api.Post("task/" + r["task"]["_id"].get<std::string>() + "/release", {{"workerId", "w2"}});
+      api.Send("task/" + r["task"]["_id"].get<std::string>() + "/release", {{"workerId", "w2"}});
     }
   });
   for (int i = 0; i < samples; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     int before = received;
-    producer.Post("task_group/" + g + "/tasks", TaskBody(ch, i));
+    producer.Send("task_group/" + g + "/tasks", TaskBody(ch, i));
     auto answered = Clock::now();
     while (received == before) std::this_thread::sleep_for(std::chrono::microseconds(50));
     lag.Add(Ms(Clock::time_point(Clock::duration(got_at.load())) - answered));
   }
   stop = true;
-  producer.Post("task_group/" + g + "/tasks", TaskBody(ch, -1));  // wakes the worker
+  producer.Send("task_group/" + g + "/tasks", TaskBody(ch, -1));  // wakes the worker
   worker.join();
   Report({"W2", "idle latency: create answered -> worker holds it", 0, lag.Pct(0.5), lag.Pct(0.99),
           lag.Pct(0.999), std::to_string(samples) + " samples (ms)"});
@@ -284,9 +287,9 @@ void W3(const Options& o, double w1_rate) {
         b["parentIds"] = {parent};
         blocked.push_back(b);
       }
-      a.Post("task_group/" + open + "/tasks", delayed);
-      a.Post("task_group/" + paused + "/tasks", held);
-      a.Post("task_group/" + open + "/tasks", blocked);
+      a.Send("task_group/" + open + "/tasks", delayed);
+      a.Send("task_group/" + paused + "/tasks", held);
+      a.Send("task_group/" + open + "/tasks", blocked);
       created += 300;
     }
   });
@@ -304,7 +307,7 @@ void W4(const Options& o) {
   Api api(o.url);
   std::string g = NewGroup(api), ch = Unique("w4"), fin = Unique("w4final");
   int n = o.smoke ? 200 : o.dag_children;
-  api.Post("task_group/" + g + "/tasks", TaskBody(ch + "_seed", 0));
+  api.Send("task_group/" + g + "/tasks", TaskBody(ch + "_seed", 0));
   auto start = Clock::now();
   Json seed = api.Post("channel/" + ch + "_seed/acquire", {{"workerId", "s"}});
   Json children = Json::array();
@@ -315,7 +318,7 @@ void W4(const Options& o) {
   }
   children.push_back(
       {{"_child_id", "final"}, {"_parent_ids", all}, {"name", "final"}, {"channel", fin}});
-  api.Post("task/" + seed["task"]["_id"].get<std::string>() + "/release",
+  api.Send("task/" + seed["task"]["_id"].get<std::string>() + "/release",
            {{"workerId", "s"}, {"children", children}});
   auto released = Clock::now();
   Drain(o, "W4", ch, n, 1, false);
@@ -324,7 +327,7 @@ void W4(const Options& o) {
     std::fprintf(stderr, "W4: the final task is not acquirable after its parents completed\n");
     std::exit(3);
   }
-  api.Post("task/" + last["task"]["_id"].get<std::string>() + "/release", {{"workerId", "f"}});
+  api.Send("task/" + last["task"]["_id"].get<std::string>() + "/release", {{"workerId", "f"}});
   double total = Ms(Clock::now() - start);
   char note[96];
   std::snprintf(note, sizeof note, "release with %d children: %.0f ms; whole DAG: %.0f ms", n,
@@ -372,7 +375,7 @@ void W6(const Options& o) {
         t["workgroup"] = "wg" + std::to_string(i % 100);
         batch.push_back(t);
       }
-      a.Post("task_group/" + g + "/tasks", batch);
+      a.Send("task_group/" + g + "/tasks", batch);
     }
   });
   std::mutex mu;
@@ -408,7 +411,7 @@ void W6(const Options& o) {
       bool delay = rng() % 10 == 0;
       if (delay) release["workgroupDelayInSeconds"] = 1;
       auto sent = Clock::now();
-      a.Post("task/" + got["task"]["_id"].get<std::string>() + "/release", release);
+      a.Send("task/" + got["task"]["_id"].get<std::string>() + "/release", release);
       if (delay) {
         std::lock_guard<std::mutex> lock(mu);
         delays[wg].push_back({Clock::now(), sent + std::chrono::milliseconds(1000)});
