@@ -126,9 +126,10 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
 }
 
 // The chunked body starting at buf[0]: kComplete with consumed bytes, kIncomplete, or refused.
-WireRequest ParseChunked(std::string_view buf, size_t max_body, std::string* body) {
-  body->clear();
-  size_t pos = 0;
+// Appends the data to *body when given; the caller first scans without (a body arriving in many
+// reads is scanned again each time, so that costs its chunk lines only, not its bytes).
+WireRequest ParseChunked(std::string_view buf, const WireLimits& limits, std::string* body) {
+  size_t pos = 0, total = 0;
   while (true) {
     size_t line_start = pos;
     auto line = NextLine(buf, &pos);
@@ -149,8 +150,12 @@ WireRequest ParseChunked(std::string_view buf, size_t max_body, std::string* bod
                                                  : std::tolower(c) - 'a' + 10);
     }
     if (size == 0) {  // the last chunk, then trailers (ignored) up to an empty line
+      const size_t trailers = pos;
       while (true) {
         auto trailer = NextLine(buf, &pos);
+        if ((trailer ? pos : buf.size()) - trailers > limits.max_head) {
+          return Refuse(431, "Request trailers are too large");
+        }
         if (!trailer) return WireRequest{};
         if (trailer->empty()) break;
       }
@@ -159,9 +164,10 @@ WireRequest ParseChunked(std::string_view buf, size_t max_body, std::string* bod
       w.consumed = pos;
       return w;
     }
-    if (body->size() + size > max_body) return Refuse(413, "Request body is over the size limit");
+    total += size;
+    if (total > limits.max_body) return Refuse(413, "Request body is over the size limit");
     if (buf.size() < pos + size + 1) return WireRequest{};
-    body->append(buf.substr(pos, size));
+    if (body) body->append(buf.substr(pos, size));
     pos += size;
     if (buf[pos] == '\r') ++pos;
     if (pos >= buf.size()) return WireRequest{};
@@ -188,15 +194,18 @@ WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib
   const bool has_length = req->has_header("Content-Length");
   if (req->has_header("Transfer-Encoding")) {
     if (has_length) return Refuse(400, "Both Content-Length and Transfer-Encoding");
-    if (!EqualsNoCase(req->get_header_value("Transfer-Encoding"), "chunked")) {
+    if (req->get_header_value_count("Transfer-Encoding") != 1 ||
+        !EqualsNoCase(req->get_header_value("Transfer-Encoding"), "chunked")) {
       return Refuse(400, "Unsupported Transfer-Encoding");
     }
-    WireRequest body = ParseChunked(buf.substr(head), limits.max_body, &req->body);
+    WireRequest body = ParseChunked(buf.substr(head), limits, nullptr);
     if (body.state == State::kRefused) return body;
     if (body.state == State::kIncomplete) {
       w.need_continue = expects_continue;
       return w;
     }
+    req->body.clear();
+    ParseChunked(buf.substr(head), limits, &req->body);
     w.state = State::kComplete;
     w.consumed = head + body.consumed;
     return w;

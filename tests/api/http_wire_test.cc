@@ -1,0 +1,613 @@
+// api/http_wire: reading HTTP/1.1 requests off the wire and framing answers (loop_server's parser).
+#include "api/http_wire.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace crew::api {
+namespace {
+
+using State = WireRequest::State;
+
+// One call the way loop_server makes it: a fresh head_len unless the caller passes its own.
+WireRequest Parse(std::string_view buf, httplib::Request* req, const WireLimits& limits = {}) {
+  size_t head_len = 0;
+  return ParseRequest(buf, limits, req, &head_len);
+}
+
+// Every refusal: the status, the state, and a connection that is closed afterwards.
+void ExpectRefused(const WireRequest& w, int status) {
+  EXPECT_EQ(w.state, State::kRefused);
+  EXPECT_EQ(w.status, status);
+  EXPECT_FALSE(w.keep_alive);
+  EXPECT_FALSE(w.message.empty());
+}
+
+// As ExpectRefused, with the caller's line in any failure message.
+#define EXPECT_REFUSED(w, status)   \
+  do {                              \
+    SCOPED_TRACE("EXPECT_REFUSED"); \
+    ExpectRefused((w), (status));   \
+  } while (0)
+
+WireRequest RefusedFor(std::string_view buf, const WireLimits& limits = {}) {
+  httplib::Request req;
+  return Parse(buf, &req, limits);
+}
+
+TEST(HttpWire, SimpleGetWithQueryDecodesPathAndParams) {
+  const std::string buf =
+      "GET /api/v1/a%20b/c%2Fd+e?name=J%C3%B6rg+Smith&x=1%262&empty= HTTP/1.1\r\n"
+      "Host: example.com\r\n"
+      "Accept:  */*  \r\n"
+      "\r\n";
+  httplib::Request req;
+  size_t head_len = 0;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_EQ(head_len, buf.size());
+  EXPECT_TRUE(w.keep_alive);
+  EXPECT_FALSE(w.need_continue);
+  EXPECT_EQ(w.status, 0);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.version, "HTTP/1.1");
+  EXPECT_EQ(req.target, "/api/v1/a%20b/c%2Fd+e?name=J%C3%B6rg+Smith&x=1%262&empty=");
+  EXPECT_EQ(req.path, "/api/v1/a b/c/d+e");  // '+' is a plus in a path
+  ASSERT_EQ(req.params.size(), 3u);
+  EXPECT_EQ(req.get_param_value("name"), "J\xC3\xB6rg Smith");  // '+' is a space in a query
+  EXPECT_EQ(req.get_param_value("x"), "1&2");
+  EXPECT_TRUE(req.has_param("empty"));
+  EXPECT_EQ(req.get_param_value("empty"), "");
+  EXPECT_EQ(req.get_header_value("Host"), "example.com");
+  EXPECT_EQ(req.get_header_value("host"), "example.com");
+  EXPECT_EQ(req.get_header_value("Accept"), "*/*");  // value trimmed both sides
+  EXPECT_EQ(req.headers.size(), 2u);
+  EXPECT_EQ(req.body, "");
+}
+
+TEST(HttpWire, GetWithoutQueryHasNoParams) {
+  const std::string buf = "DELETE /x HTTP/1.1\r\n\r\n";
+  httplib::Request req;
+  req.params.emplace("stale", "1");  // left over from a previous request on the same object
+  WireRequest w = Parse(buf, &req);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_EQ(req.method, "DELETE");
+  EXPECT_EQ(req.path, "/x");
+  EXPECT_EQ(req.target, "/x");
+  EXPECT_TRUE(req.params.empty());
+}
+
+TEST(HttpWire, IncompleteHeadIsIncomplete) {
+  const std::string full = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (size_t n = 0; n < full.size(); ++n) {
+    httplib::Request req;
+    size_t head_len = 0;
+    WireRequest w =
+        ParseRequest(std::string_view(full).substr(0, n), WireLimits{}, &req, &head_len);
+    EXPECT_EQ(w.state, State::kIncomplete) << "prefix of " << n << " bytes";
+    EXPECT_EQ(w.consumed, 0u);
+    EXPECT_EQ(head_len, 0u) << "prefix of " << n << " bytes";
+  }
+}
+
+TEST(HttpWire, PostWithContentLengthCompleteInOneBuffer) {
+  const std::string head =
+      "POST /api/v1/tasks HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n";
+  const std::string buf = head + R"({"a":"hello"})";
+  httplib::Request req;
+  size_t head_len = 0;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_EQ(head_len, head.size());
+  EXPECT_TRUE(w.keep_alive);
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.path, "/api/v1/tasks");
+  EXPECT_EQ(req.body, R"({"a":"hello"})");
+  EXPECT_EQ(req.get_header_value("Content-Type"), "application/json");
+}
+
+TEST(HttpWire, PostBodyIncompleteThenCompleteReusingHeadLen) {
+  const std::string head = "POST /upload HTTP/1.1\r\nContent-Length: 10\r\n\r\n";
+  std::string buf = head + "01234";
+  httplib::Request req;
+  size_t head_len = 0;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  EXPECT_EQ(w.state, State::kIncomplete);
+  EXPECT_EQ(w.consumed, 0u);
+  EXPECT_FALSE(w.need_continue);
+  EXPECT_EQ(head_len, head.size());  // known from now on
+
+  buf += "5678";  // still one short
+  w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  EXPECT_EQ(w.state, State::kIncomplete);
+  EXPECT_EQ(head_len, head.size());
+
+  buf += "9";
+  w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_TRUE(w.keep_alive);
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.path, "/upload");
+  EXPECT_EQ(req.body, "0123456789");
+  EXPECT_EQ(head_len, head.size());
+}
+
+TEST(HttpWire, BodyWithExtraBytesConsumesOnlyItsLength) {
+  const std::string first = "PUT /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+  const std::string buf = first + "GET /b HTTP/1.1\r\n";  // the start of the next request
+  httplib::Request req;
+  WireRequest w = Parse(buf, &req);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, first.size());
+  EXPECT_EQ(req.body, "abc");
+}
+
+TEST(HttpWire, TwoPipelinedRequestsInOneBuffer) {
+  const std::string first = "POST /first?a=1 HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+  const std::string second = "GET /second?b=2 HTTP/1.1\r\nHost: h\r\n\r\n";
+  const std::string buf = first + second;
+
+  httplib::Request req;
+  size_t head_len = 0;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, first.size());
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.path, "/first");
+  EXPECT_EQ(req.get_param_value("a"), "1");
+  EXPECT_EQ(req.body, "hello");
+
+  // The caller drops the consumed bytes and starts a new request on the same object.
+  std::string_view rest = std::string_view(buf).substr(w.consumed);
+  head_len = 0;
+  w = ParseRequest(rest, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, second.size());
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.path, "/second");
+  EXPECT_EQ(req.target, "/second?b=2");
+  EXPECT_EQ(req.params.size(), 1u);
+  EXPECT_EQ(req.get_param_value("b"), "2");
+  EXPECT_FALSE(req.has_param("a"));
+  EXPECT_FALSE(req.has_header("Content-Length"));
+  EXPECT_EQ(req.get_header_value("Host"), "h");
+  EXPECT_EQ(req.body, "");
+}
+
+TEST(HttpWire, ExpectContinueWithIncompleteBodySetsNeedContinue) {
+  const std::string head = "POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n";
+  httplib::Request req;
+  size_t head_len = 0;
+  WireRequest w = ParseRequest(head, WireLimits{}, &req, &head_len);
+  EXPECT_EQ(w.state, State::kIncomplete);
+  EXPECT_TRUE(w.need_continue);
+  EXPECT_EQ(head_len, head.size());
+
+  const std::string buf = head + "body";
+  w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_FALSE(w.need_continue);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_EQ(req.body, "body");
+}
+
+TEST(HttpWire, ExpectContinueOnChunkedBodySetsNeedContinue) {
+  const std::string head =
+      "POST /x HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
+  httplib::Request req;
+  WireRequest w = Parse(head, &req);
+  EXPECT_EQ(w.state, State::kIncomplete);
+  EXPECT_TRUE(w.need_continue);
+}
+
+TEST(HttpWire, ExpectContinueOnHttp10DoesNotSetNeedContinue) {
+  const std::string head = "POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+  httplib::Request req;
+  WireRequest w = Parse(head, &req);
+  EXPECT_EQ(w.state, State::kIncomplete);
+  EXPECT_FALSE(w.need_continue);
+}
+
+TEST(HttpWire, NoExpectDoesNotSetNeedContinue) {
+  const std::string head = "POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\n";
+  httplib::Request req;
+  WireRequest w = Parse(head, &req);
+  EXPECT_EQ(w.state, State::kIncomplete);
+  EXPECT_FALSE(w.need_continue);
+}
+
+TEST(HttpWire, ChunkedBodyInPiecesWithExtensionsTrailersAndUppercaseHex) {
+  const std::string head = "POST /c HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n";
+  const std::string body_wire =
+      "5;name=value\r\n"
+      "hello\r\n"
+      "1A\r\n"
+      "abcdefghijklmnopqrstuvwxyz\r\n"
+      "0B ; ext\r\n"
+      "ABCDEFGHIJK\r\n"
+      "0\r\n"
+      "X-Checksum: 123\r\n"
+      "X-Other: 4\r\n"
+      "\r\n";
+  const std::string full = head + body_wire;
+  const std::string expected_body = "helloabcdefghijklmnopqrstuvwxyzABCDEFGHIJK";
+
+  httplib::Request req;
+  size_t head_len = 0;
+  // Every prefix that ends inside the body is incomplete; the same Request and head_len are
+  // kept across calls, as loop_server does.
+  for (size_t n = head.size(); n < full.size(); ++n) {
+    WireRequest w =
+        ParseRequest(std::string_view(full).substr(0, n), WireLimits{}, &req, &head_len);
+    ASSERT_EQ(w.state, State::kIncomplete) << "prefix of " << n << " bytes";
+    EXPECT_FALSE(w.need_continue);
+    EXPECT_EQ(head_len, head.size());
+  }
+  WireRequest w = ParseRequest(full, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, full.size());
+  EXPECT_TRUE(w.keep_alive);
+  EXPECT_EQ(req.body, expected_body);
+  EXPECT_FALSE(req.has_header("X-Checksum"));  // trailers are not headers
+
+  // The same bytes parsed in one go, followed by a pipelined request.
+  httplib::Request again;
+  const std::string next = "GET /n HTTP/1.1\r\n\r\n";
+  w = Parse(full + next, &again);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, full.size());
+  EXPECT_EQ(again.body, expected_body);
+}
+
+TEST(HttpWire, ChunkedBodyWithBareNewlines) {
+  const std::string buf = "POST /c HTTP/1.1\nTransfer-Encoding: chunked\n\n3\nabc\n0\n\n";
+  httplib::Request req;
+  WireRequest w = Parse(buf, &req);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_EQ(req.body, "abc");
+}
+
+TEST(HttpWire, ChunkedEmptyBody) {
+  const std::string buf = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+  httplib::Request req;
+  req.body = "stale";
+  WireRequest w = Parse(buf, &req);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_EQ(req.body, "");
+}
+
+TEST(HttpWire, ChunkedBadChunkSizeIs400) {
+  EXPECT_REFUSED(RefusedFor("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\r\n"), 400);
+  // Data longer than its chunk size says: no line end where one must be.
+  EXPECT_REFUSED(
+      RefusedFor("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n"),
+      400);
+}
+
+TEST(HttpWire, ChunkedBodyOverMaxBodyIs413) {
+  WireLimits limits;
+  limits.max_body = 8;
+  const std::string head = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // 5 + 5 > 8: refused once the second chunk's size is known, before its data arrives.
+  EXPECT_REFUSED(RefusedFor(head + "5\r\nhello\r\n5\r\n", limits), 413);
+  // A single chunk over the limit.
+  EXPECT_REFUSED(RefusedFor(head + "9\r\n", limits), 413);
+  // Exactly at the limit is fine.
+  httplib::Request req;
+  const std::string ok = head + "5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n";
+  WireRequest w = Parse(ok, &req, limits);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, ok.size());
+  EXPECT_EQ(req.body, "helloabc");
+}
+
+TEST(HttpWire, ContentLengthOverMaxBodyIs413RightAfterHead) {
+  WireLimits limits;
+  limits.max_body = 100;
+  // Only the head has arrived: refused at once, without waiting for 101 bytes.
+  EXPECT_REFUSED(RefusedFor("POST /x HTTP/1.1\r\nContent-Length: 101\r\n\r\n", limits), 413);
+  EXPECT_REFUSED(
+      RefusedFor("POST /x HTTP/1.1\r\nContent-Length: 999999999999999999\r\n\r\n", limits), 413);
+  // At the limit: waits for the body.
+  httplib::Request req;
+  WireRequest w = Parse("POST /x HTTP/1.1\r\nContent-Length: 100\r\n\r\n", &req, limits);
+  EXPECT_EQ(w.state, State::kIncomplete);
+}
+
+TEST(HttpWire, ContentLengthAndTransferEncodingIs400) {
+  EXPECT_REFUSED(RefusedFor("POST /x HTTP/1.1\r\nContent-Length: 5\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+                 400);
+  EXPECT_REFUSED(RefusedFor("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                            "Content-Length: 5\r\n\r\n"),
+                 400);
+}
+
+TEST(HttpWire, TwoContentLengthHeadersIs400) {
+  EXPECT_REFUSED(
+      RefusedFor("POST /x HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"), 400);
+  EXPECT_REFUSED(
+      RefusedFor("POST /x HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 4\r\n\r\nabcd"), 400);
+}
+
+TEST(HttpWire, NonNumericContentLengthIs400) {
+  for (const char* value : {"abc", "-1", "+5", "5 5", "0x10", "1.5", "12a", ""}) {
+    const std::string buf =
+        std::string("POST /x HTTP/1.1\r\nContent-Length: ") + value + "\r\n\r\n";
+    SCOPED_TRACE(std::string("Content-Length: '") + value + "'");
+    EXPECT_REFUSED(RefusedFor(buf), 400);
+  }
+}
+
+TEST(HttpWire, UnsupportedTransferEncodingIs400) {
+  for (const char* value : {"gzip", "gzip, chunked", "identity", "chunked, gzip"}) {
+    const std::string buf =
+        std::string("POST /x HTTP/1.1\r\nTransfer-Encoding: ") + value + "\r\n\r\n";
+    SCOPED_TRACE(value);
+    EXPECT_REFUSED(RefusedFor(buf), 400);
+  }
+}
+
+// Several Transfer-Encoding field lines form one list (RFC 9110 5.3): "chunked" then "gzip" is
+// "chunked, gzip", refused like the single-line form above; "chunked" twice is invalid too.
+TEST(HttpWire, RepeatedTransferEncodingHeadersAre400) {
+  const std::string body = "5\r\nhello\r\n0\r\n\r\n";
+  EXPECT_REFUSED(RefusedFor("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                            "Transfer-Encoding: gzip\r\n\r\n" +
+                            body),
+                 400);
+  EXPECT_REFUSED(RefusedFor("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n" +
+                            body),
+                 400);
+  EXPECT_REFUSED(RefusedFor("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n" +
+                            body),
+                 400);
+}
+
+// Trailer fields are header fields: an unending trailer section must be refused like an
+// unending head (431), not buffered without bound (loop_server has no cap of its own).
+TEST(HttpWire, ChunkedTrailersOverMaxHeadAre431) {
+  WireLimits limits;
+  limits.max_head = 1024;
+  std::string buf = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n";
+  while (buf.size() < (1u << 20)) buf += "X-Trailer: " + std::string(50, 't') + "\r\n";
+  EXPECT_REFUSED(RefusedFor(buf, limits), 431);
+  // One unterminated trailer line, too.
+  EXPECT_REFUSED(RefusedFor("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: " +
+                                std::string(1 << 20, 't'),
+                            limits),
+                 431);
+}
+
+TEST(HttpWire, MalformedRequestLineIs400) {
+  for (const char* line : {
+           "GET\r\n\r\n",               // method only
+           "GET /\r\n\r\n",             // no version
+           "GET  / HTTP/1.1\r\n\r\n",   // two spaces after the method
+           "GET /  HTTP/1.1\r\n\r\n",   // two spaces before the version
+           "GET / HTTP/1.1 \r\n\r\n",   // trailing space
+           " GET / HTTP/1.1\r\n\r\n",   // leading space
+           "GET  HTTP/1.1\r\n\r\n",     // empty target
+           "GET / x HTTP/1.1\r\n\r\n",  // four parts
+           "\r\n\r\n",                  // empty request line
+       }) {
+    SCOPED_TRACE(line);
+    EXPECT_REFUSED(RefusedFor(line), 400);
+  }
+}
+
+TEST(HttpWire, UnknownMethodIs400) {
+  for (const char* line :
+       {"BREW /pot HTTP/1.1\r\n\r\n", "get / HTTP/1.1\r\n\r\n",
+        "CONNECT example.com:443 HTTP/1.1\r\n\r\n", "TRACE / HTTP/1.1\r\n\r\n"}) {
+    SCOPED_TRACE(line);
+    EXPECT_REFUSED(RefusedFor(line), 400);
+  }
+  // Every supported method is accepted.
+  for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}) {
+    httplib::Request req;
+    const std::string buf = std::string(method) + " / HTTP/1.1\r\n\r\n";
+    WireRequest w = Parse(buf, &req);
+    EXPECT_EQ(w.state, State::kComplete) << method;
+    EXPECT_EQ(req.method, method);
+  }
+}
+
+TEST(HttpWire, UnsupportedVersionIs400) {
+  for (const char* line :
+       {"GET / HTTP/2.0\r\n\r\n", "GET / HTTP/0.9\r\n\r\n", "GET / http/1.1\r\n\r\n",
+        "GET / HTTP/1.10\r\n\r\n", "GET / HTTP/1\r\n\r\n"}) {
+    SCOPED_TRACE(line);
+    EXPECT_REFUSED(RefusedFor(line), 400);
+  }
+}
+
+TEST(HttpWire, TargetOverMaxUriIs414) {
+  WireLimits limits;
+  limits.max_uri = 64;
+  const std::string at_limit = "/" + std::string(63, 'a');
+  const std::string over = "/" + std::string(64, 'a');
+  httplib::Request req;
+  WireRequest w = Parse("GET " + at_limit + " HTTP/1.1\r\n\r\n", &req, limits);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(req.path, at_limit);
+  EXPECT_REFUSED(RefusedFor("GET " + over + " HTTP/1.1\r\n\r\n", limits), 414);
+  // The complete request line is enough; the rest of the head need not have arrived.
+  EXPECT_REFUSED(RefusedFor("GET " + over + " HTTP/1.1\r\nHost: a\r\n", limits), 414);
+}
+
+TEST(HttpWire, IncompleteRequestLineAlreadyTooLongIs414) {
+  WireLimits limits;
+  limits.max_uri = 64;
+  // No line end yet, but far more bytes than any valid request line could have.
+  EXPECT_REFUSED(RefusedFor("GET /" + std::string(200, 'a'), limits), 414);
+  EXPECT_REFUSED(RefusedFor("GET /" + std::string(10000, 'a'), WireLimits{}), 414);
+  // A line that may still turn out valid (a target at the limit, version still coming) waits.
+  httplib::Request req;
+  WireRequest w = Parse("OPTIONS /" + std::string(63, 'a') + " HTTP/1.", &req, limits);
+  EXPECT_EQ(w.state, State::kIncomplete);
+}
+
+TEST(HttpWire, HeadOverMaxHeadIs431) {
+  WireLimits limits;
+  limits.max_head = 256;
+  const std::string line = "GET / HTTP/1.1\r\n";
+  const std::string big = "X-Big: " + std::string(300, 'b') + "\r\n";
+  // The whole head has arrived.
+  EXPECT_REFUSED(RefusedFor(line + big + "\r\n", limits), 431);
+  // The head is still coming, and already too long.
+  EXPECT_REFUSED(RefusedFor(line + big, limits), 431);
+  EXPECT_REFUSED(RefusedFor(line + "X-Big: " + std::string(300, 'b'), limits), 431);
+  // Just under the limit is fine.
+  std::string ok = line + "X-Fill: ";
+  ok += std::string(256 - ok.size() - 4, 'f') + "\r\n\r\n";
+  ASSERT_EQ(ok.size(), 256u);
+  httplib::Request req;
+  WireRequest w = Parse(ok, &req, limits);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, ok.size());
+}
+
+TEST(HttpWire, MoreThanMaxHeadersIs431) {
+  WireLimits limits;
+  limits.max_headers = 3;
+  std::string head = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 3; ++i) head += "X-H" + std::to_string(i) + ": v\r\n";
+  httplib::Request req;
+  WireRequest w = Parse(head + "\r\n", &req, limits);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(req.headers.size(), 3u);
+
+  EXPECT_REFUSED(RefusedFor(head + "X-H3: v\r\n\r\n", limits), 431);
+  // Repeats of one name count too.
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nA: 1\r\nA: 2\r\nA: 3\r\nA: 4\r\n\r\n", limits), 431);
+}
+
+TEST(HttpWire, HeaderWithoutColonIs400) {
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nHost example.com\r\n\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nNoColon\r\n\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\n: no name\r\n\r\n"), 400);
+}
+
+TEST(HttpWire, HeaderWithSpaceBeforeColonIs400) {
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nHost : example.com\r\n\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nHost\t: example.com\r\n\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor("POST / HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc"), 400);
+}
+
+TEST(HttpWire, ObsFoldLineIs400) {
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nX-Long: first\r\n second\r\n\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nX-Long: first\r\n\tsecond\r\n\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\n Host: a\r\n\r\n"), 400);
+}
+
+TEST(HttpWire, KeepAliveRules) {
+  struct Case {
+    const char* head;
+    bool keep_alive;
+  } cases[] = {
+      {"GET / HTTP/1.1\r\n\r\n", true},
+      {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false},
+      {"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n", false},
+      {"GET / HTTP/1.1\r\nconnection: Upgrade, close\r\n\r\n", false},
+      {"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", true},
+      {"GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", true},
+      {"GET / HTTP/1.0\r\n\r\n", false},
+      {"GET / HTTP/1.0\r\nConnection: keep-alive, Upgrade\r\n\r\n", true},
+      {"GET / HTTP/1.0\r\nConnection: Upgrade ,  Keep-Alive \r\n\r\n", true},
+      {"GET / HTTP/1.0\r\nConnection: close\r\n\r\n", false},
+      {"GET / HTTP/1.0\r\nConnection: Upgrade\r\n\r\n", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.head);
+    httplib::Request req;
+    WireRequest w = Parse(c.head, &req);
+    ASSERT_EQ(w.state, State::kComplete);
+    EXPECT_EQ(w.keep_alive, c.keep_alive);
+  }
+}
+
+TEST(HttpWire, BareNewlineLineEndingsAccepted) {
+  const std::string buf = "POST /p?q=a+b HTTP/1.1\nHost: h\nContent-Length: 3\r\nX-Mixed: m\n\nabc";
+  httplib::Request req;
+  size_t head_len = 0;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, buf.size());
+  EXPECT_EQ(head_len, buf.size() - 3);
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.version, "HTTP/1.1");
+  EXPECT_EQ(req.target, "/p?q=a+b");
+  EXPECT_EQ(req.path, "/p");
+  EXPECT_EQ(req.get_param_value("q"), "a b");
+  EXPECT_EQ(req.get_header_value("Host"), "h");
+  EXPECT_EQ(req.get_header_value("X-Mixed"), "m");
+  EXPECT_EQ(req.body, "abc");
+}
+
+TEST(HttpWire, AnswerHeadWithHeaderAndContentLength) {
+  httplib::Response res;
+  res.status = 200;
+  res.set_header("Content-Type", "application/json");
+  EXPECT_EQ(AnswerHead(res, 42, /*chunked=*/false, /*close=*/false),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: application/json\r\n"
+            "Content-Length: 42\r\n"
+            "\r\n");
+}
+
+TEST(HttpWire, AnswerHeadChunked) {
+  httplib::Response res;
+  res.status = 200;
+  res.set_header("Content-Type", "text/event-stream");
+  EXPECT_EQ(AnswerHead(res, 0, /*chunked=*/true, /*close=*/false),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/event-stream\r\n"
+            "Transfer-Encoding: chunked\r\n"
+            "\r\n");
+}
+
+TEST(HttpWire, AnswerHeadWithClose) {
+  httplib::Response res;
+  res.status = 413;
+  EXPECT_EQ(AnswerHead(res, 0, /*chunked=*/false, /*close=*/true),
+            "HTTP/1.1 413 Payload Too Large\r\n"
+            "Content-Length: 0\r\n"
+            "Connection: close\r\n"
+            "\r\n");
+  res.status = 200;
+  res.set_header("X-A", "1");
+  EXPECT_EQ(AnswerHead(res, 0, /*chunked=*/true, /*close=*/true),
+            "HTTP/1.1 200 OK\r\n"
+            "X-A: 1\r\n"
+            "Transfer-Encoding: chunked\r\n"
+            "Connection: close\r\n"
+            "\r\n");
+}
+
+TEST(HttpWire, ReasonPhrase) {
+  EXPECT_STREQ(ReasonPhrase(200), "OK");
+  EXPECT_STREQ(ReasonPhrase(404), "Not Found");
+  EXPECT_STREQ(ReasonPhrase(413), "Payload Too Large");
+  EXPECT_STREQ(ReasonPhrase(431), "Request Header Fields Too Large");
+  EXPECT_STREQ(ReasonPhrase(414), "URI Too Long");
+  EXPECT_STREQ(ReasonPhrase(400), "Bad Request");
+  EXPECT_STREQ(ReasonPhrase(418), "Client Error");
+  EXPECT_STREQ(ReasonPhrase(499), "Client Error");
+  EXPECT_STREQ(ReasonPhrase(502), "Server Error");
+  EXPECT_STREQ(ReasonPhrase(599), "Server Error");
+}
+
+}  // namespace
+}  // namespace crew::api
