@@ -98,6 +98,7 @@ struct LoopServer::Conn {
   Clock::time_point out_since, last_active;
 
   int answering = 0;         // answers of this turn not yet written to `out`
+  bool holding = false;      // one of them waits for the turn's sync
   bool close_after = false;  // close once `out` is written
   bool peer_closed = false;
   bool lingering = false;  // written its last answer; reading what follows until EOF
@@ -278,11 +279,7 @@ void LoopServer::Turn(Loop& loop, bool* done) {
       }
     }
   }
-  Finish(&answers);
-  for (Conn* c : loop.touched) {
-    if (loop.conns.count(c)) Flush(loop, c);
-  }
-  loop.touched.clear();
+  Finish(loop, &answers);
   for (Conn* c : loop.to_pool) {
     if (!loop.conns.count(c)) continue;
     epoll_ctl(loop.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
@@ -458,35 +455,61 @@ void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_ali
   answers->push_back(std::move(a));
 }
 
-void LoopServer::Finish(std::vector<Answer>* answers) {
-  if (answers->empty()) return;
+// Answers that wait for no sync (a lease, a read, a refusal) leave at once, unless an earlier
+// answer on their connection waits (answers leave in request order). The others leave after
+// one sync that covers them all; meanwhile the early ones are on their way.
+void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
   uint64_t seq = 0;
-  for (const Answer& a : *answers) seq = std::max(seq, a.seq);
-  const Status durable = seq ? hooks_.await(seq) : Status::Ok();
-  const auto now = Clock::now();
+  std::vector<Answer*> held;
   for (Answer& a : *answers) {
-    Conn* c = a.conn;
-    if (a.seq && !durable.ok()) {
-      a.res = Refusal(503, durable.message());
-      for (const auto& h : options_.default_headers) a.res.headers.insert(h);
+    if (a.seq == 0 && !a.conn->holding) {
+      Emit(a, Status::Ok());
+    } else {
+      a.conn->holding = true;
+      held.push_back(&a);
+      seq = std::max(seq, a.seq);
     }
-    if (a.res.status == -1) a.res.status = 200;
-    if (a.res.content_provider_) {  // a route on a loop must answer at once
-      spdlog::error("{} {}: a streamed answer from a route on the event loop", a.req.method,
-                    a.req.path);
-      a.res = Refusal(500, "internal error: streamed answer on the event loop");
+  }
+  if (!held.empty()) {
+    FlushTouched(loop);
+    const Status durable = seq ? hooks_.await(seq) : Status::Ok();
+    for (Answer* a : held) {
+      a->conn->holding = false;
+      Emit(*a, durable);
     }
-    std::optional<double> seconds;
-    if (a.timed) seconds = std::chrono::duration<double>(now - a.started).count();
-    hooks_.finish(a.req, a.res, seconds);
-    c->out += AnswerHead(a.res, a.res.body.size(), false, a.close);
-    if (a.req.method != "HEAD") c->out += a.res.body;
-    if (a.close) c->close_after = true;
-    --c->answering;
-    if (a.timed) --in_flight_;
-    c->loop->touched.push_back(c);
   }
   answers->clear();
+  FlushTouched(loop);
+}
+
+void LoopServer::Emit(Answer& a, const Status& durable) {
+  Conn* c = a.conn;
+  if (a.seq && !durable.ok()) {
+    a.res = Refusal(503, durable.message());
+    for (const auto& h : options_.default_headers) a.res.headers.insert(h);
+  }
+  if (a.res.status == -1) a.res.status = 200;
+  if (a.res.content_provider_) {  // a route on a loop must answer at once
+    spdlog::error("{} {}: a streamed answer from a route on the event loop", a.req.method,
+                  a.req.path);
+    a.res = Refusal(500, "internal error: streamed answer on the event loop");
+  }
+  std::optional<double> seconds;
+  if (a.timed) seconds = std::chrono::duration<double>(Clock::now() - a.started).count();
+  hooks_.finish(a.req, a.res, seconds);
+  c->out += AnswerHead(a.res, a.res.body.size(), false, a.close);
+  if (a.req.method != "HEAD") c->out += a.res.body;
+  if (a.close) c->close_after = true;
+  --c->answering;
+  if (a.timed) --in_flight_;
+  c->loop->touched.push_back(c);
+}
+
+void LoopServer::FlushTouched(Loop& loop) {
+  for (Conn* c : loop.touched) {
+    if (loop.conns.count(c)) Flush(loop, c);
+  }
+  loop.touched.clear();
 }
 
 void LoopServer::Flush(Loop& loop, Conn* c) {

@@ -3,8 +3,9 @@
 // Each loop owns a share of the connections (the first loop accepts them and deals them out in
 // turn). A turn of a loop reads every connection that has bytes, and runs each complete request
 // whose route may run on a loop (Router::OnLoop: no waiting) right there, its writes appended to
-// the WAL but not synced (engine's DeferSync). Then one sync covers the whole turn (the hooks'
-// `await`: group commit without a thread hand-off), and only then are the answers written. A
+// the WAL but not synced (engine's DeferSync). Answers that need no sync (leases, reads) are
+// written at once; then one sync covers the rest of the turn (the hooks' `await`: group commit
+// without a thread hand-off), and only then are their answers written. A
 // request that may wait (long poll, event stream, download) takes its connection to a pool
 // thread, which grows on demand, and gives it back when answered.
 //
@@ -81,7 +82,9 @@ class LoopServer {
   void Serve(Loop& loop, Conn* c, std::vector<Answer>* answers);
   void Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_alive,
               std::vector<Answer>* answers);
-  void Finish(std::vector<Answer>* answers);
+  void Finish(Loop& loop, std::vector<Answer>* answers);
+  void Emit(Answer& a, const Status& durable);
+  void FlushTouched(Loop& loop);
   void Flush(Loop& loop, Conn* c);
   void Watch(Loop& loop, Conn* c);
   void Close(Loop& loop, Conn* c);
