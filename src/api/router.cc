@@ -1,9 +1,17 @@
 #include "api/router.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace crew::api {
 
 void Router::Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop) {
-  routes_.push_back({method, pattern, std::regex(pattern), std::move(h), std::move(on_loop)});
+  size_t literal = std::min(pattern.find_first_of(".[]()*+?{}|^$\\"), pattern.size());
+  // ('?', '*' and '{' make the character before them optional)
+  if (literal < pattern.size() && std::strchr("?*{", pattern[literal]) && literal > 0) --literal;
+  std::string prefix = pattern.substr(0, literal);
+  routes_.push_back(
+      {method, pattern, std::move(prefix), std::regex(pattern), std::move(h), std::move(on_loop)});
 }
 
 void Router::Get(const std::string& p, Handler h, OnLoop on_loop) {
@@ -26,7 +34,10 @@ const Router::Route* Router::Match(httplib::Request& req) const {
   std::string_view method = req.method;
   if (method == "HEAD") method = "GET";
   for (const Route& r : routes_) {
-    if (r.method == method && std::regex_match(req.path, req.matches, r.pattern)) return &r;
+    if (r.method == method && req.path.compare(0, r.prefix.size(), r.prefix) == 0 &&
+        std::regex_match(req.path, req.matches, r.pattern)) {
+      return &r;
+    }
   }
   return nullptr;
 }

@@ -26,6 +26,7 @@ class Router {
   struct Route {
     std::string method;
     std::string source;  // the pattern's text
+    std::string prefix;  // its literal start: a path without it is not tried against the regex
     std::regex pattern;
     Handler handler;
     OnLoop on_loop;

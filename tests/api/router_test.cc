@@ -1,0 +1,75 @@
+// Router: first match in order, whole-path regex, HEAD served by GET routes, literal prefixes.
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+namespace crew::api {
+namespace {
+
+Router::Handler Named(std::string* hit, std::string name) {
+  return [hit, name](const httplib::Request&, httplib::Response&) { *hit = name; };
+}
+
+std::string Route(const Router& r, const std::string& method, const std::string& path,
+                  std::string* group = nullptr) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  const Router::Route* route = r.Match(req);
+  if (!route) return "none";
+  if (group && req.matches.size() > 1) *group = req.matches[1].str();
+  std::string hit;
+  httplib::Response res;
+  route->handler(req, res);
+  return hit.empty() ? route->source : hit;
+}
+
+TEST(Router, FirstMatchingRouteOfTheMethodWins) {
+  std::string hit;
+  Router r;
+  r.Post("/api/v1/channel/(.+)/acquire", Named(&hit, "acquire"));
+  r.Get("/api/v1/task_groups", Named(&hit, "groups"));
+  r.Get("/api/v1/task_groups/count", Named(&hit, "count"));
+  r.Get("(/.*)", Named(&hit, "pages"));
+  std::string group;
+  EXPECT_EQ(Route(r, "POST", "/api/v1/channel/a/b/acquire", &group),
+            "/api/v1/channel/(.+)/acquire");
+  EXPECT_EQ(group, "a/b");
+  EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups"), "/api/v1/task_groups");
+  EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups/count"), "/api/v1/task_groups/count");
+  EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups/x"), "(/.*)") << "the whole path must match";
+  EXPECT_EQ(Route(r, "HEAD", "/api/v1/task_groups"), "/api/v1/task_groups");
+  EXPECT_EQ(Route(r, "GET", "/api/v1/channel/a/acquire"), "(/.*)") << "a POST route";
+  EXPECT_EQ(Route(r, "DELETE", "/api/v1/task_groups"), "none");
+}
+
+TEST(Router, AnOptionalLastCharacterIsNotPartOfTheLiteralPrefix) {
+  std::string hit;
+  Router r;
+  r.Get("/api-docs/?", Named(&hit, "docs"));
+  r.Get("/socket.io/?", Named(&hit, "sio"));
+  r.Get("/a{1,2}b", Named(&hit, "ab"));
+  EXPECT_EQ(Route(r, "GET", "/api-docs"), "/api-docs/?");
+  EXPECT_EQ(Route(r, "GET", "/api-docs/"), "/api-docs/?");
+  EXPECT_EQ(Route(r, "GET", "/socket.io/"), "/socket.io/?");
+  EXPECT_EQ(Route(r, "GET", "/aab"), "/a{1,2}b");
+  EXPECT_EQ(Route(r, "GET", "/api-docsx"), "none");
+}
+
+TEST(Router, OnLoopIsKeptWithTheRoute) {
+  Router r;
+  r.Post(
+      "/x", [](const httplib::Request&, httplib::Response&) {}, Router::Always);
+  r.Post("/y", [](const httplib::Request&, httplib::Response&) {});
+  for (const std::string path : {"/x", "/y"}) {
+    httplib::Request req;
+    req.method = "POST";
+    req.path = path;
+    const Router::Route* route = r.Match(req);
+    ASSERT_NE(route, nullptr);
+    EXPECT_EQ(route->on_loop && route->on_loop(req), path == "/x");
+  }
+}
+
+}  // namespace
+}  // namespace crew::api
