@@ -157,6 +157,9 @@ LoopServer::LoopServer(const Router* router, LoopHooks hooks, LoopServerOptions 
 
 LoopServer::~LoopServer() {
   for (auto& loop : loops_) {
+    for (auto [c, kind] : loop->inbox) {  // dealt out as its loop ended
+      if (kind == Loop::Kind::kNew) loop->conns.insert(c);
+    }
     for (Conn* c : loop->conns) {
       close(c->fd);
       delete c;
