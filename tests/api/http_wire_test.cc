@@ -197,29 +197,22 @@ TEST(HttpWire, ExpectContinueWithIncompleteBodySetsNeedContinue) {
   EXPECT_EQ(req.body, "body");
 }
 
-TEST(HttpWire, ExpectContinueOnChunkedBodySetsNeedContinue) {
-  const std::string head =
-      "POST /x HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
-  httplib::Request req;
-  WireRequest w = Parse(head, &req);
-  EXPECT_EQ(w.state, State::kIncomplete);
-  EXPECT_TRUE(w.need_continue);
-}
-
-TEST(HttpWire, ExpectContinueOnHttp10DoesNotSetNeedContinue) {
-  const std::string head = "POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
-  httplib::Request req;
-  WireRequest w = Parse(head, &req);
-  EXPECT_EQ(w.state, State::kIncomplete);
-  EXPECT_FALSE(w.need_continue);
-}
-
-TEST(HttpWire, NoExpectDoesNotSetNeedContinue) {
-  const std::string head = "POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\n";
-  httplib::Request req;
-  WireRequest w = Parse(head, &req);
-  EXPECT_EQ(w.state, State::kIncomplete);
-  EXPECT_FALSE(w.need_continue);
+TEST(HttpWire, NeedContinueOnlyForAnHttp11ExpectWhoseBodyIsToCome) {
+  struct Case {
+    const char* head;
+    bool need_continue;
+  };
+  const Case cases[] = {
+      {"POST /x HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n", true},
+      {"POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", false},
+      {"POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\n", false},
+  };
+  for (const Case& c : cases) {
+    httplib::Request req;
+    WireRequest w = Parse(c.head, &req);
+    EXPECT_EQ(w.state, State::kIncomplete) << c.head;
+    EXPECT_EQ(w.need_continue, c.need_continue) << c.head;
+  }
 }
 
 TEST(HttpWire, ChunkedBodyInPiecesWithExtensionsTrailersAndUppercaseHex) {
