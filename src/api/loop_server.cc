@@ -442,7 +442,8 @@ void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_ali
     const Router::Route* route = router_->Match(a.req);
     if (!route) {
       a.res.status = 404;
-    } else if (route->on_loop && route->on_loop(a.req)) {
+    } else if (route->on_loop && a.req.body.size() <= options_.max_loop_body &&
+               route->on_loop(a.req)) {
       a.seq = hooks_.run(*route, a.req, a.res, true);
     } else {
       c->pool_route = route;

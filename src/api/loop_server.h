@@ -6,8 +6,8 @@
 // the WAL but not synced (engine's DeferSync). Answers that need no sync (leases, reads) are
 // written at once; then one sync covers the rest of the turn (the hooks' `await`: group commit
 // without a thread hand-off), and only then are their answers written. A
-// request that may wait (long poll, event stream, download) takes its connection to a pool
-// thread, which grows on demand, and gives it back when answered.
+// request that may wait (long poll, event stream, download), or with a large body, takes its
+// connection to a pool thread, which grows on demand, and gives it back when answered.
 //
 // Keep-alive connections stay open until 75 s idle; a request must arrive within 30 s of its
 // first byte and an answer be taken within 30 s. Stop() stops accepting, lets requests in hand
@@ -41,6 +41,9 @@ struct LoopServerOptions {
   int read_seconds = 30;
   int write_seconds = 30;
   httplib::Headers default_headers;  // on every answer
+  // A bigger request (a batch of thousands of tasks) runs on the pool even if its route may run
+  // on a loop: its work would hold up the loop's other connections.
+  size_t max_loop_body = 64 << 10;
 };
 
 struct LoopHooks {
