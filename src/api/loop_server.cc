@@ -32,7 +32,15 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kReadChunk = 64 << 10;
 constexpr auto kLinger = std::chrono::seconds(2);      // reading what follows a last answer
 constexpr auto kStopGrace = std::chrono::seconds(60);  // requests in hand at Stop()
-char listen_tag;                                       // epoll data of the listening socket
+// Answers a client has not taken yet, past which its connection is read no further (a client
+// that pipelines requests and never reads would otherwise grow them without bound).
+constexpr size_t kMaxQueuedOut = 1 << 20;
+// Bytes read from a connection before its requests are served: the rest waits in the kernel.
+constexpr size_t kReadAhead = 1 << 20;
+// Requests of one connection served in one turn; the rest wait for the next turn, so that a
+// connection with many pipelined requests neither holds up the others nor piles up answers.
+constexpr int kMaxAnswersPerTurn = 32;
+char listen_tag;  // epoll data of the listening socket
 
 void Endpoint(int fd, bool peer, std::string* ip, int* port) {
   sockaddr_storage addr{};
@@ -120,6 +128,7 @@ struct LoopServer::Loop {
   std::unordered_set<Conn*> conns;  // every connection of this loop, also those on the pool
   std::vector<Conn*> touched;       // this turn: connections with output to flush
   std::vector<Conn*> to_pool;       // this turn: connections going to the pool
+  std::vector<Conn*> resume;        // connections with requests left for the next turn
   std::vector<char> buf = std::vector<char>(kReadChunk);
   Clock::time_point next_sweep;
   Clock::time_point listen_paused_until;  // out of descriptors: accept again after this
@@ -247,8 +256,13 @@ void LoopServer::Stop() {
 
 void LoopServer::Turn(Loop& loop, bool* done) {
   epoll_event events[128];
-  int n = epoll_wait(loop.epfd, events, 128, stopping_ ? 50 : 1000);
+  std::vector<Conn*> resume;
+  resume.swap(loop.resume);
+  int n = epoll_wait(loop.epfd, events, 128, !resume.empty() ? 0 : stopping_ ? 50 : 1000);
   std::vector<Answer> answers;
+  for (Conn* c : resume) {
+    if (loop.conns.count(c) && !c->on_pool) Serve(loop, c, &answers);
+  }
   for (int i = 0; i < n; ++i) {
     void* tag = events[i].data.ptr;
     if (tag == &listen_tag) {
@@ -277,8 +291,11 @@ void LoopServer::Turn(Loop& loop, bool* done) {
     } else {
       Conn* c = static_cast<Conn*>(tag);
       if (events[i].events & EPOLLOUT) Flush(loop, c);
-      if (loop.conns.count(c) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+      if (!loop.conns.count(c)) continue;
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         ReadFrom(loop, c, &answers);
+      } else if (!c->in.empty()) {
+        Serve(loop, c, &answers);  // requests held back while its answers queued up
       }
     }
   }
@@ -347,9 +364,11 @@ void LoopServer::Adopt(Loop& loop, Conn* c) {
   Watch(loop, c);
 }
 
+bool LoopServer::Backlogged(const Conn* c) { return c->out.size() - c->out_sent > kMaxQueuedOut; }
+
 void LoopServer::Watch(Loop& loop, Conn* c) {
   epoll_event ev{};
-  ev.events = c->peer_closed ? 0 : EPOLLIN | EPOLLRDHUP;
+  ev.events = c->peer_closed || Backlogged(c) ? 0 : EPOLLIN | EPOLLRDHUP;
   ev.data.ptr = c;
   c->watching_out = c->out_sent < c->out.size();
   if (c->watching_out) ev.events |= EPOLLOUT;
@@ -365,7 +384,8 @@ void LoopServer::Close(Loop& loop, Conn* c) {
 }
 
 void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
-  while (true) {
+  if (Backlogged(c) && !c->lingering) return Watch(loop, c);  // on once the client reads
+  while (c->in.size() < kReadAhead) {
     ssize_t n = recv(c->fd, loop.buf.data(), loop.buf.size(), 0);
     if (n > 0) {
       if (!c->lingering && !c->close_after) c->in.append(loop.buf.data(), static_cast<size_t>(n));
@@ -389,7 +409,11 @@ void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
 }
 
 void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
-  while (!c->pool_route && !c->close_after && !c->in.empty()) {
+  while (!c->pool_route && !c->close_after && !c->in.empty() && !Backlogged(c)) {
+    if (c->answering >= kMaxAnswersPerTurn) {
+      loop.resume.push_back(c);
+      return;
+    }
     if (!c->next) {
       c->next = std::make_unique<httplib::Request>();
       c->request_started = Clock::now();

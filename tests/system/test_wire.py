@@ -182,6 +182,21 @@ class WireTest(unittest.TestCase):
         self.assertEqual((second.status, second.json()["name"]), (200, "pipe-2"))
         self.assertEqual((third.status, third.json()), (200, {"healthy": True}))
 
+    # 1b
+    def test_a_client_that_pipelines_many_and_reads_late_gets_every_answer_in_order(self):
+        # 20,000 answers (~2.5 MB) queue up past the server's limit of unread answers, so it stops
+        # reading this connection until the client reads, then goes on where it stopped.
+        w = self.wire()
+        n = 20000
+        ok, bad = request("GET", "/healthz"), request("GET", "/api/v1/task/nope")
+        sender = threading.Thread(target=lambda: w.send(b"".join(ok if i % 2 == 0 else bad for i in range(n))))
+        sender.start()
+        time.sleep(0.5)  # the reader starts late; any delay must give the same answers
+        statuses = [w.answer().status for _ in range(n)]
+        sender.join()
+        self.assertEqual(statuses, [200 if i % 2 == 0 else 400 for i in range(n)])
+        self.assertServing()
+
     # 2
     def test_request_delivered_byte_by_byte_is_answered(self):
         w = self.wire()
