@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -48,6 +49,19 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// Connections and RocksDB's files share the process's descriptors. Outside a systemd unit
+// (packaging/ sets LimitNOFILE) the soft limit is often 1024, which would refuse connections
+// long before memory runs out; the hard limit is what the administrator allows.
+void RaiseFileLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::debug("open files: soft limit {} -> {}", before, limit.rlim_cur);
+  }
+}
+
 // D15: SIGTERM/SIGINT stop accepting, let in-flight requests finish, flush, exit 0.
 int Start(const Config& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -62,6 +76,7 @@ int Start(const Config& config) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit();
 
   storage::StoreOptions store_options;
   store_options.dir = config.data_dir;

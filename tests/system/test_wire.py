@@ -8,8 +8,10 @@ import http.client
 import json
 import os
 import signal
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -462,6 +464,27 @@ class GracefulStopTest(unittest.TestCase):
             self.assertFalse(waiter.is_alive(), "the long poll was not answered on SIGTERM")
             self.assertEqual(answers, [(200, {"task": None})])
             self.assertEqual(crew.wait(15), 0)
+
+
+class FileLimitTest(unittest.TestCase):
+    def test_a_low_soft_limit_on_open_files_is_raised_to_the_hard_one(self):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 1024:
+            self.skipTest(f"the hard limit ({hard}) leaves no room to test")
+        tmp = tempfile.mkdtemp(prefix="crew-wire-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        wrapper = os.path.join(tmp, "crew-low-nofile")
+        with open(wrapper, "w") as f:  # starts crew with a soft limit of 128 open files
+            f.write(f"#!/bin/sh\nulimit -Sn 128\nexec {os.environ['CREW_BIN']} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        with Crew(binary=wrapper) as crew:
+            wires = [Wire(crew.port) for _ in range(300)]  # far more than 128 descriptors
+            for w in wires:
+                self.addCleanup(w.close)
+                w.send(request("GET", "/healthz"))
+            for i, w in enumerate(wires):
+                self.assertEqual(w.answer().status, 200, f"connection {i}")
 
 
 if __name__ == "__main__":
