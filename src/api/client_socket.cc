@@ -13,22 +13,6 @@ namespace crew::api {
 
 namespace {
 
-bool Endpoint(int fd, bool peer, std::string* ip, int* port) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
-                : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  if (rc != 0 || (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) return false;
-  char host[NI_MAXHOST], serv[NI_MAXSERV];
-  if (getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host, serv, sizeof serv,
-                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-    return false;
-  }
-  *ip = host;
-  *port = std::atoi(serv);
-  return true;
-}
-
 bool Serves(int fd, const httplib::Request& req) {
   std::string ip;
   int port;
@@ -55,6 +39,22 @@ void ForEachSocket(Fn&& fn) {
 }
 
 }  // namespace
+
+bool Endpoint(int fd, bool peer, std::string* ip, int* port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (rc != 0 || (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) return false;
+  char host[NI_MAXHOST], serv[NI_MAXSERV];
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host, serv, sizeof serv,
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return false;
+  }
+  *ip = host;
+  *port = std::atoi(serv);
+  return true;
+}
 
 void ShutdownReads(int local_port) {
   ForEachSocket([local_port](int fd) {

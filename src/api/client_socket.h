@@ -4,10 +4,15 @@
 // its addresses and remembered in a thread_local.
 #pragma once
 
+#include <string>
+
 #include <httplib.h>
 
 namespace crew::api {
 
+// The numeric address and port of a socket's peer (peer) or of its own end; false when it has
+// none (not an IP socket, or not connected).
+bool Endpoint(int fd, bool peer, std::string* ip, int* port);
 // The connected socket serving `req`, or -1 if it cannot be found.
 int ClientSocket(const httplib::Request& req);
 // The event-loop front end knows the socket: it sets it for the handler it runs on this thread

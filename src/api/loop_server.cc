@@ -1,9 +1,7 @@
 #include "api/loop_server.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -41,25 +39,6 @@ constexpr size_t kReadAhead = 1 << 20;
 // connection with many pipelined requests neither holds up the others nor piles up answers.
 constexpr int kMaxAnswersPerTurn = 32;
 char listen_tag;  // epoll data of the listening socket
-
-void Endpoint(int fd, bool peer, std::string* ip, int* port) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
-                : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  if (rc != 0) return;
-  char text[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-    *port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-    *port = ntohs(a->sin6_port);
-  }
-  *ip = text;
-}
 
 // Writes all of data on a non-blocking socket, waiting up to `seconds` each time it is full.
 bool WriteAll(int fd, const char* data, size_t n, int seconds) {
