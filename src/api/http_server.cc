@@ -122,7 +122,6 @@ void HttpServer::RunRoute(const Router::Route& route, const httplib::Request& re
     res.status = 500;
     res.set_content(MessageJson(std::string("internal error: ") + e.what()),
                     "application/json; charset=utf-8");
-    res.set_header("Access-Control-Allow-Origin", "*");
   }
 }
 

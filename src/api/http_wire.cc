@@ -234,7 +234,7 @@ WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib
 }
 
 std::string AnswerHead(const httplib::Response& res, size_t content_length, bool chunked,
-                       bool close) {
+                       bool close, const httplib::Headers& defaults) {
   std::string out;
   out.reserve(256);
   out += "HTTP/1.1 ";
@@ -242,11 +242,15 @@ std::string AnswerHead(const httplib::Response& res, size_t content_length, bool
   out += ' ';
   out += ReasonPhrase(res.status);
   out += "\r\n";
-  for (const auto& [name, value] : res.headers) {
+  auto header = [&out](const std::string& name, const std::string& value) {
     out += name;
     out += ": ";
     out += value;
     out += "\r\n";
+  };
+  for (const auto& [name, value] : res.headers) header(name, value);
+  for (const auto& [name, value] : defaults) {
+    if (!res.has_header(name)) header(name, value);
   }
   if (chunked) {
     out += "Transfer-Encoding: chunked\r\n";

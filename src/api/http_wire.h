@@ -39,10 +39,11 @@ struct WireRequest {
 WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
                          size_t* head_len);
 
-// The status line and headers of an answer: res.headers, then Content-Length (or
-// Transfer-Encoding: chunked when `chunked`), then Connection: close when `close`.
+// The status line and headers of an answer: res.headers, each of `defaults` that res lacks,
+// then Content-Length (or Transfer-Encoding: chunked when `chunked`), then Connection: close
+// when `close`.
 std::string AnswerHead(const httplib::Response& res, size_t content_length, bool chunked,
-                       bool close);
+                       bool close, const httplib::Headers& defaults = {});
 
 const char* ReasonPhrase(int status);
 

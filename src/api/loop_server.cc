@@ -416,7 +416,6 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
       a.conn = c;
       a.req = std::move(req);
       a.res = Refusal(w.status, w.message);
-      for (const auto& h : options_.default_headers) a.res.headers.insert(h);
       a.timed = false;
       a.close = true;
       ++c->answering;
@@ -440,7 +439,6 @@ void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_ali
   a.req = std::move(req);
   a.started = Clock::now();
   a.close = !keep_alive || stopping_;
-  a.res.headers = options_.default_headers;
   if (!hooks_.before(a.req, a.res)) {
     const Router::Route* route = router_->Match(a.req);
     if (!route) {
@@ -493,7 +491,6 @@ void LoopServer::Emit(Answer& a, const Status& durable) {
   Conn* c = a.conn;
   if (a.seq && !durable.ok()) {
     a.res = Refusal(503, durable.message());
-    for (const auto& h : options_.default_headers) a.res.headers.insert(h);
   }
   if (a.res.status == -1) a.res.status = 200;
   if (a.res.content_provider_) {  // a route on a loop must answer at once
@@ -504,7 +501,7 @@ void LoopServer::Emit(Answer& a, const Status& durable) {
   std::optional<double> seconds;
   if (a.timed) seconds = std::chrono::duration<double>(Clock::now() - a.started).count();
   hooks_.finish(a.req, a.res, seconds);
-  c->out += AnswerHead(a.res, a.res.body.size(), false, a.close);
+  c->out += AnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers);
   if (a.req.method != "HEAD") c->out += a.res.body;
   if (a.close) c->close_after = true;
   --c->answering;
@@ -584,7 +581,6 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
   c->out_sent = 0;
   const auto started = Clock::now();
   httplib::Response res;
-  res.headers = options_.default_headers;
   SetClientSocket(c->fd);  // for a long poll's ClientGone()
   hooks_.run(*route, *req, res, false);
   SetClientSocket(-1);
@@ -593,14 +589,14 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
   const bool head_only = req->method == "HEAD";
   bool close = c->pool_close || stopping_;
   if (!res.content_provider_ || head_only) {
-    std::string answer = AnswerHead(res, res.body.size(), false, close);
+    std::string answer = AnswerHead(res, res.body.size(), false, close, options_.default_headers);
     if (!head_only) answer += res.body;
     ok = ok && WriteAll(c->fd, answer.data(), answer.size(), wait);
   } else {
     // A stream: with a length (a download) in order, else chunked until the provider is done.
     const bool chunked = res.is_chunked_content_provider_ || res.content_length_ == 0;
     const size_t length = res.content_length_;
-    std::string head = AnswerHead(res, length, chunked, close);
+    std::string head = AnswerHead(res, length, chunked, close, options_.default_headers);
     ok = ok && WriteAll(c->fd, head.data(), head.size(), wait);
     size_t offset = 0;
     bool done = false;

@@ -40,7 +40,7 @@ struct LoopServerOptions {
   int keep_alive_seconds = 75;
   int read_seconds = 30;
   int write_seconds = 30;
-  httplib::Headers default_headers;  // on every answer
+  httplib::Headers default_headers;  // on every answer that does not set them itself
   // A bigger request (a batch of thousands of tasks) runs on the pool even if its route may run
   // on a loop: its work would hold up the loop's other connections.
   size_t max_loop_body = 64 << 10;

@@ -571,6 +571,17 @@ TEST(HttpWire, AnswerHeadChunked) {
             "\r\n");
 }
 
+TEST(HttpWire, AnswerHeadAddsTheDefaultsTheAnswerLacks) {
+  httplib::Response res;
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  const httplib::Headers defaults = {{"Access-Control-Allow-Origin", "*"},
+                                     {"Cache-Control", "no-store"}};
+  EXPECT_EQ(AnswerHead(res, 0, false, false, defaults),
+            "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
+            "Content-Length: 0\r\n\r\n");
+}
+
 TEST(HttpWire, AnswerHeadWithClose) {
   httplib::Response res;
   res.status = 413;
