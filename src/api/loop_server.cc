@@ -1,9 +1,7 @@
 #include "api/loop_server.h"
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -21,13 +19,14 @@
 #include "api/client_socket.h"
 #include "api/elastic_pool.h"
 #include "api/json_out.h"
+#include "api/loop_conn.h"
 
 namespace crew::api {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr size_t kReadChunk = 64 << 10;
+using loop::Clock;
+
 constexpr auto kLinger = std::chrono::seconds(2);      // reading what follows a last answer
 constexpr auto kStopGrace = std::chrono::seconds(60);  // requests in hand at Stop()
 // Answers a client has not taken yet, past which its connection is read no further (a client
@@ -40,25 +39,6 @@ constexpr size_t kReadAhead = 1 << 20;
 constexpr int kMaxAnswersPerTurn = 32;
 char listen_tag;  // epoll data of the listening socket
 
-// Writes all of data on a non-blocking socket, waiting up to `seconds` each time it is full.
-bool WriteAll(int fd, const char* data, size_t n, int seconds) {
-  while (n > 0) {
-    ssize_t w = send(fd, data, n, MSG_NOSIGNAL);
-    if (w > 0) {
-      data += w;
-      n -= static_cast<size_t>(w);
-    } else if (w < 0 && errno == EINTR) {
-      continue;
-    } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd, POLLOUT, 0};
-      if (poll(&p, 1, seconds * 1000) <= 0) return false;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 httplib::Response Refusal(int status, const std::string& message) {
   httplib::Response res;
   res.status = status;
@@ -67,76 +47,6 @@ httplib::Response Refusal(int status, const std::string& message) {
 }
 
 }  // namespace
-
-struct LoopServer::Conn {
-  int fd = -1;
-  Loop* loop = nullptr;
-  std::string remote_addr, local_addr;
-  int remote_port = -1, local_port = -1;
-
-  std::string in;                          // received, not yet consumed
-  std::unique_ptr<httplib::Request> next;  // the request being received
-  size_t head_len = 0;                     // its head's length, once complete
-  bool continue_sent = false;
-  Clock::time_point request_started;
-
-  std::string out;  // answers to write
-  size_t out_sent = 0;
-  Clock::time_point out_since, last_active;
-
-  int answering = 0;         // answers of this turn not yet written to `out`
-  bool holding = false;      // one of them waits for the turn's sync
-  bool close_after = false;  // close once `out` is written
-  bool peer_closed = false;
-  bool lingering = false;  // written its last answer; reading what follows until EOF
-  Clock::time_point linger_until;
-  bool watching_out = false;
-
-  // A request that may wait: run on the pool once this turn's answers are out. While on_pool,
-  // the pool thread owns every field but these two, which only the loop touches.
-  bool on_pool = false;
-  const Router::Route* pool_route = nullptr;
-  std::shared_ptr<httplib::Request> pool_request;
-  bool pool_close = false;
-};
-
-struct LoopServer::Loop {
-  int epfd = -1;
-  int wake_fd = -1;
-  std::thread thread;
-  std::unordered_set<Conn*> conns;  // every connection of this loop, also those on the pool
-  std::vector<Conn*> touched;       // this turn: connections with output to flush
-  std::vector<Conn*> to_pool;       // this turn: connections going to the pool
-  std::vector<Conn*> resume;        // connections with requests left for the next turn
-  std::vector<char> buf = std::vector<char>(kReadChunk);
-  Clock::time_point next_sweep;
-  Clock::time_point listen_paused_until;  // out of descriptors: accept again after this
-  bool listen_paused = false;
-  std::atomic<int> on_pool{0};
-
-  enum class Kind { kNew, kBack, kClose };
-  std::mutex mu;
-  std::vector<std::pair<Conn*, Kind>> inbox;  // GUARDED_BY(mu)
-
-  void Post(Conn* c, Kind kind) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      inbox.emplace_back(c, kind);
-    }
-    uint64_t one = 1;
-    (void)!write(wake_fd, &one, sizeof one);
-  }
-};
-
-struct LoopServer::Answer {
-  Conn* conn = nullptr;
-  httplib::Request req;
-  httplib::Response res;
-  uint64_t seq = 0;
-  bool timed = true;  // a routed request (else refused while being read)
-  Clock::time_point started;
-  bool close = false;
-};
 
 LoopServer::LoopServer(const Router* router, LoopHooks hooks, LoopServerOptions options)
     : router_(router), hooks_(std::move(hooks)), options_(std::move(options)) {
@@ -570,65 +480,6 @@ void LoopServer::Sweep(Loop& loop, bool stopping) {
     }
   }
   for (Conn* c : ending) Close(loop, c);
-}
-
-void LoopServer::OnPool(Conn* c, const Router::Route* route,
-                        std::shared_ptr<httplib::Request> req) {
-  const int wait = options_.write_seconds;
-  bool ok = c->out_sent >= c->out.size() ||
-            WriteAll(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent, wait);
-  c->out.clear();
-  c->out_sent = 0;
-  const auto started = Clock::now();
-  httplib::Response res;
-  SetClientSocket(c->fd);  // for a long poll's ClientGone()
-  hooks_.run(*route, *req, res, false);
-  SetClientSocket(-1);
-  if (res.status == -1) res.status = 200;
-  hooks_.finish(*req, res, std::chrono::duration<double>(Clock::now() - started).count());
-  const bool head_only = req->method == "HEAD";
-  bool close = c->pool_close || stopping_;
-  if (!res.content_provider_ || head_only) {
-    std::string answer = AnswerHead(res, res.body.size(), false, close, options_.default_headers);
-    if (!head_only) answer += res.body;
-    ok = ok && WriteAll(c->fd, answer.data(), answer.size(), wait);
-  } else {
-    // A stream: with a length (a download) in order, else chunked until the provider is done.
-    const bool chunked = res.is_chunked_content_provider_ || res.content_length_ == 0;
-    const size_t length = res.content_length_;
-    std::string head = AnswerHead(res, length, chunked, close, options_.default_headers);
-    ok = ok && WriteAll(c->fd, head.data(), head.size(), wait);
-    size_t offset = 0;
-    bool done = false;
-    httplib::DataSink sink;
-    sink.write = [&](const char* data, size_t n) {
-      if (!ok) return false;
-      if (chunked) {
-        if (n == 0) return true;
-        char size[24];
-        int len = snprintf(size, sizeof size, "%zx\r\n", n);
-        ok = WriteAll(c->fd, size, static_cast<size_t>(len), wait) &&
-             WriteAll(c->fd, data, n, wait) && WriteAll(c->fd, "\r\n", 2, wait);
-      } else {
-        ok = WriteAll(c->fd, data, n, wait);
-      }
-      offset += n;
-      return ok;
-    };
-    sink.done = [&] { done = true; };
-    sink.is_writable = [&] { return ok && !ClientGone(c->fd); };
-    while (ok && !done && (chunked || offset < length)) {
-      if (!res.content_provider_(offset, chunked ? 0 : length - offset, sink)) ok = false;
-    }
-    if (ok && chunked) ok = WriteAll(c->fd, "0\r\n\r\n", 5, wait);
-    res.content_provider_success_ = ok;
-  }
-  --in_flight_;
-  c->last_active = Clock::now();
-  c->close_after = close;
-  Loop* loop = c->loop;
-  --loop->on_pool;
-  loop->Post(c, ok ? Loop::Kind::kBack : Loop::Kind::kClose);
 }
 
 }  // namespace crew::api

@@ -1,0 +1,96 @@
+// The state of LoopServer's connections and loops, shared by its two files: loop_server.cc
+// (the loops) and loop_pool.cc (a connection's request on a pool thread). Internal to api/.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <httplib.h>
+
+#include "api/loop_server.h"
+
+namespace crew::api {
+
+namespace loop {
+using Clock = std::chrono::steady_clock;
+constexpr size_t kReadChunk = 64 << 10;
+}  // namespace loop
+
+struct LoopServer::Conn {
+  int fd = -1;
+  Loop* loop = nullptr;
+  std::string remote_addr, local_addr;
+  int remote_port = -1, local_port = -1;
+
+  std::string in;                          // received, not yet consumed
+  std::unique_ptr<httplib::Request> next;  // the request being received
+  size_t head_len = 0;                     // its head's length, once complete
+  bool continue_sent = false;
+  loop::Clock::time_point request_started;
+
+  std::string out;  // answers to write
+  size_t out_sent = 0;
+  loop::Clock::time_point out_since, last_active;
+
+  int answering = 0;         // answers of this turn not yet written to `out`
+  bool holding = false;      // one of them waits for the turn's sync
+  bool close_after = false;  // close once `out` is written
+  bool peer_closed = false;
+  bool lingering = false;  // written its last answer; reading what follows until EOF
+  loop::Clock::time_point linger_until;
+  bool watching_out = false;
+
+  // A request that may wait: run on the pool once this turn's answers are out. While on_pool,
+  // the pool thread owns every field but these two, which only the loop touches.
+  bool on_pool = false;
+  const Router::Route* pool_route = nullptr;
+  std::shared_ptr<httplib::Request> pool_request;
+  bool pool_close = false;
+};
+
+struct LoopServer::Loop {
+  int epfd = -1;
+  int wake_fd = -1;
+  std::thread thread;
+  std::unordered_set<Conn*> conns;  // every connection of this loop, also those on the pool
+  std::vector<Conn*> touched;       // this turn: connections with output to flush
+  std::vector<Conn*> to_pool;       // this turn: connections going to the pool
+  std::vector<Conn*> resume;        // connections with requests left for the next turn
+  std::vector<char> buf = std::vector<char>(loop::kReadChunk);
+  loop::Clock::time_point next_sweep;
+  loop::Clock::time_point listen_paused_until;  // out of descriptors: accept again after this
+  bool listen_paused = false;
+  std::atomic<int> on_pool{0};
+
+  enum class Kind { kNew, kBack, kClose };
+  std::mutex mu;
+  std::vector<std::pair<Conn*, Kind>> inbox;  // GUARDED_BY(mu)
+
+  void Post(Conn* c, Kind kind) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      inbox.emplace_back(c, kind);
+    }
+    uint64_t one = 1;
+    (void)!write(wake_fd, &one, sizeof one);
+  }
+};
+
+struct LoopServer::Answer {
+  Conn* conn = nullptr;
+  httplib::Request req;
+  httplib::Response res;
+  uint64_t seq = 0;
+  bool timed = true;  // a routed request (else refused while being read)
+  loop::Clock::time_point started;
+  bool close = false;
+};
+
+}  // namespace crew::api
