@@ -133,6 +133,7 @@ void HttpServer::StartLoops() {
   o.max_pool_threads = options_.max_threads;
   o.limits.max_body = options_.max_body_bytes;
   o.default_headers = {{"Access-Control-Allow-Origin", "*"}};
+  o.await_on_loop = store_->relaxed();  // nothing to wait for: no hand-off
   LoopHooks hooks;
   hooks.before = [this](const httplib::Request& req, httplib::Response& res) {
     return Before(req, res);

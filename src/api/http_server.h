@@ -1,7 +1,8 @@
 // HttpServer: the REST API, SSE and pages (SPEC §1, §3, §4 "Connections"), one route table
 // (router.h) behind one of two front ends:
-// - plain HTTP: event loops (loop_server.h); requests that never wait run on a loop and share
-//   one WAL sync per turn, the others (long polls, streams, downloads) run on a pool thread;
+// - plain HTTP: event loops (loop_server.h); requests that never wait run on a loop, their
+//   answers held for a shared WAL sync, the others (long polls, streams, downloads) run on a
+//   pool thread;
 // - HTTPS (N5): cpp-httplib's server, a thread per connection from an elastic pool.
 // Keep-alive connections stay open until 75 s idle; TCP_NODELAY is on. Stop() stops accepting
 // and lets in-flight requests finish; Run() then returns. Every answered request is counted for

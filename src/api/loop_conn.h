@@ -39,8 +39,9 @@ struct LoopServer::Conn {
   size_t out_sent = 0;
   loop::Clock::time_point out_since, last_active;
 
-  int answering = 0;         // answers of this turn not yet written to `out`
-  bool holding = false;      // one of them waits for the turn's sync
+  int answering = 0;         // answers not yet written to `out` (this turn's, or held)
+  int held = 0;              // of them, held in Loop::held until a sync
+  uint64_t held_seq = 0;     // the sync the last of them waits for
   bool close_after = false;  // close once `out` is written
   bool peer_closed = false;
   bool lingering = false;  // written its last answer; reading what follows until EOF
@@ -53,6 +54,17 @@ struct LoopServer::Conn {
   const Router::Route* pool_route = nullptr;
   std::shared_ptr<httplib::Request> pool_request;
   bool pool_close = false;
+};
+
+struct LoopServer::Answer {
+  Conn* conn = nullptr;
+  httplib::Request req;
+  httplib::Response res;
+  uint64_t seq = 0;   // the sync its own write needs (0: none)
+  uint64_t wait = 0;  // held: the sync it leaves after (its own, or an earlier answer's)
+  bool timed = true;  // a routed request (else refused while being read)
+  loop::Clock::time_point started;
+  bool close = false;
 };
 
 struct LoopServer::Loop {
@@ -68,29 +80,37 @@ struct LoopServer::Loop {
   loop::Clock::time_point listen_paused_until;  // out of descriptors: accept again after this
   bool listen_paused = false;
   std::atomic<int> on_pool{0};
+  // Answers waiting for a sync, in the order they were made; the sync thread says when.
+  std::vector<Answer> held;
+  uint64_t asked = 0, told = 0;  // GUARDED_BY(LoopServer::sync_mu_): asked of it, and said
 
   enum class Kind { kNew, kBack, kClose };
   std::mutex mu;
   std::vector<std::pair<Conn*, Kind>> inbox;  // GUARDED_BY(mu)
+  bool synced = false;                        // GUARDED_BY(mu): news from the sync thread:
+  uint64_t synced_seq = 0;                    // GUARDED_BY(mu)  the WAL is synced to here
+  Status synced_status;                       // GUARDED_BY(mu)  (or failed)
 
   void Post(Conn* c, Kind kind) {
     {
       std::lock_guard<std::mutex> lock(mu);
       inbox.emplace_back(c, kind);
     }
+    Wake();
+  }
+  void PostSynced(uint64_t seq, const Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      synced = true;
+      synced_seq = seq;
+      synced_status = status;
+    }
+    Wake();
+  }
+  void Wake() {
     uint64_t one = 1;
     (void)!write(wake_fd, &one, sizeof one);
   }
-};
-
-struct LoopServer::Answer {
-  Conn* conn = nullptr;
-  httplib::Request req;
-  httplib::Response res;
-  uint64_t seq = 0;
-  bool timed = true;  // a routed request (else refused while being read)
-  loop::Clock::time_point started;
-  bool close = false;
 };
 
 }  // namespace crew::api

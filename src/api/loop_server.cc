@@ -126,11 +126,20 @@ void LoopServer::Run() {
     bool done = false;
     while (!done) Turn(*loop, &done);
   };
+  if (!options_.await_on_loop) sync_thread_ = std::thread([this] { SyncLoop(); });
   for (size_t i = 1; i < loops_.size(); ++i) {
     loops_[i]->thread = std::thread(serve, loops_[i].get());
   }
   serve(loops_[0].get());
   for (size_t i = 1; i < loops_.size(); ++i) loops_[i]->thread.join();
+  if (sync_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(sync_mu_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_one();
+    sync_thread_.join();
+  }
   pool_->shutdown();
 }
 
@@ -160,10 +169,17 @@ void LoopServer::Turn(Loop& loop, bool* done) {
       uint64_t count;
       (void)!read(loop.wake_fd, &count, sizeof count);
       std::vector<std::pair<Conn*, Loop::Kind>> inbox;
+      bool synced = false;
+      uint64_t synced_seq = 0;
+      Status synced_status;
       {
         std::lock_guard<std::mutex> lock(loop.mu);
         inbox.swap(loop.inbox);
+        std::swap(synced, loop.synced);
+        synced_seq = loop.synced_seq;
+        synced_status = loop.synced_status;
       }
+      if (synced) Release(loop, synced_seq, synced_status);
       for (auto [c, kind] : inbox) {
         if (kind == Loop::Kind::kNew) {
           Adopt(loop, c);
@@ -189,15 +205,20 @@ void LoopServer::Turn(Loop& loop, bool* done) {
     }
   }
   Finish(loop, &answers);
+  size_t waiting = 0;  // for held answers to leave first
   for (Conn* c : loop.to_pool) {
     if (!loop.conns.count(c)) continue;
+    if (c->held > 0) {
+      loop.to_pool[waiting++] = c;
+      continue;
+    }
     epoll_ctl(loop.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
     c->watching_out = false;
     c->on_pool = true;
     ++loop.on_pool;
     pool_->enqueue([this, c] { OnPool(c, c->pool_route, std::move(c->pool_request)); });
   }
-  loop.to_pool.clear();
+  loop.to_pool.resize(waiting);
 
   const auto now = Clock::now();
   if (loop.listen_paused && now >= loop.listen_paused_until && !stopping_) {
@@ -294,13 +315,15 @@ void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
   if (c->peer_closed && c->answering == 0 && !c->pool_route) {
     if (c->out_sent < c->out.size() && !c->lingering) return Watch(loop, c);  // still reading?
     Close(loop, c);
+  } else if (c->peer_closed) {
+    Watch(loop, c);  // not readable any more; closed once its held answers are out
   }
 }
 
 void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
   while (!c->pool_route && !c->close_after && !c->in.empty() && !Backlogged(c)) {
     if (c->answering >= kMaxAnswersPerTurn) {
-      loop.resume.push_back(c);
+      if (c->held == 0) loop.resume.push_back(c);  // (else once a sync releases them)
       return;
     }
     if (!c->next) {
@@ -371,30 +394,83 @@ void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_ali
 }
 
 // Answers that wait for no sync (a lease, a read, a refusal) leave at once, unless an earlier
-// answer on their connection waits (answers leave in request order). The others leave after
-// one sync that covers them all; meanwhile the early ones are on their way.
+// answer on their connection is held (answers leave in request order). The others are held
+// until a sync covers them; the loop asks the sync thread for one and goes on serving.
 void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
   uint64_t seq = 0;
-  std::vector<Answer*> held;
   for (Answer& a : *answers) {
-    if (a.seq == 0 && !a.conn->holding) {
+    Conn* c = a.conn;
+    if (a.seq == 0 && c->held == 0) {
       Emit(a, Status::Ok());
-    } else {
-      a.conn->holding = true;
-      held.push_back(&a);
-      seq = std::max(seq, a.seq);
+      continue;
     }
-  }
-  if (!held.empty()) {
-    FlushTouched(loop);
-    const Status durable = seq ? hooks_.await(seq) : Status::Ok();
-    for (Answer* a : held) {
-      a->conn->holding = false;
-      Emit(*a, durable);
-    }
+    a.wait = std::max(a.seq, c->held_seq);
+    c->held_seq = a.wait;
+    ++c->held;
+    seq = std::max(seq, a.wait);
+    loop.held.push_back(std::move(a));
   }
   answers->clear();
+  if (seq && options_.await_on_loop) {
+    FlushTouched(loop);  // the early answers go first
+    Release(loop, seq, hooks_.await(seq));
+  } else if (seq) {
+    if (std::optional<Status> synced = Ask(loop, seq)) Release(loop, seq, *synced);
+  }
   FlushTouched(loop);
+}
+
+// The WAL is synced up to `synced` (or failed): the held answers it covers leave, in order.
+void LoopServer::Release(Loop& loop, uint64_t synced, const Status& status) {
+  size_t kept = 0;
+  for (size_t i = 0; i < loop.held.size(); ++i) {
+    Answer& a = loop.held[i];
+    if (a.wait > synced) {
+      if (kept != i) loop.held[kept] = std::move(a);
+      ++kept;
+      continue;
+    }
+    Conn* c = a.conn;
+    if (--c->held == 0) c->held_seq = 0;
+    Emit(a, a.seq ? status : Status::Ok());
+    if (!c->in.empty()) loop.resume.push_back(c);  // requests it may now send more of
+  }
+  loop.held.resize(kept);
+}
+
+// Asks the sync thread to sync up to seq, unless a sync for another loop covered it already
+// (then returns how that ended).
+std::optional<Status> LoopServer::Ask(Loop& loop, uint64_t seq) {
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    if (seq <= synced_) return synced_status_;
+    loop.asked = std::max(loop.asked, seq);
+    sync_wanted_ = std::max(sync_wanted_, seq);
+  }
+  sync_cv_.notify_one();
+  return std::nullopt;
+}
+
+// The sync thread: syncs the WAL as far as the loops asked, tells each loop that asked, and
+// starts again at once for what they asked meanwhile (its writes are already in the WAL).
+void LoopServer::SyncLoop() {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  while (true) {
+    sync_cv_.wait(lock, [&] { return sync_stop_ || sync_wanted_ > synced_; });
+    if (sync_wanted_ <= synced_) break;  // stopping, and nothing is held
+    const uint64_t target = sync_wanted_;
+    lock.unlock();
+    const Status status = hooks_.await(target);
+    lock.lock();
+    synced_ = target;
+    synced_status_ = status;
+    for (auto& loop : loops_) {
+      if (loop->asked > loop->told) {  // (what it asks from now on up to target, Ask answers)
+        loop->told = target;
+        loop->PostSynced(target, status);
+      }
+    }
+  }
 }
 
 void LoopServer::Emit(Answer& a, const Status& durable) {
@@ -463,6 +539,7 @@ void LoopServer::Sweep(Loop& loop, bool stopping) {
   const bool overdue = stopping && now.time_since_epoch().count() >= stop_deadline_;
   std::vector<Conn*> ending;
   for (Conn* c : loop.conns) {
+    if (c->answering > 0) continue;  // held for a sync, which ends (or fails) soon
     if (c->on_pool) {
       if (overdue) shutdown(c->fd, SHUT_RDWR);  // its request ends; the pool gives it back
       continue;

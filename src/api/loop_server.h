@@ -5,10 +5,12 @@
 // turn). A turn of a loop reads every connection that has bytes, and runs each complete request
 // whose route may run on a loop (Router::OnLoop: no waiting) right there, its writes appended to
 // the WAL but not synced (engine's DeferSync). Answers that need no sync (leases, reads) are
-// written at once; then one sync covers the rest of the turn (the hooks' `await`: group commit
-// without a thread hand-off), and only then are their answers written. A
-// request that may wait (long poll, event stream, download), or with a large body, takes its
-// connection to a pool thread, which grows on demand, and gives it back when answered.
+// written at once; the others are held, and the loop goes on serving. One sync thread syncs the
+// WAL (the hooks' `await`) for every loop's held answers at once, and as soon as one sync ends
+// it starts the next for what came in meanwhile (group commit); each loop then writes what it
+// held. Answers leave a connection in the order of its requests. A request that may wait (long
+// poll, event stream, download), or with a large body, takes its connection to a pool thread,
+// which grows on demand, and gives it back when answered.
 //
 // Keep-alive connections stay open until 75 s idle; a request must arrive within 30 s of its
 // first byte and an answer be taken within 30 s. Stop() stops accepting, lets requests in hand
@@ -16,9 +18,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -42,6 +46,8 @@ struct LoopServerOptions {
   int read_seconds = 30;
   int write_seconds = 30;
   httplib::Headers default_headers;  // on every answer that does not set them itself
+  // `await` never waits (relaxed durability): call it on the loop, sparing the hand-off.
+  bool await_on_loop = false;
   // A bigger request (a batch of thousands of tasks) runs on the pool even if its route may run
   // on a loop: its work would hold up the loop's other connections.
   size_t max_loop_body = 64 << 10;
@@ -55,7 +61,8 @@ struct LoopHooks {
   std::function<uint64_t(const Router::Route&, const httplib::Request&, httplib::Response&,
                          bool on_loop)>
       run;
-  // Returns once every write up to seq is durable (or the store failed).
+  // Returns once every write up to seq is durable (or the store failed). Called by the sync
+  // thread only (or on a loop, with await_on_loop).
   std::function<Status(uint64_t seq)> await;
   // Every answer, just before it is written: fills in what the handler left (an error's JSON
   // body) and counts it. seconds: since the request was complete (none: refused while read).
@@ -87,6 +94,9 @@ class LoopServer {
   void Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_alive,
               std::vector<Answer>* answers);
   void Finish(Loop& loop, std::vector<Answer>* answers);
+  void Release(Loop& loop, uint64_t synced, const Status& status);
+  std::optional<Status> Ask(Loop& loop, uint64_t seq);
+  void SyncLoop();
   void Emit(Answer& a, const Status& durable);
   void FlushTouched(Loop& loop);
   void Flush(Loop& loop, Conn* c);
@@ -109,6 +119,14 @@ class LoopServer {
   std::atomic<int> in_flight_{0};
   std::atomic<int> on_pool_{0};
   size_t next_loop_ = 0;  // the accepting loop deals connections out in turn
+
+  std::thread sync_thread_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t sync_wanted_ = 0;  // GUARDED_BY(sync_mu_): the loops want the WAL synced to here
+  uint64_t synced_ = 0;       // GUARDED_BY(sync_mu_): the last sync reached here
+  Status synced_status_;      // GUARDED_BY(sync_mu_): and ended so
+  bool sync_stop_ = false;    // GUARDED_BY(sync_mu_)
 };
 
 }  // namespace crew::api

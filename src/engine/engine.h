@@ -112,8 +112,9 @@ class Txn;
 // While a DeferSync lives on a thread, that thread's writes which are answered only once synced
 // (all but leases) return as soon as they are appended to the WAL, and the scope keeps the
 // highest sequence number among them. Whoever opened it must not answer before
-// Engine::AwaitDurable(seq()) succeeded: the event loop (api/loop_server.h) so answers every
-// request of one turn after a single sync. Scopes nest; the innermost collects.
+// Engine::AwaitDurable(seq()) succeeded: the event loops (api/loop_server.h) hold such answers
+// until their sync thread's AwaitDurable covers them, one sync for many. Scopes nest; the
+// innermost collects.
 class DeferSync {
  public:
   DeferSync();

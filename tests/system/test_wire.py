@@ -184,6 +184,59 @@ class WireTest(unittest.TestCase):
         self.assertEqual((second.status, second.json()["name"]), (200, "pipe-2"))
         self.assertEqual((third.status, third.json()), (200, {"healthy": True}))
 
+    # 1a
+    def test_pipelined_writes_reads_and_a_pool_route_answer_in_request_order(self):
+        # Writes wait for a WAL sync, reads do not, a listing runs on a pool thread: whatever each
+        # waits for, the answers leave in the order of the requests.
+        w = self.wire()
+        batch = []
+        for i in range(50):
+            batch.append(request("POST", "/api/v1/task_groups", {"name": f"order-{i}"}))
+            batch.append(request("GET", "/healthz"))
+        batch.append(request("GET", "/api/v1/task_groups?limit=1000"))
+        batch.append(request("POST", "/api/v1/task_groups", {"name": "order-last"}))
+        w.send(b"".join(batch))
+        for i in range(50):
+            created, health = w.answer(), w.answer()
+            self.assertEqual((created.status, created.json()["name"]), (200, f"order-{i}"))
+            self.assertEqual((health.status, health.json()), (200, {"healthy": True}))
+        listing, last = w.answer(), w.answer()
+        self.assertEqual(listing.status, 200, listing)
+        names = {g["name"] for g in listing.json()}
+        self.assertTrue({f"order-{i}" for i in range(50)} <= names, names)
+        self.assertEqual((last.status, last.json()["name"]), (200, "order-last"))
+
+    # 1c
+    def test_many_connections_writing_at_once_all_get_answers(self):
+        # Every connection's writes share syncs with the other loops' writes; none may be left
+        # waiting for a sync that already covered it.
+        failures = []
+
+        def client(k):
+            try:
+                w = Wire(self.crew.port)
+                try:
+                    for i in range(0, 300, 10):  # in bursts, so that turns overlap syncs
+                        w.send(b"".join(request("POST", "/api/v1/task_groups", {"name": f"many-{k}-{j}"})
+                                        for j in range(i, i + 10)))
+                        for _ in range(10):
+                            a = w.answer()
+                            if a.status != 200:
+                                failures.append(a)
+                                return
+                finally:
+                    w.close()
+            except AssertionError as e:
+                failures.append(f"client {k}: {e}")
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+        self.assertGreaterEqual(self.crew.ok("GET", "/api/v1/task_groups/count")["count"], 16 * 300)
+
     # 1b
     def test_a_client_that_pipelines_many_and_reads_late_gets_every_answer_in_order(self):
         # 20,000 answers (~2.5 MB) queue up past the server's limit of unread answers, so it stops

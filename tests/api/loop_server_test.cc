@@ -1,0 +1,225 @@
+// LoopServer's held answers: a write's answer waits for the sync thread, the loop serves on
+// meanwhile, answers leave each connection in request order, and a sync that fails answers 503.
+// A real LoopServer over loopback sockets, with fake hooks: `run` numbers each write as the
+// engine would, `await` is a sync the test can hold.
+#include "api/loop_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace crew::api {
+namespace {
+
+// A door the test opens: hooks wait at it while it is shut.
+class Door {
+ public:
+  void Shut() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = false;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void Pass() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return open_; });
+    --waiting_;
+  }
+  void AwaitSomeoneWaiting() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return waiting_ > 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int waiting_ = 0;
+};
+
+// One raw keep-alive connection; reads answers one at a time (they carry Content-Length).
+class Client {
+ public:
+  explicit Client(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval five{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+    ok_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~Client() { close(fd_); }
+  bool ok() const { return ok_; }
+
+  void Send(const std::string& method, const std::string& path) {
+    std::string r = method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(send(fd_, r.data(), r.size(), MSG_NOSIGNAL), static_cast<ssize_t>(r.size()));
+  }
+  // "<status> <body>" of the next answer, or "" when none came within 5 s.
+  std::string Answer() {
+    while (true) {
+      size_t head_end = buf_.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        size_t cl = buf_.find("Content-Length: ");
+        size_t len = cl < head_end ? std::stoul(buf_.substr(cl + 16)) : 0;
+        if (buf_.size() >= head_end + 4 + len) {
+          std::string out = buf_.substr(9, 3) + " " + buf_.substr(head_end + 4, len);
+          buf_.erase(0, head_end + 4 + len);
+          return out;
+        }
+      }
+      char chunk[4096];
+      ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return "";
+      buf_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+  std::string buf_;
+};
+
+class LoopServerTest : public ::testing::Test {
+ protected:
+  // Routes: POST /write/<name> (a write: waits for a sync), POST /slow/<name> (a write whose
+  // handler waits at slow_door), GET /read/<name> (no sync), GET /pool/<name> (on a pool thread).
+  void Start(int loops) {
+    auto echo = [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(req.matches[1].str(), "text/plain");
+    };
+    router_.Post("/write/(.+)", echo, Router::Always);
+    router_.Post(
+        "/slow/(.+)",
+        [this, echo](const httplib::Request& req, httplib::Response& res) {
+          slow_door_.Pass();
+          echo(req, res);
+        },
+        Router::Always);
+    router_.Get("/read/(.+)", echo, Router::Always);
+    router_.Get("/pool/(.+)", echo);
+    LoopHooks hooks;
+    hooks.before = [](const httplib::Request&, httplib::Response&) { return false; };
+    hooks.run = [this](const Router::Route& route, const httplib::Request& req,
+                       httplib::Response& res, bool) -> uint64_t {
+      const bool write = req.method == "POST";
+      const uint64_t seq = write ? ++last_seq_ : 0;  // numbered when written, as the engine does
+      route.handler(req, res);
+      return seq;
+    };
+    hooks.await = [this](uint64_t seq) {
+      (void)seq;
+      sync_door_.Pass();
+      return sync_fails_ ? Status::Unavailable("WAL sync failed") : Status::Ok();
+    };
+    hooks.finish = [](const httplib::Request&, httplib::Response&, std::optional<double>) {};
+    LoopServerOptions o;
+    o.loops = loops;
+    server_ = std::make_unique<LoopServer>(&router_, std::move(hooks), o);
+    ASSERT_TRUE(server_->Bind().ok());
+    runner_ = std::thread([this] { server_->Run(); });
+  }
+  void TearDown() override {
+    slow_door_.Open();
+    sync_door_.Open();
+    if (server_) server_->Stop();
+    if (runner_.joinable()) runner_.join();
+  }
+
+  Router router_;
+  std::unique_ptr<LoopServer> server_;
+  std::thread runner_;
+  std::atomic<uint64_t> last_seq_{0};
+  Door slow_door_, sync_door_;
+  std::atomic<bool> sync_fails_{false};
+};
+
+TEST_F(LoopServerTest, AnswersInRequestOrderWhateverEachWaitsFor) {
+  Start(1);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  sync_door_.Shut();
+  c.Send("POST", "/write/a");
+  c.Send("GET", "/read/b");
+  c.Send("GET", "/pool/c");
+  c.Send("POST", "/write/d");
+  sync_door_.AwaitSomeoneWaiting();
+  Client other(server_->port());  // the loop serves others while a sync is held
+  other.Send("GET", "/read/x");
+  EXPECT_EQ(other.Answer(), "200 x");
+  sync_door_.Open();
+  EXPECT_EQ(c.Answer(), "200 a");
+  EXPECT_EQ(c.Answer(), "200 b");
+  EXPECT_EQ(c.Answer(), "200 c");
+  EXPECT_EQ(c.Answer(), "200 d");
+}
+
+// Loop 0 is still in the turn of a write numbered 1 when loop 1's write (2) is synced; loop 0
+// then asks for 1, which that sync covered: its answer must go out now, with no further sync.
+TEST_F(LoopServerTest, AWriteAnEarlierSyncCoveredIsAnsweredWithoutAnother) {
+  Start(2);
+  Client first(server_->port());  // dealt to loop 0
+  ASSERT_TRUE(first.ok());
+  first.Send("GET", "/read/hello");
+  ASSERT_EQ(first.Answer(), "200 hello");
+  Client second(server_->port());  // dealt to loop 1
+  ASSERT_TRUE(second.ok());
+
+  slow_door_.Shut();
+  first.Send("POST", "/slow/one");
+  slow_door_.AwaitSomeoneWaiting();  // write 1 done, its loop still in the turn
+  second.Send("POST", "/write/two");
+  EXPECT_EQ(second.Answer(), "200 two");
+  slow_door_.Open();
+  EXPECT_EQ(first.Answer(), "200 one");
+}
+
+TEST_F(LoopServerTest, AFailedSyncAnswers503ToItsWritesOnly) {
+  Start(1);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  sync_fails_ = true;
+  c.Send("POST", "/write/a");
+  c.Send("GET", "/read/b");
+  std::string refused = c.Answer();
+  EXPECT_EQ(refused.substr(0, 4), "503 ");
+  EXPECT_NE(refused.find("WAL sync failed"), std::string::npos) << refused;
+  EXPECT_EQ(c.Answer(), "200 b");
+}
+
+TEST_F(LoopServerTest, StopWaitsForHeldAnswers) {
+  Start(1);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  sync_door_.Shut();
+  c.Send("POST", "/write/held");
+  sync_door_.AwaitSomeoneWaiting();
+  server_->Stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  sync_door_.Open();
+  EXPECT_EQ(c.Answer(), "200 held");
+  runner_.join();
+}
+
+}  // namespace
+}  // namespace crew::api
