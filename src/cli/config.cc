@@ -1,10 +1,16 @@
 #include "cli/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace crew::cli {
+
+int DefaultHttpLoops() {
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u));
+}
 
 namespace {
 

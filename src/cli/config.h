@@ -10,6 +10,10 @@
 
 namespace crew::cli {
 
+// Half the cores, at least 1: each loop can keep a core busy, and the sync thread, RocksDB's
+// compactions and the pool need the rest (bench/RESULTS.md, loops 1/2/4 on 2 cores).
+int DefaultHttpLoops();
+
 struct Config {
   std::string data_dir = "./crew-data";  // CREW_DATA_DIR
   std::string host = "127.0.0.1";        // CREW_HOST
@@ -24,12 +28,12 @@ struct Config {
   std::string log_level = "info";        // CREW_LOG_LEVEL
   std::string log_format = "text";       // CREW_LOG_FORMAT: text or json (N6)
   // Operators (reference §7, SPEC D16).
-  std::string virtual_operator_base_url;  // CREW_VIRTUAL_OPERATOR_BASE_URL
-  std::string virtual_operator_token;     // CREW_VIRTUAL_OPERATOR_AUTH_TOKEN
-  std::string cloud_task_access_token;    // CREW_CLOUD_TASK_ACCESS_TOKEN (examine/execute)
-  double operator_concurrency = 8;        // CREW_OPERATOR_CONCURRENCY
-  double wal_spare_mb = 64;               // CREW_WAL_SPARE_MB (storage/wal_spare.h; 0: none)
-  double http_loops = 4;                  // CREW_HTTP_LOOPS (api/loop_server.h)
+  std::string virtual_operator_base_url;   // CREW_VIRTUAL_OPERATOR_BASE_URL
+  std::string virtual_operator_token;      // CREW_VIRTUAL_OPERATOR_AUTH_TOKEN
+  std::string cloud_task_access_token;     // CREW_CLOUD_TASK_ACCESS_TOKEN (examine/execute)
+  double operator_concurrency = 8;         // CREW_OPERATOR_CONCURRENCY
+  double wal_spare_mb = 64;                // CREW_WAL_SPARE_MB (storage/wal_spare.h; 0: none)
+  double http_loops = DefaultHttpLoops();  // CREW_HTTP_LOOPS (api/loop_server.h)
 };
 
 using Getenv = std::function<const char*(const char*)>;
