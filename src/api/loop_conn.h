@@ -82,7 +82,9 @@ struct LoopServer::Loop {
   std::atomic<int> on_pool{0};
   // Answers waiting for a sync, in the order they were made; the sync thread says when.
   std::vector<Answer> held;
-  uint64_t asked = 0, told = 0;  // GUARDED_BY(LoopServer::sync_mu_): asked of it, and said
+  // GUARDED_BY(LoopServer::sync_mu_): the highest seq it asked a sync for that no sync has
+  // reached yet (0: none).
+  uint64_t asked = 0;
 
   enum class Kind { kNew, kBack, kClose };
   std::mutex mu;

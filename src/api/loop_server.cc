@@ -465,10 +465,9 @@ void LoopServer::SyncLoop() {
     synced_ = target;
     synced_status_ = status;
     for (auto& loop : loops_) {
-      if (loop->asked > loop->told) {  // (what it asks from now on up to target, Ask answers)
-        loop->told = target;
-        loop->PostSynced(target, status);
-      }
+      if (loop->asked == 0) continue;  // (what it asks from now on up to target, Ask answers)
+      loop->PostSynced(target, status);
+      if (loop->asked <= target) loop->asked = 0;
     }
   }
 }
