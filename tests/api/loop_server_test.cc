@@ -184,6 +184,9 @@ TEST_F(LoopServerTest, AWriteAnEarlierSyncCoveredIsAnsweredWithoutAnother) {
   ASSERT_EQ(first.Answer(), "200 hello");
   Client second(server_->port());  // dealt to loop 1
   ASSERT_TRUE(second.ok());
+  // Answered, so accepted: loop 0 accepts, and would not while its handler waits at the door.
+  second.Send("GET", "/read/there");
+  ASSERT_EQ(second.Answer(), "200 there");
 
   slow_door_.Shut();
   first.Send("POST", "/slow/one");
