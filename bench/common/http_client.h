@@ -4,9 +4,6 @@
 // before each read and write and sends headers and body apart).
 #pragma once
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,7 +13,67 @@
 #include <string>
 #include <string_view>
 
+#include "common/tcp.h"
+
 namespace crew_bench {
+
+inline bool HasHeaderName(std::string_view line, std::string_view lower_name) {
+  if (line.size() <= lower_name.size() || line[lower_name.size()] != ':') return false;
+  for (size_t i = 0; i < lower_name.size(); ++i) {
+    char c = line[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower_name[i]) return false;
+  }
+  return true;
+}
+
+// The answer at the start of a buffer of received bytes.
+struct AnswerFrame {
+  size_t length = 0;  // the whole answer's; 0 while incomplete (or not HTTP: then status is -1)
+  int status = 0;
+  size_t body_at = 0, body_length = 0;
+  bool close = false;  // "Connection: close"
+};
+
+inline AnswerFrame FrameAnswer(std::string_view buf) {
+  AnswerFrame f;
+  const size_t head_end = buf.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return f;
+  std::string_view head = buf.substr(0, head_end);
+  if (head.size() < 12 || head.substr(0, 5) != "HTTP/") {
+    f.status = -1;
+    return f;
+  }
+  f.status = std::atoi(head.data() + 9);
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos < head.size()) {
+    size_t next = head.find("\r\n", pos + 2);
+    std::string_view line = head.substr(
+        pos + 2, next == std::string_view::npos ? std::string_view::npos : next - pos - 2);
+    if (HasHeaderName(line, "content-length")) {
+      f.body_length = std::strtoull(line.data() + 15, nullptr, 10);
+    }
+    if (HasHeaderName(line, "transfer-encoding")) {
+      std::fprintf(stderr, "crew_load: chunked answers are not read\n");
+      std::exit(2);
+    }
+    if (HasHeaderName(line, "connection") && line.find("close") != std::string_view::npos) {
+      f.close = true;
+    }
+    pos = next;
+  }
+  f.body_at = head_end + 4;
+  if (buf.size() >= f.body_at + f.body_length) f.length = f.body_at + f.body_length;
+  return f;
+}
+
+// A request with a JSON body (maybe empty), appended to *out.
+inline void AppendRequest(std::string_view method, std::string_view target, std::string_view host,
+                          std::string_view body, std::string* out) {
+  out->append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
+  out->append(host).append("\r\nContent-Type: application/json\r\nContent-Length: ");
+  out->append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+}
 
 class HttpClient {
  public:
@@ -31,12 +88,10 @@ class HttpClient {
               std::string* answer) {
     std::string req;
     req.reserve(128 + target.size() + body.size());
-    req.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
-    req.append(host_).append("\r\nContent-Type: application/json\r\nContent-Length: ");
-    req.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+    AppendRequest(method, target, host_, body, &req);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (fd_ < 0 && !Connect()) return -1;
-      if (SendAll(req)) {
+      if (SendAll(fd_, req)) {
         int status = ReadAnswer(answer);
         if (status > 0) return status;
       }
@@ -47,21 +102,8 @@ class HttpClient {
 
  private:
   bool Connect() {
-    addrinfo hints{}, *found = nullptr;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &found) != 0) {
-      return false;
-    }
-    for (addrinfo* ai = found; ai && fd_ < 0; ai = ai->ai_next) {
-      fd_ = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-      if (fd_ < 0) continue;
-      if (connect(fd_, ai->ai_addr, ai->ai_addrlen) != 0) Disconnect();
-    }
-    freeaddrinfo(found);
+    fd_ = ConnectTcp(host_, port_);
     if (fd_ < 0) return false;
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     timeval tv{120, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     buf_.clear();
@@ -74,16 +116,6 @@ class HttpClient {
     buf_.clear();
   }
 
-  bool SendAll(const std::string& s) {
-    size_t sent = 0;
-    while (sent < s.size()) {
-      ssize_t n = send(fd_, s.data() + sent, s.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
   bool Fill() {
     char chunk[16384];
     ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
@@ -94,48 +126,14 @@ class HttpClient {
 
   // The status, with the body in *answer; 0 when the connection ended first.
   int ReadAnswer(std::string* answer) {
-    size_t head_end;
-    while ((head_end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return 0;
+    AnswerFrame f;
+    while ((f = FrameAnswer(buf_)).length == 0) {
+      if (f.status < 0 || !Fill()) return 0;
     }
-    std::string_view head(buf_.data(), head_end);
-    if (head.size() < 12 || head.substr(0, 5) != "HTTP/") return 0;
-    int status = std::atoi(buf_.c_str() + 9);
-    size_t length = 0;
-    bool close_after = false;
-    size_t pos = head.find("\r\n");
-    while (pos != std::string_view::npos && pos < head.size()) {
-      size_t next = head.find("\r\n", pos + 2);
-      std::string_view line = head.substr(
-          pos + 2, next == std::string_view::npos ? std::string_view::npos : next - pos - 2);
-      if (HasName(line, "content-length")) length = std::strtoull(line.data() + 15, nullptr, 10);
-      if (HasName(line, "transfer-encoding")) {
-        std::fprintf(stderr, "crew_load: chunked answers are not read\n");
-        std::exit(2);
-      }
-      if (HasName(line, "connection") && line.find("close") != std::string_view::npos) {
-        close_after = true;
-      }
-      pos = next;
-    }
-    const size_t total = head_end + 4 + length;
-    while (buf_.size() < total) {
-      if (!Fill()) return 0;
-    }
-    answer->assign(buf_, head_end + 4, length);
-    buf_.erase(0, total);
-    if (close_after) Disconnect();
-    return status;
-  }
-
-  static bool HasName(std::string_view line, std::string_view lower_name) {
-    if (line.size() <= lower_name.size() || line[lower_name.size()] != ':') return false;
-    for (size_t i = 0; i < lower_name.size(); ++i) {
-      char c = line[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != lower_name[i]) return false;
-    }
-    return true;
+    answer->assign(buf_, f.body_at, f.body_length);
+    buf_.erase(0, f.length);
+    if (f.close) Disconnect();
+    return f.status;
   }
 
   std::string host_;

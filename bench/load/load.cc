@@ -23,6 +23,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/event_clients.h"
 #include "common/http_client.h"
 #include "common/latencies.h"
 
@@ -65,27 +66,42 @@ void Report(Row r) {
   g_rows.push_back(std::move(r));
 }
 
-class Api {
- public:
-  explicit Api(const std::string& url) {
+// Where the server is: host, port and the path prefix of its API.
+struct Endpoint {
+  explicit Endpoint(const std::string& url) {
     auto scheme = url.find("://");
     auto slash = url.find('/', scheme + 3);
     std::string authority = url.substr(scheme + 3, slash - scheme - 3);
-    prefix_ = slash == std::string::npos ? "/" : url.substr(slash);
-    if (prefix_.back() != '/') prefix_ += "/";
+    api = slash == std::string::npos ? "/" : url.substr(slash);
+    if (api.back() != '/') api += "/";
+    api += "api/v1/";
     auto colon = authority.rfind(':');
-    int port = colon == std::string::npos ? 80 : std::atoi(authority.c_str() + colon + 1);
-    client_ = std::make_unique<crew_bench::HttpClient>(authority.substr(0, colon), port);
+    port = colon == std::string::npos ? 80 : std::atoi(authority.c_str() + colon + 1);
+    host = authority.substr(0, colon);
+  }
+  std::string host, api;
+  int port;
+};
+
+// Exits unless `status` is 200: a benchmark must not go on after an error.
+void Require200(int status, const char* method, const std::string& target, std::string_view body) {
+  if (status == 200) return;
+  std::fprintf(
+      stderr, "%s %s failed: %s\n", method, target.c_str(),
+      status < 0 ? "no connection" : (std::to_string(status) + " " + std::string(body)).c_str());
+  std::exit(2);
+}
+
+class Api {
+ public:
+  explicit Api(const std::string& url) : at_(url) {
+    client_ = std::make_unique<crew_bench::HttpClient>(at_.host, at_.port);
   }
   // The answer's body; exits on anything but 200 (a benchmark must not go on after an error).
   const std::string& Call(const char* method, const std::string& path, const Json& body) {
-    std::string full = prefix_ + "api/v1/" + path;
+    std::string full = at_.api + path;
     int status = client_->Request(method, full, body.is_null() ? "" : body.dump(), &answer_);
-    if (status != 200) {
-      std::fprintf(stderr, "%s %s failed: %s\n", method, full.c_str(),
-                   status < 0 ? "no connection" : (std::to_string(status) + " " + answer_).c_str());
-      std::exit(2);
-    }
+    Require200(status, method, full, answer_);
     return answer_;
   }
   Json Post(const std::string& path, const Json& body) {
@@ -96,7 +112,7 @@ class Api {
   Json Get(const std::string& path) { return Json::parse(Call("GET", path, Json())); }
 
  private:
-  std::string prefix_;
+  Endpoint at_;
   std::unique_ptr<crew_bench::HttpClient> client_;
   std::string answer_;
 };
@@ -124,32 +140,62 @@ Clock::duration Parallel(int n, Fn fn) {
   return Clock::now() - start;
 }
 
-// Creates `n` tasks in `channel` with `producers` threads, `batch` tasks per request.
+// `n` clients (keep-alive connections) on this one thread, as the Node.js peers' clients run
+// (bench/common/event_clients.h). step(i, status, body, &request): client i's next request
+// after an answer (status 0 before its first); false when it is done. Returns the wall time.
+template <typename Fn>
+Clock::duration RunClients(const Endpoint& at, int n, Fn step) {
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    fds.push_back(crew_bench::ConnectTcp(at.host, at.port));
+    if (fds.back() < 0) Require200(-1, "connect", at.host, "");
+  }
+  auto frame = [](std::string_view buf) {
+    crew_bench::AnswerFrame f = crew_bench::FrameAnswer(buf);
+    if (f.status < 0) Require200(f.status, "read", "an answer that is not HTTP", buf);
+    return f.length;
+  };
+  auto start = Clock::now();
+  crew_bench::RunClients(fds, frame, [&](size_t i, std::string_view answer, std::string* request) {
+    crew_bench::AnswerFrame f;
+    if (!answer.empty()) f = crew_bench::FrameAnswer(answer);
+    return step(static_cast<int>(i), f.status, answer.substr(f.body_at, f.body_length), request);
+  });
+  auto took = Clock::now() - start;
+  for (int fd : fds) close(fd);
+  return took;
+}
+
+// Creates `n` tasks in `channel` with `producers` clients, `batch` tasks per request.
 void Produce(const Options& o, const std::string& wl, const std::string& group,
              const std::string& channel, int n, int batch, bool report) {
-  std::vector<Stats> stats(o.producers);
-  std::atomic<int> next{0};
-  auto took = Parallel(o.producers, [&](int p) {
-    Api api(o.url);
-    while (true) {
-      int start = next.fetch_add(batch);
-      if (start >= n) break;
-      int count = std::min(batch, n - start);
-      Json body;
-      if (batch == 1) {
-        body = TaskBody(channel, start);
-      } else {
-        body = Json::array();
-        for (int i = 0; i < count; ++i) body.push_back(TaskBody(channel, start + i));
-      }
-      auto t0 = Clock::now();
-      api.Send("task_group/" + group + "/tasks", body);
-      stats[p].Add(Ms(Clock::now() - t0));
-    }
-  });
-  if (!report) return;
+  const Endpoint at(o.url);
+  const std::string target = at.api + "task_group/" + group + "/tasks";
   Stats all;
-  for (auto& s : stats) all.Merge(s);
+  std::vector<Clock::time_point> sent(o.producers);
+  int next = 0;
+  auto took = RunClients(at, o.producers,
+                         [&](int p, int status, std::string_view answer, std::string* request) {
+                           if (status) {
+                             Require200(status, "POST", target, answer);
+                             all.Add(Ms(Clock::now() - sent[p]));
+                           }
+                           if (next >= n) return false;
+                           int count = std::min(batch, n - next);
+                           Json body;
+                           if (batch == 1) {
+                             body = TaskBody(channel, next);
+                           } else {
+                             body = Json::array();
+                             for (int i = 0; i < count; ++i)
+                               body.push_back(TaskBody(channel, next + i));
+                           }
+                           next += count;
+                           crew_bench::AppendRequest("POST", target, at.host, body.dump(), request);
+                           sent[p] = Clock::now();
+                           return true;
+                         });
+  if (!report) return;
   Report({wl,
           "create, " + std::to_string(batch) + " per request (" + std::to_string(o.producers) +
               " producers)",
@@ -157,54 +203,62 @@ void Produce(const Options& o, const std::string& wl, const std::string& group,
           "latency per request"});
 }
 
-// Drains `n` tasks with `workers` threads: acquire then release, `batch` per request.
-// Returns throughput; `window` collects completion times for W5.
+// Drains `n` tasks with `workers` clients: acquire then release, `batch` per request.
+// Returns throughput; `completions` collects completion times for W5.
 double Drain(const Options& o, const std::string& wl, const std::string& channel, int n, int batch,
              bool report, std::vector<Clock::time_point>* completions = nullptr) {
-  std::vector<Stats> stats(o.workers);
-  std::atomic<int> done{0};
-  std::mutex completions_mu;
-  auto took = Parallel(o.workers, [&](int w) {
-    Api api(o.url);
-    std::string worker = "w" + std::to_string(w);
-    while (done.load() < n) {
-      auto t0 = Clock::now();
-      if (batch == 1) {
-        Json got = api.Post("channel/" + channel + "/acquire", {{"workerId", worker}});
-        if (got["task"].is_null()) {
-          if (done.load() >= n) break;
-          continue;
+  const Endpoint at(o.url);
+  const std::string acquire = at.api + "channel/" + channel + "/acquire";
+  struct Worker {
+    std::string id;
+    int releasing = 0;  // tasks in the release under way
+    Clock::time_point started;
+  };
+  std::vector<Worker> workers(o.workers);
+  for (int w = 0; w < o.workers; ++w) workers[w].id = "w" + std::to_string(w);
+  Stats all;
+  int done = 0;
+  auto took = RunClients(
+      at, o.workers, [&](int i, int status, std::string_view answer, std::string* request) {
+        Worker& w = workers[i];
+        if (status && w.releasing) {
+          Require200(status, "POST", "release", answer);
+          all.Add(Ms(Clock::now() - w.started));
+          done += w.releasing;
+          w.releasing = 0;
+          if (completions) completions->push_back(Clock::now());
+        } else if (status) {
+          Require200(status, "POST", acquire, answer);
+          Json got = Json::parse(answer);
+          if (batch == 1 && !got["task"].is_null()) {
+            const std::string target =
+                at.api + "task/" + got["task"]["_id"].get<std::string>() + "/release";
+            Json body = {{"workerId", w.id}, {"output", {{"ok", true}}}};
+            crew_bench::AppendRequest("POST", target, at.host, body.dump(), request);
+            w.releasing = 1;
+            return true;
+          }
+          if (batch > 1 && !got["tasks"].empty()) {
+            Json items = Json::array();
+            for (auto& t : got["tasks"]) {
+              items.push_back(
+                  {{"taskId", t["task"]["_id"]}, {"workerId", w.id}, {"output", {{"ok", true}}}});
+            }
+            crew_bench::AppendRequest("POST", at.api + "tasks/release", at.host, items.dump(),
+                                      request);
+            w.releasing = static_cast<int>(items.size());
+            return true;
+          }
         }
-        api.Send("task/" + got["task"]["_id"].get<std::string>() + "/release",
-                 {{"workerId", worker}, {"output", {{"ok", true}}}});
-        stats[w].Add(Ms(Clock::now() - t0));
-        ++done;
-      } else {
-        Json got =
-            api.Post("channel/" + channel + "/acquire", {{"workerId", worker}, {"limit", batch}});
-        if (got["tasks"].empty()) {
-          if (done.load() >= n) break;
-          continue;
-        }
-        Json items = Json::array();
-        for (auto& t : got["tasks"]) {
-          items.push_back(
-              {{"taskId", t["task"]["_id"]}, {"workerId", worker}, {"output", {{"ok", true}}}});
-        }
-        api.Send("tasks/release", items);
-        stats[w].Add(Ms(Clock::now() - t0));
-        done += static_cast<int>(items.size());
-      }
-      if (completions) {
-        std::lock_guard<std::mutex> lock(completions_mu);
-        completions->push_back(Clock::now());
-      }
-    }
-  });
+        if (done >= n) return false;
+        Json body = {{"workerId", w.id}};
+        if (batch > 1) body["limit"] = batch;
+        crew_bench::AppendRequest("POST", acquire, at.host, body.dump(), request);
+        w.started = Clock::now();
+        return true;
+      });
   double rate = n / (Ms(took) / 1000);
   if (report) {
-    Stats all;
-    for (auto& s : stats) all.Merge(s);
     Report({wl,
             "drain: acquire+release, " + std::to_string(batch) + " per request (" +
                 std::to_string(o.workers) + " workers)",
@@ -340,8 +394,7 @@ void W5(const Options& o) {
   Api api(o.url);
   int n = o.smoke ? 5000 : o.long_drain;
   std::string g = NewGroup(api), ch = Unique("w5");
-  Options fast = o;
-  Produce(fast, "W5", g, ch, n, 100, false);
+  Produce(o, "W5", g, ch, n, 100, false);
   std::vector<Clock::time_point> completions;
   auto start = Clock::now();
   double rate = Drain(o, "W5", ch, n, 1, false, &completions);

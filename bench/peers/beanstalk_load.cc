@@ -1,5 +1,6 @@
 // bench/peers: the W1, W2 and W3 shapes of bench/load/load.cc against beanstalkd, over its text
-// protocol (put, reserve-with-timeout, delete, use, watch), one connection per thread.
+// protocol (put, reserve-with-timeout, delete, use, watch), one connection per client; the
+// producers and workers of W1 and W3 run on one thread, as those of bench/load/load.cc do.
 //
 //   build/bench/beanstalk_load --port 11300 [--mode fsync] [--workload W1,W2,W3] [--tasks N]
 //                              [--producers 8] [--workers 8] [--backlog N] [--samples N] [--smoke]
@@ -20,10 +21,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/event_clients.h"
 #include "common/latencies.h"
 
 namespace {
@@ -82,6 +85,7 @@ class Conn {
       Die("cannot connect to " + o.host + ":" + std::to_string(o.port));
   }
   ~Conn() { close(fd_); }
+  int fd() const { return fd_; }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
@@ -177,43 +181,84 @@ Clock::duration Parallel(int n, Fn fn) {
   return Clock::now() - start;
 }
 
+// The length of the first complete reply in buf (a line, and a job's body after RESERVED), 0
+// while it is incomplete.
+size_t FrameReply(std::string_view buf) {
+  size_t eol = buf.find("\r\n");
+  if (eol == std::string_view::npos) return 0;
+  if (buf.substr(0, 9) != "RESERVED ") return eol + 2;
+  unsigned long long id = 0, bytes = 0;
+  if (std::sscanf(std::string(buf.substr(0, eol)).c_str(), "RESERVED %llu %llu", &id, &bytes) != 2)
+    Die("reserve answered " + std::string(buf.substr(0, eol)));
+  size_t total = eol + 2 + bytes + 2;
+  return buf.size() >= total ? total : 0;
+}
+
+// `n` clients on this one thread, as the Node.js peers' clients run (common/event_clients.h);
+// `setup` readies each connection first (use or watch a tube). step(i, reply, &command):
+// client i's next command after a reply (empty before its first); false when it is done.
+template <typename Setup, typename Fn>
+Clock::duration RunClients(const Options& o, int n, Setup setup, Fn step) {
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    conns.push_back(std::make_unique<Conn>(o));
+    setup(*conns.back());
+    fds.push_back(conns.back()->fd());
+  }
+  auto start = Clock::now();
+  crew_bench::RunClients(fds, FrameReply, step);
+  return Clock::now() - start;
+}
+
 // Puts `n` jobs into `tube`, one put per request, and reports create/s.
 void Produce(const Options& o, const std::string& wl, const std::string& tube, int n) {
-  std::vector<Stats> stats(o.producers);
-  std::atomic<int> next{0};
-  auto took = Parallel(o.producers, [&](int p) {
-    Conn c(o);
-    c.Use(tube);
-    for (int i = next++; i < n; i = next++) {
-      auto t0 = Clock::now();
-      c.Put(Body(i));
-      stats[p].Add(Ms(Clock::now() - t0));
-    }
-  });
   Stats all;
-  for (auto& s : stats) all.Merge(s);
+  std::vector<Clock::time_point> sent(o.producers);
+  int next = 0;
+  auto took = RunClients(
+      o, o.producers, [&](Conn& c) { c.Use(tube); },
+      [&](size_t p, std::string_view reply, std::string* command) {
+        if (!reply.empty()) {
+          if (reply.substr(0, 8) != "INSERTED") Die("put answered " + std::string(reply));
+          all.Add(Ms(Clock::now() - sent[p]));
+        }
+        if (next >= n) return false;
+        *command = Conn::PutCommand(Body(next++), 0);
+        sent[p] = Clock::now();
+        return true;
+      });
   Report(wl, "create", n, Ms(took) / 1000, all);
 }
 
 // Drains `n` jobs from `tube`: reserve (not waiting) then delete. Returns jobs/s.
 double Drain(const Options& o, const std::string& wl, const std::string& tube, int n,
              double w1_rate) {
-  std::vector<Stats> stats(o.workers);
-  std::atomic<int> done{0};
-  auto took = Parallel(o.workers, [&](int w) {
-    Conn c(o);
-    c.Watch(tube);
-    while (done.load() < n) {
-      auto t0 = Clock::now();
-      uint64_t id = c.Reserve(0);
-      if (id == 0) continue;
-      c.Delete(id);
-      stats[w].Add(Ms(Clock::now() - t0));
-      ++done;
-    }
-  });
   Stats all;
-  for (auto& s : stats) all.Merge(s);
+  std::vector<Clock::time_point> started(o.workers);
+  std::vector<bool> deleting(o.workers);
+  int done = 0;
+  auto took = RunClients(
+      o, o.workers, [&](Conn& c) { c.Watch(tube); },
+      [&](size_t w, std::string_view reply, std::string* command) {
+        if (deleting[w]) {
+          if (reply.substr(0, 7) != "DELETED") Die("delete answered " + std::string(reply));
+          all.Add(Ms(Clock::now() - started[w]));
+          ++done;
+          deleting[w] = false;
+        } else if (reply.substr(0, 9) == "RESERVED ") {
+          *command = "delete " + std::string(reply.substr(9, reply.find(' ', 9) - 9)) + "\r\n";
+          deleting[w] = true;
+          return true;
+        } else if (!reply.empty() && reply.substr(0, 9) != "TIMED_OUT" &&
+                   reply.substr(0, 13) != "DEADLINE_SOON") {
+          Die("reserve answered " + std::string(reply));
+        }
+        if (done >= n) return false;
+        *command = "reserve-with-timeout 0\r\n";
+        started[w] = Clock::now();
+        return true;
+      });
   double seconds = Ms(took) / 1000;
   std::string extra;
   if (w1_rate > 0) {
