@@ -5,13 +5,51 @@
 
 namespace crew::api {
 
+namespace {
+
+constexpr const char* kSpecial = ".[]()*+?{}|^$\\";
+
+// Whether the pattern has an alternative outside any group ("a|b"): then it has no literal
+// start or end of its own.
+bool TopLevelAlternation(const std::string& pattern) {
+  int depth = 0;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void Router::Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop) {
-  size_t literal = std::min(pattern.find_first_of(".[]()*+?{}|^$\\"), pattern.size());
-  // ('?', '*' and '{' make the character before them optional)
-  if (literal < pattern.size() && std::strchr("?*{", pattern[literal]) && literal > 0) --literal;
-  std::string prefix = pattern.substr(0, literal);
-  routes_.push_back(
-      {method, pattern, std::move(prefix), std::regex(pattern), std::move(h), std::move(on_loop)});
+  std::string prefix, suffix;
+  if (!TopLevelAlternation(pattern)) {
+    size_t literal = std::min(pattern.find_first_of(kSpecial), pattern.size());
+    // ('?', '*' and '{' make the character before them optional)
+    if (literal < pattern.size() && std::strchr("?*{", pattern[literal]) && literal > 0) --literal;
+    prefix = pattern.substr(0, literal);
+    size_t last = pattern.find_last_of(kSpecial);  // (none: the prefix is the whole pattern)
+    if (last != std::string::npos && last + 1 < pattern.size()) {
+      // (after a backslash, the first character is part of an escape such as \d)
+      suffix = pattern.substr(last + 1 + (pattern[last] == '\\'));
+    }
+  }
+  routes_.push_back({method, pattern, std::move(prefix), std::move(suffix), std::regex(pattern),
+                     std::move(h), std::move(on_loop)});
 }
 
 void Router::Get(const std::string& p, Handler h, OnLoop on_loop) {
@@ -34,8 +72,11 @@ const Router::Route* Router::Match(httplib::Request& req) const {
   std::string_view method = req.method;
   if (method == "HEAD") method = "GET";
   for (const Route& r : routes_) {
-    if (r.method == method && req.path.compare(0, r.prefix.size(), r.prefix) == 0 &&
-        std::regex_match(req.path, req.matches, r.pattern)) {
+    const std::string& path = req.path;
+    if (r.method == method && path.size() >= r.prefix.size() + r.suffix.size() &&
+        path.compare(0, r.prefix.size(), r.prefix) == 0 &&
+        path.compare(path.size() - r.suffix.size(), r.suffix.size(), r.suffix) == 0 &&
+        std::regex_match(path, req.matches, r.pattern)) {
       return &r;
     }
   }

@@ -1,4 +1,5 @@
-// Router: first match in order, whole-path regex, HEAD served by GET routes, literal prefixes.
+// Router: first match in order, whole-path regex, HEAD served by GET routes, literal prefixes
+// and suffixes.
 #include "api/router.h"
 
 #include <gtest/gtest.h>
@@ -69,6 +70,30 @@ TEST(Router, OnLoopIsKeptWithTheRoute) {
     ASSERT_NE(route, nullptr);
     EXPECT_EQ(route->on_loop && route->on_loop(req), path == "/x");
   }
+}
+
+TEST(Router, ALiteralEndMustMatchTooButNotAnEscapeOrAnAlternative) {
+  std::string hit;
+  Router r;
+  const std::string release = "/api/v1/task/([^/]+)/release",
+                    examine = "/api/v1/task/([^/]+)/(?:examine|execute)", digit = "/n/\\d",
+                    either = "/x/a|/y/bc";
+  r.Post("/api/v1/task/([^/]+)/reset", Named(&hit, "reset"));
+  r.Post(release, Named(&hit, "release"));
+  r.Post(examine, Named(&hit, "examine"));
+  r.Get(digit, Named(&hit, "digit"));
+  r.Get(either, Named(&hit, "either"));
+  std::string id;
+  EXPECT_EQ(Route(r, "POST", "/api/v1/task/42/release", &id), release);
+  EXPECT_EQ(id, "42");
+  EXPECT_EQ(Route(r, "POST", "/api/v1/task/42/reset"), "/api/v1/task/([^/]+)/reset");
+  EXPECT_EQ(Route(r, "POST", "/api/v1/task/42/execute"), examine);
+  EXPECT_EQ(Route(r, "POST", "/api/v1/task/42/releases"), "none");
+  EXPECT_EQ(Route(r, "POST", "/api/v1/task/release"), "none");
+  EXPECT_EQ(Route(r, "GET", "/n/7"), digit);
+  EXPECT_EQ(Route(r, "GET", "/n/d"), "none");
+  EXPECT_EQ(Route(r, "GET", "/x/a"), either);
+  EXPECT_EQ(Route(r, "GET", "/y/bc"), either);
 }
 
 }  // namespace
