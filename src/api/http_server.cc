@@ -149,6 +149,7 @@ void HttpServer::StartLoops() {
     return defer.seq();
   };
   hooks.await = [this](uint64_t seq) { return engine_->AwaitDurable(seq); };
+  hooks.flush = [this] { return store_->FlushWal(); };
   hooks.finish = [this](const httplib::Request& req, httplib::Response& res,
                         std::optional<double> seconds) { Finish(req, res, seconds); };
   loops_ = std::make_unique<LoopServer>(&router_, std::move(hooks), std::move(o));

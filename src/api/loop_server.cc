@@ -397,6 +397,8 @@ void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_ali
 // answer on their connection is held (answers leave in request order). The others are held
 // until a sync covers them; the loop asks the sync thread for one and goes on serving.
 void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
+  if (answers->empty()) return FlushTouched(loop);
+  const Status flushed = hooks_.flush ? hooks_.flush() : Status::Ok();
   uint64_t seq = 0;
   for (Answer& a : *answers) {
     Conn* c = a.conn;
@@ -413,7 +415,7 @@ void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
   answers->clear();
   if (seq && options_.await_on_loop) {
     FlushTouched(loop);  // the early answers go first
-    Release(loop, seq, hooks_.await(seq));
+    Release(loop, seq, flushed.ok() ? hooks_.await(seq) : flushed);
   } else if (seq) {
     if (std::optional<Status> synced = Ask(loop, seq)) Release(loop, seq, *synced);
   }

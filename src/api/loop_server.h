@@ -64,6 +64,9 @@ struct LoopHooks {
   // Returns once every write up to seq is durable (or the store failed). Called by the sync
   // thread only (or on a loop, with await_on_loop).
   std::function<Status(uint64_t seq)> await;
+  // Hands the turn's writes to the OS (`run` leaves them in the WAL's buffer); called once per
+  // turn before its first answer leaves. A failure refuses the turn's writes like a failed sync.
+  std::function<Status()> flush;
   // Every answer, just before it is written: fills in what the handler left (an error's JSON
   // body) and counts it. seconds: since the request was complete (none: refused while read).
   std::function<void(const httplib::Request&, httplib::Response&, std::optional<double> seconds)>

@@ -113,8 +113,9 @@ class Txn;
 // (all but leases) return as soon as they are appended to the WAL, and the scope keeps the
 // highest sequence number among them. Whoever opened it must not answer before
 // Engine::AwaitDurable(seq()) succeeded: the event loops (api/loop_server.h) hold such answers
-// until their sync thread's AwaitDurable covers them, one sync for many. Scopes nest; the
-// innermost collects.
+// until their sync thread's AwaitDurable covers them, one sync for many. Its writes' appends also
+// stay in the WAL's buffer: whoever opened it must call Store::FlushWal() before answering any
+// of them (a loop does once per turn). Scopes nest; the innermost collects.
 class DeferSync {
  public:
   DeferSync();
@@ -125,6 +126,7 @@ class DeferSync {
 
  private:
   friend class Engine;
+  friend class Txn;
   static DeferSync*& Current();
   uint64_t seq_ = 0;
   DeferSync* outer_;

@@ -422,7 +422,8 @@ Status Txn::Commit(uint64_t* seq) {
   }
 
   *seq = 0;
-  if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq));
+  // (under a DeferSync the WAL append stays buffered: whoever opened it flushes; engine.h)
+  if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq, DeferSync::Current() == nullptr));
 
   // Durable in the WAL (not yet synced): update the caches and the queue floors.
   {

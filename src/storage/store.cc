@@ -48,6 +48,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_mb << 20);
   db_options.avoid_unnecessary_blocking_io = true;
+  db_options.manual_wal_flush = true;  // Write() or FlushWal() hands appends to the OS
 
   if (options.wal_spare_mb > 0) {
     std::error_code ec;
@@ -147,7 +148,7 @@ std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Cf cf, const rocksdb::Read
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handle(cf)));
 }
 
-Status Store::Write(rocksdb::WriteBatch* batch, uint64_t* seq) {
+Status Store::Write(rocksdb::WriteBatch* batch, uint64_t* seq, bool flush) {
   {
     std::lock_guard<std::mutex> lock(sync_mu_);
     if (!sticky_error_.ok()) return sticky_error_;
@@ -163,7 +164,18 @@ Status Store::Write(rocksdb::WriteBatch* batch, uint64_t* seq) {
   }
   *seq = db_->GetLatestSequenceNumber();
   wal_writes_.fetch_add(1, std::memory_order_relaxed);
-  return Status::Ok();
+  wal_buffered_.store(true, std::memory_order_relaxed);
+  return flush ? FlushWal() : Status::Ok();
+}
+
+Status Store::FlushWal() {
+  if (!wal_buffered_.exchange(false, std::memory_order_relaxed)) return Status::Ok();
+  rocksdb::Status s = db_->FlushWAL(false);
+  if (s.ok()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  sticky_error_ = Status::Unavailable("WAL write failed, refusing writes: " + s.ToString());
+  spdlog::error("{}", sticky_error_.message());
+  return sticky_error_;
 }
 
 Status Store::WaitDurable(uint64_t seq) {
@@ -208,7 +220,7 @@ Status Store::SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq) {
     uint64_t target = db_->GetLatestSequenceNumber();
     lock.unlock();
     const auto started = std::chrono::steady_clock::now();
-    rocksdb::Status s = db_->SyncWAL();
+    rocksdb::Status s = db_->FlushWAL(true);  // (hands the buffered appends over first)
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     lock.lock();
     sync_running_ = false;

@@ -9,8 +9,11 @@
 // handed out again, as when a lease expires) need not wait: SyncSoon(seq) has it synced by the
 // next sync anyway, or by a background sync at most kLazySyncDelay later. Either way the
 // on-durable callback then tells the engine how far the WAL is synced (its events go out then).
-// A failed write or sync is sticky: the store refuses every later write with kUnavailable rather
-// than acknowledge something it could not make durable.
+// RocksDB keeps the WAL's appends in its own buffer (manual_wal_flush): Write() hands them to the
+// OS at once, unless its caller flushes them itself for many writes (Write's `flush`, then
+// FlushWal(): an event loop does so once per turn, saving a write system call per request).
+// Every sync flushes first. A failed write or sync is sticky: the store refuses every later write
+// with kUnavailable rather than acknowledge something it could not make durable.
 //
 // Reads (Get, NewIterator) are thread-safe and may run concurrently with writes.
 #pragma once
@@ -75,8 +78,11 @@ class Store {
               const std::function<bool(std::string_view, std::string_view)>& fn) const;
   std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::ReadOptions& ro) const;
 
-  // REQUIRES: writes are serialized by the caller. Appends batch to the WAL (unsynced).
-  Status Write(rocksdb::WriteBatch* batch, uint64_t* seq);
+  // REQUIRES: writes are serialized by the caller. Appends batch to the WAL (unsynced); with
+  // flush false it stays in RocksDB's buffer until FlushWal() or a sync.
+  Status Write(rocksdb::WriteBatch* batch, uint64_t* seq, bool flush = true);
+  // Hands the WAL's buffered appends to the OS (a crash of this process then loses nothing).
+  Status FlushWal();
   // Blocks until every write up to seq is synced (no-op with relaxed durability).
   Status WaitDurable(uint64_t seq);
   // Has seq synced soon without waiting for it (see above). Answers true when it is durable
@@ -126,6 +132,7 @@ class Store {
   std::mutex on_durable_mu_;  // held while the callback runs, so clearing it waits for that
   std::function<void(uint64_t)> on_durable_;  // GUARDED_BY(on_durable_mu_)
   std::atomic<uint64_t> snapshot_seq_{0};
+  std::atomic<bool> wal_buffered_{false};  // appends not yet handed to the OS
   std::atomic<uint64_t> wal_writes_{0};
   uint64_t wal_syncs_ = 0;       // GUARDED_BY(sync_mu_)
   double wal_sync_seconds_ = 0;  // GUARDED_BY(sync_mu_)
