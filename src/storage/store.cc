@@ -158,9 +158,7 @@ Status Store::Write(rocksdb::WriteBatch* batch, uint64_t* seq, bool flush) {
   rocksdb::Status s = db_->Write(wo, batch);
   if (!s.ok()) {
     std::lock_guard<std::mutex> lock(sync_mu_);
-    sticky_error_ = Status::Unavailable("storage write failed, refusing writes: " + s.ToString());
-    spdlog::error("{}", sticky_error_.message());
-    return sticky_error_;
+    return Refuse("storage write failed", s);
   }
   *seq = db_->GetLatestSequenceNumber();
   wal_writes_.fetch_add(1, std::memory_order_relaxed);
@@ -173,7 +171,11 @@ Status Store::FlushWal() {
   rocksdb::Status s = db_->FlushWAL(false);
   if (s.ok()) return Status::Ok();
   std::lock_guard<std::mutex> lock(sync_mu_);
-  sticky_error_ = Status::Unavailable("WAL write failed, refusing writes: " + s.ToString());
+  return Refuse("WAL write failed", s);
+}
+
+Status Store::Refuse(const char* what, const rocksdb::Status& s) {
+  sticky_error_ = Status::Unavailable(std::string(what) + ", refusing writes: " + s.ToString());
   spdlog::error("{}", sticky_error_.message());
   return sticky_error_;
 }
@@ -229,8 +231,7 @@ Status Store::SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq) {
     if (s.ok()) {
       durable_seq_ = std::max(durable_seq_, target);
     } else {
-      sticky_error_ = Status::Unavailable("WAL sync failed, refusing writes: " + s.ToString());
-      spdlog::error("{}", sticky_error_.message());
+      (void)Refuse("WAL sync failed", s);  // (returned below)
     }
     sync_cv_.notify_all();  // (a lazy write covered here is published by the background
   }                         //  thread at the end of its wait, or by a later writer)

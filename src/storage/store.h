@@ -112,6 +112,8 @@ class Store {
  private:
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
   Status SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq);
+  // REQUIRES: sync_mu_ held. Makes the failure `what` sticky (logged once) and returns it.
+  Status Refuse(const char* what, const rocksdb::Status& s);
   void BackgroundSyncLoop();
 
   StoreOptions options_;
