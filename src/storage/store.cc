@@ -192,10 +192,11 @@ bool Store::SyncSoon(uint64_t seq) {
   if (durable_seq_ >= seq) return true;
   if (seq > lazy_seq_) {
     // Wake the background thread only when it waits for a first lazy write: otherwise it is
-    // already counting down kLazySyncDelay and syncs up to lazy_seq_ as it is then.
-    const bool idle = lazy_seq_ <= durable_seq_;
+    // already counting down kLazySyncDelay and syncs up to lazy_seq_ as it is then. (Not
+    // `lazy_seq_ <= durable_seq_`: a sync for other writes makes that true while the thread
+    // counts down, and an acquire then woke it for nothing.)
     lazy_seq_ = seq;
-    if (idle) lazy_cv_.notify_one();
+    if (lazy_idle_) lazy_cv_.notify_one();
   }
   return false;
 }
@@ -246,7 +247,9 @@ void Store::BackgroundSyncLoop() {
     if (options_.relaxed_durability) {
       lazy_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
     } else {
+      lazy_idle_ = true;
       lazy_cv_.wait(lock, [this] { return stopping_ || lazy_seq_ > durable_seq_; });
+      lazy_idle_ = false;
       lazy_cv_.wait_for(lock, kLazySyncDelay,
                         [this] { return stopping_ || lazy_seq_ <= durable_seq_; });
     }

@@ -127,9 +127,10 @@ class Store {
   std::condition_variable lazy_cv_;  // SyncSoon asked while it idled, or stopping (background)
   bool sync_running_ = false;        // GUARDED_BY(sync_mu_)
   uint64_t lazy_seq_ = 0;            // GUARDED_BY(sync_mu_): the highest seq passed to SyncSoon
-  uint64_t durable_seq_ = 0;         // GUARDED_BY(sync_mu_)
-  Status sticky_error_;              // GUARDED_BY(sync_mu_)
-  bool stopping_ = false;            // GUARDED_BY(sync_mu_)
+  bool lazy_idle_ = false;    // GUARDED_BY(sync_mu_): background waits for a first lazy write
+  uint64_t durable_seq_ = 0;  // GUARDED_BY(sync_mu_)
+  Status sticky_error_;       // GUARDED_BY(sync_mu_)
+  bool stopping_ = false;     // GUARDED_BY(sync_mu_)
   std::thread background_sync_;
   std::mutex on_durable_mu_;  // held while the callback runs, so clearing it waits for that
   std::function<void(uint64_t)> on_durable_;  // GUARDED_BY(on_durable_mu_)
