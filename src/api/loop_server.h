@@ -66,6 +66,7 @@ struct LoopHooks {
   std::function<Status(uint64_t seq)> await;
   // Hands the turn's writes to the OS (`run` leaves them in the WAL's buffer); called once per
   // turn before its first answer leaves. A failure refuses the turn's writes like a failed sync.
+  // Optional (unset: the turn's writes stay buffered until `await` flushes them).
   std::function<Status()> flush;
   // Every answer, just before it is written: fills in what the handler left (an error's JSON
   // body) and counts it. seconds: since the request was complete (none: refused while read).

@@ -38,8 +38,9 @@ struct EngineOptions {
   int64_t clean_interval_ms = 3'600'000;            // hourly, as the original's cron
   int clean_batch = 20;
   // Acquire and heartbeat answer once their lease is written, and it is synced with the next WAL
-  // sync (at most Store::kLazySyncDelay later): a lease lost to a power cut only hands its task
-  // out again, as an expired lease does (D2). True: they wait for the sync too (--sync-leases).
+  // sync (at most Store::kLazySyncDelay later): a lease lost to a power cut or a crash only hands
+  // its task out again, as an expired lease does (D2). True: they wait for the sync too
+  // (--sync-leases).
   bool sync_leases = false;
 };
 
@@ -114,8 +115,10 @@ class Txn;
 // highest sequence number among them. Whoever opened it must not answer before
 // Engine::AwaitDurable(seq()) succeeded: the event loops (api/loop_server.h) hold such answers
 // until their sync thread's AwaitDurable covers them, one sync for many. Its writes' appends also
-// stay in the WAL's buffer: whoever opened it must call Store::FlushWal() before answering any
-// of them (a loop does once per turn). Scopes nest; the innermost collects.
+// stay in the WAL's buffer until a sync (which flushes first) or Store::FlushWal(): with relaxed
+// durability a loop calls FlushWal() once per turn, before any answer. With full durability only
+// a lease is answered before its sync, and a lease may be lost to a crash anyway
+// (EngineOptions::sync_leases). Scopes nest; the innermost collects.
 class DeferSync {
  public:
   DeferSync();

@@ -10,8 +10,9 @@
 // next sync anyway, or by a background sync at most kLazySyncDelay later. Either way the
 // on-durable callback then tells the engine how far the WAL is synced (its events go out then).
 // RocksDB keeps the WAL's appends in its own buffer (manual_wal_flush): Write() hands them to the
-// OS at once, unless its caller flushes them itself for many writes (Write's `flush`, then
-// FlushWal(): an event loop does so once per turn, saving a write system call per request).
+// OS at once, unless its caller leaves them there (Write's `flush`): then the next sync, or
+// FlushWal(), hands them over (an event loop's writes: one write system call per sync, or per
+// turn with relaxed durability, instead of one per request).
 // Every sync flushes first. A failed write or sync is sticky: the store refuses every later write
 // with kUnavailable rather than acknowledge something it could not make durable.
 //
