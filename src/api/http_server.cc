@@ -130,7 +130,6 @@ void HttpServer::StartLoops() {
   o.host = options_.host;
   o.port = options_.port;
   o.loops = options_.loops;
-  o.poll_us = options_.poll_us;
   o.max_pool_threads = options_.max_threads;
   o.limits.max_body = options_.max_body_bytes;
   o.default_headers = {{"Access-Control-Allow-Origin", "*"}};

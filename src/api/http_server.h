@@ -41,7 +41,6 @@ struct ServerOptions {
   size_t max_body_bytes = 10 << 20;
   size_t max_threads = 4096;  // pool threads, for requests that may wait
   int loops = 4;              // event loops (plain HTTP)
-  int poll_us = 200;          // ... and how long each polls before it sleeps (LoopServer::Wait)
   // examine/execute (reference §5.8): the ?accessToken= they need (empty: always refused), and
   // what they trigger (a dispatch pass).
   std::string examine_token;

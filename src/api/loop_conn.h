@@ -76,7 +76,6 @@ struct LoopServer::Loop {
   std::vector<Conn*> to_pool;       // this turn: connections going to the pool
   std::vector<Conn*> resume;        // connections with requests left for the next turn
   std::vector<char> buf = std::vector<char>(loop::kReadChunk);
-  PollWindow poll;  // how long Wait() polls before it sleeps
   loop::Clock::time_point next_sweep;
   loop::Clock::time_point listen_paused_until;  // out of descriptors: accept again after this
   bool listen_paused = false;

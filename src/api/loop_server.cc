@@ -101,7 +101,6 @@ Status LoopServer::Bind() {
 
   for (int i = 0; i < options_.loops; ++i) {
     auto loop = std::make_unique<Loop>();
-    loop->poll = PollWindow(std::chrono::microseconds(options_.poll_us));
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (loop->epfd < 0 || loop->wake_fd < 0) {
@@ -157,7 +156,7 @@ void LoopServer::Turn(Loop& loop, bool* done) {
   epoll_event events[128];
   std::vector<Conn*> resume;
   resume.swap(loop.resume);
-  int n = Wait(loop, events, 128, !resume.empty() ? 0 : stopping_ ? 50 : 1000);
+  int n = epoll_wait(loop.epfd, events, 128, !resume.empty() ? 0 : stopping_ ? 50 : 1000);
   std::vector<Answer> answers;
   for (Conn* c : resume) {
     if (loop.conns.count(c) && !c->on_pool) Serve(loop, c, &answers);
@@ -238,24 +237,6 @@ void LoopServer::Turn(Loop& loop, bool* done) {
     loop.next_sweep = now + std::chrono::seconds(1);
   }
   if (stopping_ && loop.on_pool == 0 && loop.conns.empty()) *done = true;
-}
-
-// Waits for the loop's next events. Under load the next request comes microseconds after the
-// last answer, but waking a thread that slept costs tens of microseconds (on a VM, whose idle
-// vCPU halts, ~35 µs: measured from a sync's news posted to the loop reading it). So the loop
-// polls first, for loop.poll's window (PollWindow: up to options_.poll_us while busy).
-int LoopServer::Wait(Loop& loop, epoll_event* events, int max, int timeout_ms) {
-  int n = epoll_wait(loop.epfd, events, max, 0);
-  if (n != 0 || timeout_ms == 0) return n;
-  if (loop.poll.window().count() > 0) {
-    const auto until = Clock::now() + loop.poll.window();
-    while (n == 0 && Clock::now() < until) n = epoll_wait(loop.epfd, events, max, 0);
-    if (n != 0) return n;
-  }
-  const auto slept_at = Clock::now();
-  n = epoll_wait(loop.epfd, events, max, timeout_ms);
-  loop.poll.Slept(Clock::now() - slept_at);
-  return n;
 }
 
 void LoopServer::Accept(Loop& loop) {

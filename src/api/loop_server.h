@@ -17,9 +17,7 @@
 // finish (up to 60 s), closes the idle connections, and Run() returns.
 #pragma once
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -36,16 +34,12 @@
 #include "api/router.h"
 #include "util/status.h"
 
-struct epoll_event;  // <sys/epoll.h>
-
 namespace crew::api {
 
 struct LoopServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
   int loops = 4;
-  // The most a loop polls for its next events before it sleeps (adapted below it; Wait()).
-  int poll_us = 200;
   size_t max_pool_threads = 4096;
   WireLimits limits;
   int keep_alive_seconds = 75;
@@ -57,31 +51,6 @@ struct LoopServerOptions {
   // A bigger request (a batch of thousands of tasks) runs on the pool even if its route may run
   // on a loop: its work would hold up the loop's other connections.
   size_t max_loop_body = 64 << 10;
-};
-
-// How long an event loop polls for events before it sleeps (LoopServer::Wait), adapted after
-// each sleep as the kernel's haltpoll governor adapts its poll: a sleep that ended within the
-// limit doubles the window (a longer poll would have caught its event; it starts at kStart), a
-// longer one halves it (below kStart: no poll). Busy, a loop polls up to the limit; idle, it stops
-// polling after a few sleeps.
-class PollWindow {
- public:
-  using Duration = std::chrono::nanoseconds;
-  static constexpr Duration kStart = std::chrono::microseconds(10);
-  explicit PollWindow(Duration limit = Duration::zero()) : limit_(limit) {}
-  Duration window() const { return window_; }
-  void Slept(Duration slept) {
-    if (slept <= limit_) {
-      window_ = std::min(limit_, std::max(window_ * 2, kStart));
-    } else {
-      window_ /= 2;
-      if (window_ < kStart) window_ = Duration::zero();
-    }
-  }
-
- private:
-  Duration limit_;
-  Duration window_{0};
 };
 
 struct LoopHooks {
@@ -122,7 +91,6 @@ class LoopServer {
   friend struct Loop;
 
   void Turn(Loop& loop, bool* done);
-  int Wait(Loop& loop, epoll_event* events, int max, int timeout_ms);
   void Accept(Loop& loop);
   void Adopt(Loop& loop, Conn* c);
   void ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers);

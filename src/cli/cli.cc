@@ -108,7 +108,6 @@ int Start(const Config& config) {
   server_options.port = config.port;
   server_options.auth_token = config.auth_token;
   server_options.loops = static_cast<int>(config.http_loops);
-  server_options.poll_us = static_cast<int>(config.http_poll_us);
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
   server_options.examine_token = config.cloud_task_access_token;

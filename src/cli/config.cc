@@ -77,9 +77,6 @@ Status ApplyEnvironment(Config* c, const Getenv& getenv) {
   if (const char* v = getenv("CREW_HTTP_LOOPS"); v && *v) {
     RETURN_IF_ERROR(Number("CREW_HTTP_LOOPS", v, &c->http_loops));
   }
-  if (const char* v = getenv("CREW_HTTP_POLL_US"); v && *v) {
-    RETURN_IF_ERROR(Number("CREW_HTTP_POLL_US", v, &c->http_poll_us));
-  }
   return Status::Ok();
 }
 
@@ -105,10 +102,6 @@ Status Validate(const Config& c) {
   if (!(c.http_loops >= 1 && c.http_loops <= 64 &&
         c.http_loops == static_cast<int>(c.http_loops))) {
     return Status::Invalid("CREW_HTTP_LOOPS must be a whole number from 1 to 64");
-  }
-  if (!(c.http_poll_us >= 0 && c.http_poll_us <= 10000 &&
-        c.http_poll_us == static_cast<int>(c.http_poll_us))) {
-    return Status::Invalid("CREW_HTTP_POLL_US must be a whole number from 0 to 10000");
   }
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::Invalid("the log format must be text or json, got '" + c.log_format + "'");

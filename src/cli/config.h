@@ -34,7 +34,6 @@ struct Config {
   double operator_concurrency = 8;         // CREW_OPERATOR_CONCURRENCY
   double wal_spare_mb = 64;                // CREW_WAL_SPARE_MB (storage/wal_spare.h; 0: none)
   double http_loops = DefaultHttpLoops();  // CREW_HTTP_LOOPS (api/loop_server.h)
-  double http_poll_us = 200;               // CREW_HTTP_POLL_US (LoopServer::Wait)
 };
 
 using Getenv = std::function<const char*(const char*)>;

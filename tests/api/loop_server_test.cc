@@ -224,22 +224,5 @@ TEST_F(LoopServerTest, StopWaitsForHeldAnswers) {
   runner_.join();
 }
 
-TEST(PollWindowTest, GrowsWhileSleepsAreShortAndStopsPollingWhenIdle) {
-  using std::chrono::microseconds;
-  PollWindow poll(microseconds(200));
-  EXPECT_EQ(poll.window(), microseconds(0));  // a new loop sleeps at once
-  poll.Slept(microseconds(50));               // woken soon: polling would have caught it
-  EXPECT_EQ(poll.window(), PollWindow::kStart);
-  for (int i = 0; i < 10; ++i) poll.Slept(microseconds(150));
-  EXPECT_EQ(poll.window(), microseconds(200));  // never above the limit
-  poll.Slept(std::chrono::seconds(1));          // idle: each long sleep halves it
-  EXPECT_EQ(poll.window(), microseconds(100));
-  for (int i = 0; i < 4; ++i) poll.Slept(std::chrono::seconds(1));
-  EXPECT_EQ(poll.window(), microseconds(0));  // 12.5 µs halves below kStart: no poll
-  PollWindow off(microseconds(0));            // CREW_HTTP_POLL_US=0
-  off.Slept(microseconds(1));
-  EXPECT_EQ(off.window(), microseconds(0));
-}
-
 }  // namespace
 }  // namespace crew::api

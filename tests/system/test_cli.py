@@ -37,9 +37,6 @@ class CliTest(unittest.TestCase):
         r = run("start", env={"CREW_HTTP_LOOPS": "0"})
         self.assertEqual(r.returncode, 1)
         self.assertIn("CREW_HTTP_LOOPS", r.stderr)
-        r = run("start", env={"CREW_HTTP_POLL_US": "2.5"})
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("CREW_HTTP_POLL_US", r.stderr)
 
     def test_port_in_use_exits_1(self):
         with socket.socket() as s, tempfile.TemporaryDirectory() as tmp:
