@@ -422,7 +422,7 @@ Status Txn::Commit(uint64_t* seq) {
   }
 
   *seq = 0;
-  // (under a DeferSync the WAL append stays buffered: whoever opened it flushes; engine.h)
+  // (under a DeferSync the WAL append stays buffered until a sync or Store::FlushWal; engine.h)
   if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq, DeferSync::Current() == nullptr));
 
   // Durable in the WAL (not yet synced): update the caches and the queue floors.
