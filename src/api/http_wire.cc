@@ -60,9 +60,30 @@ bool KnownMethod(std::string_view m) {
   return false;
 }
 
-// The request line and headers, up to and including the empty line. Sets *head_len.
+// What of the head frames the request: the first value of each of these headers, and how many
+// times Content-Length and Transfer-Encoding came. Taken as the head is parsed (a lookup in
+// httplib's case-blind header map costs more than the whole line's parsing).
+struct Framing {
+  std::string_view connection, expect, length, encoding;
+  int lengths = 0, encodings = 0;
+
+  void Note(std::string_view name, std::string_view value) {
+    if (EqualsNoCase(name, "Content-Length")) {
+      if (lengths++ == 0) length = value;
+    } else if (EqualsNoCase(name, "Transfer-Encoding")) {
+      if (encodings++ == 0) encoding = value;
+    } else if (EqualsNoCase(name, "Connection")) {
+      if (connection.data() == nullptr) connection = value;
+    } else if (EqualsNoCase(name, "Expect")) {
+      if (expect.data() == nullptr) expect = value;
+    }
+  }
+};
+
+// The request line and headers, up to and including the empty line. Sets *head_len, and
+// *framing (its views point into req->headers).
 std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& limits,
-                                     httplib::Request* req, size_t* head_len) {
+                                     httplib::Request* req, size_t* head_len, Framing* framing) {
   size_t pos = 0;
   auto first = NextLine(buf, &pos);
   if (!first) {
@@ -121,6 +142,7 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
     httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
   }
   req->headers = std::move(headers);
+  for (const auto& [name, value] : req->headers) framing->Note(name, value);
   *head_len = pos;
   return std::nullopt;
 }
@@ -180,22 +202,23 @@ WireRequest ParseChunked(std::string_view buf, const WireLimits& limits, std::st
 
 WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
                          size_t* head_len) {
+  Framing framing;
   if (*head_len == 0) {
-    if (auto early = ParseHead(buf, limits, req, head_len)) return *early;
+    if (auto early = ParseHead(buf, limits, req, head_len, &framing)) return *early;
+  } else {
+    for (const auto& [name, value] : req->headers) framing.Note(name, value);
   }
   const size_t head = *head_len;
   WireRequest w;
-  const std::string connection = req->get_header_value("Connection");
-  w.keep_alive = req->version == "HTTP/1.1" ? !ListsToken(connection, "close")
-                                            : ListsToken(connection, "keep-alive");
+  w.keep_alive = req->version == "HTTP/1.1" ? !ListsToken(framing.connection, "close")
+                                            : ListsToken(framing.connection, "keep-alive");
   const bool expects_continue =
-      req->version == "HTTP/1.1" && EqualsNoCase(req->get_header_value("Expect"), "100-continue");
+      req->version == "HTTP/1.1" && EqualsNoCase(framing.expect, "100-continue");
 
-  const bool has_length = req->has_header("Content-Length");
-  if (req->has_header("Transfer-Encoding")) {
+  const bool has_length = framing.lengths > 0;
+  if (framing.encodings > 0) {
     if (has_length) return Refuse(400, "Both Content-Length and Transfer-Encoding");
-    if (req->get_header_value_count("Transfer-Encoding") != 1 ||
-        !EqualsNoCase(req->get_header_value("Transfer-Encoding"), "chunked")) {
+    if (framing.encodings != 1 || !EqualsNoCase(framing.encoding, "chunked")) {
       return Refuse(400, "Unsupported Transfer-Encoding");
     }
     WireRequest body = ParseChunked(buf.substr(head), limits, nullptr);
@@ -212,10 +235,8 @@ WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib
   }
   size_t length = 0;
   if (has_length) {
-    if (req->get_header_value_count("Content-Length") != 1) {
-      return Refuse(400, "More than one Content-Length");
-    }
-    const std::string text = req->get_header_value("Content-Length");
+    if (framing.lengths != 1) return Refuse(400, "More than one Content-Length");
+    const std::string text(framing.length);
     if (text.empty() || text.size() > 18 ||
         text.find_first_not_of("0123456789") != std::string::npos) {
       return Refuse(400, "Malformed Content-Length");
