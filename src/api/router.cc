@@ -48,8 +48,47 @@ void Router::Add(const char* method, const std::string& pattern, Handler h, OnLo
       suffix = pattern.substr(last + 1 + (pattern[last] == '\\'));
     }
   }
-  routes_.push_back({method, pattern, std::move(prefix), std::move(suffix), std::regex(pattern),
-                     std::move(h), std::move(on_loop)});
+  Route r{method,
+          pattern,
+          prefix,
+          suffix,
+          std::regex(pattern),
+          std::move(h),
+          std::move(on_loop),
+          Route::Shape::kRegex,
+          std::regex()};
+  if (pattern.find_first_of(kSpecial) == std::string::npos) {
+    r.shape = Route::Shape::kLiteral;
+  } else {
+    for (const char* group : {"([^/]+)", "(.+)"}) {
+      if (pattern == prefix + group + suffix) {
+        r.shape = Route::Shape::kGroup;
+        r.group = std::regex(group);
+      }
+    }
+  }
+  routes_.push_back(std::move(r));
+}
+
+bool Router::Matches(const Route& r, httplib::Request& req) {
+  const std::string& path = req.path;
+  if (path.size() < r.prefix.size() + r.suffix.size() ||
+      path.compare(0, r.prefix.size(), r.prefix) != 0 ||
+      path.compare(path.size() - r.suffix.size(), r.suffix.size(), r.suffix) != 0) {
+    return false;
+  }
+  switch (r.shape) {
+    case Route::Shape::kLiteral:
+      return path.size() == r.prefix.size();
+    case Route::Shape::kGroup:
+      // (matches[1] is then the group's text, as with the whole pattern; matches[0] too)
+      return std::regex_match(path.begin() + static_cast<std::ptrdiff_t>(r.prefix.size()),
+                              path.end() - static_cast<std::ptrdiff_t>(r.suffix.size()),
+                              req.matches, r.group);
+    case Route::Shape::kRegex:
+      break;
+  }
+  return std::regex_match(path, req.matches, r.pattern);
 }
 
 void Router::Get(const std::string& p, Handler h, OnLoop on_loop) {
@@ -72,13 +111,7 @@ const Router::Route* Router::Match(httplib::Request& req) const {
   std::string_view method = req.method;
   if (method == "HEAD") method = "GET";
   for (const Route& r : routes_) {
-    const std::string& path = req.path;
-    if (r.method == method && path.size() >= r.prefix.size() + r.suffix.size() &&
-        path.compare(0, r.prefix.size(), r.prefix) == 0 &&
-        path.compare(path.size() - r.suffix.size(), r.suffix.size(), r.suffix) == 0 &&
-        std::regex_match(path, req.matches, r.pattern)) {
-      return &r;
-    }
+    if (r.method == method && Matches(r, req)) return &r;
   }
   return nullptr;
 }

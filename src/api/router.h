@@ -1,7 +1,8 @@
 // Router: the route table of the API, shared by both front ends (http_server.h): the event loop
 // (loop_server.h) matches requests against it itself, and the TLS front end installs it into
 // cpp-httplib. Routes are tried in the order they were added; a pattern must match the whole
-// path (std::regex_match), its groups land in Request::matches, as with httplib.
+// path (std::regex_match), its groups land in Request::matches, as with httplib (a pattern of
+// one group between literals: matches[1] only).
 #pragma once
 
 #include <functional>
@@ -32,6 +33,12 @@ class Router {
     std::regex pattern;
     Handler handler;
     OnLoop on_loop;
+    // How the path is matched: all literal (kLiteral: the path is the prefix); the prefix, one
+    // group and the suffix (kGroup: only the part between them is tried, against `group`, as
+    // std::regex runs a pattern at some cost per character); else the whole pattern.
+    enum class Shape { kLiteral, kGroup, kRegex };
+    Shape shape = Shape::kRegex;
+    std::regex group;
   };
 
   void Get(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
@@ -47,6 +54,7 @@ class Router {
 
  private:
   void Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop);
+  static bool Matches(const Route& r, httplib::Request& req);
   std::vector<Route> routes_;
 };
 

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <string>
+#include <vector>
+
 namespace crew::api {
 namespace {
 
@@ -94,6 +98,47 @@ TEST(Router, ALiteralEndMustMatchTooButNotAnEscapeOrAnAlternative) {
   EXPECT_EQ(Route(r, "GET", "/n/d"), "none");
   EXPECT_EQ(Route(r, "GET", "/x/a"), either);
   EXPECT_EQ(Route(r, "GET", "/y/bc"), either);
+}
+
+// A pattern of one group between literals is matched without running the whole regex; it must
+// match exactly the paths the regex does.
+TEST(Router, AGroupBetweenLiteralsMatchesAsTheWholeRegexWould) {
+  std::string hit;
+  Router r;
+  const std::string task = "/api/v1/task/([^/]+)/release", channel = "/api/v1/channel/(.+)/acquire",
+                    tail = "/t/([^/]+)";
+  r.Post(task, Named(&hit, "task"));
+  r.Post(channel, Named(&hit, "channel"));
+  r.Post(tail, Named(&hit, "tail"));
+  const std::vector<std::string> paths = {"/api/v1/task/42/release",
+                                          "/api/v1/task//release",
+                                          "/api/v1/task/a/b/release",
+                                          "/api/v1/task/a\nb/release",
+                                          "/api/v1/task/a\n/release",
+                                          "/api/v1/channel/a/acquire",
+                                          "/api/v1/channel//acquire",
+                                          "/api/v1/channel/a/b/acquire",
+                                          "/api/v1/channel/a\nb/acquire",
+                                          "/api/v1/channel/acquire",
+                                          "/api/v1/channel/x/acquire/acquire",
+                                          "/t/x",
+                                          "/t/",
+                                          "/t/x/",
+                                          "/t/x\r"};
+  for (const std::string& path : paths) {
+    std::string expected = "none", expected_group;
+    for (const std::string& pattern : {task, channel, tail}) {
+      std::smatch m;
+      if (std::regex_match(path, m, std::regex(pattern))) {
+        expected = pattern;
+        expected_group = m[1].str();
+        break;
+      }
+    }
+    std::string group;
+    EXPECT_EQ(Route(r, "POST", path, &group), expected) << path;
+    EXPECT_EQ(group, expected_group) << path;
+  }
 }
 
 }  // namespace
