@@ -129,7 +129,10 @@ void Engine::FillDerived(Task& t) const {
 }
 
 Result<std::optional<Task>> Engine::LoadTask(const Id& id) const {
-  ASSIGN_OR_RETURN(auto raw, store_->Get(Cf::kTasks, storage::IdKey(id)));
+  std::optional<std::string> raw = task_cache_.Get(id);
+  if (!raw) {
+    ASSIGN_OR_RETURN(raw, store_->Get(Cf::kTasks, storage::IdKey(id)));
+  }
   if (!raw) return std::optional<Task>();
   Task t;
   uint32_t parents = 0;

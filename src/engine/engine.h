@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/task_cache.h"
 #include "engine/work_counters.h"
 #include "storage/store.h"
 #include "util/clock.h"
@@ -250,6 +251,8 @@ class Engine {
   std::map<std::string, ChannelStats> channels_;              // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, int64_t> workgroup_until_;  // GUARDED_BY(cache_mu_)
   std::atomic<int64_t> group_count_{0}, operator_count_{0};
+  // Recently written task records, filled at commit (task_cache.h): 32 MB at most.
+  TaskCache task_cache_{32 << 20};
   WorkCounters work_;  // added to after each commit
 
   // Writer-only: where each queue's first live key is known to be (the LSM queue trap).

@@ -306,8 +306,10 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
     if (!o || legacy || enc != EncodeTask(*o)) {
       b.Put(st->handle(Cf::kTasks), storage::IdKey(id), enc);
     }
+    task_bytes_.emplace_back(id, std::move(enc));
   } else {
     b.Delete(st->handle(Cf::kTasks), storage::IdKey(id));
+    task_bytes_.emplace_back(id, std::nullopt);
   }
 }
 
@@ -426,6 +428,7 @@ Status Txn::Commit(uint64_t* seq) {
   if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq, DeferSync::Current() == nullptr));
 
   // Durable in the WAL (not yet synced): update the caches and the queue floors.
+  for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));
   {
     std::unique_lock lock(e_->cache_mu_);
     for (auto& [id, ge] : groups_) {

@@ -104,6 +104,8 @@ class Txn {
   Engine* e_;
   int64_t now_;
   std::unordered_map<Id, TaskEntry, IdHash> tasks_;
+  // The tasks' stored bytes after this commit (nullopt: deleted), for Engine::task_cache_.
+  std::vector<std::pair<Id, std::optional<std::string>>> task_bytes_;
   std::vector<Id> order_;                                // load order, for a deterministic batch
   std::unordered_multimap<Id, Id, IdHash> added_edges_;  // parent -> child
   std::set<std::pair<Id, Id>> removed_edges_;
