@@ -80,10 +80,9 @@ struct Framing {
   }
 };
 
-// The request line and headers, up to and including the empty line. Sets *head_len, and
-// *framing (its views point into req->headers).
+// The request line and headers, up to and including the empty line. Sets *head_len.
 std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& limits,
-                                     httplib::Request* req, size_t* head_len, Framing* framing) {
+                                     httplib::Request* req, size_t* head_len) {
   size_t pos = 0;
   auto first = NextLine(buf, &pos);
   if (!first) {
@@ -142,7 +141,6 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
     httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
   }
   req->headers = std::move(headers);
-  for (const auto& [name, value] : req->headers) framing->Note(name, value);
   *head_len = pos;
   return std::nullopt;
 }
@@ -202,12 +200,11 @@ WireRequest ParseChunked(std::string_view buf, const WireLimits& limits, std::st
 
 WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
                          size_t* head_len) {
-  Framing framing;
   if (*head_len == 0) {
-    if (auto early = ParseHead(buf, limits, req, head_len, &framing)) return *early;
-  } else {
-    for (const auto& [name, value] : req->headers) framing.Note(name, value);
+    if (auto early = ParseHead(buf, limits, req, head_len)) return *early;
   }
+  Framing framing;  // (its views point into req->headers)
+  for (const auto& [name, value] : req->headers) framing.Note(name, value);
   const size_t head = *head_len;
   WireRequest w;
   w.keep_alive = req->version == "HTTP/1.1" ? !ListsToken(framing.connection, "close")

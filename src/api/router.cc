@@ -48,16 +48,8 @@ void Router::Add(const char* method, const std::string& pattern, Handler h, OnLo
       suffix = pattern.substr(last + 1 + (pattern[last] == '\\'));
     }
   }
-  Route r{method,
-          pattern,
-          prefix,
-          suffix,
-          std::regex(pattern),
-          std::move(h),
-          std::move(on_loop),
-          Route::Shape::kRegex,
-          std::regex()};
-  if (pattern.find_first_of(kSpecial) == std::string::npos) {
+  Route r{method, pattern, prefix, suffix, std::regex(pattern), std::move(h), std::move(on_loop)};
+  if (prefix == pattern) {
     r.shape = Route::Shape::kLiteral;
   } else {
     for (const char* group : {"([^/]+)", "(.+)"}) {

@@ -38,7 +38,7 @@ class Router {
     // std::regex runs a pattern at some cost per character); else the whole pattern.
     enum class Shape { kLiteral, kGroup, kRegex };
     Shape shape = Shape::kRegex;
-    std::regex group;
+    std::regex group = {};
   };
 
   void Get(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);

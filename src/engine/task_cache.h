@@ -59,16 +59,14 @@ class TaskCache {
     if (order_.size() > 2 * map_.size() + 64) {
       std::deque<std::pair<Id, uint64_t>> live;
       for (const auto& [old, stamp] : order_) {
-        auto o = map_.find(old);
-        if (o != map_.end() && o->second.stamp == stamp) live.emplace_back(old, stamp);
+        if (Live(old, stamp) != map_.end()) live.emplace_back(old, stamp);
       }
       order_.swap(live);
     }
     while (used_ > budget_ && !order_.empty()) {  // the oldest written go
       auto [old, stamp] = order_.front();
       order_.pop_front();
-      auto o = map_.find(old);
-      if (o != map_.end() && o->second.stamp == stamp) {
+      if (auto o = Live(old, stamp); o != map_.end()) {
         used_ -= Cost(o->second.bytes);
         map_.erase(o);
       }
@@ -86,10 +84,16 @@ class TaskCache {
     uint64_t stamp;
   };
   static size_t Cost(const std::string& bytes) { return bytes.size() + 96; }  // (+ node, order)
+  using Map = std::unordered_map<Id, Entry, IdHash>;
+  // The task's entry if this order entry is its latest write, else map_.end().
+  Map::iterator Live(const Id& id, uint64_t stamp) {
+    auto it = map_.find(id);
+    return it != map_.end() && it->second.stamp == stamp ? it : map_.end();
+  }
 
   const size_t budget_;
   mutable std::mutex mu_;
-  std::unordered_map<Id, Entry, IdHash> map_;  // GUARDED_BY(mu_)
+  Map map_;                                    // GUARDED_BY(mu_)
   std::deque<std::pair<Id, uint64_t>> order_;  // GUARDED_BY(mu_): (id, stamp), oldest first
   uint64_t stamp_ = 0;                         // GUARDED_BY(mu_)
   size_t used_ = 0;                            // GUARDED_BY(mu_)

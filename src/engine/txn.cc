@@ -427,7 +427,7 @@ Status Txn::Commit(uint64_t* seq) {
   // (under a DeferSync the WAL append stays buffered until a sync or Store::FlushWal; engine.h)
   if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq, DeferSync::Current() == nullptr));
 
-  // Durable in the WAL (not yet synced): update the caches and the queue floors.
+  // Written (not yet synced): update the caches and the queue floors.
   for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));
   {
     std::unique_lock lock(e_->cache_mu_);
