@@ -7,7 +7,7 @@ CREW_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache python3 curl openssl
   librocksdb-dev libcpp-httplib-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev libsnappy-dev
-  liblz4-dev libzstd-dev libbz2-dev libgflags-dev libbrotli-dev
+  liblz4-dev libzstd-dev libbz2-dev libgflags-dev libbrotli-dev libjemalloc-dev
   chromium beanstalkd redis-server postgresql
 )
 
