@@ -62,6 +62,30 @@ TEST_F(EngineTest, AVersion1RecordReadsAndMovesItsParentsOutOnItsNextWrite) {
   EXPECT_EQ(now.pending_parents, 1u);
 }
 
+// The children column family's bloom filters hold 12-byte parent prefixes (storage/store.cc):
+// a release finds its children whether their edges sit in table files or in the memtable, and
+// a task without children finds none.
+TEST_F(EngineTest, ChildrenAreFoundInTableFilesAndInTheMemtable) {
+  Id g = Group();
+  std::vector<Id> children;
+  for (int i = 0; i < 40; ++i) {
+    Task p = Make(g, "p", "parents");
+    children.push_back(MakeChild(g, "c", "children", {p.id}).id);
+    Make(g, "lone", "parents");  // no children
+    if (i == 19) Reopen();       // the first half's edges go to a table file
+  }
+  for (int i = 0; i < 80; ++i) {
+    auto p = Take("parents");
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(Done(p->id).ok());
+  }
+  EXPECT_FALSE(Take("parents"));
+  for (const Id& c : children) EXPECT_EQ(Get(c).pending_parents, 0u);
+  int ready = 0;
+  while (Take("children")) ++ready;
+  EXPECT_EQ(ready, 40);
+}
+
 TEST_F(EngineTest, DeletingATaskDeletesItsParentList) {
   Id g = Group();
   Task a = Make(g, "a", "c");
