@@ -15,12 +15,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(InfoLogTest, WritesAndSyncsAddNoLinesToTheLog) {
-  char tmpl[] = "/tmp/crew-log-test-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+class InfoLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/crew-log-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string dir_;
+};
+
+TEST_F(InfoLogTest, WritesAndSyncsAddNoLinesToTheLog) {
   {
     StoreOptions o;
-    o.dir = dir;
+    o.dir = dir_;
     auto store = std::move(Store::Open(o)).value();
     for (int i = 0; i < 200; ++i) {
       rocksdb::WriteBatch b;
@@ -30,10 +39,9 @@ TEST(InfoLogTest, WritesAndSyncsAddNoLinesToTheLog) {
       ASSERT_TRUE(store->WaitDurable(seq).ok());
     }
   }
-  std::ifstream in(fs::path(dir) / "LOG");
+  std::ifstream in(fs::path(dir_) / "LOG");
   std::stringstream log;
   log << in.rdbuf();
-  fs::remove_all(dir);
   ASSERT_FALSE(log.str().empty());  // the LOG is there, at INFO level
   EXPECT_EQ(log.str().find("FlushWAL"), std::string::npos);
   EXPECT_EQ(log.str().find("[DEBUG]"), std::string::npos);
