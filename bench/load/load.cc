@@ -267,10 +267,10 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
         } else if (status) {
           Require200(status, "POST", acquire, answer);
           std::vector<std::string> ids = AcquiredIds(json, answer, batch > 1);
+          const std::string done = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
           if (batch == 1 && !ids.empty()) {
             crew_bench::AppendRequest("POST", at.api + "task/" + ids[0] + "/release", at.host,
-                                      "{\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}}",
-                                      request);
+                                      "{" + done + "}", request);
             w.releasing = 1;
             return true;
           }
@@ -278,8 +278,7 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
             std::string items = "[";
             for (const std::string& id : ids) {
               if (items.size() > 1) items += ',';
-              items += "{\"taskId\":\"" + id + "\",\"workerId\":\"" + w.id +
-                       "\",\"output\":{\"ok\":true}}";
+              items += "{\"taskId\":\"" + id + "\"," + done + "}";
             }
             items += ']';
             crew_bench::AppendRequest("POST", at.api + "tasks/release", at.host, items, request);

@@ -2,6 +2,7 @@
 redis-server, PostgreSQL) on a free loopback port with its own data dir, runs that system's load
 client on it (crew_load, beanstalk_load, node/bullmq_load.mjs, node/graphile_load.mjs), parses
 the figures, and stops every process it started by its PID."""
+import contextlib
 import glob
 import json
 import os
@@ -149,15 +150,25 @@ def parse_json_lines(out):
     return res
 
 
-def run_crew(args, mode, tmp):
+CREW_MODES = {"full": {"CREW_RELAXED_DURABILITY": "0", "CREW_SYNC_LEASES": "0"},
+              "full-leases": {"CREW_RELAXED_DURABILITY": "0", "CREW_SYNC_LEASES": "1"},
+              "relaxed": {"CREW_RELAXED_DURABILITY": "1", "CREW_SYNC_LEASES": "0"}}
+
+
+def run_crew_load(args, binary, mode, workloads, tmp, extra_env=None):
+    """Starts `binary` in a data dir under tmp and runs crew_load's `workloads` against it (also
+    bench/ab's runs)."""
     port = free_port()
-    env = dict(os.environ, CREW_RELAXED_DURABILITY="1" if mode == "relaxed" else "0",
-               CREW_SYNC_LEASES="1" if mode == "full-leases" else "0")
-    p = start([args.crew, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)], env=env)
+    env = dict(os.environ, **CREW_MODES[mode], **(extra_env or {}))
+    p = start([binary, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)], env=env)
     wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1), p, "crew")
-    out = run_client([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", "W1,W2,W3"]
+    out = run_client([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", workloads]
                      + client_args(args), args)
     return p, parse_crew_load(out)
+
+
+def run_crew(args, mode, tmp):
+    return run_crew_load(args, args.crew, mode, "W1,W2,W3", tmp)
 
 
 def run_beanstalkd(args, mode, tmp):
@@ -203,17 +214,25 @@ RUNNERS = {"crew": run_crew, "beanstalkd": run_beanstalkd, "bullmq": run_bullmq,
            "graphile-worker": run_graphile}
 
 
-def run_once(args, system, mode):
-    tmp = tempfile.mkdtemp(prefix=f"run-all-{system}-", dir=args.data_root)
+@contextlib.contextmanager
+def scratch(prefix, data_root):
+    """A temporary dir for one run; on leaving, every process started meanwhile is stopped by its
+    PID and the dir removed."""
+    tmp = tempfile.mkdtemp(prefix=prefix, dir=data_root)
     before = len(STARTED)
     try:
+        yield tmp
+    finally:
+        while len(STARTED) > before:
+            stop(*STARTED.pop())
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_once(args, system, mode):
+    with scratch(f"run-all-{system}-", args.data_root) as tmp:
         _, res = RUNNERS[system](args, mode, tmp)
         missing = [ROW_NAMES[k] for k in ROWS if k not in res]
         if missing:
             raise RuntimeError(f"no figure for {missing}")
         return res
-    finally:
-        while len(STARTED) > before:
-            stop(*STARTED.pop())
-        shutil.rmtree(tmp, ignore_errors=True)
 
