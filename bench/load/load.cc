@@ -3,9 +3,10 @@
 //   build/bench/crew_load --url http://127.0.0.1:3000/ [--workload W1,W2,...] [--tasks N]
 //                         [--producers 8] [--workers 8] [--backlog N] [--smoke]
 //
-// Workloads (issue "Speed you can show"): W1 flat drain (one task per request, then batches of
-// 100), W2 idle latency of a long-poll worker, W3 = W1 behind a backlog of waiting tasks,
-// W4 a fan-out/fan-in DAG, W5 a long drain (last 10% vs first 10%), W6 a rate-limit storm.
+// Workloads (issue "Speed you can show"): W1 flat drain (one task per request; again with each
+// worker's release and next acquire pipelined; then batches of 100), W2 idle latency of a
+// long-poll worker, W3 = W1 behind a backlog of waiting tasks, W4 a fan-out/fan-in DAG, W5 a
+// long drain (last 10% vs first 10%), W6 a rate-limit storm.
 // Every connection is keep-alive; every figure is printed as one table row.
 #include <algorithm>
 #include <atomic>
@@ -60,7 +61,7 @@ std::vector<Row> g_rows;
 std::mutex g_rows_mu;
 
 void Report(Row r) {
-  std::printf("%-4s %-44s %12.0f %9.2f %9.2f %9.2f  %s\n", r.workload.c_str(), r.what.c_str(),
+  std::printf("%-4s %-58s %9.0f %9.2f %9.2f %9.2f  %s\n", r.workload.c_str(), r.what.c_str(),
               r.per_second, r.p50, r.p99, r.p999, r.note.c_str());
   std::fflush(stdout);
   std::lock_guard<std::mutex> lock(g_rows_mu);
@@ -240,14 +241,20 @@ std::vector<std::string> AcquiredIds(simdjson::ondemand::parser& json, std::stri
 }
 
 // Drains `n` tasks with `workers` clients: acquire then release, `batch` per request.
+// Pipelined (batch 1): a worker sends its release and its next acquire together, on its one
+// keep-alive connection (HTTP/1.1 pipelining), and waits for both answers, which come in order:
+// one round trip per task, as a BullMQ worker's moveToCompleted also fetches its next job. The
+// latency is then per cycle: between two acquire answers of one worker that hold a task.
 // Returns throughput; `completions` collects completion times for W5.
 double Drain(const Options& o, const std::string& wl, const std::string& channel, int n, int batch,
-             bool report, std::vector<Clock::time_point>* completions = nullptr) {
+             bool report, std::vector<Clock::time_point>* completions = nullptr,
+             bool pipelined = false) {
   const Endpoint at(o.url);
   const std::string acquire = at.api + "channel/" + channel + "/acquire";
   struct Worker {
     std::string id;
-    int releasing = 0;  // tasks in the release under way
+    int releasing = 0;       // tasks in the release under way
+    bool acquiring = false;  // pipelined: an acquire follows that release
     Clock::time_point started;
   };
   std::vector<Worker> workers(o.workers);
@@ -255,50 +262,72 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
   simdjson::ondemand::parser json;
   Stats all;
   int done = 0;
+  int releasing = 0;  // tasks in releases under way, of every worker
+  auto acquire_request = [&](const Worker& w, std::string* request) {
+    Json body = {{"workerId", w.id}};
+    if (batch > 1) body["limit"] = batch;
+    crew_bench::AppendRequest("POST", acquire, at.host, body.dump(), request);
+  };
   auto took = RunClients(
       at, o.workers, [&](int i, int status, std::string_view answer, std::string* request) {
         Worker& w = workers[i];
         if (status && w.releasing) {
           Require200(status, "POST", "release", answer);
-          all.Add(Ms(Clock::now() - w.started));
+          if (!pipelined) all.Add(Ms(Clock::now() - w.started));
           done += w.releasing;
+          releasing -= w.releasing;
           w.releasing = 0;
           if (completions) completions->push_back(Clock::now());
+          if (w.acquiring) return true;  // its answer comes next
         } else if (status) {
           Require200(status, "POST", acquire, answer);
+          w.acquiring = false;
           std::vector<std::string> ids = AcquiredIds(json, answer, batch > 1);
-          const std::string done = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
+          const std::string fields = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
           if (batch == 1 && !ids.empty()) {
             crew_bench::AppendRequest("POST", at.api + "task/" + ids[0] + "/release", at.host,
-                                      "{" + done + "}", request);
+                                      "{" + fields + "}", request);
             w.releasing = 1;
+            ++releasing;
+            if (pipelined) {
+              const auto now = Clock::now();
+              if (w.started != Clock::time_point()) all.Add(Ms(now - w.started));
+              w.started = now;
+              // (not once the tasks left are all being released: an acquire would find none)
+              if (done + releasing < n) {
+                acquire_request(w, request);
+                w.acquiring = true;
+              }
+            }
             return true;
           }
           if (batch > 1 && !ids.empty()) {
             std::string items = "[";
             for (const std::string& id : ids) {
               if (items.size() > 1) items += ',';
-              items += "{\"taskId\":\"" + id + "\"," + done + "}";
+              items += "{\"taskId\":\"" + id + "\"," + fields + "}";
             }
             items += ']';
             crew_bench::AppendRequest("POST", at.api + "tasks/release", at.host, items, request);
             w.releasing = static_cast<int>(ids.size());
+            releasing += w.releasing;
             return true;
           }
         }
         if (done >= n) return false;
-        Json body = {{"workerId", w.id}};
-        if (batch > 1) body["limit"] = batch;
-        crew_bench::AppendRequest("POST", acquire, at.host, body.dump(), request);
-        w.started = Clock::now();
+        acquire_request(w, request);
+        if (!pipelined) w.started = Clock::now();
         return true;
       });
   double rate = n / (Ms(took) / 1000);
   if (report) {
     Report({wl,
-            "drain: acquire+release, " + std::to_string(batch) + " per request (" +
+            (pipelined ? "drain: release+acquire pipelined, 1 per request ("
+                       : "drain: acquire+release, " + std::to_string(batch) + " per request (") +
                 std::to_string(o.workers) + " workers)",
-            rate, all.Pct(0.5), all.Pct(0.99), all.Pct(0.999), "latency per acquire+release"});
+            rate, all.Pct(0.5), all.Pct(0.99), all.Pct(0.999),
+            pipelined ? "latency per cycle (acquire answer to the next)"
+                      : "latency per acquire+release"});
   }
   return rate;
 }
@@ -312,6 +341,9 @@ double W1(const Options& o, const std::string& wl = "W1") {
   std::string g = NewGroup(api), ch = Unique("w1");
   Produce(o, wl, g, ch, o.tasks, 1, true);
   double single = Drain(o, wl, ch, o.tasks, 1, true);
+  std::string ch1 = Unique("w1p");
+  Produce(o, wl, g, ch1, o.tasks, 1, false);
+  Drain(o, wl, ch1, o.tasks, 1, true, nullptr, true);
   std::string ch2 = Unique("w1b");
   Produce(o, wl, g, ch2, o.tasks, 100, true);
   Drain(o, wl, ch2, o.tasks, 100, true);
@@ -531,7 +563,7 @@ int main(int argc, char** argv) {
   app.add_flag("--smoke", o.smoke, "tiny sizes, for CI");
   CLI11_PARSE(app, argc, argv);
   if (o.smoke) o.tasks = std::min(o.tasks, 500);
-  std::printf("%-4s %-44s %12s %9s %9s %9s  %s\n", "wl", "what", "tasks/s", "p50 ms", "p99 ms",
+  std::printf("%-4s %-58s %9s %9s %9s %9s  %s\n", "wl", "what", "tasks/s", "p50 ms", "p99 ms",
               "p99.9 ms", "note");
   double w1 = 0;
   auto has = [&](const char* w) { return o.workloads.find(w) != std::string::npos; };

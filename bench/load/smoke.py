@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """CI smoke run of the load generator: starts crew on a free port, runs every workload with
---smoke, checks each printed a row and W6 saw no early hand-out, stops crew by its PID."""
+--smoke, checks each printed a row (W1 its pipelined drain too) and W6 saw no early hand-out, stops crew by its PID."""
 import os
 import shutil
 import signal
@@ -30,6 +30,8 @@ try:
     print(out.stdout, out.stderr)
     rows = [line.split()[0] for line in out.stdout.splitlines()[1:] if line.strip()]
     missing = [w for w in ("W1", "W2", "W3", "W4", "W5", "W6") if w not in rows]
+    if "release+acquire pipelined" not in out.stdout:
+        missing.append("W1 pipelined drain")
     ok = out.returncode == 0 and not missing and "early hand-outs: 0" in out.stdout
     print("1 passed, 0 failed" if ok else f"0 passed, 1 failed (exit {out.returncode}, missing {missing})")
     sys.exit(0 if ok else 1)

@@ -212,7 +212,8 @@ Clock::duration RunClients(const Options& o, int n, Setup setup, Fn step) {
 }
 
 // Puts `n` jobs into `tube`, one put per request, and reports create/s.
-void Produce(const Options& o, const std::string& wl, const std::string& tube, int n) {
+void Produce(const Options& o, const std::string& wl, const std::string& tube, int n,
+             bool report = true) {
   Stats all;
   std::vector<Clock::time_point> sent(o.producers);
   int next = 0;
@@ -228,35 +229,53 @@ void Produce(const Options& o, const std::string& wl, const std::string& tube, i
         sent[p] = Clock::now();
         return true;
       });
-  Report(wl, "create", n, Ms(took) / 1000, all);
+  if (report) Report(wl, "create", n, Ms(took) / 1000, all);
 }
 
-// Drains `n` jobs from `tube`: reserve (not waiting) then delete. Returns jobs/s.
+// Drains `n` jobs from `tube`: reserve (not waiting) then delete. Returns jobs/s. Pipelined: a
+// worker sends its delete and its next reserve together and reads both replies (one round trip
+// per job, as crew_load's pipelined drain); the latency is then per cycle, between two RESERVED
+// replies of one worker.
 double Drain(const Options& o, const std::string& wl, const std::string& tube, int n,
-             double w1_rate) {
+             double w1_rate, bool pipelined = false) {
   Stats all;
   std::vector<Clock::time_point> started(o.workers);
-  std::vector<bool> deleting(o.workers);
-  int done = 0;
+  std::vector<bool> deleting(o.workers), reserving(o.workers);
+  int done = 0, deletes = 0;  // deletes: under way, of every worker
   auto took = RunClients(
       o, o.workers, [&](Conn& c) { c.Watch(tube); },
       [&](size_t w, std::string_view reply, std::string* command) {
         if (deleting[w]) {
           if (reply.substr(0, 7) != "DELETED") Die("delete answered " + std::string(reply));
-          all.Add(Ms(Clock::now() - started[w]));
+          if (!pipelined) all.Add(Ms(Clock::now() - started[w]));
           ++done;
+          --deletes;
           deleting[w] = false;
+          if (reserving[w]) return true;  // its reply comes next
         } else if (reply.substr(0, 9) == "RESERVED ") {
+          reserving[w] = false;
           *command = "delete " + std::string(reply.substr(9, reply.find(' ', 9) - 9)) + "\r\n";
           deleting[w] = true;
+          ++deletes;
+          if (pipelined) {
+            const auto now = Clock::now();
+            if (started[w] != Clock::time_point()) all.Add(Ms(now - started[w]));
+            started[w] = now;
+            if (done + deletes < n) {  // (else every job left is being deleted)
+              *command += "reserve-with-timeout 0\r\n";
+              reserving[w] = true;
+            }
+          }
           return true;
         } else if (!reply.empty() && reply.substr(0, 9) != "TIMED_OUT" &&
                    reply.substr(0, 13) != "DEADLINE_SOON") {
           Die("reserve answered " + std::string(reply));
+        } else {
+          reserving[w] = false;
         }
         if (done >= n) return false;
         *command = "reserve-with-timeout 0\r\n";
-        started[w] = Clock::now();
+        if (!pipelined) started[w] = Clock::now();
         return true;
       });
   double seconds = Ms(took) / 1000;
@@ -266,14 +285,18 @@ double Drain(const Options& o, const std::string& wl, const std::string& tube, i
     std::snprintf(buf, sizeof buf, ",\"w3_over_w1\":%.3f", n / seconds / w1_rate);
     extra = buf;
   }
-  Report(wl, "drain", n, seconds, all, extra);
+  Report(wl, pipelined ? "drain-pipelined" : "drain", n, seconds, all, extra);
   return n / seconds;
 }
 
 double W1(const Options& o) {
   std::string tube = Tube("w1");
   Produce(o, "W1", tube, o.tasks);
-  return Drain(o, "W1", tube, o.tasks, 0);
+  const double rate = Drain(o, "W1", tube, o.tasks, 0);
+  std::string again = Tube("w1p");
+  Produce(o, "W1", again, o.tasks, false);
+  Drain(o, "W1", again, o.tasks, 0, true);
+  return rate;
 }
 
 void W2(const Options& o) {

@@ -25,9 +25,14 @@ def pg_bin():
     return found[-1] if found else ""
 
 
-ROWS = [("W1", "create"), ("W1", "drain"), ("W2", "idle"), ("W3", "drain")]
+ROWS = [("W1", "create"), ("W1", "drain"), ("W1", "drain-pipelined"), ("W2", "idle"), ("W3", "drain")]
 ROW_NAMES = {("W1", "create"): "W1 create", ("W1", "drain"): "W1 drain",
-             ("W2", "idle"): "W2 idle", ("W3", "drain"): "W3 drain"}
+             ("W1", "drain-pipelined"): "W1 drain, pipelined", ("W2", "idle"): "W2 idle",
+             ("W3", "drain"): "W3 drain"}
+# A worker that sends its completion and its next fetch together: crew_load and beanstalk_load
+# pipeline them over one connection; BullMQ's Worker does it in one call (moveToCompleted fetches
+# the next job), so its W1 drain is that row too; graphile-worker's client has no such mode.
+OPTIONAL_ROWS = {("W1", "drain-pipelined")}
 
 # ---------------------------------------------------------------- processes, stopped by PID
 STARTED = []  # (pid, Popen or None, signal to stop it)
@@ -129,6 +134,8 @@ def parse_crew_load(out):
             res[("W1", "create")] = fig
         elif what.startswith("drain: acquire+release, 1 per request") and wl in ("W1", "W3"):
             res.setdefault((wl, "drain"), {}).update(fig)
+        elif what.startswith("drain: release+acquire pipelined") and wl == "W1":
+            res[("W1", "drain-pipelined")] = fig
         elif wl == "W2":
             res[("W2", "idle")] = fig
         elif what.startswith("W1 drain behind the backlog"):
@@ -187,7 +194,10 @@ def run_bullmq(args, mode, tmp):
     wait_until(lambda: tcp_reply(port, b"PING\r\n", b"+PONG"), p, "redis-server")
     out = run_client(["node", os.path.join(NODE_DIR, "bullmq_load.mjs"), "--port", str(port),
                       "--mode", mode] + client_args(args), args)
-    return p, parse_json_lines(out)
+    res = parse_json_lines(out)
+    if ("W1", "drain") in res:  # its one drain is already one round trip per job (OPTIONAL_ROWS)
+        res[("W1", "drain-pipelined")] = res[("W1", "drain")]
+    return p, res
 
 
 def run_graphile(args, mode, tmp):
@@ -231,7 +241,7 @@ def scratch(prefix, data_root):
 def run_once(args, system, mode):
     with scratch(f"run-all-{system}-", args.data_root) as tmp:
         _, res = RUNNERS[system](args, mode, tmp)
-        missing = [ROW_NAMES[k] for k in ROWS if k not in res]
+        missing = [ROW_NAMES[k] for k in ROWS if k not in res and k not in OPTIONAL_ROWS]
         if missing:
             raise RuntimeError(f"no figure for {missing}")
         return res
