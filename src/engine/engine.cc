@@ -204,17 +204,13 @@ Result<Group> Engine::GetGroup(const Id& id) const {
 
 Result<std::vector<Group>> Engine::ListGroups(int64_t limit, int64_t skip) const {
   std::vector<Group> out;
-  int64_t seen = 0;
-  Status decode_status;
-  RETURN_IF_ERROR(store_->Scan(Cf::kGroups, "", true, [&](std::string_view, std::string_view v) {
-    if (seen++ < skip) return true;
-    Group g;
-    decode_status = DecodeGroup(v, &g);
-    if (!decode_status.ok()) return false;
-    out.push_back(std::move(g));
-    return limit <= 0 || static_cast<int64_t>(out.size()) < limit;
-  }));
-  RETURN_IF_ERROR(decode_status);
+  std::shared_lock lock(cache_mu_);
+  auto it = groups_.rbegin();  // newest first
+  for (int64_t seen = 0; it != groups_.rend() && seen < skip; ++it, ++seen) {
+  }
+  for (; it != groups_.rend() && (limit <= 0 || static_cast<int64_t>(out.size()) < limit); ++it) {
+    out.push_back(it->second);
+  }
   return out;
 }
 

@@ -246,8 +246,10 @@ class Engine {
   std::mutex write_mu_;  // the single writer
 
   // Caches of small state, read by any thread; written at commit under write_mu_ too.
+  // groups_ holds every group, in id (= creation) order: listing and expiry read it, not the
+  // store, whose kGroups memtable is built for writes alone (store.cc).
   mutable std::shared_mutex cache_mu_;
-  std::unordered_map<Id, Group, IdHash> groups_;              // GUARDED_BY(cache_mu_)
+  std::map<Id, Group> groups_;                                // GUARDED_BY(cache_mu_)
   std::map<std::string, ChannelStats> channels_;              // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, int64_t> workgroup_until_;  // GUARDED_BY(cache_mu_)
   std::atomic<int64_t> group_count_{0}, operator_count_{0};

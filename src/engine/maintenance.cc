@@ -112,12 +112,14 @@ Result<int64_t> Engine::ExpireLeases(int limit) {
 Result<int64_t> Engine::CleanExpiredGroups(int limit) {
   int64_t cutoff = clock_->NowMs() - options_.expired_group_age_ms;
   std::vector<Id> expired;
-  RETURN_IF_ERROR(store_->Scan(Cf::kGroups, "", false, [&](std::string_view k, std::string_view) {
-    Id id = Id::FromBytes(k);
-    if (IdSource::CreatedMs(id) >= cutoff) return false;  // ids sort by creation time
-    expired.push_back(id);
-    return static_cast<int>(expired.size()) < limit;
-  }));
+  {
+    std::shared_lock lock(cache_mu_);
+    for (const auto& [id, group] : groups_) {
+      if (IdSource::CreatedMs(id) >= cutoff) break;  // ids sort by creation time
+      expired.push_back(id);
+      if (static_cast<int>(expired.size()) >= limit) break;
+    }
+  }
   int64_t count = 0;
   for (const Id& id : expired) {
     Status s = DeleteGroup(id);
