@@ -194,6 +194,7 @@ class Engine {
   Result<int64_t> PromoteDue(int limit);    // delayed tasks whose time has come
   Result<int64_t> ExpireLeases(int limit);  // abandoned tasks
   Result<int64_t> CleanExpiredGroups(int limit);
+  int64_t NextTimer();  // when the earliest kDelayed / kLeases entry is due, or INT64_MAX
 
   const Clock* clock() const { return clock_; }
   // Totals of the work done since Open (SPEC N6, /metrics).
@@ -213,7 +214,6 @@ class Engine {
   Status Commit(Txn& txn, uint64_t* seq);
   void Publish(uint64_t seq);
   void MaintenanceLoop();
-  int64_t NextTimer();  // when the earliest kDelayed / kLeases entry is due, or INT64_MAX
   void WakeMaintenance(int64_t at_ms);
   bool GroupPausedCached(const Id& id) const;
   std::optional<int64_t> WorkgroupUntil(const std::string& wg) const;

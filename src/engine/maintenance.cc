@@ -11,20 +11,30 @@ using storage::Cf;
 namespace {
 
 // Visits the entries of a time-keyed queue (kDelayed, kLeases) from `floor` while their time is
-// strictly before `now`, at most `limit` of them; returns the last key visited.
+// strictly before `now`, at most `limit` of them. `*next_floor` is where the next scan may start:
+// the first key not visited (the limit stopped the scan, or the key is not due yet), or past
+// every key when none is left (a key added later lowers the floor again: Txn::Commit). So the
+// deletes of every lease and delay already over (tombstones, until a compaction drops them) are
+// walked once, not again at every maintenance tick and by every NextTimer.
 Status ScanDue(storage::Store* store, Cf cf, const std::string& floor, int64_t now, int limit,
-               const std::function<Status(const std::string&, const Id&)>& fn, std::string* last) {
+               const std::function<Status(const std::string&, const Id&)>& fn,
+               std::string* next_floor) {
   rocksdb::ReadOptions ro;
   auto it = store->NewIterator(cf, ro);
   int n = 0;
-  for (it->Seek(floor); it->Valid() && n < limit; it->Next(), ++n) {
+  for (it->Seek(floor);; it->Next(), ++n) {
+    if (!it->Valid()) {
+      if (!it->status().ok()) return Status::IoError(it->status().ToString());
+      *next_floor = storage::PastEveryTimeKey();
+      return Status::Ok();
+    }
     std::string key = it->key().ToString();
-    if (storage::TimeOf(key) >= now) break;
+    if (n == limit || storage::TimeOf(key) >= now) {
+      *next_floor = std::move(key);
+      return Status::Ok();
+    }
     RETURN_IF_ERROR(fn(key, storage::TrailingId(key)));
-    *last = key;
   }
-  if (!it->status().ok()) return Status::IoError(it->status().ToString());
-  return Status::Ok();
 }
 
 std::string LeaseMessage(int64_t lease_ms) {
@@ -40,7 +50,7 @@ std::string LeaseMessage(int64_t lease_ms) {
 Result<int64_t> Engine::PromoteDue(int limit) {
   return Write<int64_t>([&](Txn& txn) -> Result<int64_t> {
     int64_t count = 0;
-    std::string last;
+    std::string floor;
     RETURN_IF_ERROR(ScanDue(
         store_, Cf::kDelayed, delayed_floor_, txn.now(), limit,
         [&](const std::string& key, const Id& id) -> Status {
@@ -51,8 +61,8 @@ Result<int64_t> Engine::PromoteDue(int limit) {
           ++count;
           return Status::Ok();
         },
-        &last));
-    if (!last.empty()) txn.SetDelayedFloor(last);
+        &floor));
+    txn.SetDelayedFloor(std::move(floor));
     return count;
   });
 }
@@ -86,7 +96,7 @@ Status Engine::FreeAbandoned(Txn& txn, Task* t) {
 Result<int64_t> Engine::ExpireLeases(int limit) {
   return Write<int64_t>([&](Txn& txn) -> Result<int64_t> {
     int64_t count = 0;
-    std::string last;
+    std::string floor;
     RETURN_IF_ERROR(ScanDue(
         store_, Cf::kLeases, leases_floor_, txn.now(), limit,
         [&](const std::string& key, const Id& id) -> Status {
@@ -102,8 +112,8 @@ Result<int64_t> Engine::ExpireLeases(int limit) {
           ++count;
           return FreeAbandoned(txn, t);
         },
-        &last));
-    if (!last.empty()) txn.SetLeasesFloor(last);
+        &floor));
+    txn.SetLeasesFloor(std::move(floor));
     txn.counts().leases_expired += count;
     return count;
   });

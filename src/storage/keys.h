@@ -66,6 +66,8 @@ std::string KeyEntry(std::string_view channel, std::string_view key, const Id& t
 Id TrailingId(std::string_view key);
 // The time part of a TimeKey.
 int64_t TimeOf(std::string_view key);
+// A key greater than every TimeKey (whose 20 bytes are at most all 0xFF).
+inline std::string PastEveryTimeKey() { return std::string(21, '\xff'); }
 
 // The smallest string greater than every string that starts with `prefix`
 // (empty when none exists, i.e. the prefix is all 0xFF).

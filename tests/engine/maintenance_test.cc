@@ -1,4 +1,7 @@
 // Leases and heartbeats (SPEC D2).
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
+
 #include "engine/test_engine.h"
 
 namespace crew::engine {
@@ -81,6 +84,47 @@ TEST_F(EngineTest, GroupsListNewestFirstAndComeBackWithTheirCountersAfterACrash)
   std::filesystem::remove_all(crashed);
   dir_ = original;
   Open();
+}
+
+// The deletes left in kLeases and kDelayed by leases and delays already over are walked once:
+// the queue floors then start past them, and entries added later lower the floors again.
+TEST_F(EngineTest, MaintenanceWalksTheQueuesTombstonesOnce) {
+  Id g = Group();
+  for (int i = 0; i < 200; ++i) {
+    NewTask t = Spec("t", "c");
+    t.run_after = clock_.NowMs() + 10;
+    Make(g, t);
+  }
+  Advance(11);  // promoted: 200 deletes in kDelayed
+  for (int i = 0; i < 200; ++i) {
+    std::optional<Task> t = Take("c");
+    ASSERT_TRUE(t);
+    ASSERT_TRUE(Done(t->id).ok());  // 200 leases put and deleted
+  }
+  Advance(1);  // the pass that walks them
+
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  EXPECT_EQ(engine_->NextTimer(), INT64_MAX);
+  ASSERT_TRUE(engine_->PromoteDue(100).ok());
+  ASSERT_TRUE(engine_->ExpireLeases(100).ok());
+  const uint64_t skipped = rocksdb::get_perf_context()->internal_delete_skipped_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(skipped, 0u);
+
+  // A delay and a lease made after the floors went past every key are still found.
+  NewTask later = Spec("later", "c");
+  later.run_after = clock_.NowMs() + 1000;
+  Task delayed = Make(g, later);
+  EXPECT_EQ(engine_->NextTimer(), clock_.NowMs() + 1000);
+  EXPECT_FALSE(Take("c"));
+  Advance(1001);
+  Task held = *Take("c", "w1");
+  EXPECT_EQ(held.id, delayed.id);
+  EXPECT_EQ(engine_->NextTimer(), clock_.NowMs() + options_.lease_ms);
+  Advance(options_.lease_ms + 1);
+  EXPECT_FALSE(Get(held.id).assigned_to) << "its lease expired";
+  EXPECT_EQ(Get(held.id).remaining_attempts, 4);
 }
 
 }  // namespace
