@@ -55,11 +55,38 @@ void Router::Add(const char* method, const std::string& pattern, Handler h, OnLo
     for (const char* group : {"([^/]+)", "(.+)"}) {
       if (pattern == prefix + group + suffix) {
         r.shape = Route::Shape::kGroup;
-        r.group = std::regex(group);
+        r.segment = group[1] == '[';
       }
     }
   }
   routes_.push_back(std::move(r));
+}
+
+// The text between a kGroup route's prefix and suffix is the group when it is not empty and
+// holds no character the group excludes. req.matches is then made as std::regex would make it
+// (matches[0] and matches[1] the group's text, as with the whole pattern): an empty pattern with
+// one group, matched on an empty range at the group's start (a fraction of the group's cost),
+// gives two sub-matches, whose ends are set to the group's. (A sub_match is a std::pair of
+// iterators with a `matched` flag, all public; the match_results itself is not const.)
+bool Router::MatchGroup(const Route& r, httplib::Request& req) {
+  static const std::regex kEmptyGroup("()");
+  const std::string& path = req.path;
+  const auto begin = path.begin() + static_cast<std::ptrdiff_t>(r.prefix.size());
+  const auto end = path.end() - static_cast<std::ptrdiff_t>(r.suffix.size());
+  if (begin == end) return false;
+  for (auto it = begin; it != end; ++it) {
+    if (r.segment ? *it == '/' : (*it == '\n' || *it == '\r')) return false;
+  }
+  if (!std::regex_match(begin, begin, req.matches, kEmptyGroup) || req.matches.size() != 2) {
+    return false;
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    auto& m = const_cast<std::ssub_match&>(req.matches[i]);
+    m.first = begin;
+    m.second = end;
+    m.matched = true;
+  }
+  return true;
 }
 
 bool Router::Matches(const Route& r, httplib::Request& req) {
@@ -73,10 +100,7 @@ bool Router::Matches(const Route& r, httplib::Request& req) {
     case Route::Shape::kLiteral:
       return path.size() == r.prefix.size();
     case Route::Shape::kGroup:
-      // (matches[1] is then the group's text, as with the whole pattern; matches[0] too)
-      return std::regex_match(path.begin() + static_cast<std::ptrdiff_t>(r.prefix.size()),
-                              path.end() - static_cast<std::ptrdiff_t>(r.suffix.size()),
-                              req.matches, r.group);
+      return MatchGroup(r, req);
     case Route::Shape::kRegex:
       break;
   }

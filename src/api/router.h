@@ -34,11 +34,12 @@ class Router {
     Handler handler;
     OnLoop on_loop;
     // How the path is matched: all literal (kLiteral: the path is the prefix); the prefix, one
-    // group and the suffix (kGroup: only the part between them is tried, against `group`, as
-    // std::regex runs a pattern at some cost per character); else the whole pattern.
+    // group and the suffix (kGroup: the part between them is checked by hand, as std::regex
+    // costs ~0.6 µs for a 24-character id); else the whole pattern.
     enum class Shape { kLiteral, kGroup, kRegex };
     Shape shape = Shape::kRegex;
-    std::regex group = {};
+    // kGroup: "([^/]+)" (one path segment), else "(.+)" (no CR or LF, as ECMAScript's '.').
+    bool segment = false;
   };
 
   void Get(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
@@ -55,6 +56,7 @@ class Router {
  private:
   void Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop);
   static bool Matches(const Route& r, httplib::Request& req);
+  static bool MatchGroup(const Route& r, httplib::Request& req);
   std::vector<Route> routes_;
 };
 

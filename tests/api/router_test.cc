@@ -119,6 +119,8 @@ TEST(Router, AGroupBetweenLiteralsMatchesAsTheWholeRegexWould) {
                                           "/api/v1/channel//acquire",
                                           "/api/v1/channel/a/b/acquire",
                                           "/api/v1/channel/a\nb/acquire",
+                                          "/api/v1/channel/a\rb/acquire",
+                                          "/api/v1/channel/\xc3\xa9\t /acquire",
                                           "/api/v1/channel/acquire",
                                           "/api/v1/channel/x/acquire/acquire",
                                           "/t/x",
