@@ -44,6 +44,10 @@ Status Engine::Load() {
   if (last_id && last_id->size() == 8) {
     ids_.RaiseFloor(static_cast<int64_t>(DecodeFixed64BE(last_id->data())));
   }
+  RETURN_IF_ERROR(store_->Scan(Cf::kChildren, "", false, [&](std::string_view, std::string_view) {
+    edges_stored_ = true;
+    return false;
+  }));
   Status decode_status;
   RETURN_IF_ERROR(store_->Scan(Cf::kGroups, "", false, [&](std::string_view, std::string_view v) {
     Group g;

@@ -260,6 +260,9 @@ class Engine {
   // Writer-only: where each queue's first live key is known to be (the LSM queue trap).
   std::unordered_map<std::string, std::string> ready_floor_;  // channel -> key
   std::string delayed_floor_, leases_floor_;
+  // Writer-only: whether kChildren may hold an edge (any stored at start-up, or one written
+  // since). While not, a task has no children to look up: a flat queue's releases skip the scan.
+  bool edges_stored_ = false;
 
   struct Pending {
     uint64_t seq;

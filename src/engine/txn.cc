@@ -123,12 +123,15 @@ void Txn::SetParents(Task* t, std::vector<Id> parents) {
 
 Status Txn::ChildrenOf(const Id& id, std::vector<Id>* out) {
   out->clear();
-  RETURN_IF_ERROR(e_->store_->Scan(Cf::kChildren, storage::IdKey(id), false,
-                                   [&](std::string_view key, std::string_view) {
-                                     Id child = storage::TrailingId(key);
-                                     if (!removed_edges_.count({id, child})) out->push_back(child);
-                                     return true;
-                                   }));
+  if (e_->edges_stored_) {
+    RETURN_IF_ERROR(e_->store_->Scan(Cf::kChildren, storage::IdKey(id), false,
+                                     [&](std::string_view key, std::string_view) {
+                                       Id child = storage::TrailingId(key);
+                                       if (!removed_edges_.count({id, child}))
+                                         out->push_back(child);
+                                       return true;
+                                     }));
+  }
   auto range = added_edges_.equal_range(id);
   for (auto it = range.first; it != range.second; ++it) {
     if (std::find(out->begin(), out->end(), it->second) == out->end()) out->push_back(it->second);
@@ -288,8 +291,10 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   if (parents_changed) {  // rare: a PUT of parentIds, a create or a delete
     ParentChanges changes = DiffParents(before_parents, after_parents);
     for (const Id& p : changes.gone) b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
-    for (const Id& p : changes.added)
+    for (const Id& p : changes.added) {
       b.Put(st->handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
+      e_->edges_stored_ = true;
+    }
   }
   // The parent list lives in its own record (model.h); a version-1 task record moves it there.
   // (An erased task's list is "changed" to none, and deleted.)

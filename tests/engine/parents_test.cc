@@ -95,5 +95,27 @@ TEST_F(EngineTest, DeletingATaskDeletesItsParentList) {
   EXPECT_FALSE(store_->Get(storage::Cf::kParents, storage::IdKey(child.id)).value().has_value());
 }
 
+// A release looks up the task's children only once kChildren may hold an edge (a flat queue
+// skips the scan); edges stored before a restart count, though the engine made none since.
+TEST_F(EngineTest, ChildrenStoredBeforeARestartAreFoundAfterIt) {
+  Id g = Group();
+  Task parent = Make(g, "p", "c");
+  Task child = MakeChild(g, "child", "d", {parent.id});
+  Reopen();
+  Task flat = Make(g, "flat", "c");
+  std::optional<Task> p = Take("c");
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->id, parent.id);
+  EXPECT_FALSE(Take("d")) << "its parent is not complete";
+  ASSERT_TRUE(Done(p->id).ok());
+  std::optional<Task> c = Take("d");
+  ASSERT_TRUE(c) << "the child became acquirable";
+  EXPECT_EQ(c->id, child.id);
+  std::optional<Task> f = Take("c");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->id, flat.id);
+  ASSERT_TRUE(Done(f->id).ok());
+}
+
 }  // namespace
 }  // namespace crew::engine
