@@ -132,7 +132,7 @@ void Engine::FillDerived(Task& t) const {
   }
 }
 
-Result<std::optional<Task>> Engine::LoadTask(const Id& id) const {
+Result<std::optional<Task>> Engine::LoadTask(const Id& id, std::string* stored) const {
   std::optional<std::string> raw = task_cache_.Get(id);
   if (!raw) {
     ASSIGN_OR_RETURN(raw, store_->Get(Cf::kTasks, storage::IdKey(id)));
@@ -146,6 +146,7 @@ Result<std::optional<Task>> Engine::LoadTask(const Id& id) const {
     if (!list) return Status::Corruption("task " + id.Hex() + " has no parent list");
     RETURN_IF_ERROR(DecodeParents(*list, parents, &t.parent_ids));
   }
+  if (stored) *stored = std::move(*raw);
   return std::optional<Task>(std::move(t));
 }
 

@@ -219,7 +219,8 @@ class Engine {
   std::optional<int64_t> WorkgroupUntil(const std::string& wg) const;
   Result<Task> ReadTask(const Id& id) const;
   // The stored task with its parent ids (model.h), or nullopt when there is none.
-  Result<std::optional<Task>> LoadTask(const Id& id) const;
+  // `stored`, when given, gets the task record's bytes.
+  Result<std::optional<Task>> LoadTask(const Id& id, std::string* stored = nullptr) const;
   Result<std::vector<Task>> ReadTasksByIndex(storage::Cf cf, const std::string& prefix,
                                              int64_t limit, int64_t skip) const;
 

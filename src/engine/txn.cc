@@ -69,8 +69,10 @@ std::string ChannelStatsKey(const std::string& name) { return "chan/" + name; }
 Result<Task*> Txn::Find(const Id& id) {
   auto it = tasks_.find(id);
   if (it != tasks_.end()) return it->second.cur ? &*it->second.cur : nullptr;
-  ASSIGN_OR_RETURN(auto t, e_->LoadTask(id));
+  std::string stored;
+  ASSIGN_OR_RETURN(auto t, e_->LoadTask(id, &stored));
   TaskEntry& entry = tasks_[id];
+  entry.stored = std::move(stored);
   order_.push_back(id);
   if (!t) return static_cast<Task*>(nullptr);
   entry.orig = *t;
@@ -308,7 +310,7 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   }
   if (c) {
     std::string enc = EncodeTask(*c);
-    if (!o || legacy || enc != EncodeTask(*o)) {
+    if (!o || legacy || enc != e.stored) {
       b.Put(st->handle(Cf::kTasks), storage::IdKey(id), enc);
     }
     task_bytes_.emplace_back(id, std::move(enc));

@@ -85,6 +85,7 @@ class Txn {
  private:
   struct TaskEntry {
     std::optional<Task> orig;  // as stored before this Txn
+    std::string stored;        // orig's record as stored (a task's encoding is canonical)
     std::optional<Task> cur;   // nullopt: erased
   };
   struct GroupEntry {

@@ -48,6 +48,21 @@ TEST_F(EngineTest, LateReleaseOfCompleteTaskAnswersItUnchanged) {
   EXPECT_EQ(EncodeTask(again), EncodeTask(done));
 }
 
+// A task loaded and left as it was is not written again: its record, read back (from the store
+// after a restart, or from the task cache), is compared with its encoding, which is canonical.
+TEST_F(EngineTest, ALateReleaseWritesNothing) {
+  Id g = Group();
+  Make(g, "t", "c");
+  Task held = *Take("c");
+  ASSERT_TRUE(Done(held.id, "w", "{\"a\":[1,2.5,\"\u00e9\"]}").ok());
+  for (bool restart : {true, false}) {
+    if (restart) Reopen();
+    const uint64_t before = store_->Stats().wal_writes;
+    ASSERT_TRUE(Done(held.id, "someone else", "2").ok());
+    EXPECT_EQ(store_->Stats().wal_writes, before) << (restart ? "from the store" : "cached");
+  }
+}
+
 TEST_F(EngineTest, ErrorUsesAnAttemptRecordsTheErrorAndDelays) {
   Id g = Group();
   NewTask t = Spec("flaky", "c");
