@@ -1,7 +1,9 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
+#include <iterator>
 
 #include <spdlog/spdlog.h>
 
@@ -211,8 +213,7 @@ Result<std::vector<Group>> Engine::ListGroups(int64_t limit, int64_t skip) const
   std::vector<Group> out;
   std::shared_lock lock(cache_mu_);
   auto it = groups_.rbegin();  // newest first
-  for (int64_t seen = 0; it != groups_.rend() && seen < skip; ++it, ++seen) {
-  }
+  std::advance(it, std::clamp<int64_t>(skip, 0, static_cast<int64_t>(groups_.size())));
   for (; it != groups_.rend() && (limit <= 0 || static_cast<int64_t>(out.size()) < limit); ++it) {
     out.push_back(it->second);
   }
