@@ -72,14 +72,8 @@ Result<int64_t> Engine::PromoteDue(int limit) {
 Status Engine::FreeAbandoned(Txn& txn, Task* t) {
   const std::string worker = *t->assigned_to;
   const std::string error = JsonQuote(LeaseMessage(options_.lease_ms));
-  std::vector<Id> targets{t->id};
-  if (t->key) {
-    std::vector<Id> dups;
-    RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
-    for (const Id& d : dups) {
-      if (d != t->id) targets.push_back(d);
-    }
-  }
+  std::vector<Id> targets;
+  RETURN_IF_ERROR(txn.WithDuplicates(*t, &targets));
   for (const Id& id : targets) {
     ASSIGN_OR_RETURN(Task * x, txn.Get(id));
     if (x->assigned_to != worker || x->is_complete) continue;

@@ -75,15 +75,7 @@ Status Engine::MarkComplete(Txn& txn, Task* t, const std::string& output) {
   t->run_after.reset();
   std::vector<Id> children;
   RETURN_IF_ERROR(txn.ChildrenOf(t->id, &children));
-  for (const Id& cid : children) {
-    ASSIGN_OR_RETURN(Task * c, txn.Find(cid));
-    if (!c) continue;
-    if (c->pending_parents > 0) --c->pending_parents;
-    if (c->pending_parents == 0 && !c->parents_complete) {
-      c->parents_complete = true;
-      txn.EmitTask("task:update", cid);
-    }
-  }
+  for (const Id& cid : children) RETURN_IF_ERROR(txn.ParentDone(cid));
   return Status::Ok();
 }
 
@@ -152,14 +144,8 @@ Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error) {
   const std::optional<int64_t> run_after =
       delay_ms > 0 ? std::optional<int64_t>(txn.now() + delay_ms) : std::nullopt;
   const int64_t attempts_before = t->remaining_attempts;
-  std::vector<Id> targets{t->id};
-  if (t->key) {
-    std::vector<Id> dups;
-    RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
-    for (const Id& d : dups) {
-      if (d != t->id) targets.push_back(d);
-    }
-  }
+  std::vector<Id> targets;
+  RETURN_IF_ERROR(txn.WithDuplicates(*t, &targets));
   for (const Id& id : targets) {
     ASSIGN_OR_RETURN(Task * x, txn.Get(id));
     x->assigned_to.reset();

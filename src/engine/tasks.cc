@@ -140,14 +140,7 @@ Status Engine::EraseTask(Txn& txn, const Id& id, const std::set<Id>& deleting, b
     std::vector<Id> children;
     RETURN_IF_ERROR(txn.ChildrenOf(id, &children));
     for (const Id& cid : children) {
-      if (deleting.count(cid)) continue;
-      ASSIGN_OR_RETURN(Task * c, txn.Find(cid));
-      if (!c) continue;
-      if (c->pending_parents > 0) --c->pending_parents;
-      if (c->pending_parents == 0 && !c->parents_complete) {
-        c->parents_complete = true;
-        txn.EmitTask("task:update", cid);
-      }
+      if (!deleting.count(cid)) RETURN_IF_ERROR(txn.ParentDone(cid));
     }
   }
   if (emit) txn.EmitTask("task:delete", id);

@@ -160,6 +160,28 @@ Status Txn::KeyedTasks(const std::string& channel, const std::string& key, std::
   return Status::Ok();
 }
 
+Status Txn::WithDuplicates(const Task& t, std::vector<Id>* out) {
+  out->assign(1, t.id);
+  if (!t.key) return Status::Ok();
+  std::vector<Id> dups;
+  RETURN_IF_ERROR(KeyedTasks(t.channel, *t.key, &dups));
+  for (const Id& d : dups) {
+    if (d != t.id) out->push_back(d);
+  }
+  return Status::Ok();
+}
+
+Status Txn::ParentDone(const Id& child) {
+  ASSIGN_OR_RETURN(Task * c, Find(child));
+  if (!c) return Status::Ok();
+  if (c->pending_parents > 0) --c->pending_parents;
+  if (c->pending_parents == 0 && !c->parents_complete) {
+    c->parents_complete = true;
+    EmitTask("task:update", child);
+  }
+  return Status::Ok();
+}
+
 Result<Group*> Txn::FindGroup(const Id& id) {
   auto it = groups_.find(id);
   if (it != groups_.end()) return it->second.cur ? &*it->second.cur : nullptr;

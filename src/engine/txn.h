@@ -43,6 +43,11 @@ class Txn {
   // Ids of the incomplete tasks with this channel and key (stored, plus those made or re-keyed
   // in this Txn).
   Status KeyedTasks(const std::string& channel, const std::string& key, std::vector<Id>* out);
+  // `t` first, then the other incomplete tasks with its channel and key (none without a key).
+  Status WithDuplicates(const Task& t, std::vector<Id>* out);
+  // A parent of `child` completed or left: one pending parent fewer; the child is announced
+  // once none is left.
+  Status ParentDone(const Id& child);
 
   // Groups.
   Result<Group*> FindGroup(const Id& id);
