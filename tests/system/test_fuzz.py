@@ -7,7 +7,9 @@ odd value (wrong type, huge or tiny number, empty or long string, NUL, nested ar
 mutated deeper, or is cut short or not JSON at all; ids are fresh ones, stale ones (deleted,
 completed) or not ids. Every answer must be below 500, and a 4xx must carry a JSON `message`.
 For some writes the whole visible state (groups, their tasks, operators) is read before and
-after: a 4xx must leave it as it was.
+after: a 4xx must leave it as it was. On the wire, valid requests with bytes inserted, cut,
+changed or doubled (line ends, NULs, huge or negative lengths, chunk sizes, HTTP versions) must
+get no 5xx and leave the server serving.
 
     python3 test_fuzz.py --crew build/crew     CREW_FUZZ_SEEDS=1,2,3 CREW_FUZZ_REQUESTS=5000 to vary
 """
@@ -15,7 +17,9 @@ after: a 4xx must leave it as it was.
 import json
 import os
 import random
+import socket
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -190,6 +194,61 @@ class FuzzTest(unittest.TestCase):
                 self.assertGreater(answered["2xx"], per_seed // 10, answered)
                 self.assertGreater(answered["4xx"], per_seed // 10, answered)
                 self.assertGreater(answered["checked"], 10, answered)
+
+    def test_mangled_http_gets_no_5xx_and_the_server_serves_on(self):
+        rnd = random.Random(int(os.environ.get("CREW_FUZZ_SEEDS", "1").split(",")[0]))
+        with Crew("--relaxed-durability") as crew:
+            g = crew.group("wire").encode()
+            body = b'{"name":"a","channel":"c1"}'
+            valid = [
+                b"POST /api/v1/task_group/%s/tasks HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (g, len(body), body),
+                b"POST /api/v1/channel/c1/acquire HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                b"\r\n10\r\n{\"workerId\":\"w\"}\r\n0\r\n\r\n",
+                b"GET /api/v1/task_groups?limit=5 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+                b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
+            ]
+            pieces = [b"\r\n", b"\n", b"\r", b" ", b":", b"\x00", b"\xff", b"%", b"%zz", b"?", b"#",
+                      b"Content-Length: 99999999999999999999\r\n", b"Content-Length: -1\r\n",
+                      b"Transfer-Encoding: chunked\r\n", b"ffffffffffffffff\r\n",
+                      b"Expect: 100-continue\r\n", b"HTTP/1.0", b"HTTP/2.0", b"A" * 9000]
+            for i in range(int(os.environ.get("CREW_FUZZ_REQUESTS", "1500")) // 4):
+                wire = bytearray(rnd.choice(valid))
+                for _ in range(rnd.randint(1, 4)):
+                    r, at = rnd.random(), rnd.randrange(len(wire) + 1)
+                    if r < 0.3:
+                        wire[at:at] = rnd.choice(pieces)
+                    elif r < 0.6:
+                        del wire[at:at + rnd.randint(1, 8)]
+                    elif r < 0.8 and at < len(wire):
+                        wire[at] = rnd.randrange(256)
+                    else:
+                        wire = wire * 2
+                answer = self.exchange(crew.port, bytes(wire))
+                for line in answer.split(b"\r\n"):
+                    if line.startswith(b"HTTP/1.") and line[9:10] == b"5":
+                        self.fail(f"#{i}: {bytes(wire)[:300]!r} -> {line!r}")
+                self.assertIsNone(crew.proc.poll(), f"#{i}: crew exited after {bytes(wire)[:300]!r}")
+            self.assertEqual(crew.request("GET", "/healthz")[0], 200)
+            self.assertEqual(crew.request("GET", f"/api/v1/task_group/{g.decode()}")[0], 200)
+
+    @staticmethod
+    def exchange(port, wire):
+        """Sends `wire`, half-closes, and reads until the server closes (or 2 s pass)."""
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            got = b""
+            try:
+                s.sendall(wire)
+                s.shutdown(socket.SHUT_WR)
+                deadline = time.monotonic() + 2
+                while time.monotonic() < deadline:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    got += data
+            except (socket.timeout, ConnectionResetError, BrokenPipeError):
+                pass
+            return got
 
 
 if __name__ == "__main__":
