@@ -252,9 +252,15 @@ httplib::Server::Handler Json(JsonHandler h) {
 void RegisterWorkerRoutes(Router& s, RouteContext ctx);  // worker_routes.cc
 
 void RegisterRoutes(Router& server, RouteContext ctx) {
+  // Unhealthy (500, as the original when its database is gone) once the store refuses writes.
   server.Get(
       "/healthz",
-      [](const Request&, httplib::Response& res) { ReplyJson(res, 200, "{\"healthy\":true}"); },
+      [store = ctx.store](const Request&, httplib::Response& res) {
+        const Status refused = store ? store->WriteError() : Status::Ok();
+        if (refused.ok()) return ReplyJson(res, 200, "{\"healthy\":true}");
+        ReplyJson(res, 500,
+                  "{\"healthy\":false,\"message\":" + engine::JsonQuote(refused.message()) + "}");
+      },
       Router::Always);
   // Routes are tried in the order they were added, one std::regex_match each (~1 us): the
   // worker routes and task creation, most of the traffic, come first.

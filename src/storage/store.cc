@@ -13,6 +13,7 @@
 #include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 
+#include "storage/info_log.h"
 #include "storage/wal_spare.h"
 
 namespace crew::storage {
@@ -73,13 +74,14 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.max_total_wal_size = 256ull << 20;
-  // RocksDB's own LOG in the data dir. Debian's librocksdb defaults to DEBUG level, which writes
-  // a line for every WAL flush and sync (~14 bytes per task: gigabytes a day under load, and a
-  // formatted, timestamped line on the write path). INFO keeps flushes, compactions and the
-  // periodic stats; the LOG rolls at 16 MB and the 5 newest are kept.
-  db_options.info_log_level = rocksdb::InfoLogLevel::INFO_LEVEL;
-  db_options.max_log_file_size = 16 << 20;
-  db_options.keep_log_file_num = 5;
+  // RocksDB's own LOG in the data dir, written by InfoLog (info_log.h: a full disk must not
+  // abort crew). Debian's librocksdb defaults to DEBUG level, which writes a line for every WAL
+  // flush and sync (~14 bytes per task: gigabytes a day under load, and a formatted, timestamped
+  // line on the write path). INFO keeps flushes, compactions and the periodic stats; the LOG
+  // rolls at 16 MB and the 5 newest are kept.
+  std::error_code dir_error;
+  std::filesystem::create_directories(options.dir, dir_error);  // (Open reports a failure)
+  db_options.info_log = InfoLog::Open(options.dir, 16 << 20, 5);
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_mb << 20);
   db_options.avoid_unnecessary_blocking_io = true;
@@ -87,8 +89,6 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.manual_wal_flush = true;  // Write() or FlushWal() hands appends to the OS
 
   if (options.wal_spare_mb > 0) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.dir, ec);  // the spare lives in it
     store->wal_fs_ = std::make_shared<WalSpareFileSystem>(
         rocksdb::FileSystem::Default(), options.dir, uint64_t{options.wal_spare_mb} << 20);
     store->env_ = rocksdb::NewCompositeEnv(store->wal_fs_);
@@ -342,6 +342,11 @@ void Store::RemoveSnapshot(const std::string& snapshot_dir) const {
   std::error_code ec;
   std::filesystem::remove_all(snapshot_dir, ec);
   if (ec) spdlog::warn("cannot remove snapshot {}: {}", snapshot_dir, ec.message());
+}
+
+Status Store::WriteError() const {
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  return sticky_error_;
 }
 
 StoreStats Store::Stats() const {

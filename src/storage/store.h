@@ -94,6 +94,8 @@ class Store {
   void SetOnDurable(std::function<void(uint64_t)> fn);
   // Syncs everything written so far, in every mode.
   Status SyncNow();
+  // The sticky error once a write or sync failed (every write is refused from then on), else Ok.
+  Status WriteError() const;
 
   static constexpr std::chrono::milliseconds kLazySyncDelay{5};
 

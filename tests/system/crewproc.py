@@ -3,7 +3,8 @@
 The one server launcher of the Python tests and benches; scripts outside tests/system import it by path.
 Every process is stopped by its PID (SIGTERM, then SIGKILL after a timeout) and each temp dir removed.
 
-    crew = Crew(*flags, env=None, data_dir=None, port=None, binary=None, timeout=20)  # started, /healthz is 200
+    crew = Crew(*flags, env=None, data_dir=None, port=None, binary=None, timeout=20, preexec=None)
+                                                      # started, /healthz is 200; preexec runs in the child
     crew.url, .port, .tmp, .data_dir, .log_path, .proc, .start_seconds
     crew.request(method, path, ...) / ok(...) / group() / task()  # JSON calls; the leading "/" is optional
     crew.terminate() / kill9() / signal(sig) + wait()  # stop the process and keep the data
@@ -52,7 +53,7 @@ class Crew:
     start() waits up to `timeout` s for /healthz.
     """
 
-    def __init__(self, *flags, env=None, data_dir=None, port=None, binary=None, timeout=20):
+    def __init__(self, *flags, env=None, data_dir=None, port=None, binary=None, timeout=20, preexec=None):
         self.binary = binary or CREW
         self.tmp = tempfile.mkdtemp(prefix="crew-sys-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
@@ -60,6 +61,7 @@ class Crew:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.flags, self.env, self.timeout = list(flags), dict(env or {}), timeout
+        self.preexec = preexec  # (e.g. resource limits; start() uses the one set then)
         self.proc = None
         try:
             self.start()
@@ -80,7 +82,7 @@ class Crew:
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 [self.binary, "start", "--data-dir", self.data_dir, "--port", str(self.port), "--host", "127.0.0.1",
-                 *self.flags], env={**os.environ, **self.env}, stdout=log, stderr=log)
+                 *self.flags], env={**os.environ, **self.env}, stdout=log, stderr=log, preexec_fn=self.preexec)
         while time.monotonic() - started < self.timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"crew exited with {self.proc.returncode}: {self.logs()}")

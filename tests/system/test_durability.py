@@ -2,10 +2,13 @@
 """kill -9 under load (SPEC D14): every acknowledged write is there after a restart, nothing is
 held by a worker that did not acquire it, and leases held at the crash expire normally; with
 full durability and with relaxed durability (which holds against a crash of crew, not of the OS).
+A full disk: writes refused with 503 and a message, no crash, nothing acknowledged lost.
     python3 test_durability.py --crew build/crew"""
 
 import os
 import random
+import resource
+import signal
 import sys
 import threading
 import time
@@ -91,6 +94,50 @@ class DurabilityTest(unittest.TestCase):
             for t in crew.ok("GET", f"/api/v1/task_group/{g}/tasks"):
                 if "Task not completed in 5 seconds." in t["errors"]:
                     self.assertEqual(t["remainingAttempts"], 4)
+        finally:
+            crew.stop()
+
+
+class FullDiskTest(unittest.TestCase):
+    def test_a_full_disk_refuses_writes_and_loses_nothing_acknowledged(self):
+        # A file-size limit stands in for a full disk: a write past it fails (EFBIG, SIGXFSZ
+        # ignored) as on ENOSPC, for the WAL and for RocksDB's LOG alike. The limit is below the
+        # LOG's first lines, which RocksDB's own logger answered with an abort (info_log.h).
+        def limit_files():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (96 << 10, resource.RLIM_INFINITY))
+
+        crew = Crew(env={"CREW_WAL_SPARE_MB": "0"}, preexec=limit_files)
+        try:
+            g = crew.group("full")
+            acked, refusal = [], None
+            for _ in range(100):
+                status, answer = crew.request("POST", f"/api/v1/task_group/{g}/tasks",
+                                              {"name": "t", "channel": "c", "input": {"pad": "x" * 4000}})
+                if status != 200:
+                    refusal = (status, answer)
+                    break
+                acked.append(answer["_id"])
+            self.assertIsNotNone(refusal, "the WAL never reached the limit")
+            self.assertEqual(refusal[0], 503, refusal)
+            self.assertIn("refusing writes", refusal[1]["message"])
+            self.assertGreater(len(acked), 3)
+            # Every later write is refused, reads go on, and /healthz says why.
+            status, answer = crew.request("POST", "/api/v1/task_groups", {"name": "later"})
+            self.assertEqual(status, 503, answer)
+            self.assertEqual(crew.request("GET", f"/api/v1/task/{acked[-1]}")[0], 200)
+            status, health = crew.request("GET", "/healthz")
+            self.assertEqual((status, health["healthy"]), (500, False), health)
+            self.assertIn("refusing writes", health["message"])
+            # The final sync fails: exit 1 with the reason (not an abort).
+            self.assertEqual(crew.terminate(), 1, crew.logs())
+            self.assertIn("final sync failed", crew.logs())
+            # With room again, every acknowledged task is there and writes are taken.
+            crew.preexec = None
+            crew.start()
+            for t in acked:
+                self.assertEqual(crew.request("GET", f"/api/v1/task/{t}")[0], 200, t)
+            self.assertEqual(crew.request("POST", "/api/v1/task_groups", {"name": "after"})[0], 200)
         finally:
             crew.stop()
 
