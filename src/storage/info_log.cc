@@ -120,8 +120,9 @@ void InfoLog::StartFile() {
 void InfoLog::DropOldFiles() {
   std::vector<std::string> old;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    std::string name = entry.path().filename().string();
+  // (error codes throughout: this runs on RocksDB's threads, where a throw would end crew)
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
     if (name.rfind(kOldPrefix, 0) == 0) old.push_back(std::move(name));
   }
   std::sort(old.begin(), old.end());  // (same-width microsecond stamps: oldest first)
