@@ -59,6 +59,9 @@ class CliTest(unittest.TestCase):
         try:
             r = run("start", "--data-dir", crew.data_dir, "--port", str(free_port()))
             self.assertEqual(r.returncode, 1)
+            self.assertIn(f"in use by another process (pid {crew.proc.pid})", r.stderr)
+            # The running server's LOG stays where it is.
+            self.assertEqual([f for f in os.listdir(crew.data_dir) if f.startswith("LOG.old")], [])
         finally:
             crew.stop()
 
