@@ -117,7 +117,7 @@ void HttpServer::RunRoute(const Router::Route& route, const httplib::Request& re
   try {
     route.handler(req, res);
   } catch (const std::exception& e) {
-    spdlog::error("{} {}: {}", req.method, req.path, e.what());
+    LogServerError(req.method, req.path, e.what());
     res = httplib::Response();
     res.status = 500;
     res.set_content(MessageJson(std::string("internal error: ") + e.what()),
@@ -209,7 +209,7 @@ void HttpServer::StartHttplib() {
           what = e.what();
         } catch (...) {
         }
-        spdlog::error("{} {}: {}", req.method, req.path, what);
+        LogServerError(req.method, req.path, what);
         res.status = 500;
         res.set_content(MessageJson("internal error: " + what), "application/json; charset=utf-8");
       });

@@ -25,6 +25,11 @@ inline void ReplyError(httplib::Response& res, const Status& s) {
   ReplyJson(res, HttpStatus(s.code()), MessageJson(s.message()));
 }
 
+// Logs a request answered with a 5xx, at most one line a second: a full disk refuses every
+// write, and a line for each would flood the log (the store logs the cause once). A line after a
+// quiet spell says how many were left out since the one before. Thread-safe.
+void LogServerError(const std::string& method, const std::string& path, const std::string& what);
+
 // A handler that answers 200 with the JSON text it returns, or the error of its Status.
 using JsonHandler = std::function<Result<std::string>(const httplib::Request&)>;
 httplib::Server::Handler Json(JsonHandler h);

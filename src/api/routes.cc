@@ -2,6 +2,9 @@
 // Worker routes (acquire, release, heartbeat) and event streams are in worker_routes.cc.
 #include "api/routes.h"
 
+#include <chrono>
+#include <mutex>
+
 #include <spdlog/spdlog.h>
 
 #include "api/route_util.h"
@@ -230,6 +233,26 @@ int HttpStatus(Code code) {
   return 500;
 }
 
+void LogServerError(const std::string& method, const std::string& path, const std::string& what) {
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point next;  // GUARDED_BY(mu)
+  static uint64_t left_out = 0;                       // GUARDED_BY(mu)
+  std::lock_guard<std::mutex> lock(mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next) {
+    ++left_out;
+    return;
+  }
+  next = now + std::chrono::seconds(1);
+  if (left_out == 0) {
+    spdlog::error("{} {}: {}", method, path, what);
+  } else {
+    spdlog::error("{} {}: {} ({} more server errors since the last line, not logged)", method, path,
+                  what, left_out);
+    left_out = 0;
+  }
+}
+
 httplib::Server::Handler Json(JsonHandler h) {
   return [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
     try {
@@ -238,12 +261,12 @@ httplib::Server::Handler Json(JsonHandler h) {
         ReplyJson(res, 200, r.value());
       } else {
         if (HttpStatus(r.status().code()) >= 500) {
-          spdlog::error("{} {}: {}", req.method, req.path, r.status().ToString());
+          LogServerError(req.method, req.path, r.status().ToString());
         }
         ReplyError(res, r.status());
       }
     } catch (const std::exception& ex) {
-      spdlog::error("{} {}: unexpected exception: {}", req.method, req.path, ex.what());
+      LogServerError(req.method, req.path, std::string("unexpected exception: ") + ex.what());
       ReplyJson(res, 500, MessageJson(std::string("internal error: ") + ex.what()));
     }
   };
