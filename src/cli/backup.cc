@@ -108,7 +108,9 @@ Status Unpack(std::istream& in, const fs::path& dir, uint64_t* files, uint64_t* 
   return SyncDir(dir.string());
 }
 
-// Opens the restored dir as the server would, and answers how many groups it holds.
+// Opens the restored dir as the server would, reads every table file through its checksums
+// (a damaged archive whose tar headers are intact unpacks cleanly), and answers how many groups
+// it holds.
 Result<int64_t> CheckDataDir(const std::string& dir) {
   if (!fs::exists(fs::path(dir) / "CURRENT")) {
     return Status::Corruption("the archive is not a crew backup (it has no CURRENT file)");
@@ -116,6 +118,10 @@ Result<int64_t> CheckDataDir(const std::string& dir) {
   storage::StoreOptions o;
   o.dir = dir;
   ASSIGN_OR_RETURN(auto store, storage::Store::Open(o));
+  rocksdb::Status verified = store->db()->VerifyChecksum();
+  if (!verified.ok()) {
+    return Status::Corruption("the archive's data is damaged: " + verified.ToString());
+  }
   ASSIGN_OR_RETURN(auto engine, engine::Engine::Open(store.get(), SystemClock::Default(), {}));
   return engine->CountGroups();
 }
