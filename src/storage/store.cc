@@ -66,8 +66,10 @@ bool WrittenNotRead(int cf) {
   return static_cast<Cf>(cf) == Cf::kMeta || static_cast<Cf>(cf) == Cf::kGroups;
 }
 
-// The pid of a process holding a lock on `path` (RocksDB locks its LOCK file with fcntl), or 0.
-pid_t LockHolder(const std::string& path) {
+}  // namespace
+
+pid_t DataDirHolder(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "LOCK").string();
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   struct flock lock = {};
@@ -78,15 +80,7 @@ pid_t LockHolder(const std::string& path) {
   return held ? lock.l_pid : 0;
 }
 
-}  // namespace
-
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
-  // Another process on this data dir holds RocksDB's LOCK: say who before touching any file
-  // (opening the log would move the running server's LOG aside).
-  if (pid_t holder = LockHolder((std::filesystem::path(options.dir) / "LOCK").string())) {
-    return Status::IoError("cannot open data dir " + options.dir +
-                           ": in use by another process (pid " + std::to_string(holder) + ")");
-  }
   std::unique_ptr<Store> store(new Store(options));
 
   rocksdb::Options db_options;

@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/types.h>
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -41,6 +43,13 @@
 namespace crew::storage {
 
 class WalSpareFileSystem;  // wal_spare.h
+
+// The pid of another process that holds the data dir (RocksDB's fcntl lock on its LOCK file),
+// or 0: asked before opening, so that a second server says who has it and touches nothing
+// (opening the log would move the running server's LOG aside).
+// REQUIRES: this process holds no store on `dir` (closing the probe's descriptor would drop
+// this process's own fcntl locks on the file).
+pid_t DataDirHolder(const std::string& dir);
 
 struct StoreOptions {
   std::string dir;
