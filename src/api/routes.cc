@@ -279,7 +279,7 @@ void RegisterRoutes(Router& server, RouteContext ctx) {
   server.Get(
       "/healthz",
       [store = ctx.store](const Request&, httplib::Response& res) {
-        const Status refused = store ? store->WriteError() : Status::Ok();
+        const Status refused = store->WriteError();
         if (refused.ok()) return ReplyJson(res, 200, "{\"healthy\":true}");
         ReplyJson(res, 500,
                   "{\"healthy\":false,\"message\":" + engine::JsonQuote(refused.message()) + "}");
