@@ -195,6 +195,8 @@ class Engine {
   Result<int64_t> ExpireLeases(int limit);  // abandoned tasks
   Result<int64_t> CleanExpiredGroups(int limit);
   int64_t NextTimer();  // when the earliest kDelayed / kLeases entry is due, or INT64_MAX
+  // Channels whose queue floor the writer keeps (one per channel with tasks acquired from it).
+  size_t ReadyFloorCount();
 
   const Clock* clock() const { return clock_; }
   // Totals of the work done since Open (SPEC N6, /metrics).

@@ -154,4 +154,9 @@ int64_t Engine::NextTimer() {
   return next;
 }
 
+size_t Engine::ReadyFloorCount() {
+  std::lock_guard<std::mutex> lock(write_mu_);  // floors are writer state
+  return ready_floor_.size();
+}
+
 }  // namespace crew::engine

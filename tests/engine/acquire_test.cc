@@ -137,5 +137,22 @@ TEST_F(EngineTest, ReadyChannelsArePublishedForLongPolls) {
   EXPECT_EQ(recorder_.ready(), (std::vector<std::string>{"lp"}));
 }
 
+// A channel's queue floor goes with its last task, so channels used once and deleted (a new
+// name per task) do not pile up in the writer's memory; the channel works as before after.
+TEST_F(EngineTest, QueueFloorGoesWithAChannelsLastTask) {
+  Id kept = Group(), gone = Group();
+  Make(kept, "k", "kept");
+  Make(gone, "a", "once");
+  Make(gone, "b", "once");
+  ASSERT_TRUE(Take("kept"));
+  ASSERT_TRUE(Take("once"));
+  EXPECT_EQ(engine_->ReadyFloorCount(), 2u);
+  ASSERT_TRUE(engine_->DeleteGroup(gone).ok());
+  EXPECT_EQ(engine_->ReadyFloorCount(), 1u) << "the kept channel keeps its floor";
+  Task again = Make(kept, "again", "once");
+  EXPECT_EQ(Take("once")->id, again.id);
+  EXPECT_FALSE(Take("once"));
+}
+
 }  // namespace
 }  // namespace crew::engine
