@@ -263,10 +263,17 @@ void Engine::MaintenanceLoop() {
     } else {
       more = *promoted == kBatch || *expired == kBatch;
     }
-    if (options_.clean_expired_groups && clock_->NowMs() >= next_clean) {
-      auto cleaned = CleanExpiredGroups(options_.clean_batch);
-      if (cleaned.ok() && *cleaned)
-        spdlog::info("maintenance: deleted {} expired groups", *cleaned);
+    if (clock_->NowMs() >= next_clean) {
+      if (options_.clean_expired_groups) {
+        auto cleaned = CleanExpiredGroups(options_.clean_batch);
+        if (cleaned.ok() && *cleaned)
+          spdlog::info("maintenance: deleted {} expired groups", *cleaned);
+      }
+      Result<int64_t> forgot = 0;
+      do {
+        forgot = ForgetPastWorkgroupDelays(kBatch);
+      } while (forgot.ok() && *forgot == kBatch);
+      if (!forgot.ok()) spdlog::error("maintenance: {}", forgot.status().ToString());
       next_clean = clock_->NowMs() + options_.clean_interval_ms;
     }
     int64_t next_timer = NextTimer();

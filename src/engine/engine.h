@@ -194,6 +194,7 @@ class Engine {
   Result<int64_t> PromoteDue(int limit);    // delayed tasks whose time has come
   Result<int64_t> ExpireLeases(int limit);  // abandoned tasks
   Result<int64_t> CleanExpiredGroups(int limit);
+  Result<int64_t> ForgetPastWorkgroupDelays(int limit);  // over ones change nothing
   int64_t NextTimer();  // when the earliest kDelayed / kLeases entry is due, or INT64_MAX
   // Channels whose queue floor the writer keeps (one per channel with tasks acquired from it).
   size_t ReadyFloorCount();

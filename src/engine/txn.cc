@@ -406,8 +406,12 @@ Status Txn::Commit(uint64_t* seq) {
     }
   }
   for (auto& [wg, until] : workgroups_) {
+    if (!until) {
+      b.Delete(st->handle(Cf::kWorkgroups), wg);
+      continue;
+    }
     std::string v;
-    PutOrderedI64(v, until);
+    PutOrderedI64(v, *until);
     b.Put(st->handle(Cf::kWorkgroups), wg, v);
   }
   std::vector<ChannelStats> new_stats;
@@ -474,7 +478,13 @@ Status Txn::Commit(uint64_t* seq) {
         e_->channels_[s.name] = s;
       }
     }
-    for (auto& [wg, until] : workgroups_) e_->workgroup_until_[wg] = until;
+    for (auto& [wg, until] : workgroups_) {
+      if (until) {
+        e_->workgroup_until_[wg] = *until;
+      } else {
+        e_->workgroup_until_.erase(wg);
+      }
+    }
   }
   e_->group_count_ += group_delta;
   e_->operator_count_ += operator_delta;

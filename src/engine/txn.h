@@ -60,6 +60,7 @@ class Txn {
 
   std::optional<int64_t> WorkgroupUntil(const std::string& wg);
   void SetWorkgroupUntil(const std::string& wg, int64_t until);
+  void ForgetWorkgroup(const std::string& wg) { workgroups_[wg] = std::nullopt; }
 
   // Where the task belongs now (Commit moves its queue entry there).
   Placement Place(const Task& t, int64_t* due) { return PlaceOf(t, due); }
@@ -118,7 +119,7 @@ class Txn {
   std::vector<Id> keyed_here_;  // made with a key, or re-keyed, in this Txn
   std::unordered_map<Id, GroupEntry, IdHash> groups_;
   std::map<Id, std::pair<bool, std::optional<Operator>>> operators_;  // id -> (is new, value)
-  std::map<std::string, int64_t> workgroups_;
+  std::map<std::string, std::optional<int64_t>> workgroups_;          // nullopt: forgotten
   std::vector<PendingEvent> pending_;
   std::vector<std::pair<storage::Cf, std::string>> raw_deletes_;
   int64_t last_id_us_ = 0;

@@ -14,7 +14,8 @@
 //   kLeases       ordered(expiry ms) . task id(12)             -> ""  (abandoned tasks, D2)
 //   kChildren     parent id(12) . child id(12)                 -> ""  (DAG edges downward)
 //   kKeys         str(channel) . str(key) . task id(12)        -> ""  (incomplete keyed tasks)
-//   kWorkgroups   workgroup name                               -> ordered(delayed-until ms)
+//   kWorkgroups   workgroup name                               -> ordered(delayed-until ms);
+//                                                                     past ones go hourly
 //   kParked       group id(12) . task id(12)                   -> ""  (ready, group paused)
 //   kParents      task id(12)                                  -> parent ids(12 each), in order
 // clang-format on

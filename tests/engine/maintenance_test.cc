@@ -51,6 +51,39 @@ TEST_F(EngineTest, CleanExpiredGroupsDeletesOnlyOldOnes) {
   EXPECT_TRUE(engine_->GetGroup(young).ok());
 }
 
+// A workgroup delay that is over is forgotten (for good: a restart does not bring it back);
+// one still running is kept, and a task of either workgroup behaves as before.
+TEST_F(EngineTest, PastWorkgroupDelaysAreForgotten) {
+  Id g = Group();
+  auto in = [](const char* name, const char* wg) {
+    NewTask t = Spec(name, "c");
+    t.workgroup = wg;
+    return t;
+  };
+  Make(g, in("short", "brief"));
+  Make(g, in("long", "lasting"));
+  auto delay = [&](double seconds) {
+    Task held = *Take("c");
+    ReleaseCommand cmd;
+    cmd.worker_id = "w";
+    cmd.workgroup_delay_s = seconds;
+    ASSERT_TRUE(engine_->Release(held.id, cmd).ok());
+  };
+  delay(1);
+  delay(100);
+  Task later = Make(g, in("later", "lasting"));
+  EXPECT_EQ(engine_->ForgetPastWorkgroupDelays(10).value(), 0) << "both delays still run";
+  clock_.AdvanceMs(1000);
+  EXPECT_EQ(engine_->ForgetPastWorkgroupDelays(10).value(), 0) << "over only strictly after";
+  clock_.AdvanceMs(1);
+  EXPECT_EQ(engine_->ForgetPastWorkgroupDelays(10).value(), 1);
+  EXPECT_EQ(engine_->ForgetPastWorkgroupDelays(10).value(), 0);
+  Reopen();
+  EXPECT_EQ(engine_->ForgetPastWorkgroupDelays(10).value(), 0) << "not stored any more";
+  EXPECT_EQ(Get(later.id).shown_run_after, kStart + 100'000) << "the running delay is kept";
+  EXPECT_FALSE(Take("c"));
+}
+
 // Groups are listed from the engine's cache (kGroups' memtable is write-only: store.cc), newest
 // first; after a crash, the WAL replayed into kGroups' and kMeta's memtables is read back.
 TEST_F(EngineTest, GroupsListNewestFirstAndComeBackWithTheirCountersAfterACrash) {
