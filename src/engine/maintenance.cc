@@ -139,26 +139,17 @@ Result<int64_t> Engine::CleanExpiredGroups(int limit) {
 // A workgroup delay that is over changes nothing (Txn::PlaceOf, Txn::FillDerived), but each
 // workgroup ever delayed would otherwise stay in kWorkgroups and the writer's map for good.
 Result<int64_t> Engine::ForgetPastWorkgroupDelays(int limit) {
-  std::vector<std::string> past;
-  {
-    std::shared_lock lock(cache_mu_);
-    const int64_t now = clock_->NowMs();
-    for (const auto& [wg, until] : workgroup_until_) {
-      if (static_cast<int>(past.size()) >= limit) break;
-      if (until < now) past.push_back(wg);
-    }
-  }
-  if (past.empty()) return 0;
   return Write<int64_t>([&](Txn& txn) -> Result<int64_t> {
-    int64_t count = 0;
-    for (const std::string& wg : past) {
-      auto until = txn.WorkgroupUntil(wg);  // (a release may have delayed it again since)
-      if (until && *until < txn.now()) {
-        txn.ForgetWorkgroup(wg);
-        ++count;
+    std::vector<std::string> past;  // (read under the writer's lock: only a commit changes it)
+    {
+      std::shared_lock lock(cache_mu_);
+      for (const auto& [wg, until] : workgroup_until_) {
+        if (static_cast<int>(past.size()) >= limit) break;
+        if (until < txn.now()) past.push_back(wg);
       }
     }
-    return count;
+    for (const std::string& wg : past) txn.ForgetWorkgroup(wg);
+    return static_cast<int64_t>(past.size());
   });
 }
 

@@ -474,6 +474,9 @@ Status Txn::Commit(uint64_t* seq) {
     for (const auto& s : new_stats) {
       if (s.total <= 0) {
         e_->channels_.erase(s.name);
+        // Its queue floor (writer state) goes too: a new channel name per task would otherwise
+        // grow that map for good. (A missing floor only means a scan from the prefix.)
+        e_->ready_floor_.erase(s.name);
       } else {
         e_->channels_[s.name] = s;
       }
@@ -495,11 +498,6 @@ Status Txn::Commit(uint64_t* seq) {
   }
   if (!delayed_floor_set_.empty()) e_->delayed_floor_ = delayed_floor_set_;
   if (!leases_floor_set_.empty()) e_->leases_floor_ = leases_floor_set_;
-  // A channel whose last task is gone keeps no floor: a new channel name per task would
-  // otherwise grow the map for good. (A missing floor only means a scan from the prefix.)
-  for (const auto& s : new_stats) {
-    if (s.total <= 0) e_->ready_floor_.erase(s.name);
-  }
   if (!min_new_delayed_.empty() && min_new_delayed_ < e_->delayed_floor_) {
     e_->delayed_floor_ = min_new_delayed_;  // an empty floor means "from the start" already
   }
