@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -64,7 +65,9 @@ class Txn {
 
   // Where the task belongs now (Commit moves its queue entry there).
   Placement Place(const Task& t, int64_t* due) { return PlaceOf(t, due); }
-  // Removes an index entry that names no live document (never expected; self-healing).
+  // Removes an index entry that names no live document (self-healing; or a key an acquire kept
+  // from an earlier scan whose task moved since). Written before the Txn's own index changes,
+  // so a task this Txn puts back at that very key keeps it.
   void DeleteIndexKey(storage::Cf cf, std::string key) {
     raw_deletes_.emplace_back(cf, std::move(key));
   }
@@ -84,6 +87,11 @@ class Txn {
   // Where a queue scan may start next time, applied only if the Txn commits (queue floors).
   void SetReadyFloor(const std::string& channel, std::string key) {
     ready_floor_set_[channel] = key;
+  }
+  // The channel's ready keys read but not taken, in order, kept for its next acquire (the
+  // engine's ready_ahead_) if the Txn commits.
+  void SetReadyAhead(const std::string& channel, std::deque<std::string> keys) {
+    ready_ahead_set_[channel] = std::move(keys);
   }
   void SetDelayedFloor(std::string key) { delayed_floor_set_ = std::move(key); }
   void SetLeasesFloor(std::string key) { leases_floor_set_ = std::move(key); }
@@ -131,6 +139,7 @@ class Txn {
   std::vector<std::string> ready_channels_;
   std::map<std::string, std::string> ready_floor_lower_;  // channel -> smallest new ready key
   std::map<std::string, std::string> ready_floor_set_;
+  std::map<std::string, std::deque<std::string>> ready_ahead_set_;
   std::string delayed_floor_set_, leases_floor_set_;
   std::string min_new_delayed_, min_new_lease_;  // smallest keys added to kDelayed / kLeases
   int64_t earliest_timer_ = 0;                   // smallest new kDelayed / kLeases time (0: none)

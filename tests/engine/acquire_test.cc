@@ -154,5 +154,73 @@ TEST_F(EngineTest, QueueFloorGoesWithAChannelsLastTask) {
   EXPECT_FALSE(Take("once"));
 }
 
+// An acquire keeps the ready keys it read but did not take for the next one (ready_ahead_).
+// A task that becomes ready ahead of the kept keys is still handed out first.
+TEST_F(EngineTest, KeptReadyKeysGiveWayToANewTaskOfHigherPriority) {
+  Id g = Group();
+  for (auto* name : {"a", "b", "c"}) Make(g, name, "c");
+  EXPECT_EQ(Take("c")->name, "a");  // b and c kept
+  NewTask urgent = Spec("urgent", "c");
+  urgent.priority = 5;
+  Make(g, urgent);
+  std::vector<std::string> order;
+  while (auto t = Take("c")) order.push_back(t->name);
+  EXPECT_EQ(order, (std::vector<std::string>{"urgent", "b", "c"}));
+}
+
+// A kept key whose task moved since (its group paused) is skipped, and the task comes back in
+// order when it is ready again.
+TEST_F(EngineTest, KeptReadyKeysOfPausedTasksAreSkipped) {
+  Id one = Group(), two = Group();
+  Make(one, "a", "c");
+  Make(two, "b", "c");
+  Make(one, "c", "c");
+  Make(two, "d", "c");
+  EXPECT_EQ(Take("c")->name, "a");  // b, c and d kept
+  ASSERT_TRUE(engine_->SetGroupPaused(two, true).ok());
+  EXPECT_EQ(Take("c")->name, "c");
+  EXPECT_FALSE(Take("c"));
+  ASSERT_TRUE(engine_->SetGroupPaused(two, false).ok());
+  EXPECT_EQ(Take("c")->name, "b");
+  EXPECT_EQ(Take("c")->name, "d");
+  EXPECT_FALSE(Take("c"));
+}
+
+// A kept key whose task was delayed and whose time has come when an acquire meets it: that
+// acquire moves the task back to the ready queue at that very key (its delete of the stale
+// key must not win over the put), so it is handed out next.
+TEST_F(EngineTest, KeptReadyKeyOfATaskDelayedAndDueIsNotLost) {
+  Id g = Group();
+  Make(g, "a", "c");
+  Task b = Make(g, "b", "c");
+  Make(g, "c", "c");
+  EXPECT_EQ(Take("c")->name, "a");  // b and c kept
+  TaskPatch later;
+  later.run_after = std::optional<int64_t>(clock_.NowMs() + 1000);
+  ASSERT_TRUE(engine_->UpdateTask(b.id, later).ok());
+  clock_.AdvanceMs(1001);  // due, not yet promoted (Advance would run the maintenance pass)
+  EXPECT_EQ(Take("c")->name, "c");
+  auto again = Take("c");
+  ASSERT_TRUE(again) << "the task that was due is in the ready queue";
+  EXPECT_EQ(again->id, b.id);
+}
+
+// A batch acquire larger than the read-ahead reads on; the keys it leaves are kept in order.
+TEST_F(EngineTest, BatchAcquireReadsPastTheKeptKeys) {
+  Id g = Group();
+  std::vector<NewTask> specs;
+  for (int i = 0; i < 150; ++i) specs.push_back(Spec("t" + std::to_string(1000 + i), "c"));
+  ASSERT_TRUE(engine_->CreateTasks(g, specs).ok());
+  EXPECT_EQ(Take("c")->name, "t1000");  // 31 kept
+  auto got = engine_->Acquire("c", "w", 100).value();
+  ASSERT_EQ(got.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i].task.name, "t" + std::to_string(1001 + i));
+  std::vector<std::string> rest;
+  while (auto t = Take("c")) rest.push_back(t->name);
+  ASSERT_EQ(rest.size(), 49u);
+  EXPECT_EQ(rest.front(), "t1101");
+  EXPECT_EQ(rest.back(), "t1149");
+}
+
 }  // namespace
 }  // namespace crew::engine
