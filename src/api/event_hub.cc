@@ -52,12 +52,17 @@ std::shared_ptr<EventHub::Subscription> EventHub::Subscribe(const std::string& r
   std::lock_guard<std::mutex> lock(mu_);
   if (shutdown_) sub->closed_ = true;
   subs_.push_back(sub);
+  has_subs_.store(true, std::memory_order_relaxed);
+  // Pairs with the engine's fence before it asks WantsTaskEvents after a write: either that
+  // commit sees this subscription, or what the subscriber reads next includes its write.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   return sub;
 }
 
 void EventHub::Unsubscribe(const std::shared_ptr<Subscription>& sub) {
   std::lock_guard<std::mutex> lock(mu_);
   subs_.erase(std::remove(subs_.begin(), subs_.end(), sub), subs_.end());
+  has_subs_.store(!subs_.empty(), std::memory_order_relaxed);
 }
 
 void EventHub::OnEvents(const std::vector<engine::Event>& events) {

@@ -6,6 +6,7 @@
 // subscriber whose queue overflows is closed and must reconnect (and reload). Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -74,6 +75,7 @@ class EventHub final : public engine::EngineListener {
   bool shutting_down() const;
 
   void OnEvents(const std::vector<engine::Event>& events) override;
+  bool WantsTaskEvents() const override { return has_subs_.load(std::memory_order_relaxed); }
   void OnReady(const std::vector<std::string>& channels) override;
 
  private:
@@ -87,6 +89,7 @@ class EventHub final : public engine::EngineListener {
   std::map<std::string, ChannelWait> waits_;         // GUARDED_BY(mu_)
   std::vector<std::shared_ptr<Subscription>> subs_;  // GUARDED_BY(mu_)
   bool shutdown_ = false;                            // GUARDED_BY(mu_)
+  std::atomic<bool> has_subs_{false};                // !subs_.empty(), read without mu_
 };
 
 }  // namespace crew::api

@@ -38,6 +38,7 @@ class Fanout final : public engine::EngineListener {
     a_->OnReady(channels);
     b_->OnReady(channels);
   }
+  bool WantsTaskEvents() const override { return a_->WantsTaskEvents() || b_->WantsTaskEvents(); }
 
  private:
   engine::EngineListener* a_;

@@ -46,6 +46,7 @@ class Dispatcher final : public engine::EngineListener {
 
   void OnEvents(const std::vector<engine::Event>& events) override;
   void OnReady(const std::vector<std::string>& channels) override;
+  bool WantsTaskEvents() const override { return false; }  // operator events alone
 
  private:
   struct Target {

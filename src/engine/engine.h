@@ -51,6 +51,12 @@ class EngineListener {
  public:
   virtual ~EngineListener() = default;
   virtual void OnEvents(const std::vector<Event>& events) = 0;
+  // Whether anyone would hear task events now (a subscriber). When not, a commit skips their
+  // payloads (a copy of each task changed): a drain nobody watches pays nothing for them. Asked
+  // after the commit's write, behind a seq_cst fence; a listener that starts answering true
+  // must fence after that too (EventHub::Subscribe), so a subscriber either hears the event or
+  // reads the state it carried.
+  virtual bool WantsTaskEvents() const { return true; }
   // Tasks of these channels became acquirable (long-poll wake-ups, N1).
   virtual void OnReady(const std::vector<std::string>& channels) = 0;
 };

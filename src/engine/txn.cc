@@ -1,6 +1,7 @@
 #include "engine/txn.h"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <iterator>
 #include <mutex>
@@ -442,9 +443,18 @@ Status Txn::Commit(uint64_t* seq) {
     b.Put(st->handle(Cf::kMeta), "last_id_us", v);
   }
 
-  // Event payloads: the final state of each task named.
+  *seq = 0;
+  // (under a DeferSync the WAL append stays buffered until a sync or Store::FlushWal; engine.h)
+  if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq, DeferSync::Current() == nullptr));
+
+  // Event payloads: the final state of each task named, if anyone listens. Asked after the
+  // write, so one who subscribes after this answer reads the state written here (the fence
+  // pairs with the one in the subscribe; engine.h, EngineListener::WantsTaskEvents).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const bool task_events = e_->listener_ && e_->listener_->WantsTaskEvents();
   for (auto& pe : pending_) {
     if (pe.task) {
+      if (!task_events) continue;
       const TaskEntry& entry = tasks_[*pe.task];
       const std::optional<Task>& t = entry.cur ? entry.cur : entry.orig;
       if (!t) continue;
@@ -455,10 +465,6 @@ Status Txn::Commit(uint64_t* seq) {
     }
     events_.push_back(std::move(pe.event));
   }
-
-  *seq = 0;
-  // (under a DeferSync the WAL append stays buffered until a sync or Store::FlushWal; engine.h)
-  if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq, DeferSync::Current() == nullptr));
 
   // Written (not yet synced): update the caches and the queue floors.
   for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));

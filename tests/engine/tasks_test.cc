@@ -164,6 +164,23 @@ TEST_F(EngineTest, EventsNameTheGroupRoom) {
   EXPECT_TRUE(last.is_complete);
 }
 
+// With no one to hear them, task events are not built (their payload is a copy of the task);
+// the others still go out, and task events do again once someone listens.
+TEST_F(EngineTest, TaskEventsAreSkippedWhileNoOneListens) {
+  Id g = Group();
+  recorder_.SetWantsTaskEvents(false);
+  recorder_.Clear();
+  Task t = Make(g, "t", "c");
+  Take("c");
+  ASSERT_TRUE(Done(t.id).ok());
+  ASSERT_TRUE(engine_->SetGroupPaused(g, true).ok());
+  EXPECT_EQ(recorder_.Names(), (std::vector<std::string>{"group:syncPause"}));
+  recorder_.SetWantsTaskEvents(true);
+  recorder_.Clear();
+  Make(g, "u", "c");
+  EXPECT_EQ(recorder_.Names(), (std::vector<std::string>{"task:create"}));
+}
+
 TEST_F(EngineTest, StateSurvivesARestart) {
   Id g = Group();
   NewTask t = Spec("held", "c");

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -28,6 +29,8 @@ class Recorder final : public EngineListener {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& c : channels) ready_.push_back(c);
   }
+  bool WantsTaskEvents() const override { return wants_task_events_.load(); }
+  void SetWantsTaskEvents(bool wants) { wants_task_events_.store(wants); }
   void Clear() {
     std::lock_guard<std::mutex> lock(mu_);
     events_.clear();
@@ -48,6 +51,7 @@ class Recorder final : public EngineListener {
   }
 
  private:
+  std::atomic<bool> wants_task_events_{true};
   mutable std::mutex mu_;
   std::vector<Event> events_;
   std::vector<std::string> ready_;
