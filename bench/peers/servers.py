@@ -168,6 +168,14 @@ CREW_MODES = {"full": {"CREW_RELAXED_DURABILITY": "0", "CREW_SYNC_LEASES": "0"},
               "relaxed": {"CREW_RELAXED_DURABILITY": "1", "CREW_SYNC_LEASES": "0"}}
 
 
+def cpu_seconds(pid):
+    """The user and system CPU seconds a running process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # (the command name may hold spaces)
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick  # utime, stime: fields 14 and 15
+
+
 def run_crew_load(args, binary, mode, workloads, tmp, extra_env=None):
     """Starts `binary` in a data dir under tmp and runs crew_load's `workloads` against it (also
     bench/ab's runs)."""
