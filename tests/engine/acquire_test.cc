@@ -1,4 +1,9 @@
 // Acquire (reference §4.2, SPEC D5, D8, N8): what is handed out, in which order, and what not.
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "engine/test_engine.h"
 
 namespace crew::engine {
@@ -220,6 +225,80 @@ TEST_F(EngineTest, BatchAcquireReadsPastTheKeptKeys) {
   ASSERT_EQ(rest.size(), 49u);
   EXPECT_EQ(rest.front(), "t1101");
   EXPECT_EQ(rest.back(), "t1149");
+}
+
+// Acquire's order against a model, over a seeded random mix of creates (two channels, three
+// priorities, two groups), acquires, completions, pauses and resumes, priority changes and
+// deletes: each acquire must hand out the highest-priority, then oldest, task of its channel
+// that is neither held, done nor paused. (The kept read-ahead keys go stale in every way here.)
+TEST_F(EngineTest, AcquireOrderMatchesAModelUnderRandomChanges) {
+  struct Model {
+    Id id, group;
+    std::string channel;
+    int64_t priority = 0;
+    bool held = false;
+  };
+  std::mt19937 rng(20261204);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const Id groups[2] = {Group(), Group()};
+  bool paused[2] = {false, false};
+  const std::string channels[2] = {"a", "b"};
+  std::vector<Model> live;  // in creation (= id) order
+  auto expected = [&](const std::string& channel) -> std::optional<Id> {
+    const Model* best = nullptr;
+    for (const Model& m : live) {
+      if (m.channel != channel || m.held || paused[m.group == groups[1]]) continue;
+      if (!best || m.priority > best->priority) best = &m;  // the oldest among equals
+    }
+    return best ? std::optional<Id>(best->id) : std::nullopt;
+  };
+  int acquired = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const int op = pick(100);
+    if (op < 35) {
+      NewTask t = Spec("t", channels[pick(2)]);
+      t.priority = std::vector<int64_t>{-1, 0, 5}[pick(3)];
+      const Id g = groups[pick(2)];
+      Task made = Make(g, t);
+      live.push_back({made.id, g, t.channel, t.priority});
+    } else if (op < 70) {
+      const std::string& channel = channels[pick(2)];
+      std::optional<Id> want = expected(channel);
+      auto got = Take(channel);
+      ASSERT_EQ(got.has_value(), want.has_value()) << "step " << step;
+      if (!got) continue;
+      ASSERT_EQ(got->id, *want) << "step " << step;
+      for (Model& m : live) m.held = m.held || m.id == got->id;
+      ++acquired;
+    } else if (op < 82) {
+      std::vector<size_t> held;
+      for (size_t i = 0; i < live.size(); ++i) {
+        if (live[i].held) held.push_back(i);
+      }
+      if (held.empty()) continue;
+      const size_t i = held[static_cast<size_t>(pick(static_cast<int>(held.size())))];
+      ASSERT_TRUE(Done(live[i].id).ok());
+      live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+    } else if (op < 88) {
+      const int g = pick(2);
+      paused[g] = !paused[g];
+      ASSERT_TRUE(engine_->SetGroupPaused(groups[g], paused[g]).ok());
+    } else if (op < 95) {
+      if (live.empty()) continue;
+      Model& m = live[static_cast<size_t>(pick(static_cast<int>(live.size())))];
+      if (m.held) continue;
+      TaskPatch patch;
+      patch.priority = m.priority = std::vector<int64_t>{-1, 0, 5}[pick(3)];
+      ASSERT_TRUE(engine_->UpdateTask(m.id, patch).ok());
+    } else {
+      if (live.empty()) continue;
+      const size_t i = static_cast<size_t>(pick(static_cast<int>(live.size())));
+      if (live[i].held) continue;
+      ASSERT_TRUE(engine_->DeleteTask(live[i].id).ok());
+      live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  EXPECT_GT(acquired, 500);  // the mix hands out plenty
 }
 
 }  // namespace
