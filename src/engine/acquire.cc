@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <utility>
 
 #include "engine/txn.h"
 #include "util/iso_time.h"
@@ -39,53 +40,52 @@ Status Engine::LockDuplicates(Txn& txn, const Task& t) {
 // only loaded, and Commit moves it out of kReady.
 //
 // A scan reads kReadAhead keys, not one: the keys this acquire does not take are kept for the
-// next (ready_ahead_), which then needs no RocksDB iterator (making one and seeking was ~5% of
-// the event loop's time in a one-task-per-request drain). Every key is checked against its
-// task when taken, so a kept key whose task moved meanwhile is only skipped; and a commit that
-// adds a ready key sorting before the last kept one drops the list (Txn::Commit), so a newer
-// task of higher priority is never passed over.
+// next (the channel's ReadyCursor), which then needs no RocksDB iterator (making one and seeking
+// was ~5% of the event loop's time in a one-task-per-request drain). Every key is checked
+// against its task when taken, so a kept key whose task moved meanwhile is only skipped; and a
+// commit that adds a ready key sorting before the last kept one drops them (Txn::Commit), so a
+// newer task of higher priority is never passed over.
 Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const std::string& worker,
                                               int limit) {
   auto r = Write<std::vector<Acquired>>(
       [&](Txn& txn) -> Result<std::vector<Acquired>> {
         constexpr size_t kReadAhead = 32;
         std::vector<Acquired> out;
-        std::deque<std::string> ahead;
-        if (auto a = ready_ahead_.find(channel); a != ready_ahead_.end()) {
-          ahead = std::move(a->second);  // handed back by Commit, or dropped if this fails
-          ready_ahead_.erase(a);
+        // Handed back by Commit; if this fails, the floor stays and the kept keys are dropped.
+        ReadyCursor cursor;
+        if (auto c = ready_cursors_.find(channel); c != ready_cursors_.end()) {
+          cursor.floor = c->second.floor;
+          cursor.ahead = std::exchange(c->second.ahead, {});
         }
         const std::string prefix = storage::ChannelPrefix(channel);
         const std::string end = storage::PrefixEnd(prefix);
         rocksdb::Slice upper(end);
         std::unique_ptr<rocksdb::Iterator> it;
         bool scanned_all = false;
-        std::string last;  // the last key taken from `ahead`
-        while (static_cast<int>(out.size()) < limit) {
-          if (ahead.empty()) {
-            if (scanned_all) break;
-            if (!it) {
-              rocksdb::ReadOptions ro;
-              if (!end.empty()) ro.iterate_upper_bound = &upper;
-              it = store_->NewIterator(Cf::kReady, ro);
-              if (!last.empty()) {  // after the kept keys just taken (still in kReady)
-                it->Seek(last);
-                if (it->Valid() && it->key() == last) it->Next();
-              } else {
-                auto floor = ready_floor_.find(channel);
-                it->Seek(floor != ready_floor_.end() ? floor->second : prefix);
-              }
-            }
-            const size_t want = std::max(kReadAhead, static_cast<size_t>(limit) - out.size());
-            for (; it->Valid() && ahead.size() < want; it->Next()) {
-              ahead.push_back(it->key().ToString());
-            }
-            if (!it->status().ok()) return Status::IoError(it->status().ToString());
-            scanned_all = !it->Valid();
-            if (ahead.empty()) break;
+        std::string last;  // the last key taken
+        // Appends the scan's next keys to the kept ones: from the floor, or after the kept keys
+        // this acquire took (still in kReady until it commits).
+        auto read_ahead = [&]() -> Status {
+          if (!it) {
+            rocksdb::ReadOptions ro;
+            if (!end.empty()) ro.iterate_upper_bound = &upper;
+            it = store_->NewIterator(Cf::kReady, ro);
+            it->Seek(!last.empty() ? last : !cursor.floor.empty() ? cursor.floor : prefix);
+            if (!last.empty() && it->Valid() && it->key() == last) it->Next();
           }
-          std::string key = std::move(ahead.front());
-          ahead.pop_front();
+          const size_t want = std::max(kReadAhead, static_cast<size_t>(limit) - out.size());
+          for (; it->Valid() && cursor.ahead.size() < want; it->Next()) {
+            cursor.ahead.push_back(it->key().ToString());
+          }
+          if (!it->status().ok()) return Status::IoError(it->status().ToString());
+          scanned_all = !it->Valid();
+          return Status::Ok();
+        };
+        while (static_cast<int>(out.size()) < limit) {
+          if (cursor.ahead.empty() && !scanned_all) RETURN_IF_ERROR(read_ahead());
+          if (cursor.ahead.empty()) break;
+          std::string key = std::move(cursor.ahead.front());
+          cursor.ahead.pop_front();
           last = key;
           Id id = storage::TrailingId(key);
           ASSIGN_OR_RETURN(Task * t, txn.Find(id));
@@ -109,8 +109,8 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
           }
           out.push_back(std::move(a));
         }
-        if (!last.empty()) txn.SetReadyFloor(channel, last);
-        if (!ahead.empty()) txn.SetReadyAhead(channel, std::move(ahead));
+        if (!last.empty()) cursor.floor = std::move(last);
+        if (!cursor.floor.empty()) txn.SetReadyCursor(channel, std::move(cursor));
         txn.counts().tasks_acquired += static_cast<int64_t>(out.size());
         return out;
       },

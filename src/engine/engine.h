@@ -267,11 +267,14 @@ class Engine {
   TaskCache task_cache_{32 << 20};
   WorkCounters work_;  // added to after each commit
 
-  // Writer-only: where each queue's first live key is known to be (the LSM queue trap).
-  std::unordered_map<std::string, std::string> ready_floor_;  // channel -> key
-  // Writer-only: each channel's ready keys that its last acquire read but did not take, in
-  // order (never empty); every live ready key between the floor and the last of them is one.
-  std::unordered_map<std::string, std::deque<std::string>> ready_ahead_;
+  // Writer-only: where each queue's first live key is known to be (the LSM queue trap). For a
+  // channel's ready queue also the keys its last acquire read but did not take, in order: every
+  // live ready key between the floor and the last of them is one of them (Engine::Acquire).
+  struct ReadyCursor {
+    std::string floor;
+    std::deque<std::string> ahead;
+  };
+  std::unordered_map<std::string, ReadyCursor> ready_cursors_;  // by channel
   std::string delayed_floor_, leases_floor_;
   // Writer-only: whether kChildren may hold an edge (any stored at start-up, or one written
   // since). While not, a task has no children to look up: a flat queue's releases skip the scan.

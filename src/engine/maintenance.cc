@@ -173,7 +173,7 @@ int64_t Engine::NextTimer() {
 
 size_t Engine::ReadyFloorCount() {
   std::lock_guard<std::mutex> lock(write_mu_);  // floors are writer state
-  return ready_floor_.size();
+  return ready_cursors_.size();
 }
 
 }  // namespace crew::engine

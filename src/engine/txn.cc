@@ -482,8 +482,7 @@ Status Txn::Commit(uint64_t* seq) {
         e_->channels_.erase(s.name);
         // Its queue floor (writer state) goes too: a new channel name per task would otherwise
         // grow that map for good. (A missing floor only means a scan from the prefix.)
-        e_->ready_floor_.erase(s.name);
-        e_->ready_ahead_.erase(s.name);
+        e_->ready_cursors_.erase(s.name);
       } else {
         e_->channels_[s.name] = s;
       }
@@ -498,16 +497,14 @@ Status Txn::Commit(uint64_t* seq) {
   }
   e_->group_count_ += group_delta;
   e_->operator_count_ += operator_delta;
-  for (auto& [channel, key] : ready_floor_set_) e_->ready_floor_[channel] = key;
-  for (auto& [channel, keys] : ready_ahead_set_) e_->ready_ahead_[channel] = std::move(keys);
+  for (auto& [channel, cursor] : ready_cursor_set_) e_->ready_cursors_[channel] = std::move(cursor);
   for (auto& [channel, low] : ready_floor_lower_) {
-    auto it = e_->ready_floor_.find(channel);
-    if (it != e_->ready_floor_.end() && low < it->second) it->second = low;
+    auto it = e_->ready_cursors_.find(channel);
+    if (it == e_->ready_cursors_.end()) continue;
+    Engine::ReadyCursor& c = it->second;
+    if (low < c.floor) c.floor = low;
     // A new ready key among the kept ones would be passed over: the next acquire scans again.
-    auto ahead = e_->ready_ahead_.find(channel);
-    if (ahead != e_->ready_ahead_.end() && low < ahead->second.back()) {
-      e_->ready_ahead_.erase(ahead);
-    }
+    if (!c.ahead.empty() && low < c.ahead.back()) c.ahead.clear();
   }
   if (!delayed_floor_set_.empty()) e_->delayed_floor_ = delayed_floor_set_;
   if (!leases_floor_set_.empty()) e_->leases_floor_ = leases_floor_set_;

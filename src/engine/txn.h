@@ -11,7 +11,6 @@
 #pragma once
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -84,14 +83,10 @@ class Txn {
   std::vector<Event>& events() { return events_; }
   std::vector<std::string>& ready_channels() { return ready_channels_; }
   void NoteIdMade(const Id& id) { last_id_us_ = std::max(last_id_us_, id.MicrosPart()); }
-  // Where a queue scan may start next time, applied only if the Txn commits (queue floors).
-  void SetReadyFloor(const std::string& channel, std::string key) {
-    ready_floor_set_[channel] = key;
-  }
-  // The channel's ready keys read but not taken, in order, kept for its next acquire (the
-  // engine's ready_ahead_) if the Txn commits.
-  void SetReadyAhead(const std::string& channel, std::deque<std::string> keys) {
-    ready_ahead_set_[channel] = std::move(keys);
+  // Where a queue scan may start next time (and, for a channel's ready queue, the keys read
+  // but not taken), applied only if the Txn commits (queue floors).
+  void SetReadyCursor(const std::string& channel, Engine::ReadyCursor cursor) {
+    ready_cursor_set_[channel] = std::move(cursor);
   }
   void SetDelayedFloor(std::string key) { delayed_floor_set_ = std::move(key); }
   void SetLeasesFloor(std::string key) { leases_floor_set_ = std::move(key); }
@@ -138,8 +133,7 @@ class Txn {
   std::vector<Event> events_;
   std::vector<std::string> ready_channels_;
   std::map<std::string, std::string> ready_floor_lower_;  // channel -> smallest new ready key
-  std::map<std::string, std::string> ready_floor_set_;
-  std::map<std::string, std::deque<std::string>> ready_ahead_set_;
+  std::map<std::string, Engine::ReadyCursor> ready_cursor_set_;
   std::string delayed_floor_set_, leases_floor_set_;
   std::string min_new_delayed_, min_new_lease_;  // smallest keys added to kDelayed / kLeases
   int64_t earliest_timer_ = 0;                   // smallest new kDelayed / kLeases time (0: none)

@@ -159,7 +159,7 @@ TEST_F(EngineTest, QueueFloorGoesWithAChannelsLastTask) {
   EXPECT_FALSE(Take("once"));
 }
 
-// An acquire keeps the ready keys it read but did not take for the next one (ready_ahead_).
+// An acquire keeps the ready keys it read but did not take for the next one (Engine::ReadyCursor).
 // A task that becomes ready ahead of the kept keys is still handed out first.
 TEST_F(EngineTest, KeptReadyKeysGiveWayToANewTaskOfHigherPriority) {
   Id g = Group();
