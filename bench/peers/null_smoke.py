@@ -2,24 +2,18 @@
 """CI smoke run of bench/peers/null_http: starts it on a free port, runs crew_load's W1 with
 --smoke against it, checks the three drains printed a rate, stops it by its PID."""
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
+
+import servers  # bench/peers/servers.py: processes started and stopped by PID
 
 null_http, load = sys.argv[1], sys.argv[2]
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-server = subprocess.Popen([null_http, "--port", str(port)])
+port = servers.free_port()
 try:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    server = servers.start([null_http, "--port", str(port)])
+    servers.wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True,
+                       server, "null_http", timeout=10)
     out = subprocess.run([load, "--url", f"http://127.0.0.1:{port}/", "--workload", "W1", "--smoke"],
                          capture_output=True, text=True, timeout=120)
     print(out.stdout, out.stderr)
@@ -28,8 +22,4 @@ try:
     print("1 passed, 0 failed" if ok else f"0 passed, 1 failed (exit {out.returncode}, drain rates {rates})")
     sys.exit(0 if ok else 1)
 finally:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    servers.stop_all()
