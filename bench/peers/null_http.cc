@@ -26,6 +26,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/tcp.h"
+
 namespace {
 
 constexpr std::string_view kTaskHead = R"({"_id":")";
@@ -103,16 +105,6 @@ bool AnswerAll(std::string* in, std::string* out) {
   }
 }
 
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 int Listen(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
@@ -168,7 +160,7 @@ int main(int argc, char** argv) {
       std::string out;
       std::string& in = pending[fd];
       if (got > 0) in.append(buf, static_cast<size_t>(got));
-      if (got <= 0 || !AnswerAll(&in, &out) || !SendAll(fd, out)) {
+      if (got <= 0 || !AnswerAll(&in, &out) || !crew_bench::SendAll(fd, out)) {
         pending.erase(fd);
         close(fd);
       }

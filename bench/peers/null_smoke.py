@@ -2,7 +2,6 @@
 """CI smoke run of bench/peers/null_http: starts it on a free port, runs crew_load's W1 with
 --smoke against it, checks the three drains printed a rate, stops it by its PID."""
 import re
-import socket
 import subprocess
 import sys
 
@@ -12,8 +11,8 @@ null_http, load = sys.argv[1], sys.argv[2]
 port = servers.free_port()
 try:
     server = servers.start([null_http, "--port", str(port)])
-    servers.wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True,
-                       server, "null_http", timeout=10)
+    servers.wait_until(lambda: servers.tcp_reply(port, b"GET / HTTP/1.1\r\n\r\n", b" 200 "), server,
+                       "null_http", timeout=10)
     out = subprocess.run([load, "--url", f"http://127.0.0.1:{port}/", "--workload", "W1", "--smoke"],
                          capture_output=True, text=True, timeout=120)
     print(out.stdout, out.stderr)
