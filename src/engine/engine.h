@@ -201,7 +201,11 @@ class Engine {
   Result<int64_t> ExpireLeases(int limit);  // abandoned tasks
   Result<int64_t> CleanExpiredGroups(int limit);
   Result<int64_t> ForgetPastWorkgroupDelays(int limit);  // over ones change nothing
-  int64_t NextTimer();  // when the earliest kDelayed / kLeases entry is due, or INT64_MAX
+  int64_t NextTimer();  // when the earliest delay or lease is due, or INT64_MAX
+  // Reads the leases held before Open into the lease index (a scan of every task record, off
+  // the writer's lock). The maintenance thread does it first; ExpireLeases and NextTimer do it
+  // if it is not done yet. Later calls return at once.
+  Status LoadLeases();
   // Channels whose queue floor the writer keeps (one per channel with tasks acquired from it).
   size_t ReadyFloorCount();
 
@@ -275,7 +279,16 @@ class Engine {
     std::deque<std::string> ahead;
   };
   std::unordered_map<std::string, ReadyCursor> ready_cursors_;  // by channel
-  std::string delayed_floor_, leases_floor_;
+  std::string delayed_floor_;
+  // Writer-only: the lease index, (expiry ms, task id) of every task held (D2). Kept in memory,
+  // not in the store: the task records are the truth, Commit adds and removes entries as leases
+  // begin and end, and LoadLeases adds those held before Open. So a lease costs no index writes.
+  // An entry may be stale (LoadLeases read a task that a commit released or renewed since):
+  // ExpireLeases checks each due entry against its task and drops those that name no lease.
+  using LeaseKey = std::pair<int64_t, Id>;
+  std::set<LeaseKey> leases_;
+  std::mutex leases_load_mu_;  // one LoadLeases at a time
+  std::atomic<bool> leases_loaded_{false};
   // Writer-only: whether kChildren may hold an edge (any stored at start-up, or one written
   // since). While not, a task has no children to look up: a flat queue's releases skip the scan.
   bool edges_stored_ = false;

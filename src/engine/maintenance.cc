@@ -1,5 +1,8 @@
 // Lease expiry, delayed-task promotion and expired-group cleanup (SPEC D2, D13).
+#include <chrono>
 #include <climits>
+
+#include <spdlog/spdlog.h>
 
 #include "engine/txn.h"
 #include "util/coding.h"
@@ -10,12 +13,12 @@ using storage::Cf;
 
 namespace {
 
-// Visits the entries of a time-keyed queue (kDelayed, kLeases) from `floor` while their time is
+// Visits the entries of a time-keyed queue (kDelayed) from `floor` while their time is
 // strictly before `now`, at most `limit` of them. `*next_floor` is where the next scan may start:
 // the first key not visited (the limit stopped the scan, or the key is not due yet), or past
 // every key when none is left (a key added later lowers the floor again: Txn::Commit). So the
-// deletes of every lease and delay already over (tombstones, until a compaction drops them) are
-// walked once, not again at every maintenance tick and by every NextTimer.
+// deletes of every delay already over (tombstones, until a compaction drops them) are walked
+// once, not again at every maintenance tick and by every NextTimer.
 Status ScanDue(storage::Store* store, Cf cf, const std::string& floor, int64_t now, int limit,
                const std::function<Status(const std::string&, const Id&)>& fn,
                std::string* next_floor) {
@@ -87,30 +90,94 @@ Status Engine::FreeAbandoned(Txn& txn, Task* t) {
   return Status::Ok();
 }
 
+// The lease index (Engine::leases_) in order of expiry: each lease over is freed; an entry that
+// names no lease (its task freed with its key holder earlier in this pass, or a stale one from
+// LoadLeases) is dropped.
 Result<int64_t> Engine::ExpireLeases(int limit) {
+  RETURN_IF_ERROR(LoadLeases());
   return Write<int64_t>([&](Txn& txn) -> Result<int64_t> {
+    std::vector<LeaseKey> due;
+    for (auto it = leases_.begin();
+         it != leases_.end() && it->first < txn.now() && static_cast<int>(due.size()) < limit;
+         ++it) {
+      due.push_back(*it);
+    }
     int64_t count = 0;
-    std::string floor;
-    RETURN_IF_ERROR(ScanDue(
-        store_, Cf::kLeases, leases_floor_, txn.now(), limit,
-        [&](const std::string& key, const Id& id) -> Status {
-          ASSIGN_OR_RETURN(Task * t, txn.Find(id));
-          if (!t || !t->assigned() || t->is_complete ||
-              storage::TimeKey(t->lease_expires_at, id) != key) {
-            // Freed with its key holder earlier in this pass, or a stray.
-            if (!t || storage::TimeKey(t->lease_expires_at, id) != key) {
-              txn.DeleteIndexKey(Cf::kLeases, key);
-            }
-            return Status::Ok();
-          }
-          ++count;
-          return FreeAbandoned(txn, t);
-        },
-        &floor));
-    txn.SetLeasesFloor(std::move(floor));
+    for (const auto& [expires_at, id] : due) {
+      ASSIGN_OR_RETURN(Task * t, txn.Find(id));
+      if (!t || !t->assigned() || t->is_complete || t->lease_expires_at != expires_at) {
+        txn.DropLease(expires_at, id);
+        continue;
+      }
+      ++count;
+      RETURN_IF_ERROR(FreeAbandoned(txn, t));
+    }
     txn.counts().leases_expired += count;
     return count;
   });
+}
+
+// Runs once per Engine, on the maintenance thread at its start (or on the first ExpireLeases
+// or NextTimer). The scan reads a snapshot, without the writer's lock: a lease begun since is in
+// the index already (its commit put it there), and one ended since comes back stale, which
+// ExpireLeases drops.
+Status Engine::LoadLeases() {
+  if (leases_loaded_.load(std::memory_order_acquire)) return Status::Ok();
+  std::lock_guard<std::mutex> once(leases_load_mu_);
+  if (leases_loaded_.load(std::memory_order_relaxed)) return Status::Ok();
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<LeaseKey> held;
+  int64_t records = 0, undecodable = 0;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // a one-off read of every task: keep the block cache for the hot ones
+  {
+    auto it = store_->NewIterator(Cf::kTasks, ro);
+    Task t;  // reused: its strings keep their capacity from record to record
+    uint32_t stored_parents;
+    for (it->SeekToFirst(); it->Valid(); it->Next(), ++records) {
+      if (!DecodeTask(it->value().ToStringView(), &t, &stored_parents).ok()) {
+        ++undecodable;
+      } else if (t.assigned() && !t.is_complete) {
+        held.emplace_back(t.lease_expires_at, t.id);
+      }
+    }
+    if (!it->status().ok()) return Status::IoError(it->status().ToString());
+  }
+  if (undecodable) {
+    spdlog::error("leases: {} undecodable task records skipped; their leases will not expire",
+                  undecodable);
+  }
+  // Entries in kLeases, the lease index earlier builds kept in the store, are dropped: nothing
+  // reads it now.
+  rocksdb::WriteBatch legacy;
+  {
+    auto it = store_->NewIterator(Cf::kLeases, ro);
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      legacy.Delete(store_->handle(Cf::kLeases), it->key());
+    if (!it->status().ok()) return Status::IoError(it->status().ToString());
+  }
+  if (legacy.Count() > 0) {
+    uint64_t seq;
+    RETURN_IF_ERROR(store_->Write(&legacy, &seq));
+  }
+  int64_t earliest = INT64_MAX;
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    for (const LeaseKey& k : held) {
+      leases_.insert(k);
+      earliest = std::min(earliest, k.first);
+    }
+  }
+  leases_loaded_.store(true, std::memory_order_release);
+  if (earliest != INT64_MAX) WakeMaintenance(earliest + 1);
+  if (records > 0) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    spdlog::info("leases: {} held tasks read back from {} task records in {} ms", held.size(),
+                 records, ms);
+  }
+  return Status::Ok();
 }
 
 Result<int64_t> Engine::CleanExpiredGroups(int limit) {
@@ -154,20 +221,19 @@ Result<int64_t> Engine::ForgetPastWorkgroupDelays(int limit) {
 }
 
 int64_t Engine::NextTimer() {
+  Status loaded = LoadLeases();
+  if (!loaded.ok()) spdlog::error("leases: {}", loaded.ToString());
   int64_t next = INT64_MAX;
-  std::string floors[2];
+  std::string floor;
   {
-    std::lock_guard<std::mutex> lock(write_mu_);  // floors are writer state
-    floors[0] = delayed_floor_;
-    floors[1] = leases_floor_;
+    std::lock_guard<std::mutex> lock(write_mu_);  // the floor and the lease index are writer state
+    floor = delayed_floor_;
+    if (!leases_.empty()) next = leases_.begin()->first;
   }
-  Cf cfs[2] = {Cf::kDelayed, Cf::kLeases};
-  for (int i = 0; i < 2; ++i) {
-    auto it = store_->NewIterator(cfs[i], rocksdb::ReadOptions());
-    it->Seek(floors[i]);
-    if (it->Valid() && it->key().size() >= 8)
-      next = std::min(next, storage::TimeOf(it->key().ToStringView()));
-  }
+  auto it = store_->NewIterator(Cf::kDelayed, rocksdb::ReadOptions());
+  it->Seek(floor);
+  if (it->Valid() && it->key().size() >= 8)
+    next = std::min(next, storage::TimeOf(it->key().ToStringView()));
   return next;
 }
 

@@ -43,9 +43,10 @@ std::optional<std::string> KeyIndexEntry(const Task* t) {
   return storage::KeyEntry(t->channel, *t->key, t->id);
 }
 
-std::optional<std::string> LeaseEntry(const Task* t) {
+// A held task's entry in the lease index (Engine::leases_): (expiry ms, id).
+std::optional<std::pair<int64_t, Id>> LeaseOf(const Task* t) {
   if (!t || !t->assigned() || t->is_complete) return std::nullopt;
-  return storage::TimeKey(t->lease_expires_at, t->id);
+  return std::make_pair(t->lease_expires_at, t->id);
 }
 
 std::optional<std::string> QueueEntry(const Task* t, Placement p) {
@@ -283,12 +284,14 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
             opt(o, o ? storage::ChannelTaskKey(o->channel, id) : ""),
             opt(c, c ? storage::ChannelTaskKey(c->channel, id) : ""));
   DiffEntry(b, st->handle(Cf::kKeys), KeyIndexEntry(o), KeyIndexEntry(c));
-  auto lease_before = LeaseEntry(o), lease_after = LeaseEntry(c);
-  DiffEntry(b, st->handle(Cf::kLeases), lease_before, lease_after);
-  if (lease_after && lease_after != lease_before) {
-    if (min_new_lease_.empty() || *lease_after < min_new_lease_) min_new_lease_ = *lease_after;
-    if (!earliest_timer_ || c->lease_expires_at < earliest_timer_)
-      earliest_timer_ = c->lease_expires_at;
+  auto lease_before = LeaseOf(o), lease_after = LeaseOf(c);
+  if (lease_before != lease_after) {
+    if (lease_before) leases_gone_.push_back(*lease_before);
+    if (lease_after) {
+      leases_new_.push_back(*lease_after);
+      if (!earliest_timer_ || c->lease_expires_at < earliest_timer_)
+        earliest_timer_ = c->lease_expires_at;
+    }
   }
   for (Placement p : {Placement::kReady, Placement::kDelayed, Placement::kParked}) {
     Cf cf = p == Placement::kReady     ? Cf::kReady
@@ -507,12 +510,12 @@ Status Txn::Commit(uint64_t* seq) {
     if (!c.ahead.empty() && low < c.ahead.back()) c.ahead.clear();
   }
   if (!delayed_floor_set_.empty()) e_->delayed_floor_ = delayed_floor_set_;
-  if (!leases_floor_set_.empty()) e_->leases_floor_ = leases_floor_set_;
   if (!min_new_delayed_.empty() && min_new_delayed_ < e_->delayed_floor_) {
     e_->delayed_floor_ = min_new_delayed_;  // an empty floor means "from the start" already
   }
-  if (!min_new_lease_.empty() && min_new_lease_ < e_->leases_floor_)
-    e_->leases_floor_ = min_new_lease_;
+  for (const auto& k : lease_drops_) e_->leases_.erase(k);
+  for (const auto& k : leases_gone_) e_->leases_.erase(k);
+  for (const auto& k : leases_new_) e_->leases_.insert(k);
   if (earliest_timer_) e_->WakeMaintenance(earliest_timer_ + 1);  // due strictly after its time
   return Status::Ok();
 }

@@ -2,8 +2,9 @@
 //
 // Operations load tasks and groups into the Txn, change them through the pointers it hands out,
 // and never touch an index: Commit() compares each loaded document with what was stored and
-// derives every index entry (kGroupTasks, kChannelTasks, kChildren, kKeys, kLeases, and the
-// task's queue: kReady / kDelayed / kParked) and every counter from the difference. So the
+// derives every index entry (kGroupTasks, kChannelTasks, kChildren, kKeys, the task's queue:
+// kReady / kDelayed / kParked, and the in-memory lease index) and every counter from the
+// difference. So the
 // indexes cannot drift from the documents, and re-placing a task (a paused group, a workgroup
 // delay, a due runAfter) is just loading it. Index scans (kReady, kKeys, kChildren) read the
 // store as it was before this Txn; ChildrenOf() adds the edges made in the Txn itself.
@@ -89,7 +90,8 @@ class Txn {
     ready_cursor_set_[channel] = std::move(cursor);
   }
   void SetDelayedFloor(std::string key) { delayed_floor_set_ = std::move(key); }
-  void SetLeasesFloor(std::string key) { leases_floor_set_ = std::move(key); }
+  // Drops an entry of the lease index that names no live lease (ExpireLeases), at commit.
+  void DropLease(int64_t expires_at, const Id& id) { lease_drops_.emplace_back(expires_at, id); }
 
  private:
   struct TaskEntry {
@@ -134,9 +136,12 @@ class Txn {
   std::vector<std::string> ready_channels_;
   std::map<std::string, std::string> ready_floor_lower_;  // channel -> smallest new ready key
   std::map<std::string, Engine::ReadyCursor> ready_cursor_set_;
-  std::string delayed_floor_set_, leases_floor_set_;
-  std::string min_new_delayed_, min_new_lease_;  // smallest keys added to kDelayed / kLeases
-  int64_t earliest_timer_ = 0;                   // smallest new kDelayed / kLeases time (0: none)
+  std::string delayed_floor_set_;
+  std::string min_new_delayed_;  // smallest key added to kDelayed
+  int64_t earliest_timer_ = 0;   // smallest new delay or lease expiry (0: none)
+  // Changes to Engine::leases_, applied once the batch is written: drops, then the leases ended
+  // or moved, then the leases begun.
+  std::vector<Engine::LeaseKey> lease_drops_, leases_gone_, leases_new_;
 };
 
 // Runs fn(Txn&) -> Result<T> under the single writer, commits it, and returns once durable

@@ -11,7 +11,8 @@
 //   kReady        str(channel) . desc(priority) . task id(12)  -> ""  (acquire: first key)
 //   kDelayed      ordered(due ms) . task id(12)                -> ""  (runAfter, error and
 //                                                                     workgroup delays)
-//   kLeases       ordered(expiry ms) . task id(12)             -> ""  (abandoned tasks, D2)
+//   kLeases       ordered(expiry ms) . task id(12)             -> ""  (no longer written: the
+//                 lease index is in memory, Engine::leases_; LoadLeases drops old entries)
 //   kChildren     parent id(12) . child id(12)                 -> ""  (DAG edges downward)
 //   kKeys         str(channel) . str(key) . task id(12)        -> ""  (incomplete keyed tasks)
 //   kWorkgroups   workgroup name                               -> ordered(delayed-until ms);

@@ -23,8 +23,42 @@ TEST_F(EngineTest, ExpiredLeaseFreesTheTaskAndItsDuplicates) {
   EXPECT_EQ(freed.remaining_attempts, 4);
   EXPECT_EQ(freed.errors.back(), "\"Task not completed in 60 seconds.\"");
   EXPECT_FALSE(Get(dup.id).assigned_to);
+  EXPECT_EQ(engine_->NextTimer(), INT64_MAX) << "no entry left in the lease index";
   EXPECT_EQ(Done(held.id, "w1").status().code(), Code::kConflict);
   EXPECT_TRUE(Take("k", "w2"));
+}
+
+// The lease index lives in memory: after a restart, the leases held before it are read back from
+// the task records (LoadLeases) and expire on time, a release before that read is fine, and the
+// entries an earlier build left in kLeases are dropped.
+TEST_F(EngineTest, LeasesHeldBeforeARestartAreReadBack) {
+  Id g = Group();
+  Make(g, "a", "c");
+  Make(g, "b", "c");
+  Task a = *Take("c", "w1");
+  Advance(1000);
+  Task b = *Take("c", "w1");
+  rocksdb::WriteBatch old;
+  old.Put(store_->handle(storage::Cf::kLeases), storage::TimeKey(kStart, a.id), "");
+  uint64_t seq;
+  ASSERT_TRUE(store_->Write(&old, &seq).ok());
+  Reopen();
+
+  ASSERT_TRUE(Done(a.id, "w1").ok()) << "released before the leases are read back";
+  EXPECT_EQ(engine_->NextTimer(), kStart + 1000 + options_.lease_ms) << "b's lease alone";
+  bool legacy_left = false;
+  ASSERT_TRUE(store_
+                  ->Scan(storage::Cf::kLeases, "", false,
+                         [&](std::string_view, std::string_view) { return legacy_left = true; })
+                  .ok());
+  EXPECT_FALSE(legacy_left);
+  Advance(options_.lease_ms);
+  EXPECT_EQ(Get(b.id).assigned_to, "w1");
+  Advance(1);
+  EXPECT_FALSE(Get(b.id).assigned_to);
+  EXPECT_EQ(Get(b.id).remaining_attempts, 4);
+  EXPECT_TRUE(Get(a.id).is_complete);
+  EXPECT_EQ(engine_->NextTimer(), INT64_MAX);
 }
 
 TEST_F(EngineTest, HeartbeatKeepsTheLease) {
@@ -119,8 +153,9 @@ TEST_F(EngineTest, GroupsListNewestFirstAndComeBackWithTheirCountersAfterACrash)
   Open();
 }
 
-// The deletes left in kLeases and kDelayed by leases and delays already over are walked once:
-// the queue floors then start past them, and entries added later lower the floors again.
+// The deletes left in kDelayed by delays already over are walked once: the queue floor then
+// starts past them, and entries added later lower the floor again. (Leases write no index
+// entries: the lease index is in memory.)
 TEST_F(EngineTest, MaintenanceWalksTheQueuesTombstonesOnce) {
   Id g = Group();
   for (int i = 0; i < 200; ++i) {
@@ -132,7 +167,7 @@ TEST_F(EngineTest, MaintenanceWalksTheQueuesTombstonesOnce) {
   for (int i = 0; i < 200; ++i) {
     std::optional<Task> t = Take("c");
     ASSERT_TRUE(t);
-    ASSERT_TRUE(Done(t->id).ok());  // 200 leases put and deleted
+    ASSERT_TRUE(Done(t->id).ok());  // 200 leases begun and ended
   }
   Advance(1);  // the pass that walks them
 
@@ -145,7 +180,7 @@ TEST_F(EngineTest, MaintenanceWalksTheQueuesTombstonesOnce) {
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   EXPECT_EQ(skipped, 0u);
 
-  // A delay and a lease made after the floors went past every key are still found.
+  // A delay made after the floor went past every key is still found, and so is a lease.
   NewTask later = Spec("later", "c");
   later.run_after = clock_.NowMs() + 1000;
   Task delayed = Make(g, later);
