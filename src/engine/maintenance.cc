@@ -156,13 +156,13 @@ Status Engine::LoadLeases() {
       legacy.Delete(store_->handle(Cf::kLeases), it->key());
     if (!it->status().ok()) return Status::IoError(it->status().ToString());
   }
-  if (legacy.Count() > 0) {
-    uint64_t seq;
-    RETURN_IF_ERROR(store_->Write(&legacy, &seq));
-  }
   int64_t earliest = INT64_MAX;
   {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    std::lock_guard<std::mutex> lock(write_mu_);  // the store's writes are the writer's
+    if (legacy.Count() > 0) {
+      uint64_t seq;
+      RETURN_IF_ERROR(store_->Write(&legacy, &seq));
+    }
     for (const LeaseKey& k : held) {
       leases_.insert(k);
       earliest = std::min(earliest, k.first);
