@@ -239,6 +239,11 @@ void Engine::StopMaintenance() {
   if (maint_thread_.joinable()) maint_thread_.join();
 }
 
+bool Engine::MaintenanceStopping() {
+  std::lock_guard<std::mutex> lock(maint_mu_);
+  return maint_stop_;
+}
+
 void Engine::WakeMaintenance(int64_t at_ms) {
   std::lock_guard<std::mutex> lock(maint_mu_);
   if (at_ms < maint_wake_at_) {
@@ -258,6 +263,7 @@ void Engine::MaintenanceLoop() {
     auto promoted = PromoteDue(kBatch);
     auto expired = ExpireLeases(kBatch);
     if (!promoted.ok() || !expired.ok()) {
+      if (MaintenanceStopping()) break;  // (a lease read-back cut short by the stop)
       spdlog::error("maintenance: {}",
                     (!promoted.ok() ? promoted.status() : expired.status()).ToString());
     } else {

@@ -228,6 +228,7 @@ class Engine {
   void Publish(uint64_t seq);
   void MaintenanceLoop();
   void WakeMaintenance(int64_t at_ms);
+  bool MaintenanceStopping();  // StopMaintenance was called
   bool GroupPausedCached(const Id& id) const;
   std::optional<int64_t> WorkgroupUntil(const std::string& wg) const;
   Result<Task> ReadTask(const Id& id) const;

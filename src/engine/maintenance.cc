@@ -135,6 +135,9 @@ Status Engine::LoadLeases() {
     Task t;  // reused: its strings keep their capacity from record to record
     uint32_t stored_parents;
     for (it->SeekToFirst(); it->Valid(); it->Next(), ++records) {
+      if (records % 65536 == 65535 && MaintenanceStopping()) {
+        return Status::Unavailable("stopping");  // a stop (SIGTERM) does not wait for the scan
+      }
       if (!DecodeTask(it->value().ToStringView(), &t, &stored_parents).ok()) {
         ++undecodable;
       } else if (t.assigned() && !t.is_complete) {
