@@ -135,7 +135,11 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
   req->version = std::string(version);
   req->target = std::string(target);
   size_t q = target.find('?');
-  req->path = httplib::detail::decode_url(std::string(target.substr(0, q)), false);
+  std::string_view path = target.substr(0, q);
+  // (decode_url appends char by char; a path without an escape is its own decoding)
+  req->path = path.find('%') == std::string_view::npos
+                  ? std::string(path)
+                  : httplib::detail::decode_url(std::string(path), false);
   req->params.clear();
   if (q != std::string_view::npos) {
     httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
