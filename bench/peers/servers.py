@@ -117,7 +117,8 @@ def run_client(cmd, args, env=None):
             STARTED.remove(entry)
             stop(*entry)
     if proc.returncode != 0:
-        raise RuntimeError(f"{os.path.basename(cmd[0])} exited {proc.returncode}: {err[-800:]}")
+        name = cmd[3] if cmd[0] == "taskset" else cmd[0]  # (pinned)
+        raise RuntimeError(f"{os.path.basename(name)} exited {proc.returncode}: {err[-800:]}")
     return out
 
 
@@ -176,15 +177,27 @@ def cpu_seconds(pid):
     return int(fields[11]) / tick, int(fields[12]) / tick  # utime, stime: fields 14 and 15
 
 
+def pinned(cmd, args, role):
+    """cmd under `taskset` when args.pin (bench/ab --pin): the server on the last CPU this
+    process may use, its client on the first, so the scheduler cannot put both on one CPU for
+    part of a run (taskset execs the command: the PID is the command's)."""
+    if not getattr(args, "pin", False):
+        return cmd
+    allowed = sorted(os.sched_getaffinity(0))
+    cpu = allowed[-1] if role == "server" else allowed[0]
+    return ["taskset", "-c", str(cpu)] + cmd
+
+
 def run_crew_load(args, binary, mode, workloads, tmp, extra_env=None):
     """Starts `binary` in a data dir under tmp and runs crew_load's `workloads` against it (also
     bench/ab's runs)."""
     port = free_port()
     env = dict(os.environ, **CREW_MODES[mode], **(extra_env or {}))
-    p = start([binary, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)], env=env)
+    p = start(pinned([binary, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)],
+                     args, "server"), env=env)
     wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1), p, "crew")
-    out = run_client([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", workloads]
-                     + client_args(args), args)
+    out = run_client(pinned([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", workloads]
+                            + client_args(args), args, "client"), args)
     return p, parse_crew_load(out)
 
 
