@@ -203,8 +203,8 @@ class Engine {
   Result<int64_t> ForgetPastWorkgroupDelays(int limit);  // over ones change nothing
   int64_t NextTimer();  // when the earliest delay or lease is due, or INT64_MAX
   // Reads the leases held before Open into the lease index (a scan of every task record, off
-  // the writer's lock). The maintenance thread does it first; ExpireLeases and NextTimer do it
-  // if it is not done yet. Later calls return at once.
+  // the writer's lock). The first ExpireLeases or NextTimer does it (the maintenance thread's
+  // first pass); later calls return at once.
   Status LoadLeases();
   // Channels whose queue floor the writer keeps (one per channel with tasks acquired from it).
   size_t ReadyFloorCount();

@@ -117,10 +117,9 @@ Result<int64_t> Engine::ExpireLeases(int limit) {
   });
 }
 
-// Runs once per Engine, on the maintenance thread at its start (or on the first ExpireLeases
-// or NextTimer). The scan reads a snapshot, without the writer's lock: a lease begun since is in
-// the index already (its commit put it there), and one ended since comes back stale, which
-// ExpireLeases drops.
+// Runs once per Engine, from the first ExpireLeases or NextTimer. The scan reads a snapshot,
+// without the writer's lock: a lease begun since is in the index already (its commit put it there),
+// and one ended since comes back stale, which ExpireLeases drops.
 Status Engine::LoadLeases() {
   if (leases_loaded_.load(std::memory_order_acquire)) return Status::Ok();
   std::lock_guard<std::mutex> once(leases_load_mu_);

@@ -513,7 +513,6 @@ Status Txn::Commit(uint64_t* seq) {
   if (!min_new_delayed_.empty() && min_new_delayed_ < e_->delayed_floor_) {
     e_->delayed_floor_ = min_new_delayed_;  // an empty floor means "from the start" already
   }
-  for (const auto& k : lease_drops_) e_->leases_.erase(k);
   for (const auto& k : leases_gone_) e_->leases_.erase(k);
   for (const auto& k : leases_new_) e_->leases_.insert(k);
   if (earliest_timer_) e_->WakeMaintenance(earliest_timer_ + 1);  // due strictly after its time

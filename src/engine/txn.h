@@ -4,10 +4,10 @@
 // and never touch an index: Commit() compares each loaded document with what was stored and
 // derives every index entry (kGroupTasks, kChannelTasks, kChildren, kKeys, the task's queue:
 // kReady / kDelayed / kParked, and the in-memory lease index) and every counter from the
-// difference. So the
-// indexes cannot drift from the documents, and re-placing a task (a paused group, a workgroup
-// delay, a due runAfter) is just loading it. Index scans (kReady, kKeys, kChildren) read the
-// store as it was before this Txn; ChildrenOf() adds the edges made in the Txn itself.
+// difference. So the indexes cannot drift from the documents, and re-placing a task (a paused
+// group, a workgroup delay, a due runAfter) is just loading it. Index scans (kReady, kKeys,
+// kChildren) read the store as it was before this Txn; ChildrenOf() adds the edges made in the
+// Txn itself.
 // REQUIRES: used by one thread, under Engine::write_mu_.
 #pragma once
 
@@ -91,7 +91,7 @@ class Txn {
   }
   void SetDelayedFloor(std::string key) { delayed_floor_set_ = std::move(key); }
   // Drops an entry of the lease index that names no live lease (ExpireLeases), at commit.
-  void DropLease(int64_t expires_at, const Id& id) { lease_drops_.emplace_back(expires_at, id); }
+  void DropLease(int64_t expires_at, const Id& id) { leases_gone_.emplace_back(expires_at, id); }
 
  private:
   struct TaskEntry {
@@ -139,9 +139,9 @@ class Txn {
   std::string delayed_floor_set_;
   std::string min_new_delayed_;  // smallest key added to kDelayed
   int64_t earliest_timer_ = 0;   // smallest new delay or lease expiry (0: none)
-  // Changes to Engine::leases_, applied once the batch is written: drops, then the leases ended
-  // or moved, then the leases begun.
-  std::vector<Engine::LeaseKey> lease_drops_, leases_gone_, leases_new_;
+  // Changes to Engine::leases_, applied once the batch is written: the entries of leases ended
+  // or moved (and those DropLease named) go, then the leases begun come.
+  std::vector<Engine::LeaseKey> leases_gone_, leases_new_;
 };
 
 // Runs fn(Txn&) -> Result<T> under the single writer, commits it, and returns once durable
