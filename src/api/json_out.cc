@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -130,11 +131,11 @@ class TaskWriter {
   }
 
  private:
-  void Key(const char* k) {
+  void Key(std::string_view k) {  // (a literal's length is known where it is written)
     if (out_.back() != '{') out_.push_back(',');
     out_.push_back('"');
-    out_ += k;
-    out_ += "\":";
+    out_.append(k);
+    out_.append("\":", 2);
   }
   void Hex(const Id& id) {
     out_.push_back('"');
