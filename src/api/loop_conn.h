@@ -58,7 +58,7 @@ struct LoopServer::Conn {
 
 struct LoopServer::Answer {
   Conn* conn = nullptr;
-  httplib::Request req;
+  std::unique_ptr<httplib::Request> req;  // (never null)
   httplib::Response res;
   uint64_t seq = 0;   // the sync its own write needs (0: none)
   uint64_t wait = 0;  // held: the sync it leaves after (its own, or an earlier answer's)

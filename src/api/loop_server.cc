@@ -339,8 +339,8 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
       }
       return;
     }
-    httplib::Request req = std::move(*c->next);
-    c->next.reset();
+    std::unique_ptr<httplib::Request> req =
+        std::move(c->next);  // (moved as a pointer from here on)
     c->head_len = 0;
     c->continue_sent = false;
     if (w.state == WireRequest::State::kRefused) {
@@ -356,15 +356,15 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
       return;
     }
     c->in.erase(0, w.consumed);
-    req.remote_addr = c->remote_addr;
-    req.remote_port = c->remote_port;
-    req.local_addr = c->local_addr;
-    req.local_port = c->local_port;
+    req->remote_addr = c->remote_addr;
+    req->remote_port = c->remote_port;
+    req->local_addr = c->local_addr;
+    req->local_port = c->local_port;
     Handle(loop, c, std::move(req), w.keep_alive, answers);
   }
 }
 
-void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_alive,
+void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, bool keep_alive,
                         std::vector<Answer>* answers) {
   ++in_flight_;
   Answer a;
@@ -372,16 +372,16 @@ void LoopServer::Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_ali
   a.req = std::move(req);
   a.started = Clock::now();
   a.close = !keep_alive || stopping_;
-  if (!hooks_.before(a.req, a.res)) {
-    const Router::Route* route = router_->Match(a.req);
+  if (!hooks_.before(*a.req, a.res)) {
+    const Router::Route* route = router_->Match(*a.req);
     if (!route) {
       a.res.status = 404;
-    } else if (route->on_loop && a.req.body.size() <= options_.max_loop_body &&
-               route->on_loop(a.req)) {
-      a.seq = hooks_.run(*route, a.req, a.res, true);
+    } else if (route->on_loop && a.req->body.size() <= options_.max_loop_body &&
+               route->on_loop(*a.req)) {
+      a.seq = hooks_.run(*route, *a.req, a.res, true);
     } else {
       c->pool_route = route;
-      c->pool_request = std::make_shared<httplib::Request>(std::move(a.req));
+      c->pool_request = std::shared_ptr<httplib::Request>(std::move(a.req));
       // (matches point into the path they were taken from)
       std::regex_match(c->pool_request->path, c->pool_request->matches, route->pattern);
       c->pool_close = a.close;
@@ -481,15 +481,15 @@ void LoopServer::Emit(Answer& a, const Status& durable) {
   }
   if (a.res.status == -1) a.res.status = 200;
   if (a.res.content_provider_) {  // a route on a loop must answer at once
-    spdlog::error("{} {}: a streamed answer from a route on the event loop", a.req.method,
-                  a.req.path);
+    spdlog::error("{} {}: a streamed answer from a route on the event loop", a.req->method,
+                  a.req->path);
     a.res = Refusal(500, "internal error: streamed answer on the event loop");
   }
   std::optional<double> seconds;
   if (a.timed) seconds = std::chrono::duration<double>(Clock::now() - a.started).count();
-  hooks_.finish(a.req, a.res, seconds);
+  hooks_.finish(*a.req, a.res, seconds);
   c->out += AnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers);
-  if (a.req.method != "HEAD") c->out += a.res.body;
+  if (a.req->method != "HEAD") c->out += a.res.body;
   if (a.close) c->close_after = true;
   --c->answering;
   if (a.timed) --in_flight_;

@@ -95,7 +95,7 @@ class LoopServer {
   void Adopt(Loop& loop, Conn* c);
   void ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers);
   void Serve(Loop& loop, Conn* c, std::vector<Answer>* answers);
-  void Handle(Loop& loop, Conn* c, httplib::Request req, bool keep_alive,
+  void Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, bool keep_alive,
               std::vector<Answer>* answers);
   void Finish(Loop& loop, std::vector<Answer>* answers);
   void Release(Loop& loop, uint64_t synced, const Status& status);
