@@ -1,6 +1,5 @@
 // Acquire and heartbeat (reference §4.2, SPEC D2, D5, N8).
 #include <algorithm>
-#include <deque>
 #include <memory>
 #include <utility>
 
@@ -56,6 +55,7 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
         if (auto c = ready_cursors_.find(channel); c != ready_cursors_.end()) {
           cursor.floor = c->second.floor;
           cursor.ahead = std::exchange(c->second.ahead, {});
+          cursor.next = std::exchange(c->second.next, 0);
         }
         const std::string prefix = storage::ChannelPrefix(channel);
         const std::string end = storage::PrefixEnd(prefix);
@@ -74,18 +74,17 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
             if (!last.empty() && it->Valid() && it->key() == last) it->Next();
           }
           const size_t want = std::max(kReadAhead, static_cast<size_t>(limit) - out.size());
-          for (; it->Valid() && cursor.ahead.size() < want; it->Next()) {
-            cursor.ahead.push_back(it->key().ToString());
+          for (; it->Valid() && cursor.size() < want; it->Next()) {
+            cursor.Keep(it->key().ToString());
           }
           if (!it->status().ok()) return Status::IoError(it->status().ToString());
           scanned_all = !it->Valid();
           return Status::Ok();
         };
         while (static_cast<int>(out.size()) < limit) {
-          if (cursor.ahead.empty() && !scanned_all) RETURN_IF_ERROR(read_ahead());
-          if (cursor.ahead.empty()) break;
-          std::string key = std::move(cursor.ahead.front());
-          cursor.ahead.pop_front();
+          if (cursor.empty() && !scanned_all) RETURN_IF_ERROR(read_ahead());
+          if (cursor.empty()) break;
+          std::string key = cursor.Take();
           last = key;
           Id id = storage::TrailingId(key);
           ASSIGN_OR_RETURN(Task * t, txn.Find(id));

@@ -277,7 +277,22 @@ class Engine {
   // live ready key between the floor and the last of them is one of them (Engine::Acquire).
   struct ReadyCursor {
     std::string floor;
-    std::deque<std::string> ahead;
+    // The kept keys not taken yet are ahead[next...]: a vector and an index, not a deque, which
+    // allocates even when empty (each acquire makes a cursor and moves it out and back).
+    std::vector<std::string> ahead;
+    size_t next = 0;
+    bool empty() const { return next == ahead.size(); }
+    size_t size() const { return ahead.size() - next; }
+    const std::string& back() const { return ahead.back(); }  // REQUIRES: !empty()
+    std::string Take() { return std::move(ahead[next++]); }   // REQUIRES: !empty()
+    void Keep(std::string key) {
+      if (empty()) Clear();  // (all taken: start over)
+      ahead.push_back(std::move(key));
+    }
+    void Clear() {
+      ahead.clear();
+      next = 0;
+    }
   };
   std::unordered_map<std::string, ReadyCursor> ready_cursors_;  // by channel
   std::string delayed_floor_;

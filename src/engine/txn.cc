@@ -507,7 +507,7 @@ Status Txn::Commit(uint64_t* seq) {
     Engine::ReadyCursor& c = it->second;
     if (low < c.floor) c.floor = low;
     // A new ready key among the kept ones would be passed over: the next acquire scans again.
-    if (!c.ahead.empty() && low < c.ahead.back()) c.ahead.clear();
+    if (!c.empty() && low < c.back()) c.Clear();
   }
   if (!delayed_floor_set_.empty()) e_->delayed_floor_ = delayed_floor_set_;
   if (!min_new_delayed_.empty() && min_new_delayed_ < e_->delayed_floor_) {
