@@ -13,17 +13,17 @@ using storage::Cf;
 
 namespace {
 
-// Visits the entries of a time-keyed queue (kDelayed) from `floor` while their time is
+// Visits the entries of the delayed queue (kDelayed) from `floor` while their time is
 // strictly before `now`, at most `limit` of them. `*next_floor` is where the next scan may start:
 // the first key not visited (the limit stopped the scan, or the key is not due yet), or past
 // every key when none is left (a key added later lowers the floor again: Txn::Commit). So the
 // deletes of every delay already over (tombstones, until a compaction drops them) are walked
 // once, not again at every maintenance tick and by every NextTimer.
-Status ScanDue(storage::Store* store, Cf cf, const std::string& floor, int64_t now, int limit,
+Status ScanDue(storage::Store* store, const std::string& floor, int64_t now, int limit,
                const std::function<Status(const std::string&, const Id&)>& fn,
                std::string* next_floor) {
   rocksdb::ReadOptions ro;
-  auto it = store->NewIterator(cf, ro);
+  auto it = store->NewIterator(Cf::kDelayed, ro);
   int n = 0;
   for (it->Seek(floor);; it->Next(), ++n) {
     if (!it->Valid()) {
@@ -55,7 +55,7 @@ Result<int64_t> Engine::PromoteDue(int limit) {
     int64_t count = 0;
     std::string floor;
     RETURN_IF_ERROR(ScanDue(
-        store_, Cf::kDelayed, delayed_floor_, txn.now(), limit,
+        store_, delayed_floor_, txn.now(), limit,
         [&](const std::string& key, const Id& id) -> Status {
           ASSIGN_OR_RETURN(Task * t, txn.Find(id));
           if (!t || t->placement != Placement::kDelayed || storage::TimeKey(t->due, id) != key) {

@@ -60,7 +60,7 @@ std::string PairKey(const Id& a, const Id& b);  // group.task, parent.child
 std::string ChannelPrefix(std::string_view channel);
 std::string ChannelTaskKey(std::string_view channel, const Id& task);
 std::string ReadyKey(std::string_view channel, int64_t priority, const Id& task);
-std::string TimeKey(int64_t ms, const Id& task);  // kDelayed, kLeases
+std::string TimeKey(int64_t ms, const Id& task);  // kDelayed (and kLeases, no longer written)
 std::string KeyPrefix(std::string_view channel, std::string_view key);
 std::string KeyEntry(std::string_view channel, std::string_view key, const Id& task);
 
