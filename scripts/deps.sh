@@ -4,7 +4,7 @@
 set -euo pipefail
 
 CREW_PACKAGES=(
-  g++ cmake ninja-build pkg-config ccache python3 curl openssl
+  g++ cmake ninja-build pkg-config ccache python3 python3-requests curl openssl
   librocksdb-dev libcpp-httplib-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev libsnappy-dev
   liblz4-dev libzstd-dev libbz2-dev libgflags-dev libbrotli-dev libjemalloc-dev

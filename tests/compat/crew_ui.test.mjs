@@ -1,0 +1,155 @@
+// The original crew-ui (@orchard-insights/crew-ui 1.0.12 from npm, built with its own Vite
+// config as its `crew-ui serve` does, pointed at this server) in Debian's Chromium, headless:
+// its REST calls come cross-origin (CORS), its live updates over socket.io.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+import { Crew, freePort } from '../ui/crew.mjs';
+
+const require = createRequire(import.meta.url);
+const CREW = process.env.CREW || '../../build/crew';
+const UI_PACKAGE = dirname(require.resolve('@orchard-insights/crew-ui/package.json'));
+
+let crew;
+let dist;
+let site;
+let siteUrl;
+let browser;
+
+// Serves the built UI; a path that is no file is one of its routes (index.html).
+function serve(root) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png',
+    '.svg': 'image/svg+xml', '.woff': 'font/woff', '.woff2': 'font/woff2', '.ttf': 'font/ttf', '.ico': 'image/x-icon' };
+  return createServer((req, res) => {
+    let file = normalize(join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
+    if (!file.startsWith(root) || !existsSync(file) || statSync(file).isDirectory()) file = join(root, 'index.html');
+    res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+}
+
+before(async () => {
+  crew = await Crew.start(CREW);
+  // Vite puts VITE_* variables into the bundle: the API it talks to.
+  process.env.VITE_CREW_API_BASE_URL = crew.url;
+  process.env.VITE_CREW_API_WS_URL = crew.url;
+  dist = mkdtempSync(join(tmpdir(), 'crew-ui-orig-'));
+  const { build } = require(require.resolve('vite', { paths: [UI_PACKAGE] }));
+  await build({
+    root: UI_PACKAGE, logLevel: 'error',
+    build: { outDir: dist, emptyOutDir: true, rollupOptions: { onwarn: () => {} } }, // (its own code's warnings)
+  });
+  const port = await freePort();
+  site = serve(dist);
+  await new Promise((r) => site.listen(port, '127.0.0.1', r));
+  siteUrl = `http://127.0.0.1:${port}/`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (site) await new Promise((r) => site.close(r));
+  if (dist) rmSync(dist, { recursive: true, force: true });
+  await crew?.stop();
+});
+
+// A page that records what went wrong in it: script errors, failed or refused API calls.
+async function open(path = '') {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => {
+    // A socket.io long-poll cut short by the page closing or navigating is not a fault.
+    if (!r.url().includes('/socket.io/')) problems.push(`failed ${r.url()}: ${r.failure()?.errorText}`);
+  });
+  await page.goto(siteUrl + path);
+  return { page, problems };
+}
+
+// The status tag of a task's row: crew-ui draws a clock (waiting), a spinner (assigned), a check
+// (complete), a warning triangle (errors).
+async function statusIcon(page, taskId) {
+  const tag = page.locator('.p-tag', { hasText: taskId }).first();
+  await tag.waitFor();
+  return tag.locator('.p-tag-icon').getAttribute('class');
+}
+
+async function eventually(fn, what) {
+  for (let i = 0; i < 100; i++) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('crew-ui lists task groups and opens one with its tasks and their parents', async () => {
+  const group = await crew.group('ui-original-list');
+  const first = await crew.task(group._id, { name: 'first task', channel: 'ui_orig_a' });
+  await crew.task(group._id, { name: 'second task', channel: 'ui_orig_b', parentIds: [first._id] });
+  const { page, problems } = await open();
+  await page.getByText('ui-original-list').click();
+  await page.getByText('second task').waitFor();
+  assert.ok(await page.getByText('first task').isVisible());
+  // The second task's Parents column shows the first task's tag.
+  assert.equal(await page.locator('.p-tag', { hasText: first._id }).count(), 2);
+  assert.match(await statusIcon(page, first._id), /pi-clock/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('crew-ui follows a group live over socket.io and pauses it through the API', async () => {
+  const group = await crew.group('ui-original-live');
+  const task = await crew.task(group._id, { name: 'live task', channel: 'ui_orig_live' });
+  const { page, problems } = await open(`task_group/${group._id}`);
+  await page.getByText('live task').waitFor();
+  // Let the socket.io client connect and watch the group before anything happens.
+  await eventually(async () => page.evaluate(() => performance.getEntriesByType('resource')
+    .some((e) => e.name.includes('/socket.io/') && e.name.includes('sid='))), 'a socket.io session');
+  await page.waitForTimeout(500);
+
+  const got = await crew.call('POST', 'channel/ui_orig_live/acquire', { workerId: 'ui-worker' });
+  assert.equal(got.task._id, task._id);
+  await eventually(async () => /pi-spinner/.test(await statusIcon(page, task._id)), 'the assigned spinner');
+  await crew.call('POST', `task/${task._id}/release`, { workerId: 'ui-worker', output: { ok: 1 } });
+  await eventually(async () => /pi-check/.test(await statusIcon(page, task._id)), 'the complete check');
+  await crew.task(group._id, { name: 'created later', channel: 'ui_orig_live' });
+  await page.getByText('created later').waitFor();
+  await page.getByText('Percent Complete: 50.00%').waitFor();
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Resume' }).waitFor();
+  assert.equal((await crew.call('GET', `task_group/${group._id}`)).isPaused, true);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('crew-ui shows channels with their counts, and operators', async () => {
+  await crew.call('POST', 'operators', { channel: 'ui_orig_op', url: 'http://127.0.0.1:9/never' });
+  const group = await crew.group('ui-original-channels');
+  await crew.task(group._id, { name: 'one', channel: 'ui_orig_counted' });
+  await crew.task(group._id, { name: 'two', channel: 'ui_orig_counted' });
+  const channels = await open('channels');
+  const row = channels.page.locator('tr', { hasText: 'ui_orig_counted' });
+  await row.waitFor();
+  assert.deepEqual(await row.locator('td').allInnerTexts(), ['ui_orig_counted', '2', '0', '0']);
+  assert.deepEqual(channels.problems, []);
+  await channels.page.close();
+
+  const operators = await open('operators');
+  await operators.page.getByText('http://127.0.0.1:9/never').waitFor();
+  assert.ok(await operators.page.getByText('ui_orig_op').isVisible());
+  assert.deepEqual(operators.problems, []);
+  await operators.page.close();
+});
