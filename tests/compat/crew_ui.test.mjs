@@ -153,3 +153,113 @@ test('crew-ui shows channels with their counts, and operators', async () => {
   assert.deepEqual(operators.problems, []);
   await operators.page.close();
 });
+
+test('crew-ui\'s forms: add a group and tasks, edit, pluck, reset, retry and delete', async () => {
+  const { page, problems } = await open();
+  const dialog = page.getByRole('dialog');
+  await page.getByRole('button', { name: 'Add Task Group' }).click();
+  await dialog.locator('#name').fill('ui-original-forms');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByText('ui-original-forms').click();
+  await page.getByRole('button', { name: 'Add Task' }).waitFor();
+  const groupId = new URL(page.url()).pathname.split('/').pop();
+
+  await page.getByRole('button', { name: 'Add Task' }).click();
+  await dialog.locator('#name').fill('made in the ui');
+  await dialog.locator('#channel').fill('ui_orig_forms');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByText('made in the ui').waitFor();
+  const [made] = await crew.call('GET', `task_group/${groupId}/tasks`);
+  // The form's defaults (its misspelt errorDeleayInSeconds is an unknown key, ignored).
+  assert.equal(made.remainingAttempts, 2);
+  assert.equal(made.progressWeight, 1);
+  assert.equal(made.errorDelayInSeconds, 30);
+  assert.deepEqual(made.input, {});
+
+  await page.getByRole('button', { name: 'Add Task' }).click();
+  await dialog.locator('#name').fill('child in the ui');
+  await dialog.locator('#channel').fill('ui_orig_forms');
+  await dialog.locator('#parentIds').fill(made._id);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByText('child in the ui').waitFor();
+  const child = (await crew.call('GET', `task_group/${groupId}/tasks`)).find((t) => t.name === 'child in the ui');
+  assert.deepEqual(child.parentIds, [made._id]);
+  assert.equal(child.parentsComplete, false);
+
+  // Edit the child (the dialog PUTs every field back).
+  await page.locator('tr', { hasText: 'child in the ui' }).locator('button:has(.pi-pencil)').click();
+  await dialog.locator('#name').fill('child renamed');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByText('child renamed').waitFor();
+  const edited = await crew.call('GET', `task/${child._id}`);
+  assert.equal(edited.name, 'child renamed');
+  assert.deepEqual(edited.parentIds, [made._id]);
+
+  await page.getByRole('button', { name: 'Retry Failed Tasks' }).click();
+  await dialog.getByRole('button', { name: 'Retry' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await dialog.getByRole('button', { name: 'Reset' }).click();
+  await dialog.waitFor({ state: 'detached' });
+
+  // Delete the child, then pluck the parent: a clone of it in a new, paused group.
+  await page.locator('tr', { hasText: 'child renamed' }).locator('button:has(.pi-trash)').click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('child renamed').waitFor({ state: 'detached' });
+  await assert.rejects(crew.call('GET', `task/${child._id}`), /404/);
+  await page.locator('tr', { hasText: 'made in the ui' }).locator('button:has(.pi-eye)').click();
+  await dialog.getByRole('button', { name: 'Pluck' }).click();
+  await page.waitForURL((url) => !url.pathname.endsWith(groupId));
+  await page.getByText('made in the ui').waitFor();
+  const pluckedGroupId = new URL(page.url()).pathname.split('/').pop();
+  const pluckedGroup = await crew.call('GET', `task_group/${pluckedGroupId}`);
+  assert.equal(pluckedGroup.isPaused, true);
+  const [clone] = await crew.call('GET', `task_group/${pluckedGroupId}/tasks`);
+  assert.equal(clone.name, 'made in the ui');
+  assert.notEqual(clone._id, made._id);
+  assert.equal((await crew.call('GET', `task/${made._id}`)).taskGroupId, groupId);
+  await page.getByText('(Paused)').waitFor();
+
+  await page.getByRole('button', { name: 'Delete' }).first().click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await eventually(async () => {
+    try {
+      await crew.call('GET', `task_group/${pluckedGroupId}`);
+      return false;
+    } catch (e) {
+      return /404/.test(e.message);
+    }
+  }, 'the group deleted');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('crew-ui\'s operator forms: add, edit and delete an operator', async () => {
+  const { page, problems } = await open('operators');
+  const dialog = page.getByRole('dialog');
+  await page.getByRole('button', { name: 'Add Operator' }).click();
+  await dialog.locator('#channel').fill('ui_orig_made_op');
+  await dialog.locator('#url').fill('http://127.0.0.1:9/first');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const row = page.locator('tr', { hasText: 'ui_orig_made_op' });
+  await row.waitFor();
+  const find = async () => (await crew.call('GET', 'operators?limit=100')).find((o) => o.channel === 'ui_orig_made_op');
+  assert.equal((await find()).url, 'http://127.0.0.1:9/first');
+
+  await row.locator('button:has(.pi-pencil)').click();
+  await dialog.locator('#url').fill('http://127.0.0.1:9/second');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await eventually(async () => (await find()).url === 'http://127.0.0.1:9/second', 'the operator edited');
+  await dialog.waitFor({ state: 'detached' });
+
+  await page.locator('tr', { hasText: 'ui_orig_made_op' }).locator('button:has(.pi-trash)').click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await eventually(async () => (await find()) === undefined, 'the operator deleted');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
