@@ -38,6 +38,38 @@ ROW_NAMES = {("W1", "create"): "W1 create", ("W1", "drain"): "W1 drain",
 # batching options fetches and completes in batches itself (its W1 drain is that row too).
 OPTIONAL_ROWS = {("W1", "drain-pipelined"), ("W1", "drain-batched")}
 
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, text=True, capture_output=True)
+
+
+def install_missing(systems, smoke):
+    """Installs the peers' Debian packages (as root) and their Node.js clients' packages."""
+    needs = {"beanstalkd": ("beanstalkd", "beanstalkd"), "bullmq": ("redis-server", "redis-server"),
+             "graphile-worker": (None, "postgresql")}
+    missing = [pkg for s, (probe, pkg) in needs.items()
+               if s in systems and not (shutil.which(probe) if probe else pg_bin())]
+    if missing:
+        if os.geteuid() != 0:
+            raise RuntimeError(f"missing {missing}: apt-get install {' '.join(missing)}")
+        print(f"installing {missing}", file=sys.stderr)
+        sh("apt-get update -q")
+        r = sh(f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(missing)}")
+        if r.returncode != 0:
+            raise RuntimeError(f"apt-get install {missing} failed: {r.stderr[-500:]}")
+        # A packaged daemon may have been started by the install: stop and disable it.
+        if shutil.which("systemctl"):
+            for svc in ("beanstalkd", "redis-server", "postgresql"):
+                sh(f"systemctl stop {svc}; systemctl disable {svc}")
+    if {"bullmq", "graphile-worker"} & set(systems):
+        if not shutil.which("node") or not shutil.which("npm"):
+            raise RuntimeError("node and npm are needed for the BullMQ and graphile-worker clients")
+        if smoke or not os.path.isdir(os.path.join(NODE_DIR, "node_modules")):
+            r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, text=True,
+                               capture_output=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"npm ci failed: {r.stderr[-800:]}")
+
+
 # ---------------------------------------------------------------- processes, stopped by PID
 STARTED = []  # (pid, Popen or None, signal to stop it)
 
@@ -100,10 +132,12 @@ def tcp_reply(port, send, expect):
 
 
 # ---------------------------------------------------------------- one run of one system × mode
-def client_args(args):
+def client_args(args, workloads=True):
+    """The load clients' sizes, and (bench/vs) the workloads when args.workloads names them."""
+    only = ["--workload", args.workloads] if workloads and getattr(args, "workloads", None) else []
     if args.smoke:
-        return ["--smoke"]
-    return ["--tasks", str(args.tasks), "--backlog", str(args.backlog)]
+        return ["--smoke"] + only
+    return ["--tasks", str(args.tasks), "--backlog", str(args.backlog)] + only
 
 
 def run_client(cmd, args, env=None):
@@ -197,12 +231,12 @@ def run_crew_load(args, binary, mode, workloads, tmp, extra_env=None):
                      args, "server"), env=env)
     wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1), p, "crew")
     out = run_client(pinned([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", workloads]
-                            + client_args(args), args, "client"), args)
+                            + client_args(args, workloads=False), args, "client"), args)
     return p, parse_crew_load(out)
 
 
 def run_crew(args, mode, tmp):
-    return run_crew_load(args, args.crew, mode, "W1,W2,W3", tmp)
+    return run_crew_load(args, args.crew, mode, getattr(args, "workloads", None) or "W1,W2,W3", tmp)
 
 
 def run_beanstalkd(args, mode, tmp):
