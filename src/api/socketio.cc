@@ -86,9 +86,15 @@ void SocketIo::Close(const std::string& sid) {
     if (it == sessions_.end()) return;
     s = it->second;
     sessions_.erase(it);
+    closed_[sid] = Clock::now() + std::chrono::milliseconds(kPingIntervalMs + kPingTimeoutMs);
   }
   hub_->Unsubscribe(s->sub);
   s->sub->Push({"", "1"});  // a waiting poll answers "close"
+}
+
+bool SocketIo::ClosedLately(const std::string& sid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_.count(sid) > 0;
 }
 
 void SocketIo::Sweep() {
@@ -100,6 +106,8 @@ void SocketIo::Sweep() {
       std::lock_guard<std::mutex> session_lock(s->mu);
       if (s->last_seen < limit) stale.push_back(sid);
     }
+    const auto now = Clock::now();
+    std::erase_if(closed_, [now](const auto& c) { return c.second < now; });
   }
   for (const auto& sid : stale) Close(sid);
 }
@@ -186,6 +194,7 @@ void SocketIo::Register(Router& server) {
       return Text(res, "0" + open.dump());
     }
     auto s = Find(req.get_param_value("sid"));
+    if (!s && ClosedLately(req.get_param_value("sid"))) return Text(res, "1");  // (as engine.io)
     if (!s) return EngineError(res, 1, "Session ID unknown");
     // Long poll: the first message, or a ping when none came for pingInterval.
     auto first = s->sub->Next(Clock::now() + std::chrono::milliseconds(kPingIntervalMs));

@@ -7,7 +7,6 @@
 // Thread-safe.
 #pragma once
 
-#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +27,7 @@ class SocketIo {
   std::shared_ptr<Session> Find(const std::string& sid);
   std::shared_ptr<Session> Open();
   void Close(const std::string& sid);
+  bool ClosedLately(const std::string& sid);
   void Sweep();  // drops sessions that stopped polling
   std::string HandlePackets(Session& s, const std::string& body);
 
@@ -35,6 +35,9 @@ class SocketIo {
   std::string token_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
+  // Sessions closed lately, and until when a poll of theirs is answered "close" rather than
+  // refused: a client's poll may cross its own close on the wire.
+  std::map<std::string, EventHub::Clock::time_point> closed_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace crew::api

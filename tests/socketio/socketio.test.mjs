@@ -141,3 +141,23 @@ test('with --auth-token the CONNECT packet must carry the token', async () => {
     await crew.stop();
   }
 });
+
+test('a poll that crosses its session\'s close is answered "close", as engine.io does', async () => {
+  const crew = await startCrew();
+  try {
+    const url = (sid) => `${crew.base}socket.io/?EIO=4&transport=polling${sid ? `&sid=${sid}` : ''}`;
+    const open = await (await fetch(url())).text();
+    assert.match(open, /^0\{/);
+    const { sid } = JSON.parse(open.slice(1));
+    const closed = await fetch(url(sid), { method: 'POST', body: '1', headers: { 'Content-Type': 'text/plain' } });
+    assert.equal(closed.status, 200);
+    const late = await fetch(url(sid));
+    assert.equal(late.status, 200);
+    assert.equal(await late.text(), '1');
+    const unknown = await fetch(url('no-such-session'));
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(await unknown.json(), { code: 1, message: 'Session ID unknown' });
+  } finally {
+    await crew.stop();
+  }
+});
