@@ -86,6 +86,14 @@ async function statusIcon(page, taskId) {
   return tag.locator('.p-tag-icon').getAttribute('class');
 }
 
+// Opens a dialog by clicking `opener` and waits until its autofocus has settled: a field filled
+// before that may lose its text to the focus moving (under load, it did).
+async function openDialog(page, opener) {
+  await opener.click();
+  await page.waitForFunction(() => document.activeElement?.closest('[role="dialog"]')
+    && document.activeElement.tagName === 'INPUT');
+}
+
 async function eventually(fn, what) {
   for (let i = 0; i < 100; i++) {
     if (await fn()) return;
@@ -99,9 +107,9 @@ test('crew-ui lists task groups and opens one with its tasks and their parents',
   const first = await crew.task(group._id, { name: 'first task', channel: 'ui_orig_a' });
   await crew.task(group._id, { name: 'second task', channel: 'ui_orig_b', parentIds: [first._id] });
   const { page, problems } = await open();
-  await page.getByText('ui-original-list').click();
-  await page.getByText('second task').waitFor();
-  assert.ok(await page.getByText('first task').isVisible());
+  await page.getByText('ui-original-list', { exact: true }).click();
+  await page.getByText('second task', { exact: true }).waitFor();
+  assert.ok(await page.getByText('first task', { exact: true }).isVisible());
   // The second task's Parents column shows the first task's tag.
   assert.equal(await page.locator('.p-tag', { hasText: first._id }).count(), 2);
   assert.match(await statusIcon(page, first._id), /pi-clock/);
@@ -113,7 +121,7 @@ test('crew-ui follows a group live over socket.io and pauses it through the API'
   const group = await crew.group('ui-original-live');
   const task = await crew.task(group._id, { name: 'live task', channel: 'ui_orig_live' });
   const { page, problems } = await open(`task_group/${group._id}`);
-  await page.getByText('live task').waitFor();
+  await page.getByText('live task', { exact: true }).waitFor();
   // Let the socket.io client connect and watch the group before anything happens.
   await eventually(async () => page.evaluate(() => performance.getEntriesByType('resource')
     .some((e) => e.name.includes('/socket.io/') && e.name.includes('sid='))), 'a socket.io session');
@@ -125,8 +133,8 @@ test('crew-ui follows a group live over socket.io and pauses it through the API'
   await crew.call('POST', `task/${task._id}/release`, { workerId: 'ui-worker', output: { ok: 1 } });
   await eventually(async () => /pi-check/.test(await statusIcon(page, task._id)), 'the complete check');
   await crew.task(group._id, { name: 'created later', channel: 'ui_orig_live' });
-  await page.getByText('created later').waitFor();
-  await page.getByText('Percent Complete: 50.00%').waitFor();
+  await page.getByText('created later', { exact: true }).waitFor();
+  await page.getByText('Percent Complete: 50.00%', { exact: true }).waitFor();
 
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: 'Resume' }).waitFor();
@@ -148,8 +156,8 @@ test('crew-ui shows channels with their counts, and operators', async () => {
   await channels.page.close();
 
   const operators = await open('operators');
-  await operators.page.getByText('http://127.0.0.1:9/never').waitFor();
-  assert.ok(await operators.page.getByText('ui_orig_op').isVisible());
+  await operators.page.getByText('http://127.0.0.1:9/never', { exact: true }).waitFor();
+  assert.ok(await operators.page.getByText('ui_orig_op', { exact: true }).isVisible());
   assert.deepEqual(operators.problems, []);
   await operators.page.close();
 });
@@ -157,20 +165,20 @@ test('crew-ui shows channels with their counts, and operators', async () => {
 test('crew-ui\'s forms: add a group and tasks, edit, pluck, reset, retry and delete', async () => {
   const { page, problems } = await open();
   const dialog = page.getByRole('dialog');
-  await page.getByRole('button', { name: 'Add Task Group' }).click();
+  await openDialog(page, page.getByRole('button', { name: 'Add Task Group' }));
   await dialog.locator('#name').fill('ui-original-forms');
   await dialog.getByRole('button', { name: 'Add' }).click();
   await dialog.waitFor({ state: 'detached' });
-  await page.getByText('ui-original-forms').click();
+  await page.getByText('ui-original-forms', { exact: true }).click();
   await page.getByRole('button', { name: 'Add Task' }).waitFor();
   const groupId = new URL(page.url()).pathname.split('/').pop();
 
-  await page.getByRole('button', { name: 'Add Task' }).click();
+  await openDialog(page, page.getByRole('button', { name: 'Add Task' }));
   await dialog.locator('#name').fill('made in the ui');
   await dialog.locator('#channel').fill('ui_orig_forms');
   await dialog.getByRole('button', { name: 'Add' }).click();
   await dialog.waitFor({ state: 'detached' });
-  await page.getByText('made in the ui').waitFor();
+  await page.getByText('made in the ui', { exact: true }).waitFor();
   const [made] = await crew.call('GET', `task_group/${groupId}/tasks`);
   // The form's defaults (its misspelt errorDeleayInSeconds is an unknown key, ignored).
   assert.equal(made.remainingAttempts, 2);
@@ -178,23 +186,23 @@ test('crew-ui\'s forms: add a group and tasks, edit, pluck, reset, retry and del
   assert.equal(made.errorDelayInSeconds, 30);
   assert.deepEqual(made.input, {});
 
-  await page.getByRole('button', { name: 'Add Task' }).click();
+  await openDialog(page, page.getByRole('button', { name: 'Add Task' }));
   await dialog.locator('#name').fill('child in the ui');
   await dialog.locator('#channel').fill('ui_orig_forms');
   await dialog.locator('#parentIds').fill(made._id);
   await dialog.getByRole('button', { name: 'Add' }).click();
   await dialog.waitFor({ state: 'detached' });
-  await page.getByText('child in the ui').waitFor();
+  await page.getByText('child in the ui', { exact: true }).waitFor();
   const child = (await crew.call('GET', `task_group/${groupId}/tasks`)).find((t) => t.name === 'child in the ui');
   assert.deepEqual(child.parentIds, [made._id]);
   assert.equal(child.parentsComplete, false);
 
   // Edit the child (the dialog PUTs every field back).
-  await page.locator('tr', { hasText: 'child in the ui' }).locator('button:has(.pi-pencil)').click();
+  await openDialog(page, page.locator('tr', { hasText: 'child in the ui' }).locator('button:has(.pi-pencil)'));
   await dialog.locator('#name').fill('child renamed');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.waitFor({ state: 'detached' });
-  await page.getByText('child renamed').waitFor();
+  await page.getByText('child renamed', { exact: true }).waitFor();
   const edited = await crew.call('GET', `task/${child._id}`);
   assert.equal(edited.name, 'child renamed');
   assert.deepEqual(edited.parentIds, [made._id]);
@@ -209,12 +217,12 @@ test('crew-ui\'s forms: add a group and tasks, edit, pluck, reset, retry and del
   // Delete the child, then pluck the parent: a clone of it in a new, paused group.
   await page.locator('tr', { hasText: 'child renamed' }).locator('button:has(.pi-trash)').click();
   await dialog.getByRole('button', { name: 'Delete' }).click();
-  await page.getByText('child renamed').waitFor({ state: 'detached' });
+  await page.getByText('child renamed', { exact: true }).waitFor({ state: 'detached' });
   await assert.rejects(crew.call('GET', `task/${child._id}`), /404/);
   await page.locator('tr', { hasText: 'made in the ui' }).locator('button:has(.pi-eye)').click();
   await dialog.getByRole('button', { name: 'Pluck' }).click();
   await page.waitForURL((url) => !url.pathname.endsWith(groupId));
-  await page.getByText('made in the ui').waitFor();
+  await page.getByText('made in the ui', { exact: true }).waitFor();
   const pluckedGroupId = new URL(page.url()).pathname.split('/').pop();
   const pluckedGroup = await crew.call('GET', `task_group/${pluckedGroupId}`);
   assert.equal(pluckedGroup.isPaused, true);
@@ -222,7 +230,7 @@ test('crew-ui\'s forms: add a group and tasks, edit, pluck, reset, retry and del
   assert.equal(clone.name, 'made in the ui');
   assert.notEqual(clone._id, made._id);
   assert.equal((await crew.call('GET', `task/${made._id}`)).taskGroupId, groupId);
-  await page.getByText('(Paused)').waitFor();
+  await page.getByText('(Paused)', { exact: true }).waitFor();
 
   await page.getByRole('button', { name: 'Delete' }).first().click();
   await dialog.getByRole('button', { name: 'Delete' }).click();
@@ -241,7 +249,7 @@ test('crew-ui\'s forms: add a group and tasks, edit, pluck, reset, retry and del
 test('crew-ui\'s operator forms: add, edit and delete an operator', async () => {
   const { page, problems } = await open('operators');
   const dialog = page.getByRole('dialog');
-  await page.getByRole('button', { name: 'Add Operator' }).click();
+  await openDialog(page, page.getByRole('button', { name: 'Add Operator' }));
   await dialog.locator('#channel').fill('ui_orig_made_op');
   await dialog.locator('#url').fill('http://127.0.0.1:9/first');
   await dialog.getByRole('button', { name: 'Add' }).click();
@@ -251,7 +259,7 @@ test('crew-ui\'s operator forms: add, edit and delete an operator', async () => 
   const find = async () => (await crew.call('GET', 'operators?limit=100')).find((o) => o.channel === 'ui_orig_made_op');
   assert.equal((await find()).url, 'http://127.0.0.1:9/first');
 
-  await row.locator('button:has(.pi-pencil)').click();
+  await openDialog(page, row.locator('button:has(.pi-pencil)'));
   await dialog.locator('#url').fill('http://127.0.0.1:9/second');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await eventually(async () => (await find()).url === 'http://127.0.0.1:9/second', 'the operator edited');
