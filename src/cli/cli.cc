@@ -150,6 +150,9 @@ int Start(const Config& config) {
   dispatcher.Stop();
   (*engine)->StopMaintenance();
   (*engine)->SetListener(nullptr);
+  Status counted = (*engine)->SaveCounters();
+  if (!counted.ok())
+    spdlog::warn("counters not saved ({}): the next start-up recounts", counted.message());
   engine->reset();
   Status synced = (*store)->SyncNow();
   store->reset();

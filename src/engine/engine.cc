@@ -14,6 +14,16 @@ namespace crew::engine {
 
 using storage::Cf;
 
+namespace {
+
+// The counters of a channel: kMeta "chan/<name>", EncodeChannelStats.
+constexpr std::string_view kChannelStatsPrefix = "chan/";
+// In kMeta while the counters stored (the channels' records, the groups' stats) are those of the
+// tasks: written by SaveCounters at a clean shutdown, deleted by the next start-up's Load.
+constexpr std::string_view kCountersSaved = "counters_saved";
+
+}  // namespace
+
 Engine::Engine(storage::Store* store, const Clock* clock, EngineOptions options)
     : store_(store), clock_(clock), options_(options), ids_(clock) {}
 
@@ -60,15 +70,27 @@ Status Engine::Load() {
   }));
   RETURN_IF_ERROR(decode_status);
   group_count_ = static_cast<int64_t>(groups_.size());
-  RETURN_IF_ERROR(
-      store_->Scan(Cf::kMeta, "chan/", false, [&](std::string_view k, std::string_view v) {
-        ChannelStats c;
-        decode_status = DecodeChannelStats(v, &c);
-        c.name = std::string(k.substr(5));
-        channels_[c.name] = c;
-        return decode_status.ok();
-      }));
-  RETURN_IF_ERROR(decode_status);
+  ASSIGN_OR_RETURN(auto saved, store_->Get(Cf::kMeta, kCountersSaved));
+  if (saved) {
+    RETURN_IF_ERROR(store_->Scan(Cf::kMeta, kChannelStatsPrefix, false,
+                                 [&](std::string_view k, std::string_view v) {
+                                   ChannelStats c;
+                                   decode_status = DecodeChannelStats(v, &c);
+                                   c.name = std::string(k.substr(kChannelStatsPrefix.size()));
+                                   channels_[c.name] = c;
+                                   return decode_status.ok();
+                                 }));
+    RETURN_IF_ERROR(decode_status);
+    // The first task write makes them stale: a crash from here on recounts.
+    rocksdb::WriteBatch b;
+    b.Delete(store_->handle(Cf::kMeta),
+             rocksdb::Slice(kCountersSaved.data(), kCountersSaved.size()));
+    uint64_t seq;
+    RETURN_IF_ERROR(store_->Write(&b, &seq));
+    RETURN_IF_ERROR(store_->WaitDurable(seq));
+  } else {
+    RETURN_IF_ERROR(Recount());
+  }
   RETURN_IF_ERROR(
       store_->Scan(Cf::kWorkgroups, "", false, [&](std::string_view k, std::string_view v) {
         if (v.size() == 8) workgroup_until_[std::string(k)] = DecodeOrderedI64(v.data());
@@ -81,6 +103,48 @@ Status Engine::Load() {
   }));
   operator_count_ = operators;
   return Status::Ok();
+}
+
+// Counts every task into its channel's and its group's counters: at start-up after anything
+// but a clean shutdown (a crash, a restored backup, a data dir of an older version).
+Status Engine::Recount() {
+  channels_.clear();
+  for (auto& [id, g] : groups_) g.stats = GroupStats();
+  Status decode_status;
+  RETURN_IF_ERROR(store_->Scan(Cf::kTasks, "", false, [&](std::string_view, std::string_view v) {
+    Task t;
+    uint32_t stored_parents;
+    decode_status = DecodeTask(v, &t, &stored_parents);
+    if (!decode_status.ok()) return false;
+    ChannelStats& c = channels_[t.channel];
+    c.name = t.channel;
+    auto g = groups_.find(t.group_id);
+    CountTask(t, +1, &c, g != groups_.end() ? &g->second.stats : nullptr);
+    return true;
+  }));
+  return decode_status;
+}
+
+Status Engine::SaveCounters() {
+  std::lock_guard<std::mutex> writer(write_mu_);
+  std::shared_lock lock(cache_mu_);
+  rocksdb::WriteBatch b;
+  rocksdb::ColumnFamilyHandle* meta = store_->handle(Cf::kMeta);
+  RETURN_IF_ERROR(store_->Scan(
+      Cf::kMeta, kChannelStatsPrefix, false, [&](std::string_view k, std::string_view) {
+        b.Delete(meta, rocksdb::Slice(k.data(), k.size()));  // (a channel gone since)
+        return true;
+      }));
+  for (const auto& [name, c] : channels_) {
+    b.Put(meta, std::string(kChannelStatsPrefix) + name, EncodeChannelStats(c));
+  }
+  for (const auto& [id, g] : groups_) {
+    b.Put(store_->handle(Cf::kGroups), storage::IdKey(id), EncodeGroup(g));
+  }
+  b.Put(meta, rocksdb::Slice(kCountersSaved.data(), kCountersSaved.size()), rocksdb::Slice());
+  uint64_t seq;
+  RETURN_IF_ERROR(store_->Write(&b, &seq));
+  return store_->WaitDurable(seq);
 }
 
 DeferSync::DeferSync() : outer_(Current()) { Current() = this; }

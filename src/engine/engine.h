@@ -155,6 +155,10 @@ class Engine {
   // Starts / stops the maintenance thread (delayed tasks, leases, expired groups; D13).
   void StartMaintenance();
   void StopMaintenance();
+  // Stores the channels' and groups' counters (kept in memory as tasks change) so that the next
+  // start-up reads them instead of recounting every task. For a clean shutdown, once nothing
+  // else writes.
+  Status SaveCounters();
 
   // --- groups (reference §5.1-5.4)
   Result<Group> CreateGroup(const NewGroup& g);
@@ -220,6 +224,7 @@ class Engine {
   friend class Txn;
   Engine(storage::Store* store, const Clock* clock, EngineOptions options);
   Status Load();
+  Status Recount();
   // What a write's answer waits for: the WAL sync, or (a lease) only the write (sync_leases).
   enum class Ack { kSynced, kLease };
   template <typename T, typename Fn>

@@ -75,8 +75,17 @@ struct Group {
   std::string name;
   bool is_paused = false;
   int64_t created_at = 0;
-  GroupStats stats;  // maintained on every task write
+  // Maintained in memory on every task write; stored only at a clean shutdown, and recounted
+  // from the tasks at start-up after any other (Engine::SaveCounters, Engine::Load).
+  GroupStats stats;
 };
+
+// The group record's fields other than its counters are the same (its record need not be
+// rewritten for a change of counters alone).
+inline bool SameGroupFields(const Group& a, const Group& b) {
+  return a.id == b.id && a.name == b.name && a.is_paused == b.is_paused &&
+         a.created_at == b.created_at;
+}
 
 struct Operator {
   Id id;
@@ -91,6 +100,21 @@ struct ChannelStats {
   std::string name;
   int64_t total = 0, complete = 0, assigned = 0;
 };
+
+// Counts task t into (sign +1) or out of (-1) its channel's and its group's counters.
+inline void CountTask(const Task& t, int sign, ChannelStats* channel, GroupStats* group) {
+  if (channel) {
+    channel->total += sign;
+    channel->complete += sign * t.is_complete;
+    channel->assigned += sign * t.assigned();
+  }
+  if (group) {
+    group->total += sign;
+    group->complete += sign * t.is_complete;
+    group->assigned += sign * t.assigned();
+    group->failed += sign * t.failed();
+  }
+}
 
 // What an acquire hands out (reference §2.4 TaskParentData).
 struct ParentData {

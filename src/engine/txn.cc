@@ -64,8 +64,6 @@ std::optional<std::string> QueueEntry(const Task* t, Placement p) {
   return std::nullopt;
 }
 
-std::string ChannelStatsKey(const std::string& name) { return "chan/" + name; }
-
 }  // namespace
 
 Result<Task*> Txn::Find(const Id& id) {
@@ -356,16 +354,8 @@ Status Txn::ApplyStats(const TaskEntry& e) {
   auto add = [&](const Task& t, int sign) -> Status {
     ChannelStats& cd = channel_delta_[t.channel];
     cd.name = t.channel;
-    cd.total += sign;
-    cd.complete += sign * t.is_complete;
-    cd.assigned += sign * t.assigned();
     ASSIGN_OR_RETURN(Group * g, FindGroup(t.group_id));
-    if (g) {
-      g->stats.total += sign;
-      g->stats.complete += sign * t.is_complete;
-      g->stats.assigned += sign * t.assigned();
-      g->stats.failed += sign * t.failed();
-    }
+    CountTask(t, sign, &cd, g ? &g->stats : nullptr);
     return Status::Ok();
   };
   if (o) RETURN_IF_ERROR(add(*o, -1));
@@ -385,14 +375,14 @@ Status Txn::Commit(uint64_t* seq) {
   int64_t group_delta = 0;
   for (auto& [id, ge] : groups_) {
     if (ge.cur) {
-      std::string enc = EncodeGroup(*ge.cur);
+      // A change of its counters alone is not written (Engine::SaveCounters).
       bool changed = true;
       if (ge.existed) {
         std::shared_lock lock(e_->cache_mu_);
         auto c = e_->groups_.find(id);
-        changed = c == e_->groups_.end() || EncodeGroup(c->second) != enc;
+        changed = c == e_->groups_.end() || !SameGroupFields(c->second, *ge.cur);
       }
-      if (changed) b.Put(st->handle(Cf::kGroups), storage::IdKey(id), enc);
+      if (changed) b.Put(st->handle(Cf::kGroups), storage::IdKey(id), EncodeGroup(*ge.cur));
       if (!ge.existed) ++group_delta;
     } else if (ge.existed) {
       b.Delete(st->handle(Cf::kGroups), storage::IdKey(id));
@@ -431,13 +421,6 @@ Status Txn::Commit(uint64_t* seq) {
       s.complete += delta.complete;
       s.assigned += delta.assigned;
       new_stats.push_back(s);
-    }
-  }
-  for (const auto& s : new_stats) {
-    if (s.total <= 0) {
-      b.Delete(st->handle(Cf::kMeta), ChannelStatsKey(s.name));
-    } else {
-      b.Put(st->handle(Cf::kMeta), ChannelStatsKey(s.name), EncodeChannelStats(s));
     }
   }
   if (last_id_us_) {

@@ -3,6 +3,7 @@
 // Column families (the numbers are on-disk names' order; never reorder):
 // clang-format off
 //   kMeta         "schema" -> u8 version; "last_id_us" -> fixed64; "chan/" name -> ChannelStats
+//                 and "counters_saved" -> "" (both written at a clean shutdown: engine.cc)
 //   kTasks        task id(12)                                  -> Task record (engine/model.cc)
 //   kGroups       group id(12)                                 -> Group record
 //   kOperators    operator id(12)                              -> Operator record
