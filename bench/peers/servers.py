@@ -212,7 +212,8 @@ def cpu_seconds(pid):
 
 
 def pinned(cmd, args, role):
-    """cmd under `taskset` when args.pin (bench/ab --pin): the server on the last CPU this
+    """cmd under `taskset` when args.pin (bench/ab and bench/vs --pin; crew, beanstalkd and
+    BullMQ, not PostgreSQL's processes): the server on the last CPU this
     process may use, its client on the first, so the scheduler cannot put both on one CPU for
     part of a run (taskset execs the command: the PID is the command's)."""
     if not getattr(args, "pin", False):
@@ -242,19 +243,20 @@ def run_crew(args, mode, tmp):
 def run_beanstalkd(args, mode, tmp):
     port = free_port()
     sync = ["-f", "0"] if mode == "fsync" else ["-F"]
-    p = start(["beanstalkd", "-l", "127.0.0.1", "-p", str(port), "-b", tmp] + sync)
+    p = start(pinned(["beanstalkd", "-l", "127.0.0.1", "-p", str(port), "-b", tmp] + sync, args, "server"))
     wait_until(lambda: tcp_reply(port, b"stats\r\n", b"OK"), p, "beanstalkd")
-    out = run_client([args.beanstalk_load, "--port", str(port), "--mode", mode] + client_args(args), args)
+    out = run_client(pinned([args.beanstalk_load, "--port", str(port), "--mode", mode] + client_args(args),
+                            args, "client"), args)
     return p, parse_json_lines(out)
 
 
 def run_bullmq(args, mode, tmp):
     port = free_port()
-    p = start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,
-               "--appendonly", "yes", "--appendfsync", mode, "--save", ""])
+    p = start(pinned(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,
+                      "--appendonly", "yes", "--appendfsync", mode, "--save", ""], args, "server"))
     wait_until(lambda: tcp_reply(port, b"PING\r\n", b"+PONG"), p, "redis-server")
-    out = run_client(["node", os.path.join(NODE_DIR, "bullmq_load.mjs"), "--port", str(port),
-                      "--mode", mode] + client_args(args), args)
+    out = run_client(pinned(["node", os.path.join(NODE_DIR, "bullmq_load.mjs"), "--port", str(port),
+                             "--mode", mode] + client_args(args), args, "client"), args)
     res = parse_json_lines(out)
     if ("W1", "drain") in res:  # its one drain is already one round trip per job (OPTIONAL_ROWS)
         res[("W1", "drain-pipelined")] = res[("W1", "drain")]
