@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
-import { Crew, freePort } from '../ui/crew.mjs';
+import { Crew, chromiumOptions, freePort } from '../ui/crew.mjs';
 
 const require = createRequire(import.meta.url);
 const CREW = process.env.CREW || '../../build/crew';
@@ -48,11 +48,7 @@ before(async () => {
   site = serve(dist);
   await new Promise((r) => site.listen(port, '127.0.0.1', r));
   siteUrl = `http://127.0.0.1:${port}/`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumOptions());
 });
 
 after(async () => {

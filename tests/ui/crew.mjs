@@ -19,6 +19,15 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// How the browser tests launch Debian's Chromium: headless, and nothing of its own on the network.
+export function chromiumOptions() {
+  return {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  };
+}
+
 export class Crew {
   static async start(bin) {
     const c = new Crew(bin, mkdtempSync(join(tmpdir(), 'crew-ui-')), await freePort());

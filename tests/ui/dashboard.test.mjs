@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { Crew } from './crew.mjs';
+import { Crew, chromiumOptions } from './crew.mjs';
 
 const CREW = process.env.CREW || '../../build/crew';
 const SHOTS = process.env.SCREENSHOTS || '';
@@ -14,11 +14,7 @@ let browser;
 
 before(async () => {
   crew = await Crew.start(CREW);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumOptions());
 });
 
 after(async () => {
