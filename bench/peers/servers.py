@@ -132,12 +132,15 @@ def tcp_reply(port, send, expect):
 
 
 # ---------------------------------------------------------------- one run of one system × mode
-def client_args(args, workloads=True):
-    """The load clients' sizes, and (bench/vs) the workloads when args.workloads names them."""
-    only = ["--workload", args.workloads] if workloads and getattr(args, "workloads", None) else []
-    if args.smoke:
-        return ["--smoke"] + only
-    return ["--tasks", str(args.tasks), "--backlog", str(args.backlog)] + only
+def client_args(args, workloads):
+    """A load client's sizes and its workloads (comma-separated: "W1,W3")."""
+    sizes = ["--smoke"] if args.smoke else ["--tasks", str(args.tasks), "--backlog", str(args.backlog)]
+    return sizes + ["--workload", workloads]
+
+
+def workloads_of(args):
+    """What a run-all run measures: W1, W2 and W3 (bench/vs sets args.workloads to W1)."""
+    return getattr(args, "workloads", None) or "W1,W2,W3"
 
 
 def run_client(cmd, args, env=None):
@@ -231,13 +234,13 @@ def run_crew_load(args, binary, mode, workloads, tmp, extra_env=None):
     p = start(pinned([binary, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)],
                      args, "server"), env=env)
     wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1), p, "crew")
-    out = run_client(pinned([args.load, "--url", f"http://127.0.0.1:{port}/", "--workload", workloads]
-                            + client_args(args, workloads=False), args, "client"), args)
+    out = run_client(pinned([args.load, "--url", f"http://127.0.0.1:{port}/"] + client_args(args, workloads),
+                            args, "client"), args)
     return p, parse_crew_load(out)
 
 
 def run_crew(args, mode, tmp):
-    return run_crew_load(args, args.crew, mode, getattr(args, "workloads", None) or "W1,W2,W3", tmp)
+    return run_crew_load(args, args.crew, mode, workloads_of(args), tmp)
 
 
 def run_beanstalkd(args, mode, tmp):
@@ -245,8 +248,8 @@ def run_beanstalkd(args, mode, tmp):
     sync = ["-f", "0"] if mode == "fsync" else ["-F"]
     p = start(pinned(["beanstalkd", "-l", "127.0.0.1", "-p", str(port), "-b", tmp] + sync, args, "server"))
     wait_until(lambda: tcp_reply(port, b"stats\r\n", b"OK"), p, "beanstalkd")
-    out = run_client(pinned([args.beanstalk_load, "--port", str(port), "--mode", mode] + client_args(args),
-                            args, "client"), args)
+    out = run_client(pinned([args.beanstalk_load, "--port", str(port), "--mode", mode]
+                            + client_args(args, workloads_of(args)), args, "client"), args)
     return p, parse_json_lines(out)
 
 
@@ -256,7 +259,7 @@ def run_bullmq(args, mode, tmp):
                       "--appendonly", "yes", "--appendfsync", mode, "--save", ""], args, "server"))
     wait_until(lambda: tcp_reply(port, b"PING\r\n", b"+PONG"), p, "redis-server")
     out = run_client(pinned(["node", os.path.join(NODE_DIR, "bullmq_load.mjs"), "--port", str(port),
-                             "--mode", mode] + client_args(args), args, "client"), args)
+                             "--mode", mode] + client_args(args, workloads_of(args)), args, "client"), args)
     res = parse_json_lines(out)
     if ("W1", "drain") in res:  # its one drain is already one round trip per job (OPTIONAL_ROWS)
         res[("W1", "drain-pipelined")] = res[("W1", "drain")]
@@ -279,7 +282,8 @@ def run_graphile(args, mode, tmp):
     wait_until(lambda: subprocess.run(ready).returncode == 0, p, "postgres")
     batching = "on" if mode == "batching-on" else "off"
     out = run_client(["node", os.path.join(NODE_DIR, "graphile_load.mjs"), "--port", str(port),
-                      "--mode", mode, "--batching", batching] + client_args(args), args)
+                      "--mode", mode, "--batching", batching]
+                     + client_args(args, workloads_of(args)), args)
     res = parse_json_lines(out)
     if batching == "on" and ("W1", "drain") in res:  # its batched drain (OPTIONAL_ROWS)
         res[("W1", "drain-batched")] = res[("W1", "drain")]

@@ -83,8 +83,7 @@ Status Engine::Load() {
     RETURN_IF_ERROR(decode_status);
     // The first task write makes them stale: a crash from here on recounts.
     rocksdb::WriteBatch b;
-    b.Delete(store_->handle(Cf::kMeta),
-             rocksdb::Slice(kCountersSaved.data(), kCountersSaved.size()));
+    b.Delete(store_->handle(Cf::kMeta), kCountersSaved);
     uint64_t seq;
     RETURN_IF_ERROR(store_->Write(&b, &seq));
     RETURN_IF_ERROR(store_->WaitDurable(seq));
@@ -130,18 +129,18 @@ Status Engine::SaveCounters() {
   std::shared_lock lock(cache_mu_);
   rocksdb::WriteBatch b;
   rocksdb::ColumnFamilyHandle* meta = store_->handle(Cf::kMeta);
-  RETURN_IF_ERROR(store_->Scan(
-      Cf::kMeta, kChannelStatsPrefix, false, [&](std::string_view k, std::string_view) {
-        b.Delete(meta, rocksdb::Slice(k.data(), k.size()));  // (a channel gone since)
-        return true;
-      }));
+  RETURN_IF_ERROR(store_->Scan(Cf::kMeta, kChannelStatsPrefix, false,
+                               [&](std::string_view k, std::string_view) {
+                                 b.Delete(meta, k);  // (a channel gone since)
+                                 return true;
+                               }));
   for (const auto& [name, c] : channels_) {
     b.Put(meta, std::string(kChannelStatsPrefix) + name, EncodeChannelStats(c));
   }
   for (const auto& [id, g] : groups_) {
     b.Put(store_->handle(Cf::kGroups), storage::IdKey(id), EncodeGroup(g));
   }
-  b.Put(meta, rocksdb::Slice(kCountersSaved.data(), kCountersSaved.size()), rocksdb::Slice());
+  b.Put(meta, kCountersSaved, rocksdb::Slice());
   uint64_t seq;
   RETURN_IF_ERROR(store_->Write(&b, &seq));
   return store_->WaitDurable(seq);
