@@ -10,7 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,38 +39,19 @@ class TaskCache {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(id);
     if (!bytes || bytes->size() > kMaxRecord) {
-      if (it != map_.end()) {
-        used_ -= Cost(it->second.bytes);
-        map_.erase(it);
-      }
+      if (it != map_.end()) Erase(it);
       return;
     }
     used_ += Cost(*bytes);
     if (it != map_.end()) {  // (in place: no node freed and made again)
       used_ -= Cost(it->second.bytes);
       it->second.bytes = std::move(*bytes);
-      it->second.stamp = ++stamp_;
+      order_.splice(order_.end(), order_, it->second.pos);  // now the latest written
     } else {
-      map_.emplace(id, Entry{std::move(*bytes), ++stamp_});
+      order_.push_back(id);
+      map_.emplace(id, Entry{std::move(*bytes), std::prev(order_.end())});
     }
-    order_.emplace_back(id, stamp_);
-    // The order keeps one entry per write; mostly stale (one task written over and over), it
-    // keeps only the live ones (amortized: it at least doubled since).
-    if (order_.size() > 2 * map_.size() + 64) {
-      std::deque<std::pair<Id, uint64_t>> live;
-      for (const auto& [old, stamp] : order_) {
-        if (Live(old, stamp) != map_.end()) live.emplace_back(old, stamp);
-      }
-      order_.swap(live);
-    }
-    while (used_ > budget_ && !order_.empty()) {  // the oldest written go
-      auto [old, stamp] = order_.front();
-      order_.pop_front();
-      if (auto o = Live(old, stamp); o != map_.end()) {
-        used_ -= Cost(o->second.bytes);
-        map_.erase(o);
-      }
-    }
+    while (used_ > budget_ && !order_.empty()) Erase(map_.find(order_.front()));  // oldest first
   }
 
   size_t size() const {
@@ -81,22 +62,24 @@ class TaskCache {
  private:
   struct Entry {
     std::string bytes;
-    uint64_t stamp;
+    std::list<Id>::iterator pos;  // in order_
   };
   static size_t Cost(const std::string& bytes) { return bytes.size() + 96; }  // (+ node, order)
   using Map = std::unordered_map<Id, Entry, IdHash>;
-  // The task's entry if this order entry is its latest write, else map_.end().
-  Map::iterator Live(const Id& id, uint64_t stamp) {
-    auto it = map_.find(id);
-    return it != map_.end() && it->second.stamp == stamp ? it : map_.end();
+  void Erase(Map::iterator it) {
+    used_ -= Cost(it->second.bytes);
+    order_.erase(it->second.pos);
+    map_.erase(it);
   }
 
   const size_t budget_;
   mutable std::mutex mu_;
-  Map map_;                                    // GUARDED_BY(mu_)
-  std::deque<std::pair<Id, uint64_t>> order_;  // GUARDED_BY(mu_): (id, stamp), oldest first
-  uint64_t stamp_ = 0;                         // GUARDED_BY(mu_)
-  size_t used_ = 0;                            // GUARDED_BY(mu_)
+  Map map_;  // GUARDED_BY(mu_)
+  // GUARDED_BY(mu_): each entry's id once, the one written longest ago first. (A list, so that
+  // a write moves its entry to the back in place: a queue of every write, dropping the stale
+  // entries now and then, cost two hash lookups per write.)
+  std::list<Id> order_;
+  size_t used_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace crew::engine
