@@ -47,64 +47,59 @@ class TaskWriter {
  public:
   explicit TaskWriter(std::string& out) : out_(out) {}
   void Task(const engine::Task& t) {
-    out_.push_back('{');
-    Key("_id");
+    out_ += "{\"_id\":";
     Hex(t.id);
-    Key("taskGroupId");
+    out_ += ",\"taskGroupId\":";
     Hex(t.group_id);
-    Key("name");
-    out_ += engine::JsonQuote(t.name);
-    Key("channel");
-    out_ += engine::JsonQuote(t.channel);
-    Key("workgroup");
+    out_ += ",\"name\":";
+    engine::AppendJsonQuoted(t.name, &out_);
+    out_ += ",\"channel\":";
+    engine::AppendJsonQuoted(t.channel, &out_);
+    out_ += ",\"workgroup\":";
     OptString(t.workgroup);
-    Key("key");
+    out_ += ",\"key\":";
     OptString(t.key);
-    Key("remainingAttempts");
-    out_ += std::to_string(t.remaining_attempts);
-    Key("isPaused");
+    out_ += ",\"remainingAttempts\":";
+    Integer(t.remaining_attempts);
+    out_ += ",\"isPaused\":";
     Bool(t.is_paused);
-    Key("parentsComplete");
+    out_ += ",\"parentsComplete\":";
     Bool(t.parents_complete);
-    Key("isComplete");
+    out_ += ",\"isComplete\":";
     Bool(t.is_complete);
-    Key("priority");
-    out_ += std::to_string(t.priority);
-    Key("runAfter");
+    out_ += ",\"priority\":";
+    Integer(t.priority);
+    out_ += ",\"runAfter\":";
     OptDate(t.shown_run_after);
-    Key("progressWeight");
+    out_ += ",\"progressWeight\":";
     Number(t.progress_weight);
-    Key("isSeed");
+    out_ += ",\"isSeed\":";
     Bool(t.is_seed);
-    Key("errorDelayInSeconds");
+    out_ += ",\"errorDelayInSeconds\":";
     Number(t.error_delay_s);
-    Key("input");
+    out_ += ",\"input\":";
     out_ += t.input;
-    Key("errors");
-    out_.push_back('[');
+    out_ += ",\"errors\":[";
     for (size_t i = 0; i < t.errors.size(); ++i) {
       if (i) out_.push_back(',');
       out_ += t.errors[i];
     }
-    out_.push_back(']');
-    Key("output");
+    out_ += "],\"output\":";
     out_ += t.output;
-    Key("createdAt");
+    out_ += ",\"createdAt\":";
     Date(t.created_at);
-    Key("parentIds");
-    out_.push_back('[');
+    out_ += ",\"parentIds\":[";
     for (size_t i = 0; i < t.parent_ids.size(); ++i) {
       if (i) out_.push_back(',');
       Hex(t.parent_ids[i]);
     }
-    out_.push_back(']');
-    Key("assignedTo");
+    out_ += "],\"assignedTo\":";
     OptString(t.assigned_to);
-    Key("assignedAt");
+    out_ += ",\"assignedAt\":";
     OptDate(t.assigned_at);
-    Key("executeMessageId");
+    out_ += ",\"executeMessageId\":";
     OptString(t.execute_message_id);
-    Key("examineMessageId");
+    out_ += ",\"examineMessageId\":";
     OptString(t.examine_message_id);
     out_.push_back('}');
   }
@@ -112,7 +107,7 @@ class TaskWriter {
     out_ += "{\"_id\":";
     Hex(p.id);
     out_ += ",\"channel\":";
-    out_ += engine::JsonQuote(p.channel);
+    engine::AppendJsonQuoted(p.channel, &out_);
     out_ += ",\"input\":";
     out_ += p.input;
     out_ += ",\"output\":";
@@ -131,28 +126,28 @@ class TaskWriter {
   }
 
  private:
-  void Key(std::string_view k) {  // (a literal's length is known where it is written)
-    if (out_.back() != '{') out_.push_back(',');
-    out_.push_back('"');
-    out_.append(k);
-    out_.append("\":", 2);
-  }
+  // (Keys are written as literals with their comma and colon: one append each.)
   void Hex(const Id& id) {
     out_.push_back('"');
-    out_ += id.Hex();
+    id.AppendHex(&out_);
     out_.push_back('"');
   }
   void Bool(bool b) { out_ += b ? "true" : "false"; }
+  void Integer(int64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+  }
   void OptString(const std::optional<std::string>& s) {
     if (s) {
-      out_ += engine::JsonQuote(*s);
+      engine::AppendJsonQuoted(*s, &out_);
     } else {
       out_ += "null";
     }
   }
   void Date(int64_t ms) {
     out_.push_back('"');
-    out_ += FormatIso(ms);
+    AppendIso(ms, &out_);
     out_.push_back('"');
   }
   void OptDate(const std::optional<int64_t>& ms) {
@@ -166,7 +161,7 @@ class TaskWriter {
   void Number(double v) {
     char buf[32];
     if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
-      out_ += std::to_string(static_cast<int64_t>(v));
+      Integer(static_cast<int64_t>(v));
     } else if (std::isfinite(v)) {
       auto r = std::to_chars(buf, buf + sizeof buf, v);
       out_.append(buf, r.ptr);
@@ -179,9 +174,29 @@ class TaskWriter {
 
 }  // namespace
 
+namespace {
+
+// Room for a task's JSON: its fixed part (~480 bytes with every date and id set) and its texts.
+size_t TaskJsonSize(const engine::Task& t) {
+  size_t n = 480 + t.name.size() + t.channel.size() + t.input.size() + t.output.size() +
+             26 * t.parent_ids.size();
+  for (const std::string& e : t.errors) n += e.size() + 1;
+  return n;
+}
+
+size_t AcquiredJsonSize(const engine::Acquired& a) {
+  size_t n = 32 + TaskJsonSize(a.task);
+  for (const engine::ParentData& p : a.parents) {
+    n += 80 + p.channel.size() + p.input.size() + p.output.size();
+  }
+  return n;
+}
+
+}  // namespace
+
 std::string TaskJson(const engine::Task& t) {
   std::string out;
-  out.reserve(480 + t.name.size() + t.input.size() + t.output.size());
+  out.reserve(TaskJsonSize(t));
   TaskWriter(out).Task(t);
   return out;
 }
@@ -230,12 +245,17 @@ std::string ChannelsJson(const std::vector<engine::ChannelStats>& channels) {
 std::string AcquiredJson(const engine::Acquired* a) {
   if (!a) return "{\"task\":null}";
   std::string out;
+  out.reserve(AcquiredJsonSize(*a));
   TaskWriter(out).Acquired(*a);
   return out;
 }
 
 std::string AcquiredListJson(const std::vector<engine::Acquired>& list) {
-  std::string out = "{\"tasks\":[";
+  size_t size = 16;
+  for (const engine::Acquired& a : list) size += AcquiredJsonSize(a) + 1;
+  std::string out;
+  out.reserve(size);
+  out += "{\"tasks\":[";
   for (size_t i = 0; i < list.size(); ++i) {
     if (i) out.push_back(',');
     TaskWriter(out).Acquired(list[i]);

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 
 #include <httplib.h>
 
@@ -16,9 +17,12 @@ int HttpStatus(Code code);
 // Constant-time comparison of a secret (http_server.cc).
 bool SecretEquals(const std::string& given, const std::string& expected);
 
-inline void ReplyJson(httplib::Response& res, int status, const std::string& body) {
+// (As Response::set_content, but the body is moved in, not copied: an acquire's answer is ~1 KB.)
+inline void ReplyJson(httplib::Response& res, int status, std::string body) {
   res.status = status;
-  res.set_content(body, "application/json; charset=utf-8");
+  res.body = std::move(body);
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", "application/json; charset=utf-8");
 }
 
 inline void ReplyError(httplib::Response& res, const Status& s) {

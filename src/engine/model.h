@@ -156,5 +156,6 @@ Status DecodeChannelStats(std::string_view data, ChannelStats* c);
 
 // JSON text helpers for event payloads built by the engine.
 std::string JsonQuote(std::string_view s);
+void AppendJsonQuoted(std::string_view s, std::string* out);  // JsonQuote(s), appended
 
 }  // namespace crew::engine

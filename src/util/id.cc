@@ -16,12 +16,19 @@ int HexValue(char c) {
 }  // namespace
 
 std::string Id::Hex() const {
-  std::string out(24, '0');
-  for (size_t i = 0; i < 12; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 0xF];
-  }
+  std::string out;
+  AppendHex(&out);
   return out;
+}
+
+void Id::AppendHex(std::string* out) const {
+  const size_t at = out->size();
+  out->resize(at + 24);
+  char* p = out->data() + at;
+  for (size_t i = 0; i < 12; ++i) {
+    p[2 * i] = kHex[bytes[i] >> 4];
+    p[2 * i + 1] = kHex[bytes[i] & 0xF];
+  }
 }
 
 std::optional<Id> Id::FromHex(std::string_view text) {

@@ -19,6 +19,7 @@ struct Id {
   std::array<uint8_t, 12> bytes{};
 
   std::string Hex() const;                                  // 24 lowercase hex chars
+  void AppendHex(std::string* out) const;                   // Hex(), appended
   static std::optional<Id> FromHex(std::string_view text);  // nullopt unless 24 hex chars
   std::string_view View() const {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};

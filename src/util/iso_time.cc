@@ -52,6 +52,12 @@ bool Digits(std::string_view text, size_t& pos, size_t n, int& out) {
 }  // namespace
 
 std::string FormatIso(int64_t ms) {
+  std::string out;
+  AppendIso(ms, &out);
+  return out;
+}
+
+void AppendIso(int64_t ms, std::string* to) {
   int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
   int64_t rem = ms - days * 86400000;
   int64_t y;
@@ -69,13 +75,14 @@ std::string FormatIso(int64_t ms) {
     put(14, rem / 60000 % 60, 2);
     put(17, rem / 1000 % 60, 2);
     put(20, rem % 1000, 3);
-    return std::string(out, sizeof out - 1);
+    to->append(out, sizeof out - 1);
+    return;
   }
   char buf[40];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y),
                 m, d, static_cast<int>(rem / 3600000), static_cast<int>(rem / 60000 % 60),
                 static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
-  return buf;
+  to->append(buf);
 }
 
 std::optional<int64_t> ParseIso(std::string_view text) {

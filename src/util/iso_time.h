@@ -10,6 +10,7 @@ namespace crew {
 
 // Epoch milliseconds -> "2022-11-14T22:15:46.123Z".
 std::string FormatIso(int64_t ms);
+void AppendIso(int64_t ms, std::string* to);  // FormatIso(ms), appended
 
 // Parses "YYYY-MM-DD" with an optional time "THH:MM[:SS[.fraction]]" (a space may stand for the
 // T) and an optional offset "Z", "±HH", "±HH:MM" or "±HHMM". No offset means UTC (SPEC D7).
