@@ -21,6 +21,7 @@ TEST(HttpMetrics, RouteLabelsAreTemplatesNeverIdsOrChannels) {
       {"/api/v1/task/665f1c2e9b1d4a0001a2b3c4/release", "/api/v1/task/:id/release"},
       {"/api/v1/channel/images/acquire", "/api/v1/channel/:channel/acquire"},
       {"/api/v1/channel/a/b/c/acquire", "/api/v1/channel/:channel/acquire"},
+      {"/api/v1/channel/a/b/c/d/e/f/g/h/i/j/k/l/acquire", "/api/v1/channel/:channel/acquire"},
       {"/api/v1/channel/x/tasks", "/api/v1/channel/:channel/tasks"},
       {"/api/v1/channel//acquire", "other"},
       {"/api/v1/tasks/release", "/api/v1/tasks/release"},
@@ -36,6 +37,9 @@ TEST(HttpMetrics, RouteLabelsAreTemplatesNeverIdsOrChannels) {
       {"/groups/665f1c2e9b1d4a0001a2b3c4", "/*"},
   };
   for (const auto& c : cases) EXPECT_EQ(m.RouteOf(c.path), c.route) << c.path;
+  std::string deep = "/api/v1/channel";  // more segments than a label is looked for in
+  for (int i = 0; i < 70; ++i) deep += "/a";
+  EXPECT_EQ(m.RouteOf(deep + "/acquire"), "other");
 }
 
 TEST(HttpMetrics, CountsAndHistogramsRender) {
