@@ -47,92 +47,94 @@ class TaskWriter {
  public:
   explicit TaskWriter(std::string& out) : out_(out) {}
   void Task(const engine::Task& t) {
-    out_ += "{\"_id\":";
+    Lit("{\"_id\":");
     Hex(t.id);
-    out_ += ",\"taskGroupId\":";
+    Lit(",\"taskGroupId\":");
     Hex(t.group_id);
-    out_ += ",\"name\":";
+    Lit(",\"name\":");
     engine::AppendJsonQuoted(t.name, &out_);
-    out_ += ",\"channel\":";
+    Lit(",\"channel\":");
     engine::AppendJsonQuoted(t.channel, &out_);
-    out_ += ",\"workgroup\":";
+    Lit(",\"workgroup\":");
     OptString(t.workgroup);
-    out_ += ",\"key\":";
+    Lit(",\"key\":");
     OptString(t.key);
-    out_ += ",\"remainingAttempts\":";
+    Lit(",\"remainingAttempts\":");
     Integer(t.remaining_attempts);
-    out_ += ",\"isPaused\":";
+    Lit(",\"isPaused\":");
     Bool(t.is_paused);
-    out_ += ",\"parentsComplete\":";
+    Lit(",\"parentsComplete\":");
     Bool(t.parents_complete);
-    out_ += ",\"isComplete\":";
+    Lit(",\"isComplete\":");
     Bool(t.is_complete);
-    out_ += ",\"priority\":";
+    Lit(",\"priority\":");
     Integer(t.priority);
-    out_ += ",\"runAfter\":";
+    Lit(",\"runAfter\":");
     OptDate(t.shown_run_after);
-    out_ += ",\"progressWeight\":";
+    Lit(",\"progressWeight\":");
     Number(t.progress_weight);
-    out_ += ",\"isSeed\":";
+    Lit(",\"isSeed\":");
     Bool(t.is_seed);
-    out_ += ",\"errorDelayInSeconds\":";
+    Lit(",\"errorDelayInSeconds\":");
     Number(t.error_delay_s);
-    out_ += ",\"input\":";
+    Lit(",\"input\":");
     out_ += t.input;
-    out_ += ",\"errors\":[";
+    Lit(",\"errors\":[");
     for (size_t i = 0; i < t.errors.size(); ++i) {
       if (i) out_.push_back(',');
       out_ += t.errors[i];
     }
-    out_ += "],\"output\":";
+    Lit("],\"output\":");
     out_ += t.output;
-    out_ += ",\"createdAt\":";
+    Lit(",\"createdAt\":");
     Date(t.created_at);
-    out_ += ",\"parentIds\":[";
+    Lit(",\"parentIds\":[");
     for (size_t i = 0; i < t.parent_ids.size(); ++i) {
       if (i) out_.push_back(',');
       Hex(t.parent_ids[i]);
     }
-    out_ += "],\"assignedTo\":";
+    Lit("],\"assignedTo\":");
     OptString(t.assigned_to);
-    out_ += ",\"assignedAt\":";
+    Lit(",\"assignedAt\":");
     OptDate(t.assigned_at);
-    out_ += ",\"executeMessageId\":";
+    Lit(",\"executeMessageId\":");
     OptString(t.execute_message_id);
-    out_ += ",\"examineMessageId\":";
+    Lit(",\"examineMessageId\":");
     OptString(t.examine_message_id);
     out_.push_back('}');
   }
   void Parent(const engine::ParentData& p) {
-    out_ += "{\"_id\":";
+    Lit("{\"_id\":");
     Hex(p.id);
-    out_ += ",\"channel\":";
+    Lit(",\"channel\":");
     engine::AppendJsonQuoted(p.channel, &out_);
-    out_ += ",\"input\":";
+    Lit(",\"input\":");
     out_ += p.input;
-    out_ += ",\"output\":";
+    Lit(",\"output\":");
     out_ += p.output;
     out_.push_back('}');
   }
   void Acquired(const engine::Acquired& a) {
-    out_ += "{\"task\":";
+    Lit("{\"task\":");
     Task(a.task);
-    out_ += ",\"parents\":[";
+    Lit(",\"parents\":[");
     for (size_t i = 0; i < a.parents.size(); ++i) {
       if (i) out_.push_back(',');
       Parent(a.parents[i]);
     }
-    out_ += "]}";
+    Lit("]}");
   }
 
  private:
-  // (Keys are written as literals with their comma and colon: one append each.)
+  // Keys are written as literals with their comma and colon: one append each, of a length
+  // known where it is written (an append of a const char* measures it first).
+  void Lit(std::string_view s) { out_.append(s.data(), s.size()); }
   void Hex(const Id& id) {
     out_.push_back('"');
     id.AppendHex(&out_);
     out_.push_back('"');
   }
-  void Bool(bool b) { out_ += b ? "true" : "false"; }
+  void Bool(bool b) { Lit(b ? std::string_view("true") : std::string_view("false")); }
   void Integer(int64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -142,7 +144,7 @@ class TaskWriter {
     if (s) {
       engine::AppendJsonQuoted(*s, &out_);
     } else {
-      out_ += "null";
+      Lit("null");
     }
   }
   void Date(int64_t ms) {
@@ -154,7 +156,7 @@ class TaskWriter {
     if (ms) {
       Date(*ms);
     } else {
-      out_ += "null";
+      Lit("null");
     }
   }
   // "number" fields print as integers when they hold one (1, not 1.0), else shortest round trip.
@@ -166,7 +168,7 @@ class TaskWriter {
       auto r = std::to_chars(buf, buf + sizeof buf, v);
       out_.append(buf, r.ptr);
     } else {
-      out_ += "null";
+      Lit("null");
     }
   }
   std::string& out_;
