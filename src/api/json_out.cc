@@ -174,10 +174,6 @@ class TaskWriter {
   std::string& out_;
 };
 
-}  // namespace
-
-namespace {
-
 // Room for a task's JSON: its fixed part (~480 bytes with every date and id set) and its texts.
 size_t TaskJsonSize(const engine::Task& t) {
   size_t n = 480 + t.name.size() + t.channel.size() + t.input.size() + t.output.size() +
