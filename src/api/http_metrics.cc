@@ -83,9 +83,8 @@ const std::string& HttpMetrics::RouteOf(std::string_view path) const {
   return routes_[RouteIndex(path)].label;
 }
 
-void HttpMetrics::Observe(std::string_view method, std::string_view path, int status,
+void HttpMetrics::Observe(std::string_view method, int route, int status,
                           std::optional<double> seconds) {
-  const int route = RouteIndex(path);
   const int m = MethodIndex(method);
   std::lock_guard<std::mutex> lock(mu_);
   ++requests_[{route, m, status}];

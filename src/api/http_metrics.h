@@ -5,6 +5,8 @@
 // dashboard's files), so ids, channel names and unknown paths never become label values: the
 // number of series is bounded. A `{channel}` parameter
 // matches one or more path segments (channel names may hold a slash), any other one segment.
+// A request the Router routed is labelled by its route, matched once against the templates
+// (Router::Label): the same label, without matching each path against every template.
 // Thread-safe.
 #pragma once
 
@@ -30,11 +32,16 @@ class HttpMetrics {
   // `templates`: OpenAPI path templates ("/api/v1/task/{id}").
   explicit HttpMetrics(const std::vector<std::string>& templates);
 
-  // The route label of a request path.
+  // The route label of a request path, and its index (for Observe).
   const std::string& RouteOf(std::string_view path) const;
+  int RouteIndex(std::string_view path) const;
   // One answered request; `seconds` unset when its start is unknown (a malformed request).
   void Observe(std::string_view method, std::string_view path, int status,
-               std::optional<double> seconds);
+               std::optional<double> seconds) {
+    Observe(method, RouteIndex(path), status, seconds);
+  }
+  // The same, with the route's index known (a route of the Router labelled once: Router::Label).
+  void Observe(std::string_view method, int route, int status, std::optional<double> seconds);
   // crew_http_requests_total and crew_http_request_duration_seconds.
   void Render(PromText& out) const;
 
@@ -49,7 +56,6 @@ class HttpMetrics {
     int64_t count = 0;
     double sum = 0;
   };
-  int RouteIndex(std::string_view path) const;
 
   std::vector<Route> routes_;  // immutable after construction; then "other", "/*"
   mutable std::mutex mu_;

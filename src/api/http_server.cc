@@ -75,6 +75,8 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
                   MetricsSources{metrics_.get(), tls ? &in_flight_ : loops_->in_flight(),
                                  options_.version, options_.dispatch_counts});
   RegisterPages(router_);  // last: its GET (/.*) serves the dashboard for every other path
+  router_.Label(
+      [this](std::string_view path_template) { return metrics_->RouteIndex(path_template); });
   if (tls) StartHttplib();
 }
 
@@ -104,11 +106,15 @@ bool HttpServer::Before(const httplib::Request& req, httplib::Response& res) con
 // Every answer, before it goes out: an error without a body gets a JSON message, and /metrics
 // counts it (so a client that has its answer and scrapes next finds it counted).
 void HttpServer::Finish(const httplib::Request& req, httplib::Response& res,
-                        std::optional<double> seconds) const {
+                        const Router::Route* route, std::optional<double> seconds) const {
   if (res.status >= 400 && res.body.empty() && !res.content_provider_) {
     res.set_content(MessageJson(DefaultMessage(res.status)), "application/json; charset=utf-8");
   }
-  metrics_->Observe(req.method, req.path, res.status, seconds);
+  if (route && route->label >= 0) {
+    metrics_->Observe(req.method, route->label, res.status, seconds);
+  } else {
+    metrics_->Observe(req.method, req.path, res.status, seconds);
+  }
 }
 
 // A handler, with what httplib's exception handler did: a 500 with the exception's message.
@@ -155,7 +161,8 @@ void HttpServer::StartLoops() {
   // (its task is handed out again, README "Durability"). Saves a write(2) per turn.
   if (store_->relaxed()) hooks.flush = [this] { return store_->FlushWal(); };
   hooks.finish = [this](const httplib::Request& req, httplib::Response& res,
-                        std::optional<double> seconds) { Finish(req, res, seconds); };
+                        const Router::Route* route,
+                        std::optional<double> seconds) { Finish(req, res, route, seconds); };
   loops_ = std::make_unique<LoopServer>(&router_, std::move(hooks), std::move(o));
 }
 
@@ -183,7 +190,7 @@ void HttpServer::StartHttplib() {
       seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_here).count();
     }
-    Finish(req, res, seconds);
+    Finish(req, res, nullptr, seconds);
   });
   s.set_logger([this](const httplib::Request&, const httplib::Response&) {
     if (counted_here) {

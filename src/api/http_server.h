@@ -65,7 +65,7 @@ class HttpServer {
   void StartLoops();
   void StartHttplib();
   bool Before(const httplib::Request& req, httplib::Response& res) const;
-  void Finish(const httplib::Request& req, httplib::Response& res,
+  void Finish(const httplib::Request& req, httplib::Response& res, const Router::Route* route,
               std::optional<double> seconds) const;
   void RunRoute(const Router::Route& route, const httplib::Request& req,
                 httplib::Response& res) const;

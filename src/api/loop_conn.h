@@ -60,7 +60,8 @@ struct LoopServer::Answer {
   Conn* conn = nullptr;
   std::unique_ptr<httplib::Request> req;  // (never null)
   httplib::Response res;
-  uint64_t seq = 0;   // the sync its own write needs (0: none)
+  const Router::Route* route = nullptr;  // the route that answered (null: none did)
+  uint64_t seq = 0;                      // the sync its own write needs (0: none)
   uint64_t wait = 0;  // held: the sync it leaves after (its own, or an earlier answer's)
   bool timed = true;  // a routed request (else refused while being read)
   loop::Clock::time_point started;

@@ -49,7 +49,7 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
   hooks_.run(*route, *req, res, false);
   SetClientSocket(-1);
   if (res.status == -1) res.status = 200;
-  hooks_.finish(*req, res, std::chrono::duration<double>(Clock::now() - started).count());
+  hooks_.finish(*req, res, route, std::chrono::duration<double>(Clock::now() - started).count());
   const bool head_only = req->method == "HEAD";
   bool close = c->pool_close || stopping_;
   if (!res.content_provider_ || head_only) {

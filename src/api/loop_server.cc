@@ -378,6 +378,7 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
       a.res.status = 404;
     } else if (route->on_loop && a.req->body.size() <= options_.max_loop_body &&
                route->on_loop(*a.req)) {
+      a.route = route;
       a.seq = hooks_.run(*route, *a.req, a.res, true);
     } else {
       c->pool_route = route;
@@ -487,7 +488,7 @@ void LoopServer::Emit(Answer& a, const Status& durable) {
   }
   std::optional<double> seconds;
   if (a.timed) seconds = std::chrono::duration<double>(Clock::now() - a.started).count();
-  hooks_.finish(*a.req, a.res, seconds);
+  hooks_.finish(*a.req, a.res, a.route, seconds);
   c->out += AnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers);
   if (a.req->method != "HEAD") c->out += a.res.body;
   if (a.close) c->close_after = true;

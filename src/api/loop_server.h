@@ -69,8 +69,10 @@ struct LoopHooks {
   // Optional (unset: the turn's writes stay buffered until `await` flushes them).
   std::function<Status()> flush;
   // Every answer, just before it is written: fills in what the handler left (an error's JSON
-  // body) and counts it. seconds: since the request was complete (none: refused while read).
-  std::function<void(const httplib::Request&, httplib::Response&, std::optional<double> seconds)>
+  // body) and counts it. `route`: the route that answered (null: none did). seconds: since the
+  // request was complete (none: refused while read).
+  std::function<void(const httplib::Request&, httplib::Response&, const Router::Route* route,
+                     std::optional<double> seconds)>
       finish;
 };
 

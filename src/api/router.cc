@@ -132,6 +132,16 @@ const Router::Route* Router::Match(httplib::Request& req) const {
   return nullptr;
 }
 
+void Router::Label(const std::function<int(std::string_view path_template)>& label_of) {
+  for (Route& r : routes_) {
+    if (r.shape == Route::Shape::kLiteral) {
+      r.label = label_of(r.prefix);
+    } else if (r.shape == Route::Shape::kGroup) {
+      r.label = label_of(r.prefix + (r.segment ? "{id}" : "{channel}") + r.suffix);
+    }
+  }
+}
+
 void Router::InstallInto(httplib::Server& server) const {
   for (const Route& r : routes_) {
     if (r.method == "GET") {

@@ -40,6 +40,9 @@ class Router {
     Shape shape = Shape::kRegex;
     // kGroup: "([^/]+)" (one path segment), else "(.+)" (no CR or LF, as ECMAScript's '.').
     bool segment = false;
+    // Its /metrics route label (HttpMetrics), set by Label() before serving; -1: the label is
+    // found from each request's path.
+    int label = -1;
   };
 
   void Get(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
@@ -51,6 +54,9 @@ class Router {
   // The first route of req.method (HEAD: GET's) matching req.path, with req.matches filled;
   // nullptr when none does.
   const Route* Match(httplib::Request& req) const;
+  // Gives each route of a known shape the label `label_of` answers for its path template: its
+  // literal path, or its group written "{id}" (one segment) or "{channel}" (one or more).
+  void Label(const std::function<int(std::string_view path_template)>& label_of);
   void InstallInto(httplib::Server& server) const;
 
  private:

@@ -4,6 +4,7 @@
 #include "api/api_docs.h"
 #include "api/http_metrics.h"
 #include "api/prometheus.h"
+#include "api/router.h"
 
 namespace crew::api {
 namespace {
@@ -40,6 +41,45 @@ TEST(HttpMetrics, RouteLabelsAreTemplatesNeverIdsOrChannels) {
   std::string deep = "/api/v1/channel";  // more segments than a label is looked for in
   for (int i = 0; i < 70; ++i) deep += "/a";
   EXPECT_EQ(m.RouteOf(deep + "/acquire"), "other");
+}
+
+// A route of the Router is matched against the templates once; its label is then what each of
+// its paths would be labelled. A route of no known shape is labelled by each request's path.
+TEST(HttpMetrics, ARouteIsLabelledOnceByItsTemplate) {
+  HttpMetrics m(OpenApiPaths());
+  Router r;
+  auto none = [](const httplib::Request&, httplib::Response&) {};
+  r.Post("/api/v1/channel/(.+)/acquire", none);
+  r.Post("/api/v1/task/([^/]+)/release", none);
+  r.Get("/api/v1/task_groups/count", none);
+  r.Get("/healthz", none);
+  r.Post("/api/v1/task/([^/]+)/(?:examine|execute)", none);
+  r.Get("(/.*)", none);
+  r.Label([&m](std::string_view path_template) { return m.RouteIndex(path_template); });
+  struct Case {
+    const char* method;
+    const char* path;
+    bool labelled;
+  } cases[] = {
+      {"POST", "/api/v1/channel/images/acquire", true},
+      {"POST", "/api/v1/channel/a/b/c/acquire", true},
+      {"POST", "/api/v1/task/665f1c2e9b1d4a0001a2b3c4/release", true},
+      {"GET", "/api/v1/task_groups/count", true},
+      {"GET", "/healthz", true},
+      {"POST", "/api/v1/task/665f1c2e9b1d4a0001a2b3c4/examine", false},
+      {"GET", "/assets/index-1a2b.js", false},
+  };
+  for (const auto& c : cases) {
+    httplib::Request req;
+    req.method = c.method;
+    req.path = c.path;
+    const Router::Route* route = r.Match(req);
+    ASSERT_NE(route, nullptr) << c.path;
+    EXPECT_EQ(route->label >= 0, c.labelled) << c.path;
+    if (c.labelled) {
+      EXPECT_EQ(route->label, m.RouteIndex(c.path)) << c.path;
+    }
+  }
 }
 
 TEST(HttpMetrics, CountsAndHistogramsRender) {

@@ -132,7 +132,8 @@ class LoopServerTest : public ::testing::Test {
       sync_door_.Pass();
       return sync_fails_ ? Status::Unavailable("WAL sync failed") : Status::Ok();
     };
-    hooks.finish = [](const httplib::Request&, httplib::Response&, std::optional<double>) {};
+    hooks.finish = [](const httplib::Request&, httplib::Response&, const Router::Route*,
+                      std::optional<double>) {};
     LoopServerOptions o;
     o.loops = loops;
     server_ = std::make_unique<LoopServer>(&router_, std::move(hooks), o);
