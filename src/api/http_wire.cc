@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <optional>
+#include <tuple>
 
 namespace crew::api {
 
@@ -18,13 +19,14 @@ WireRequest Refuse(int status, std::string message) {
   return w;
 }
 
+// ASCII case folding (header names and the tokens compared here are ASCII; std::tolower is a
+// call into the C library per character, and depends on the locale).
+char FoldCase(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
 bool EqualsNoCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (FoldCase(a[i]) != FoldCase(b[i])) return false;
   }
   return true;
 }
@@ -119,15 +121,17 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
       return Refuse(400, "Malformed header line");
     }
     std::string_view name = header->substr(0, colon);
-    if (name.find_first_of(" \t") != std::string_view::npos) {
-      return Refuse(400, "Malformed header line");
+    // (a loop: find_first_of calls memchr on its set for each character of the name)
+    for (char ch : name) {
+      if (ch == ' ' || ch == '\t') return Refuse(400, "Malformed header line");
     }
     std::string_view value = header->substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
       value.remove_prefix(1);
     }
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    headers.emplace(std::string(name), std::string(value));
+    headers.emplace(std::piecewise_construct, std::forward_as_tuple(name),
+                    std::forward_as_tuple(value));
   }
   if (pos > limits.max_head) return Refuse(431, "Request headers are too large");
 
@@ -237,12 +241,12 @@ WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib
   size_t length = 0;
   if (has_length) {
     if (framing.lengths != 1) return Refuse(400, "More than one Content-Length");
-    const std::string text(framing.length);
-    if (text.empty() || text.size() > 18 ||
-        text.find_first_not_of("0123456789") != std::string::npos) {
-      return Refuse(400, "Malformed Content-Length");
+    const std::string_view text = framing.length;
+    if (text.empty() || text.size() > 18) return Refuse(400, "Malformed Content-Length");
+    for (char ch : text) {
+      if (ch < '0' || ch > '9') return Refuse(400, "Malformed Content-Length");
+      length = length * 10 + static_cast<size_t>(ch - '0');
     }
-    length = std::stoull(text);
     if (length > limits.max_body) return Refuse(413, "Request body is over the size limit");
   }
   if (buf.size() < head + length) {
