@@ -273,15 +273,20 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
     c->placement = PlaceOf(*c, &due);
     c->due = c->placement == Placement::kDelayed ? due : 0;
   }
-  auto opt = [](bool has, std::string v) {
-    return has ? std::optional<std::string>(v) : std::nullopt;
-  };
-  DiffEntry(b, st->handle(Cf::kGroupTasks), opt(o, o ? storage::PairKey(o->group_id, id) : ""),
-            opt(c, c ? storage::PairKey(c->group_id, id) : ""));
-  DiffEntry(b, st->handle(Cf::kChannelTasks),
-            opt(o, o ? storage::ChannelTaskKey(o->channel, id) : ""),
-            opt(c, c ? storage::ChannelTaskKey(c->channel, id) : ""));
-  DiffEntry(b, st->handle(Cf::kKeys), KeyIndexEntry(o), KeyIndexEntry(c));
+  // (Most writes change neither the group, the channel nor the key: then no entry is built.)
+  if (!o || !c || o->group_id != c->group_id) {
+    DiffEntry(b, st->handle(Cf::kGroupTasks),
+              o ? std::optional(storage::PairKey(o->group_id, id)) : std::nullopt,
+              c ? std::optional(storage::PairKey(c->group_id, id)) : std::nullopt);
+  }
+  if (!o || !c || o->channel != c->channel) {
+    DiffEntry(b, st->handle(Cf::kChannelTasks),
+              o ? std::optional(storage::ChannelTaskKey(o->channel, id)) : std::nullopt,
+              c ? std::optional(storage::ChannelTaskKey(c->channel, id)) : std::nullopt);
+  }
+  if ((o && o->key) || (c && c->key)) {
+    DiffEntry(b, st->handle(Cf::kKeys), KeyIndexEntry(o), KeyIndexEntry(c));
+  }
   auto lease_before = LeaseOf(o), lease_after = LeaseOf(c);
   if (lease_before != lease_after) {
     if (lease_before) leases_gone_.push_back(*lease_before);
@@ -292,6 +297,7 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
     }
   }
   for (Placement p : {Placement::kReady, Placement::kDelayed, Placement::kParked}) {
+    if ((!o || o->placement != p) && (!c || c->placement != p)) continue;  // (in neither)
     Cf cf = p == Placement::kReady     ? Cf::kReady
             : p == Placement::kDelayed ? Cf::kDelayed
                                        : Cf::kParked;
