@@ -38,6 +38,13 @@ void DiffEntry(rocksdb::WriteBatch& b, rocksdb::ColumnFamilyHandle* cf,
   if (after) b.Put(cf, *after, rocksdb::Slice());
 }
 
+void AddStats(const GroupStats& delta, GroupStats* stats) {
+  stats->total += delta.total;
+  stats->complete += delta.complete;
+  stats->assigned += delta.assigned;
+  stats->failed += delta.failed;
+}
+
 std::optional<std::string> KeyIndexEntry(const Task* t) {
   if (!t || !t->key || t->is_complete) return std::nullopt;
   return storage::KeyEntry(t->channel, *t->key, t->id);
@@ -357,15 +364,21 @@ Status Txn::ApplyStats(const TaskEntry& e) {
       o->assigned() == c->assigned() && o->failed() == c->failed()) {
     return Status::Ok();
   }
-  auto add = [&](const Task& t, int sign) -> Status {
-    ChannelStats& cd = channel_delta_[t.channel];
-    cd.name = t.channel;
-    ASSIGN_OR_RETURN(Group * g, FindGroup(t.group_id));
-    CountTask(t, sign, &cd, g ? &g->stats : nullptr);
-    return Status::Ok();
+  auto add = [&](const Task& t, int sign) {
+    auto cd = std::find_if(channel_delta_.begin(), channel_delta_.end(),
+                           [&](const ChannelStats& d) { return d.name == t.channel; });
+    if (cd == channel_delta_.end()) {
+      cd = channel_delta_.emplace(channel_delta_.end());
+      cd->name = t.channel;
+    }
+    auto gd = std::find_if(group_delta_.begin(), group_delta_.end(),
+                           [&](const auto& d) { return d.first == t.group_id; });
+    if (gd == group_delta_.end())
+      gd = group_delta_.emplace(group_delta_.end(), t.group_id, GroupStats());
+    CountTask(t, sign, &*cd, &gd->second);
   };
-  if (o) RETURN_IF_ERROR(add(*o, -1));
-  if (c) RETURN_IF_ERROR(add(*c, +1));
+  if (o) add(*o, -1);
+  if (c) add(*c, +1);
   return Status::Ok();
 }
 
@@ -414,21 +427,6 @@ Status Txn::Commit(uint64_t* seq) {
     PutOrderedI64(v, *until);
     b.Put(st->handle(Cf::kWorkgroups), wg, v);
   }
-  std::vector<ChannelStats> new_stats;
-  {
-    std::shared_lock lock(e_->cache_mu_);
-    for (auto& [name, delta] : channel_delta_) {
-      if (!delta.total && !delta.complete && !delta.assigned) continue;
-      ChannelStats s;
-      auto it = e_->channels_.find(name);
-      if (it != e_->channels_.end()) s = it->second;
-      s.name = name;
-      s.total += delta.total;
-      s.complete += delta.complete;
-      s.assigned += delta.assigned;
-      new_stats.push_back(s);
-    }
-  }
   if (last_id_us_) {
     std::string v;
     PutFixed64BE(v, static_cast<uint64_t>(last_id_us_));
@@ -460,8 +458,21 @@ Status Txn::Commit(uint64_t* seq) {
 
   // Written (not yet synced): update the caches and the queue floors.
   for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));
+  // The counters: a group this Txn loaded gets its change in its copy, which replaces the
+  // cached one below; any other in the cache itself (a group gone has none to change).
+  for (auto& [id, delta] : group_delta_) {
+    auto it = groups_.find(id);
+    if (it != groups_.end()) {
+      if (it->second.cur) AddStats(delta, &it->second.cur->stats);
+      delta = GroupStats();
+    }
+  }
   {
     std::unique_lock lock(e_->cache_mu_);
+    for (const auto& [id, delta] : group_delta_) {
+      auto it = e_->groups_.find(id);
+      if (it != e_->groups_.end()) AddStats(delta, &it->second.stats);
+    }
     for (auto& [id, ge] : groups_) {
       if (ge.cur) {
         e_->groups_[id] = *ge.cur;
@@ -469,14 +480,22 @@ Status Txn::Commit(uint64_t* seq) {
         e_->groups_.erase(id);
       }
     }
-    for (const auto& s : new_stats) {
+    for (const ChannelStats& delta : channel_delta_) {
+      if (!delta.total && !delta.complete && !delta.assigned) continue;
+      auto it = e_->channels_.find(delta.name);
+      if (it == e_->channels_.end()) {
+        it = e_->channels_.emplace(delta.name, ChannelStats()).first;
+        it->second.name = delta.name;
+      }
+      ChannelStats& s = it->second;
+      s.total += delta.total;
+      s.complete += delta.complete;
+      s.assigned += delta.assigned;
       if (s.total <= 0) {
-        e_->channels_.erase(s.name);
+        e_->channels_.erase(it);
         // Its queue floor (writer state) goes too: a new channel name per task would otherwise
         // grow that map for good. (A missing floor only means a scan from the prefix.)
-        e_->ready_cursors_.erase(s.name);
-      } else {
-        e_->channels_[s.name] = s;
+        e_->ready_cursors_.erase(delta.name);
       }
     }
     for (auto& [wg, until] : workgroups_) {

@@ -131,7 +131,9 @@ class Txn {
   WorkCounts counts_;
 
   // Filled by Commit.
-  std::map<std::string, ChannelStats> channel_delta_;
+  // The counters' changes (a Txn touches few channels and groups: looked up by a scan).
+  std::vector<ChannelStats> channel_delta_;
+  std::vector<std::pair<Id, GroupStats>> group_delta_;
   std::vector<Event> events_;
   std::vector<std::string> ready_channels_;
   std::map<std::string, std::string> ready_floor_lower_;  // channel -> smallest new ready key
