@@ -150,7 +150,13 @@ void RegisterWorkerRoutes(Router& s, RouteContext ctx) {
       "/api/v1/channel/(.+)/acquire",
       [ctx](const Request& req, Response& res) { Acquire(ctx, req, res); },
       [](const Request& req) {
-        auto parsed = ParseAcquire(req.body);
+        // A body that names no waitSeconds (not even escaped) waits for nothing: not parsed
+        // twice (the handler parses it). (A malformed one is refused on the loop.)
+        const std::string& b = req.body;
+        if (b.find("waitSeconds") == std::string::npos && b.find('\\') == std::string::npos) {
+          return true;
+        }
+        auto parsed = ParseAcquire(b);
         return !parsed.ok() || parsed->wait_seconds <= 0;
       });
   s.Post("/api/v1/task/([^/]+)/release",

@@ -84,6 +84,31 @@ class HttpTest(unittest.TestCase):
         self.assertLess(time.time() - started, 1.0)
         self.assertEqual(answers[0][1]["task"]["_id"], created["_id"])
 
+    def test_long_poll_whose_key_is_escaped_waits_off_the_event_loop(self):
+        # The event loop decides without parsing that a body naming no waitSeconds waits for
+        # nothing; a key spelled with an escape still names it, and must not wait on the loop
+        # (the create below would then hang until the wait ended).
+        g = self.crew.group()
+        s = socket.create_connection(("127.0.0.1", self.crew.port))
+        body = b'{"workerId": "esc", "wait\\u0053econds": 10}'
+        s.sendall(b"POST /api/v1/channel/lp_escaped/acquire HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+                  b"\r\n\r\n" + body)
+        time.sleep(0.3)
+        started = time.time()
+        t = self.crew.task(g, name="t", channel="lp_escaped")
+        self.assertLess(time.time() - started, 2.0)
+        s.settimeout(10)
+        answer = b""
+        while b'"assignedTo"' not in answer:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        s.close()
+        self.assertIn(t["_id"].encode(), answer)
+        self.assertIn(b'"assignedTo":"esc"', answer)
+
     def test_long_poll_whose_client_left_takes_no_task(self):
         g = self.crew.group()
         s = socket.create_connection(("127.0.0.1", self.crew.port))
