@@ -64,12 +64,19 @@ void Router::Add(const char* method, const std::string& pattern, Handler h, OnLo
 
 // The text between a kGroup route's prefix and suffix is the group when it is not empty and
 // holds no character the group excludes. req.matches is then made as std::regex would make it
-// (matches[0] and matches[1] the group's text, as with the whole pattern): an empty pattern with
-// one group, matched on an empty range at the group's start (a fraction of the group's cost),
-// gives two sub-matches, whose ends are set to the group's. (A sub_match is a std::pair of
-// iterators with a `matched` flag, all public; the match_results itself is not const.)
+// (matches[0] and matches[1] the group's text, as with the whole pattern): a copy of the
+// match_results of an empty pattern with one group (made once, by std::regex: there is no
+// other way to make one) has two sub-matches, whose ends are set to the group's, and an empty
+// prefix and suffix, set to the group's start as a match on an empty range there would. (A
+// sub_match is a std::pair of iterators with a `matched` flag, all public; the match_results
+// itself is not const.)
 bool Router::MatchGroup(const Route& r, httplib::Request& req) {
-  static const std::regex kEmptyGroup("()");
+  static const std::smatch kTwoGroups = [] {
+    static const std::string empty;
+    std::smatch m;
+    std::regex_match(empty, m, std::regex("()"));
+    return m;
+  }();
   const std::string& path = req.path;
   const auto begin = path.begin() + static_cast<std::ptrdiff_t>(r.prefix.size());
   const auto end = path.end() - static_cast<std::ptrdiff_t>(r.suffix.size());
@@ -77,14 +84,17 @@ bool Router::MatchGroup(const Route& r, httplib::Request& req) {
   for (auto it = begin; it != end; ++it) {
     if (r.segment ? *it == '/' : (*it == '\n' || *it == '\r')) return false;
   }
-  if (!std::regex_match(begin, begin, req.matches, kEmptyGroup) || req.matches.size() != 2) {
-    return false;
-  }
+  req.matches = kTwoGroups;
   for (size_t i = 0; i < 2; ++i) {
     auto& m = const_cast<std::ssub_match&>(req.matches[i]);
     m.first = begin;
     m.second = end;
     m.matched = true;
+  }
+  for (const std::ssub_match* edge : {&req.matches.prefix(), &req.matches.suffix()}) {
+    auto& m = const_cast<std::ssub_match&>(*edge);
+    m.first = m.second = begin;
+    m.matched = false;
   }
   return true;
 }
