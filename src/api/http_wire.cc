@@ -263,6 +263,13 @@ std::string AnswerHead(const httplib::Response& res, size_t content_length, bool
                        bool close, const httplib::Headers& defaults) {
   std::string out;
   out.reserve(256);
+  AppendAnswerHead(res, content_length, chunked, close, defaults, &out);
+  return out;
+}
+
+void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool chunked, bool close,
+                      const httplib::Headers& defaults, std::string* out_) {
+  std::string& out = *out_;
   out += "HTTP/1.1 ";
   out += std::to_string(res.status);
   out += ' ';
@@ -287,7 +294,6 @@ std::string AnswerHead(const httplib::Response& res, size_t content_length, bool
   }
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
-  return out;
 }
 
 const char* ReasonPhrase(int status) {

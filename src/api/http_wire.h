@@ -44,6 +44,9 @@ WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib
 // when `close`.
 std::string AnswerHead(const httplib::Response& res, size_t content_length, bool chunked,
                        bool close, const httplib::Headers& defaults = {});
+// The same, appended to *out (a connection's output, without a string of its own).
+void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool chunked, bool close,
+                      const httplib::Headers& defaults, std::string* out);
 
 const char* ReasonPhrase(int status);
 

@@ -489,7 +489,7 @@ void LoopServer::Emit(Answer& a, const Status& durable) {
   std::optional<double> seconds;
   if (a.timed) seconds = std::chrono::duration<double>(Clock::now() - a.started).count();
   hooks_.finish(*a.req, a.res, a.route, seconds);
-  c->out += AnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers);
+  AppendAnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers, &c->out);
   if (a.req->method != "HEAD") c->out += a.res.body;
   if (a.close) c->close_after = true;
   --c->answering;

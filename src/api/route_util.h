@@ -19,10 +19,12 @@ bool SecretEquals(const std::string& given, const std::string& expected);
 
 // (As Response::set_content, but the body is moved in, not copied: an acquire's answer is ~1 KB.)
 inline void ReplyJson(httplib::Response& res, int status, std::string body) {
+  // (set_header would make two strings and check both for CR and LF on every answer)
+  static const std::string kName = "Content-Type", kJson = "application/json; charset=utf-8";
   res.status = status;
   res.body = std::move(body);
-  res.headers.erase("Content-Type");
-  res.set_header("Content-Type", "application/json; charset=utf-8");
+  if (!res.headers.empty()) res.headers.erase(kName);
+  res.headers.emplace(kName, kJson);
 }
 
 inline void ReplyError(httplib::Response& res, const Status& s) {
