@@ -8,8 +8,6 @@
 
 namespace crew::engine {
 
-using storage::Cf;
-
 // Locks every incomplete same-channel+key task to the holder of `t` (reference §4.5).
 Status Engine::LockDuplicates(Txn& txn, const Task& t) {
   if (!t.key) return Status::Ok();
@@ -33,64 +31,25 @@ Status Engine::LockDuplicates(Txn& txn, const Task& t) {
   return Status::Ok();
 }
 
-// Hands out up to `limit` tasks of the channel: priority first, then age. The scan starts at
-// the channel's queue floor, so it never walks the tombstones of tasks already handed out; a
-// task met there that is no longer acquirable (its group paused, its workgroup delayed) is
-// only loaded, and Commit moves it out of kReady.
-//
-// A scan reads kReadAhead keys, not one: the keys this acquire does not take are kept for the
-// next (the channel's ReadyCursor), which then needs no RocksDB iterator (making one and seeking
-// was ~5% of the event loop's time in a one-task-per-request drain). Every key is checked
-// against its task when taken, so a kept key whose task moved meanwhile is only skipped; and a
-// commit that adds a ready key sorting before the last kept one drops them (Txn::Commit), so a
-// newer task of higher priority is never passed over.
+// Hands out up to `limit` tasks of the channel: priority first, then age, from the channel's
+// ready queue (in memory: Engine::ready_). A task met there that is no longer acquirable (its
+// group paused, its workgroup delayed, its runAfter not yet past) is only loaded, and Commit
+// moves it out of the queue. The queue is not changed until the Txn commits, so the walk below
+// reads it as it was before.
 Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const std::string& worker,
                                               int limit) {
   auto r = Write<std::vector<Acquired>>(
       [&](Txn& txn) -> Result<std::vector<Acquired>> {
-        constexpr size_t kReadAhead = 32;
         std::vector<Acquired> out;
-        // Handed back by Commit; if this fails, the floor stays and the kept keys are dropped.
-        ReadyCursor cursor;
-        if (auto c = ready_cursors_.find(channel); c != ready_cursors_.end()) {
-          cursor.floor = c->second.floor;
-          cursor.ahead = std::exchange(c->second.ahead, {});
-          cursor.next = std::exchange(c->second.next, 0);
-        }
-        const std::string prefix = storage::ChannelPrefix(channel);
-        const std::string end = storage::PrefixEnd(prefix);
-        rocksdb::Slice upper(end);
-        std::unique_ptr<rocksdb::Iterator> it;
-        bool scanned_all = false;
-        std::string last;  // the last key taken
-        // Appends the scan's next keys to the kept ones: from the floor, or after the kept keys
-        // this acquire took (still in kReady until it commits).
-        auto read_ahead = [&]() -> Status {
-          if (!it) {
-            rocksdb::ReadOptions ro;
-            if (!end.empty()) ro.iterate_upper_bound = &upper;
-            it = store_->NewIterator(Cf::kReady, ro);
-            it->Seek(!last.empty() ? last : !cursor.floor.empty() ? cursor.floor : prefix);
-            if (!last.empty() && it->Valid() && it->key() == last) it->Next();
-          }
-          const size_t want = std::max(kReadAhead, static_cast<size_t>(limit) - out.size());
-          for (; it->Valid() && cursor.size() < want; it->Next()) {
-            cursor.Keep(it->key().ToString());
-          }
-          if (!it->status().ok()) return Status::IoError(it->status().ToString());
-          scanned_all = !it->Valid();
-          return Status::Ok();
-        };
-        while (static_cast<int>(out.size()) < limit) {
-          if (cursor.empty() && !scanned_all) RETURN_IF_ERROR(read_ahead());
-          if (cursor.empty()) break;
-          std::string key = cursor.Take();
-          last = key;
-          Id id = storage::TrailingId(key);
+        auto queue = ready_.find(channel);
+        if (queue == ready_.end()) return out;
+        for (auto e = queue->second.begin();
+             e != queue->second.end() && static_cast<int>(out.size()) < limit; ++e) {
+          const Id id = e->id;
           ASSIGN_OR_RETURN(Task * t, txn.Find(id));
-          if (!t || t->placement != Placement::kReady ||
-              storage::ReadyKey(t->channel, t->priority, id) != key) {
-            txn.DeleteIndexKey(Cf::kReady, std::move(key));
+          if (!t || t->placement != Placement::kReady || t->channel != channel ||
+              t->priority != e->priority) {
+            txn.DropReady(channel, *e);  // (the queue is kept exact: never expected)
             continue;
           }
           int64_t due;
@@ -108,8 +67,6 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
           }
           out.push_back(std::move(a));
         }
-        if (!last.empty()) cursor.floor = std::move(last);
-        if (!cursor.floor.empty()) txn.SetReadyCursor(channel, std::move(cursor));
         txn.counts().tasks_acquired += static_cast<int64_t>(out.size());
         return out;
       },

@@ -21,6 +21,13 @@ constexpr std::string_view kChannelStatsPrefix = "chan/";
 // In kMeta while the counters stored (the channels' records, the groups' stats) are those of the
 // tasks: written by SaveCounters at a clean shutdown, deleted by the next start-up's Load.
 constexpr std::string_view kCountersSaved = "counters_saved";
+// The same for the ready queues (Engine::ready_): kMeta "ready/" str(channel) fixed32(chunk)
+// holds up to kReadyChunk entries of the channel's queue, each ordered(priority) id(12), in
+// order. (A separate marker: a data dir a version without them shut down has counters only.)
+constexpr std::string_view kReadySaved = "ready_saved";
+constexpr std::string_view kReadyPrefix = "ready/";
+constexpr size_t kReadyChunk = 4096;
+constexpr size_t kReadyEntrySize = 8 + 12;
 
 }  // namespace
 
@@ -70,8 +77,13 @@ Status Engine::Load() {
   }));
   RETURN_IF_ERROR(decode_status);
   group_count_ = static_cast<int64_t>(groups_.size());
-  ASSIGN_OR_RETURN(auto saved, store_->Get(Cf::kMeta, kCountersSaved));
-  if (saved) {
+  rocksdb::ColumnFamilyHandle* meta = store_->handle(Cf::kMeta);
+  // The first task write makes what a clean shutdown saved stale: its markers and the saved
+  // queues go (a crash from here on counts and queues anew), along with any kReady entry an
+  // older version wrote (its ready queue was stored there).
+  rocksdb::WriteBatch done;
+  ASSIGN_OR_RETURN(auto counters_saved, store_->Get(Cf::kMeta, kCountersSaved));
+  if (counters_saved) {
     RETURN_IF_ERROR(store_->Scan(Cf::kMeta, kChannelStatsPrefix, false,
                                  [&](std::string_view k, std::string_view v) {
                                    ChannelStats c;
@@ -81,14 +93,37 @@ Status Engine::Load() {
                                    return decode_status.ok();
                                  }));
     RETURN_IF_ERROR(decode_status);
-    // The first task write makes them stale: a crash from here on recounts.
-    rocksdb::WriteBatch b;
-    b.Delete(store_->handle(Cf::kMeta), kCountersSaved);
+    done.Delete(meta, kCountersSaved);
+  }
+  ASSIGN_OR_RETURN(auto ready_saved, store_->Get(Cf::kMeta, kReadySaved));
+  bool ready_loaded = false;
+  if (ready_saved) {
+    ready_loaded = true;
+    RETURN_IF_ERROR(
+        store_->Scan(Cf::kMeta, kReadyPrefix, false, [&](std::string_view k, std::string_view v) {
+          done.Delete(meta, k);
+          ready_loaded = ready_loaded && LoadReadyChunk(k, v);
+          return true;
+        }));
+    done.Delete(meta, kReadySaved);
+    if (!ready_loaded) {
+      spdlog::warn("the ready queues saved at the last shutdown are unreadable: rebuilt");
+      ready_.clear();
+    }
+  }
+  if (!counters_saved || !ready_loaded) {
+    RETURN_IF_ERROR(Recount(!counters_saved, !ready_loaded));
+  }
+  bool old_queue = false;
+  RETURN_IF_ERROR(store_->Scan(Cf::kReady, "", false, [&](std::string_view, std::string_view) {
+    old_queue = true;
+    return false;
+  }));
+  if (old_queue) done.DeleteRange(store_->handle(Cf::kReady), "", "\xff");
+  if (done.Count() > 0) {
     uint64_t seq;
-    RETURN_IF_ERROR(store_->Write(&b, &seq));
+    RETURN_IF_ERROR(store_->Write(&done, &seq));
     RETURN_IF_ERROR(store_->WaitDurable(seq));
-  } else {
-    RETURN_IF_ERROR(Recount());
   }
   RETURN_IF_ERROR(
       store_->Scan(Cf::kWorkgroups, "", false, [&](std::string_view k, std::string_view v) {
@@ -104,24 +139,46 @@ Status Engine::Load() {
   return Status::Ok();
 }
 
-// Counts every task into its channel's and its group's counters: at start-up after anything
-// but a clean shutdown (a crash, a restored backup, a data dir of an older version).
-Status Engine::Recount() {
-  channels_.clear();
-  for (auto& [id, g] : groups_) g.stats = GroupStats();
+// Counts every task into its channel's and its group's counters (`counters`), and puts every
+// ready one in its channel's ready queue (`ready`): at start-up after anything but a clean
+// shutdown (a crash, a restored backup, a data dir of an older version). One scan of the tasks.
+Status Engine::Recount(bool counters, bool ready) {
+  if (counters) {
+    channels_.clear();
+    for (auto& [id, g] : groups_) g.stats = GroupStats();
+  }
+  if (ready) ready_.clear();
   Status decode_status;
+  Task t;  // reused: its strings keep their capacity from record to record
   RETURN_IF_ERROR(store_->Scan(Cf::kTasks, "", false, [&](std::string_view, std::string_view v) {
-    Task t;
     uint32_t stored_parents;
     decode_status = DecodeTask(v, &t, &stored_parents);
     if (!decode_status.ok()) return false;
-    ChannelStats& c = channels_[t.channel];
-    c.name = t.channel;
-    auto g = groups_.find(t.group_id);
-    CountTask(t, +1, &c, g != groups_.end() ? &g->second.stats : nullptr);
+    if (counters) {
+      ChannelStats& c = channels_[t.channel];
+      c.name = t.channel;
+      auto g = groups_.find(t.group_id);
+      CountTask(t, +1, &c, g != groups_.end() ? &g->second.stats : nullptr);
+    }
+    if (ready && t.placement == Placement::kReady) ready_[t.channel].insert({t.priority, t.id});
     return true;
   }));
   return decode_status;
+}
+
+// One saved chunk of a channel's ready queue (kReadyPrefix): false when malformed.
+bool Engine::LoadReadyChunk(std::string_view key, std::string_view value) {
+  key.remove_prefix(kReadyPrefix.size());
+  if (key.size() < 8) return false;
+  uint32_t length = 0;
+  for (int i = 0; i < 4; ++i) length = length << 8 | static_cast<uint8_t>(key[i]);
+  if (key.size() != 4 + size_t{length} + 4 || value.size() % kReadyEntrySize != 0) return false;
+  std::set<ReadyEntry>& queue = ready_[std::string(key.substr(4, length))];
+  for (size_t at = 0; at < value.size(); at += kReadyEntrySize) {
+    queue.insert(queue.end(),
+                 {DecodeOrderedI64(value.data() + at), Id::FromBytes(value.substr(at + 8, 12))});
+  }
+  return true;
 }
 
 Status Engine::SaveCounters() {
@@ -141,6 +198,29 @@ Status Engine::SaveCounters() {
     b.Put(store_->handle(Cf::kGroups), storage::IdKey(id), EncodeGroup(g));
   }
   b.Put(meta, kCountersSaved, rocksdb::Slice());
+  RETURN_IF_ERROR(
+      store_->Scan(Cf::kMeta, kReadyPrefix, false, [&](std::string_view k, std::string_view) {
+        b.Delete(meta, k);  // (none: Load deleted them; kept safe)
+        return true;
+      }));
+  for (const auto& [channel, queue] : ready_) {
+    std::string key(kReadyPrefix), value;
+    PutKeyString(key, channel);
+    uint32_t chunk = 0;
+    auto put = [&] {
+      std::string k = key;
+      PutFixed32BE(k, chunk++);
+      b.Put(meta, k, value);
+      value.clear();
+    };
+    for (const ReadyEntry& e : queue) {
+      PutOrderedI64(value, e.priority);
+      value.append(e.id.View());
+      if (value.size() >= kReadyChunk * kReadyEntrySize) put();
+    }
+    if (!value.empty()) put();
+  }
+  b.Put(meta, kReadySaved, rocksdb::Slice());
   uint64_t seq;
   RETURN_IF_ERROR(store_->Write(&b, &seq));
   return store_->WaitDurable(seq);

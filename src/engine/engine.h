@@ -155,9 +155,9 @@ class Engine {
   // Starts / stops the maintenance thread (delayed tasks, leases, expired groups; D13).
   void StartMaintenance();
   void StopMaintenance();
-  // Stores the channels' and groups' counters (kept in memory as tasks change) so that the next
-  // start-up reads them instead of recounting every task. For a clean shutdown, once nothing
-  // else writes.
+  // Stores the channels' and groups' counters and the ready queues (kept in memory as tasks
+  // change) so that the next start-up reads them instead of scanning every task. For a clean
+  // shutdown, once nothing else writes.
   Status SaveCounters();
 
   // --- groups (reference §5.1-5.4)
@@ -210,8 +210,10 @@ class Engine {
   // the writer's lock). The first ExpireLeases or NextTimer does it (the maintenance thread's
   // first pass); later calls return at once.
   Status LoadLeases();
-  // Channels whose queue floor the writer keeps (one per channel with tasks acquired from it).
-  size_t ReadyFloorCount();
+  // Channels with ready tasks (an entry of the in-memory ready queue each).
+  size_t ReadyChannelCount();
+  // The channel's ready tasks, in hand-out order (for tests: the queue against the records).
+  std::vector<Id> ReadyTasks(const std::string& channel);
 
   const Clock* clock() const { return clock_; }
   // Totals of the work done since Open (SPEC N6, /metrics).
@@ -224,7 +226,8 @@ class Engine {
   friend class Txn;
   Engine(storage::Store* store, const Clock* clock, EngineOptions options);
   Status Load();
-  Status Recount();
+  Status Recount(bool counters, bool ready);
+  bool LoadReadyChunk(std::string_view key, std::string_view value);
   // What a write's answer waits for: the WAL sync, or (a lease) only the write (sync_leases).
   enum class Ack { kSynced, kLease };
   template <typename T, typename Fn>
@@ -277,29 +280,23 @@ class Engine {
   TaskCache task_cache_{32 << 20};
   WorkCounters work_;  // added to after each commit
 
-  // Writer-only: where each queue's first live key is known to be (the LSM queue trap). For a
-  // channel's ready queue also the keys its last acquire read but did not take, in order: every
-  // live ready key between the floor and the last of them is one of them (Engine::Acquire).
-  struct ReadyCursor {
-    std::string floor;
-    // The kept keys not taken yet are ahead[next...]: a vector and an index, not a deque, which
-    // allocates even when empty (each acquire makes a cursor and moves it out and back).
-    std::vector<std::string> ahead;
-    size_t next = 0;
-    bool empty() const { return next == ahead.size(); }
-    size_t size() const { return ahead.size() - next; }
-    const std::string& back() const { return ahead.back(); }  // REQUIRES: !empty()
-    std::string Take() { return std::move(ahead[next++]); }   // REQUIRES: !empty()
-    void Keep(std::string key) {
-      if (empty()) Clear();  // (all taken: start over)
-      ahead.push_back(std::move(key));
+  // Writer-only: each channel's ready queue, in hand-out order (higher priority first, then
+  // older): every task whose placement is kReady, as (priority, id). Kept in memory, not in the
+  // store (the task records are the truth, as for the counters): Commit moves entries as tasks
+  // become ready and stop being so, a clean shutdown saves the queues (SaveCounters) and the
+  // next start-up reads them back; after any other shutdown they are rebuilt from the task
+  // records (Recount). So an acquire or a create writes no queue entry, and an acquire needs no
+  // iterator. A channel with no ready task has no entry.
+  struct ReadyEntry {
+    int64_t priority;
+    Id id;
+    bool operator<(const ReadyEntry& o) const {
+      return priority != o.priority ? priority > o.priority : id < o.id;
     }
-    void Clear() {
-      ahead.clear();
-      next = 0;
-    }
+    bool operator==(const ReadyEntry&) const = default;
   };
-  std::unordered_map<std::string, ReadyCursor> ready_cursors_;  // by channel
+  std::unordered_map<std::string, std::set<ReadyEntry>> ready_;
+  // Where the delayed queue's first live key is known to be (the LSM queue trap).
   std::string delayed_floor_;
   // Writer-only: the lease index, (expiry ms, task id) of every task held (D2). Kept in memory,
   // not in the store: the task records are the truth, Commit adds and removes entries as leases

@@ -239,9 +239,18 @@ int64_t Engine::NextTimer() {
   return next;
 }
 
-size_t Engine::ReadyFloorCount() {
-  std::lock_guard<std::mutex> lock(write_mu_);  // floors are writer state
-  return ready_cursors_.size();
+size_t Engine::ReadyChannelCount() {
+  std::lock_guard<std::mutex> lock(write_mu_);  // the ready queues are writer state
+  return ready_.size();
+}
+
+std::vector<Id> Engine::ReadyTasks(const std::string& channel) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::vector<Id> out;
+  if (auto it = ready_.find(channel); it != ready_.end()) {
+    for (const ReadyEntry& e : it->second) out.push_back(e.id);
+  }
+  return out;
 }
 
 }  // namespace crew::engine

@@ -56,15 +56,15 @@ std::optional<std::pair<int64_t, Id>> LeaseOf(const Task* t) {
   return std::make_pair(t->lease_expires_at, t->id);
 }
 
+// A task's entry in kDelayed or kParked (the ready queue is in memory: Engine::ready_).
 std::optional<std::string> QueueEntry(const Task* t, Placement p) {
   if (!t || t->placement != p) return std::nullopt;
   switch (p) {
-    case Placement::kReady:
-      return storage::ReadyKey(t->channel, t->priority, t->id);
     case Placement::kDelayed:
       return storage::TimeKey(t->due, t->id);
     case Placement::kParked:
       return storage::PairKey(t->group_id, t->id);
+    case Placement::kReady:
     case Placement::kNone:
       break;
   }
@@ -303,22 +303,29 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
         earliest_timer_ = c->lease_expires_at;
     }
   }
-  for (Placement p : {Placement::kReady, Placement::kDelayed, Placement::kParked}) {
-    if ((!o || o->placement != p) && (!c || c->placement != p)) continue;  // (in neither)
-    Cf cf = p == Placement::kReady     ? Cf::kReady
-            : p == Placement::kDelayed ? Cf::kDelayed
-                                       : Cf::kParked;
-    auto before = QueueEntry(o, p), after = QueueEntry(c, p);
-    DiffEntry(b, st->handle(cf), before, after);
-    if (!after || after == before) continue;
-    if (p == Placement::kReady) {
+  // The ready queue is in memory (Engine::ready_): its entries move at commit.
+  const bool ready_before = o && o->placement == Placement::kReady;
+  const bool ready_after = c && c->placement == Placement::kReady;
+  if (ready_before || ready_after) {
+    const bool same =
+        ready_before && ready_after && o->channel == c->channel && o->priority == c->priority;
+    if (ready_before && !same)
+      ready_gone_.emplace_back(o->channel, Engine::ReadyEntry{o->priority, id});
+    if (ready_after && !same) {
+      ready_new_.emplace_back(c->channel, Engine::ReadyEntry{c->priority, id});
       if (std::find(ready_channels_.begin(), ready_channels_.end(), c->channel) ==
           ready_channels_.end()) {
         ready_channels_.push_back(c->channel);
       }
-      auto& low = ready_floor_lower_[c->channel];
-      if (low.empty() || *after < low) low = *after;
-    } else if (p == Placement::kDelayed) {
+    }
+  }
+  for (Placement p : {Placement::kDelayed, Placement::kParked}) {
+    if ((!o || o->placement != p) && (!c || c->placement != p)) continue;  // (in neither)
+    Cf cf = p == Placement::kDelayed ? Cf::kDelayed : Cf::kParked;
+    auto before = QueueEntry(o, p), after = QueueEntry(c, p);
+    DiffEntry(b, st->handle(cf), before, after);
+    if (!after || after == before) continue;
+    if (p == Placement::kDelayed) {
       if (min_new_delayed_.empty() || *after < min_new_delayed_) min_new_delayed_ = *after;
       if (!earliest_timer_ || c->due < earliest_timer_) earliest_timer_ = c->due;
     }
@@ -456,7 +463,7 @@ Status Txn::Commit(uint64_t* seq) {
     events_.push_back(std::move(pe.event));
   }
 
-  // Written (not yet synced): update the caches and the queue floors.
+  // Written (not yet synced): update the caches, the ready queues and the delayed floor.
   for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));
   // The counters: a group this Txn loaded gets its change in its copy, which replaces the
   // cached one below; any other in the cache itself (a group gone has none to change).
@@ -493,9 +500,6 @@ Status Txn::Commit(uint64_t* seq) {
       s.assigned += delta.assigned;
       if (s.total <= 0) {
         e_->channels_.erase(it);
-        // Its queue floor (writer state) goes too: a new channel name per task would otherwise
-        // grow that map for good. (A missing floor only means a scan from the prefix.)
-        e_->ready_cursors_.erase(delta.name);
       }
     }
     for (auto& [wg, until] : workgroups_) {
@@ -508,15 +512,13 @@ Status Txn::Commit(uint64_t* seq) {
   }
   e_->group_count_ += group_delta;
   e_->operator_count_ += operator_delta;
-  for (auto& [channel, cursor] : ready_cursor_set_) e_->ready_cursors_[channel] = std::move(cursor);
-  for (auto& [channel, low] : ready_floor_lower_) {
-    auto it = e_->ready_cursors_.find(channel);
-    if (it == e_->ready_cursors_.end()) continue;
-    Engine::ReadyCursor& c = it->second;
-    if (low < c.floor) c.floor = low;
-    // A new ready key among the kept ones would be passed over: the next acquire scans again.
-    if (!c.empty() && low < c.back()) c.Clear();
+  for (const auto& [channel, e] : ready_gone_) {
+    auto it = e_->ready_.find(channel);
+    if (it == e_->ready_.end()) continue;
+    it->second.erase(e);
+    if (it->second.empty()) e_->ready_.erase(it);  // (a channel name per task must not grow it)
   }
+  for (const auto& [channel, e] : ready_new_) e_->ready_[channel].insert(e);
   if (!delayed_floor_set_.empty()) e_->delayed_floor_ = delayed_floor_set_;
   if (!min_new_delayed_.empty() && min_new_delayed_ < e_->delayed_floor_) {
     e_->delayed_floor_ = min_new_delayed_;  // an empty floor means "from the start" already

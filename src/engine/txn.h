@@ -3,11 +3,11 @@
 // Operations load tasks and groups into the Txn, change them through the pointers it hands out,
 // and never touch an index: Commit() compares each loaded document with what was stored and
 // derives every index entry (kGroupTasks, kChannelTasks, kChildren, kKeys, the task's queue:
-// kReady / kDelayed / kParked, and the in-memory lease index) and every counter from the
-// difference. So the indexes cannot drift from the documents, and re-placing a task (a paused
-// group, a workgroup delay, a due runAfter) is just loading it. Index scans (kReady, kKeys,
-// kChildren) read the store as it was before this Txn; ChildrenOf() adds the edges made in the
-// Txn itself.
+// the in-memory ready queue or kDelayed / kParked, and the in-memory lease index) and every
+// counter from the difference. So the indexes cannot drift from the documents, and re-placing a
+// task (a paused group, a workgroup delay, a due runAfter) is just loading it. Index reads (the
+// ready queue, kKeys, kChildren) see the state before this Txn; ChildrenOf() adds the edges
+// made in the Txn itself.
 // REQUIRES: used by one thread, under Engine::write_mu_.
 #pragma once
 
@@ -65,11 +65,16 @@ class Txn {
 
   // Where the task belongs now (Commit moves its queue entry there).
   Placement Place(const Task& t, int64_t* due) { return PlaceOf(t, due); }
-  // Removes an index entry that names no live document (self-healing; or a key an acquire kept
-  // from an earlier scan whose task moved since). Written before the Txn's own index changes,
-  // so a task this Txn puts back at that very key keeps it.
+  // Removes an index entry that names no live document (self-healing). Written before the
+  // Txn's own index changes, so a task this Txn puts back at that very key keeps it.
   void DeleteIndexKey(storage::Cf cf, std::string key) {
     raw_deletes_.emplace_back(cf, std::move(key));
+  }
+  // Removes a ready queue entry that names no ready task (self-healing: Commit keeps the
+  // queues exact), before the Txn's own queue changes, so a task this Txn makes ready again at
+  // that very entry keeps it.
+  void DropReady(const std::string& channel, const Engine::ReadyEntry& e) {
+    ready_gone_.emplace_back(channel, e);
   }
 
   // What this mutation did, added to the engine's WorkCounters once it committed.
@@ -84,11 +89,7 @@ class Txn {
   std::vector<Event>& events() { return events_; }
   std::vector<std::string>& ready_channels() { return ready_channels_; }
   void NoteIdMade(const Id& id) { last_id_us_ = std::max(last_id_us_, id.MicrosPart()); }
-  // Where a queue scan may start next time (and, for a channel's ready queue, the keys read
-  // but not taken), applied only if the Txn commits (queue floors).
-  void SetReadyCursor(const std::string& channel, Engine::ReadyCursor cursor) {
-    ready_cursor_set_[channel] = std::move(cursor);
-  }
+  // Where the delayed queue's scan may start next time, applied only if the Txn commits.
   void SetDelayedFloor(std::string key) { delayed_floor_set_ = std::move(key); }
   // Drops an entry of the lease index that names no live lease (ExpireLeases), at commit.
   void DropLease(int64_t expires_at, const Id& id) { leases_gone_.emplace_back(expires_at, id); }
@@ -136,8 +137,9 @@ class Txn {
   std::vector<std::pair<Id, GroupStats>> group_delta_;
   std::vector<Event> events_;
   std::vector<std::string> ready_channels_;
-  std::map<std::string, std::string> ready_floor_lower_;  // channel -> smallest new ready key
-  std::map<std::string, Engine::ReadyCursor> ready_cursor_set_;
+  // Changes to Engine::ready_, applied once the batch is written: the entries gone (tasks no
+  // longer ready, or moved within the queue; and those DropReady named), then the new ones.
+  std::vector<std::pair<std::string, Engine::ReadyEntry>> ready_gone_, ready_new_;
   std::string delayed_floor_set_;
   std::string min_new_delayed_;  // smallest key added to kDelayed
   int64_t earliest_timer_ = 0;   // smallest new delay or lease expiry (0: none)

@@ -3,13 +3,16 @@
 // Column families (the numbers are on-disk names' order; never reorder):
 // clang-format off
 //   kMeta         "schema" -> u8 version; "last_id_us" -> fixed64; "chan/" name -> ChannelStats
-//                 and "counters_saved" -> "" (both written at a clean shutdown: engine.cc)
+//                 and "counters_saved" -> ""; "ready/" str(channel) fixed32(chunk) -> entries
+//                 and "ready_saved" -> "" (written at a clean shutdown: engine.cc)
 //   kTasks        task id(12)                                  -> Task record (engine/model.cc)
 //   kGroups       group id(12)                                 -> Group record
 //   kOperators    operator id(12)                              -> Operator record
 //   kGroupTasks   group id(12) . task id(12)                   -> ""  (list a group, newest last)
 //   kChannelTasks str(channel) . task id(12)                   -> ""  (list a channel)
-//   kReady        str(channel) . desc(priority) . task id(12)  -> ""  (acquire: first key)
+//   kReady        str(channel) . desc(priority) . task id(12)  -> ""  (no longer written: the
+//                 ready queues are in memory, Engine::ready_; Load deletes what an older
+//                 version left; a clean shutdown saves the queues in kMeta "ready/")
 //   kDelayed      ordered(due ms) . task id(12)                -> ""  (runAfter, error and
 //                                                                     workgroup delays)
 //   kLeases       ordered(expiry ms) . task id(12)             -> ""  (no longer written: the

@@ -142,29 +142,32 @@ TEST_F(EngineTest, ReadyChannelsArePublishedForLongPolls) {
   EXPECT_EQ(recorder_.ready(), (std::vector<std::string>{"lp"}));
 }
 
-// A channel's queue floor goes with its last task, so channels used once and deleted (a new
-// name per task) do not pile up in the writer's memory; the channel works as before after.
-TEST_F(EngineTest, QueueFloorGoesWithAChannelsLastTask) {
+// A channel's ready queue goes with its last ready task, so channels used once (a new name per
+// task) do not pile up in the writer's memory; the channel works as before after.
+TEST_F(EngineTest, AChannelsReadyQueueGoesWithItsLastReadyTask) {
   Id kept = Group(), gone = Group();
-  Make(kept, "k", "kept");
+  Make(kept, "k1", "kept");
+  Make(kept, "k2", "kept");
   Make(gone, "a", "once");
   Make(gone, "b", "once");
+  EXPECT_EQ(engine_->ReadyChannelCount(), 2u);
   ASSERT_TRUE(Take("kept"));
   ASSERT_TRUE(Take("once"));
-  EXPECT_EQ(engine_->ReadyFloorCount(), 2u);
+  EXPECT_EQ(engine_->ReadyChannelCount(), 2u);
   ASSERT_TRUE(engine_->DeleteGroup(gone).ok());
-  EXPECT_EQ(engine_->ReadyFloorCount(), 1u) << "the kept channel keeps its floor";
+  EXPECT_EQ(engine_->ReadyChannelCount(), 1u) << "the deleted group's ready task went";
+  ASSERT_TRUE(Take("kept"));
+  EXPECT_EQ(engine_->ReadyChannelCount(), 0u);
   Task again = Make(kept, "again", "once");
   EXPECT_EQ(Take("once")->id, again.id);
   EXPECT_FALSE(Take("once"));
 }
 
-// An acquire keeps the ready keys it read but did not take for the next one (Engine::ReadyCursor).
-// A task that becomes ready ahead of the kept keys is still handed out first.
-TEST_F(EngineTest, KeptReadyKeysGiveWayToANewTaskOfHigherPriority) {
+// A task that becomes ready with a higher priority than those waiting is handed out first.
+TEST_F(EngineTest, ANewTaskOfHigherPriorityGoesAheadOfTheWaitingOnes) {
   Id g = Group();
   for (auto* name : {"a", "b", "c"}) Make(g, name, "c");
-  EXPECT_EQ(Take("c")->name, "a");  // b and c kept
+  EXPECT_EQ(Take("c")->name, "a");
   NewTask urgent = Spec("urgent", "c");
   urgent.priority = 5;
   Make(g, urgent);
@@ -173,15 +176,15 @@ TEST_F(EngineTest, KeptReadyKeysGiveWayToANewTaskOfHigherPriority) {
   EXPECT_EQ(order, (std::vector<std::string>{"urgent", "b", "c"}));
 }
 
-// A kept key whose task moved since (its group paused) is skipped, and the task comes back in
-// order when it is ready again.
-TEST_F(EngineTest, KeptReadyKeysOfPausedTasksAreSkipped) {
+// A waiting task whose group was paused is skipped, and comes back in order when its group
+// resumes.
+TEST_F(EngineTest, ReadyTasksOfAPausedGroupAreSkipped) {
   Id one = Group(), two = Group();
   Make(one, "a", "c");
   Make(two, "b", "c");
   Make(one, "c", "c");
   Make(two, "d", "c");
-  EXPECT_EQ(Take("c")->name, "a");  // b, c and d kept
+  EXPECT_EQ(Take("c")->name, "a");
   ASSERT_TRUE(engine_->SetGroupPaused(two, true).ok());
   EXPECT_EQ(Take("c")->name, "c");
   EXPECT_FALSE(Take("c"));
@@ -191,32 +194,31 @@ TEST_F(EngineTest, KeptReadyKeysOfPausedTasksAreSkipped) {
   EXPECT_FALSE(Take("c"));
 }
 
-// A kept key whose task was delayed and whose time has come when an acquire meets it: that
-// acquire moves the task back to the ready queue at that very key (its delete of the stale
-// key must not win over the put), so it is handed out next.
-TEST_F(EngineTest, KeptReadyKeyOfATaskDelayedAndDueIsNotLost) {
+// A waiting task that is delayed leaves the ready queue, and comes back at its place (by
+// priority, then age) once due, ahead of a newer task that waited all along.
+TEST_F(EngineTest, AReadyTaskDelayedComesBackAtItsPlaceWhenDue) {
   Id g = Group();
   Make(g, "a", "c");
   Task b = Make(g, "b", "c");
-  Make(g, "c", "c");
-  EXPECT_EQ(Take("c")->name, "a");  // b and c kept
+  Task c = Make(g, "c", "c");
+  EXPECT_EQ(Take("c")->name, "a");
   TaskPatch later;
   later.run_after = std::optional<int64_t>(clock_.NowMs() + 1000);
   ASSERT_TRUE(engine_->UpdateTask(b.id, later).ok());
-  clock_.AdvanceMs(1001);  // due, not yet promoted (Advance would run the maintenance pass)
-  EXPECT_EQ(Take("c")->name, "c");
-  auto again = Take("c");
-  ASSERT_TRUE(again) << "the task that was due is in the ready queue";
-  EXPECT_EQ(again->id, b.id);
+  EXPECT_EQ(engine_->ReadyTasks("c"), std::vector<Id>{c.id});
+  Advance(1001);  // due: the maintenance pass puts it back
+  EXPECT_EQ(engine_->ReadyTasks("c"), (std::vector<Id>{b.id, c.id}));
+  EXPECT_EQ(Take("c")->id, b.id);
+  EXPECT_EQ(Take("c")->id, c.id);
 }
 
-// A batch acquire larger than the read-ahead reads on; the keys it leaves are kept in order.
-TEST_F(EngineTest, BatchAcquireReadsPastTheKeptKeys) {
+// A batch acquire takes the next tasks in order; those it leaves stay in order.
+TEST_F(EngineTest, BatchAcquireTakesTheNextTasksInOrder) {
   Id g = Group();
   std::vector<NewTask> specs;
   for (int i = 0; i < 150; ++i) specs.push_back(Spec("t" + std::to_string(1000 + i), "c"));
   ASSERT_TRUE(engine_->CreateTasks(g, specs).ok());
-  EXPECT_EQ(Take("c")->name, "t1000");  // 31 kept
+  EXPECT_EQ(Take("c")->name, "t1000");
   auto got = engine_->Acquire("c", "w", 100).value();
   ASSERT_EQ(got.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i].task.name, "t" + std::to_string(1001 + i));

@@ -194,6 +194,74 @@ TEST_F(EngineTest, CountersSurviveACrashAndACleanShutdown) {
   EXPECT_EQ(counts(), after);
 }
 
+// The ready queues live in memory as the counters do: stored only at a clean shutdown, rebuilt
+// from the task records at any other start-up; either way they hand out what they did before.
+TEST_F(EngineTest, ReadyQueuesSurviveACrashAndACleanShutdown) {
+  Id g = Group();
+  std::vector<NewTask> many;  // more than one saved chunk (4,096 entries)
+  for (int i = 0; i < 5000; ++i) many.push_back(Spec("m" + std::to_string(10000 + i), "many"));
+  ASSERT_TRUE(engine_->CreateTasks(g, many).ok());
+  Make(g, "a", "c");
+  NewTask urgent = Spec("b", "c");
+  urgent.priority = 5;
+  Make(g, urgent);
+  NewTask low = Spec("low", "c");
+  low.priority = -3;
+  Make(g, low);
+  Make(g, "d", "c");
+  Make(g, "e", "other");
+  ASSERT_EQ(Take("c")->name, "b");
+  ASSERT_EQ(Take("many")->name, "m10000");
+  auto queues = [&] {
+    return std::make_tuple(engine_->ReadyTasks("c"), engine_->ReadyTasks("many"),
+                           engine_->ReadyTasks("other"), engine_->ReadyChannelCount());
+  };
+  const auto before = queues();
+  EXPECT_EQ(std::get<0>(before).size(), 3u);
+  EXPECT_EQ(std::get<1>(before).size(), 4999u);
+
+  Reopen();  // as after a crash: nothing saved, rebuilt from the tasks
+  EXPECT_EQ(queues(), before);
+  ASSERT_TRUE(engine_->SaveCounters().ok());
+  Reopen();  // read back
+  EXPECT_EQ(queues(), before);
+
+  // Saved once, then changed: a crash now must not read back the saved (stale) queues.
+  ASSERT_EQ(Take("c")->name, "a");
+  const auto after = queues();
+  Reopen();
+  EXPECT_EQ(queues(), after);
+  ASSERT_TRUE(engine_->SaveCounters().ok());
+  Reopen();
+  EXPECT_EQ(queues(), after);
+  std::vector<std::string> order;
+  while (auto t = Take("c")) order.push_back(t->name);
+  EXPECT_EQ(order, (std::vector<std::string>{"d", "low"}));
+  EXPECT_EQ(Take("many")->name, "m10001");
+}
+
+// A data dir whose ready queue an older version stored in kReady: the entries go at start-up,
+// and the queue is built from the task records.
+TEST_F(EngineTest, AReadyQueueStoredByAnOlderVersionIsRebuiltAndItsEntriesGo) {
+  Id g = Group();
+  Task a = Make(g, "a", "c");
+  ASSERT_TRUE(engine_->SaveCounters().ok());  // counters saved, queues too
+  rocksdb::WriteBatch b;  // as an older version left it: its key, and no saved queue
+  b.Put(store_->handle(storage::Cf::kReady), storage::ReadyKey("c", 0, a.id), "");
+  b.Delete(store_->handle(storage::Cf::kMeta), "ready_saved");
+  uint64_t seq;
+  ASSERT_TRUE(store_->Write(&b, &seq).ok());
+  Reopen();
+  EXPECT_EQ(engine_->ReadyTasks("c"), std::vector<Id>{a.id});
+  bool any = false;
+  ASSERT_TRUE(store_
+                  ->Scan(storage::Cf::kReady, "", false,
+                         [&](std::string_view, std::string_view) { return !(any = true); })
+                  .ok());
+  EXPECT_FALSE(any);
+  EXPECT_EQ(Take("c")->id, a.id);
+}
+
 TEST_F(EngineTest, EventsNameTheGroupRoom) {
   Id g = Group();
   recorder_.Clear();
