@@ -76,6 +76,7 @@ struct LoopServer::Loop {
   std::vector<Conn*> touched;       // this turn: connections with output to flush
   std::vector<Conn*> to_pool;       // this turn: connections going to the pool
   std::vector<Conn*> resume;        // connections with requests left for the next turn
+  std::vector<Answer> answers;      // this turn's (kept: its capacity serves the next turn)
   std::vector<char> buf = std::vector<char>(loop::kReadChunk);
   loop::Clock::time_point next_sweep;
   loop::Clock::time_point listen_paused_until;  // out of descriptors: accept again after this

@@ -157,7 +157,7 @@ void LoopServer::Turn(Loop& loop, bool* done) {
   std::vector<Conn*> resume;
   resume.swap(loop.resume);
   int n = epoll_wait(loop.epfd, events, 128, !resume.empty() ? 0 : stopping_ ? 50 : 1000);
-  std::vector<Answer> answers;
+  std::vector<Answer>& answers = loop.answers;  // (empty; its capacity kept from turn to turn)
   for (Conn* c : resume) {
     if (loop.conns.count(c) && !c->on_pool) Serve(loop, c, &answers);
   }
@@ -367,7 +367,7 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
 void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, bool keep_alive,
                         std::vector<Answer>* answers) {
   ++in_flight_;
-  Answer a;
+  Answer& a = answers->emplace_back();  // (built in place; nothing else adds to answers meanwhile)
   a.conn = c;
   a.req = std::move(req);
   a.started = Clock::now();
@@ -387,11 +387,11 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
       std::regex_match(c->pool_request->path, c->pool_request->matches, route->pattern);
       c->pool_close = a.close;
       loop.to_pool.push_back(c);
+      answers->pop_back();
       return;
     }
   }
   ++c->answering;
-  answers->push_back(std::move(a));
 }
 
 // Answers that wait for no sync (a lease, a read, a refusal) leave at once, unless an earlier
@@ -400,6 +400,16 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
 void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
   if (answers->empty()) return FlushTouched(loop);
   const Status flushed = hooks_.flush ? hooks_.flush() : Status::Ok();
+  if (options_.await_on_loop) {
+    // Nothing is waited for past the hand-off above (so no answer is ever held here): every
+    // answer leaves now, in order, the writes' events published first by `await`.
+    uint64_t last = 0;
+    for (const Answer& a : *answers) last = std::max(last, a.seq);
+    const Status written = !last ? Status::Ok() : flushed.ok() ? hooks_.await(last) : flushed;
+    for (Answer& a : *answers) Emit(a, a.seq ? written : Status::Ok());
+    answers->clear();
+    return FlushTouched(loop);
+  }
   uint64_t seq = 0;
   for (Answer& a : *answers) {
     Conn* c = a.conn;
@@ -414,10 +424,7 @@ void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
     loop.held.push_back(std::move(a));
   }
   answers->clear();
-  if (seq && options_.await_on_loop) {
-    FlushTouched(loop);  // the early answers go first
-    Release(loop, seq, flushed.ok() ? hooks_.await(seq) : flushed);
-  } else if (seq) {
+  if (seq) {
     if (std::optional<Status> synced = Ask(loop, seq)) Release(loop, seq, *synced);
   }
   FlushTouched(loop);

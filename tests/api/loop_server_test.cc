@@ -104,7 +104,9 @@ class LoopServerTest : public ::testing::Test {
  protected:
   // Routes: POST /write/<name> (a write: waits for a sync), POST /slow/<name> (a write whose
   // handler waits at slow_door), GET /read/<name> (no sync), GET /pool/<name> (on a pool thread).
-  void Start(int loops) {
+  // `relaxed`: as with relaxed durability, `await` is called on the loop and `flush` hands the
+  // turn's writes to the OS (failing while flush_fails_).
+  void Start(int loops, bool relaxed = false) {
     auto echo = [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(req.matches[1].str(), "text/plain");
     };
@@ -128,14 +130,23 @@ class LoopServerTest : public ::testing::Test {
       return seq;
     };
     hooks.await = [this](uint64_t seq) {
-      (void)seq;
+      {
+        std::lock_guard<std::mutex> lock(awaited_mu_);
+        awaited_.push_back(seq);
+      }
       sync_door_.Pass();
       return sync_fails_ ? Status::Unavailable("WAL sync failed") : Status::Ok();
     };
     hooks.finish = [](const httplib::Request&, httplib::Response&, const Router::Route*,
                       std::optional<double>) {};
+    if (relaxed) {
+      hooks.flush = [this] {
+        return flush_fails_ ? Status::IoError("WAL write failed") : Status::Ok();
+      };
+    }
     LoopServerOptions o;
     o.loops = loops;
+    o.await_on_loop = relaxed;
     server_ = std::make_unique<LoopServer>(&router_, std::move(hooks), o);
     ASSERT_TRUE(server_->Bind().ok());
     runner_ = std::thread([this] { server_->Run(); });
@@ -152,8 +163,44 @@ class LoopServerTest : public ::testing::Test {
   std::thread runner_;
   std::atomic<uint64_t> last_seq_{0};
   Door slow_door_, sync_door_;
-  std::atomic<bool> sync_fails_{false};
+  std::atomic<bool> sync_fails_{false}, flush_fails_{false};
+  std::mutex awaited_mu_;
+  std::vector<uint64_t> awaited_;  // GUARDED_BY(awaited_mu_)
+  std::vector<uint64_t> Awaited() {
+    std::lock_guard<std::mutex> lock(awaited_mu_);
+    return awaited_;
+  }
 };
+
+// Relaxed durability: a turn's answers leave at its end, in request order, once its writes were
+// handed to the OS and `await` was asked (on the loop) for the last of them; a hand-off that
+// fails refuses the turn's writes, not its reads.
+TEST_F(LoopServerTest, RelaxedAnswersLeaveInOrderAfterTheTurnsHandOff) {
+  Start(1, /*relaxed=*/true);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  c.Send("POST", "/write/a");
+  EXPECT_EQ(c.Answer(), "200 a");
+  EXPECT_EQ(Awaited(), std::vector<uint64_t>{1});
+  c.Send("GET", "/read/b");
+  EXPECT_EQ(c.Answer(), "200 b");
+  EXPECT_EQ(Awaited().size(), 1u) << "a turn of reads awaits nothing";
+  flush_fails_ = true;
+  c.Send("POST", "/write/c");
+  std::string refused = c.Answer();
+  EXPECT_EQ(refused.substr(0, 3), "503") << refused;
+  c.Send("GET", "/read/d");
+  EXPECT_EQ(c.Answer(), "200 d");
+  EXPECT_EQ(Awaited().size(), 1u) << "a failed hand-off is not awaited";
+  flush_fails_ = false;
+  c.Send("POST", "/write/e");
+  c.Send("GET", "/read/f");
+  c.Send("POST", "/write/g");
+  EXPECT_EQ(c.Answer(), "200 e");
+  EXPECT_EQ(c.Answer(), "200 f");
+  EXPECT_EQ(c.Answer(), "200 g");
+  EXPECT_EQ(Awaited().back(), 4u);
+}
 
 TEST_F(LoopServerTest, AnswersInRequestOrderWhateverEachWaitsFor) {
   Start(1);
