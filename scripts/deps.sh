@@ -8,7 +8,7 @@ CREW_PACKAGES=(
   librocksdb-dev libcpp-httplib-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev libsnappy-dev
   liblz4-dev libzstd-dev libbz2-dev libgflags-dev libbrotli-dev libjemalloc-dev
-  chromium beanstalkd redis-server postgresql linux-perf
+  chromium beanstalkd redis-server postgresql linux-perf valgrind
 )
 
 # Commands that may come from elsewhere (e.g. a newer Node.js): installed from Debian only when
