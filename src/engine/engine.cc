@@ -278,21 +278,33 @@ void Engine::FillDerived(Task& t) const {
 }
 
 Result<std::optional<Task>> Engine::LoadTask(const Id& id, std::string* stored) const {
+  std::optional<Task> t;
+  RETURN_IF_ERROR(LoadTaskInto(id, &t, stored));
+  return t;
+}
+
+Status Engine::LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored) const {
+  out->reset();
   std::optional<std::string> raw = task_cache_.Get(id);
   if (!raw) {
     ASSIGN_OR_RETURN(raw, store_->Get(Cf::kTasks, storage::IdKey(id)));
   }
-  if (!raw) return std::optional<Task>();
-  Task t;
+  if (!raw) return Status::Ok();
+  Task& t = out->emplace();
   uint32_t parents = 0;
-  RETURN_IF_ERROR(DecodeTask(*raw, &t, &parents));
-  if (parents > 0) {
-    ASSIGN_OR_RETURN(auto list, store_->Get(Cf::kParents, storage::IdKey(id)));
-    if (!list) return Status::Corruption("task " + id.Hex() + " has no parent list");
-    RETURN_IF_ERROR(DecodeParents(*list, parents, &t.parent_ids));
+  Status decoded = DecodeTask(*raw, &t, &parents);
+  if (decoded.ok() && parents > 0) {
+    auto list = store_->Get(Cf::kParents, storage::IdKey(id));
+    decoded = !list.ok() ? list.status()
+              : !*list   ? Status::Corruption("task " + id.Hex() + " has no parent list")
+                         : DecodeParents(**list, parents, &t.parent_ids);
+  }
+  if (!decoded.ok()) {
+    out->reset();
+    return decoded;
   }
   if (stored) *stored = std::move(*raw);
-  return std::optional<Task>(std::move(t));
+  return Status::Ok();
 }
 
 Result<Task> Engine::ReadTask(const Id& id) const {

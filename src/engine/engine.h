@@ -243,6 +243,8 @@ class Engine {
   // The stored task with its parent ids (model.h), or nullopt when there is none.
   // `stored`, when given, gets the task record's bytes.
   Result<std::optional<Task>> LoadTask(const Id& id, std::string* stored = nullptr) const;
+  // The same, decoded in place into *out (left empty when there is none).
+  Status LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored) const;
   Result<std::vector<Task>> ReadTasksByIndex(storage::Cf cf, const std::string& prefix,
                                              int64_t limit, int64_t skip) const;
 

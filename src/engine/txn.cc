@@ -74,16 +74,17 @@ std::optional<std::string> QueueEntry(const Task* t, Placement p) {
 }  // namespace
 
 Result<Task*> Txn::Find(const Id& id) {
-  auto it = tasks_.find(id);
-  if (it != tasks_.end()) return it->second.cur ? &*it->second.cur : nullptr;
-  std::string stored;
-  ASSIGN_OR_RETURN(auto t, e_->LoadTask(id, &stored));
-  TaskEntry& entry = tasks_[id];
-  entry.stored = std::move(stored);
+  auto [it, added] = tasks_.try_emplace(id);
+  TaskEntry& entry = it->second;
+  if (!added) return entry.cur ? &*entry.cur : nullptr;
+  // (decoded in place: a Task returned by value is moved three times on its way here)
+  if (Status s = e_->LoadTaskInto(id, &entry.cur, &entry.stored); !s.ok()) {
+    tasks_.erase(it);
+    return s;
+  }
   order_.push_back(id);
-  if (!t) return static_cast<Task*>(nullptr);
-  entry.orig = *t;
-  entry.cur = std::move(t);
+  if (!entry.cur) return static_cast<Task*>(nullptr);
+  entry.orig = *entry.cur;
   return &*entry.cur;
 }
 
