@@ -200,7 +200,7 @@ Status Engine::SaveCounters() {
   b.Put(meta, kCountersSaved, rocksdb::Slice());
   RETURN_IF_ERROR(
       store_->Scan(Cf::kMeta, kReadyPrefix, false, [&](std::string_view k, std::string_view) {
-        b.Delete(meta, k);  // (none: Load deleted them; kept safe)
+        b.Delete(meta, k);  // (Load deleted those it read: these are an earlier save's)
         return true;
       }));
   for (const auto& [channel, queue] : ready_) {

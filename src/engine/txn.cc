@@ -466,20 +466,16 @@ Status Txn::Commit(uint64_t* seq) {
 
   // Written (not yet synced): update the caches, the ready queues and the delayed floor.
   for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));
-  // The counters: a group this Txn loaded gets its change in its copy, which replaces the
-  // cached one below; any other in the cache itself (a group gone has none to change).
-  for (auto& [id, delta] : group_delta_) {
-    auto it = groups_.find(id);
-    if (it != groups_.end()) {
-      if (it->second.cur) AddStats(delta, &it->second.cur->stats);
-      delta = GroupStats();
-    }
-  }
   {
     std::unique_lock lock(e_->cache_mu_);
+    // The counters: a group this Txn loaded gets its change in its copy, which replaces the
+    // cached one just below; any other in the cache itself (a group gone has none to change).
     for (const auto& [id, delta] : group_delta_) {
-      auto it = e_->groups_.find(id);
-      if (it != e_->groups_.end()) AddStats(delta, &it->second.stats);
+      if (auto own = groups_.find(id); own != groups_.end()) {
+        if (own->second.cur) AddStats(delta, &own->second.cur->stats);
+      } else if (auto it = e_->groups_.find(id); it != e_->groups_.end()) {
+        AddStats(delta, &it->second.stats);
+      }
     }
     for (auto& [id, ge] : groups_) {
       if (ge.cur) {
