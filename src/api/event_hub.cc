@@ -49,14 +49,25 @@ bool EventHub::Subscription::Wants(const std::string& room) const {
 std::shared_ptr<EventHub::Subscription> EventHub::Subscribe(const std::string& room) {
   auto sub = std::make_shared<Subscription>();
   sub->Join(room);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (shutdown_) sub->closed_ = true;
-  subs_.push_back(sub);
-  has_subs_.store(true, std::memory_order_relaxed);
+  std::function<void()> settle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_) sub->closed_ = true;
+    subs_.push_back(sub);
+    has_subs_.store(true, std::memory_order_relaxed);
+    settle = settle_;
+  }
   // Pairs with the engine's fence before it asks WantsTaskEvents after a write: either that
-  // commit sees this subscription, or what the subscriber reads next includes its write.
+  // commit sees this subscription, or what the subscriber reads next includes its write (once
+  // settled: written, if it was gathered).
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (settle) settle();
   return sub;
+}
+
+void EventHub::SetSettle(std::function<void()> settle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  settle_ = std::move(settle);
 }
 
 void EventHub::Unsubscribe(const std::shared_ptr<Subscription>& sub) {

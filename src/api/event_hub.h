@@ -56,6 +56,9 @@ class EventHub final : public engine::EngineListener {
   explicit EventHub(size_t max_queue = 10000) : max_queue_(max_queue) {}
 
   std::shared_ptr<Subscription> Subscribe(const std::string& room);  // "" = every room
+  // Called by Subscribe once the subscription hears events: the engine's Settle (engine.h,
+  // EngineListener::WantsTaskEvents). Null: none.
+  void SetSettle(std::function<void()> settle);
   void Unsubscribe(const std::shared_ptr<Subscription>& sub);
 
   // Long-poll: BeginWait before trying to acquire, then Wait until the channel may have a task.
@@ -90,6 +93,7 @@ class EventHub final : public engine::EngineListener {
   std::vector<std::shared_ptr<Subscription>> subs_;  // GUARDED_BY(mu_)
   bool shutdown_ = false;                            // GUARDED_BY(mu_)
   std::atomic<bool> has_subs_{false};                // !subs_.empty(), read without mu_
+  std::function<void()> settle_;                     // GUARDED_BY(mu_)
 };
 
 }  // namespace crew::api

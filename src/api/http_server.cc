@@ -65,6 +65,7 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
       hub_(hub),
       options_(std::move(options)),
       metrics_(std::make_unique<HttpMetrics>(OpenApiPaths())) {
+  hub_->SetSettle([engine] { engine->Settle(); });  // (the loops gather writes)
   const bool tls = !options_.tls_cert.empty() && !options_.tls_key.empty();
   if (!tls) StartLoops();  // (it reads the routes once it runs)
   RouteContext ctx{engine_, store_, hub_, options_.examine_token, options_.on_examine};
@@ -80,7 +81,7 @@ HttpServer::HttpServer(engine::Engine* engine, storage::Store* store, EventHub* 
   if (tls) StartHttplib();
 }
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() { hub_->SetSettle(nullptr); }
 
 // Authentication and the CORS preflight, before routing: true when it answered.
 bool HttpServer::Before(const httplib::Request& req, httplib::Response& res) const {
@@ -150,16 +151,19 @@ void HttpServer::StartLoops() {
       RunRoute(route, req, res);
       return 0;
     }
-    engine::DeferSync defer;  // the loop syncs once for its whole turn
+    // The turn's writes are gathered into one RocksDB write at its end, synced once for the
+    // whole turn (with the other loops' turns).
+    engine::DeferSync defer(/*gather=*/true);
     RunRoute(route, req, res);
     return defer.seq();
   };
+  static_assert(engine::DeferSync::kGathered == LoopHooks::kTurnSeq);
   hooks.await = [this](uint64_t seq) { return engine_->AwaitDurable(seq); };
-  // Relaxed: the turn's answers leave before a sync, so their writes go to the OS first (a crash
-  // of crew then loses none). Full: a held answer waits for a sync, which flushes first; a lease
-  // answered while still in RocksDB's buffer and lost to a crash is as one lost to a power cut
-  // (its task is handed out again, README "Durability"). Saves a write(2) per turn.
-  if (store_->relaxed()) hooks.flush = [this] { return store_->FlushWal(); };
+  // The turn's gathered writes go to the store before any of its answers leave. Relaxed: they go
+  // to the OS too (a crash of crew then loses none). Full: a held answer waits for a sync, which
+  // flushes first; a lease answered while still in RocksDB's buffer and lost to a crash is as one
+  // lost to a power cut (its task is handed out again, README "Durability").
+  hooks.end_turn = [this] { return engine_->EndTurn(); };
   hooks.finish = [this](const httplib::Request& req, httplib::Response& res,
                         const Router::Route* route,
                         std::optional<double> seconds) { Finish(req, res, route, seconds); };

@@ -399,13 +399,24 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
 // until a sync covers them; the loop asks the sync thread for one and goes on serving.
 void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
   if (answers->empty()) return FlushTouched(loop);
-  const Status flushed = hooks_.flush ? hooks_.flush() : Status::Ok();
+  if (hooks_.end_turn) {
+    const Result<uint64_t> turn = hooks_.end_turn();
+    for (Answer& a : *answers) {
+      if (a.seq != LoopHooks::kTurnSeq) continue;
+      if (turn.ok()) {
+        a.seq = *turn;
+      } else {  // (refused now; it still leaves after its connection's earlier answers)
+        a.res = Refusal(503, turn.status().message());
+        a.seq = 0;
+      }
+    }
+  }
   if (options_.await_on_loop) {
-    // Nothing is waited for past the hand-off above (so no answer is ever held here): every
+    // Nothing is waited for past the turn's end above (so no answer is ever held here): every
     // answer leaves now, in order, the writes' events published first by `await`.
     uint64_t last = 0;
     for (const Answer& a : *answers) last = std::max(last, a.seq);
-    const Status written = !last ? Status::Ok() : flushed.ok() ? hooks_.await(last) : flushed;
+    const Status written = last ? hooks_.await(last) : Status::Ok();
     for (Answer& a : *answers) Emit(a, a.seq ? written : Status::Ok());
     answers->clear();
     return FlushTouched(loop);

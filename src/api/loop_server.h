@@ -3,14 +3,14 @@
 //
 // Each loop owns a share of the connections (the first loop accepts them and deals them out in
 // turn). A turn of a loop reads every connection that has bytes, and runs each complete request
-// whose route may run on a loop (Router::OnLoop: no waiting) right there, its writes appended to
-// the WAL but not synced (engine's DeferSync). Answers that need no sync (leases, reads) are
-// written at once; the others are held, and the loop goes on serving. One sync thread syncs the
-// WAL (the hooks' `await`) for every loop's held answers at once, and as soon as one sync ends
-// it starts the next for what came in meanwhile (group commit); each loop then writes what it
-// held. Answers leave a connection in the order of its requests. A request that may wait (long
-// poll, event stream, download), or with a large body, takes its connection to a pool thread,
-// which grows on demand, and gives it back when answered.
+// whose route may run on a loop (Router::OnLoop: no waiting) right there, its writes gathered
+// and written at the turn's end (the hooks' `end_turn`; engine's DeferSync), not synced. Answers
+// that need no sync (leases, reads) are written at once; the others are held, and the loop goes on
+// serving. One sync thread syncs the WAL (the hooks' `await`) for every loop's held answers at
+// once, and as soon as one sync ends it starts the next for what came in meanwhile (group commit);
+// each loop then writes what it held. Answers leave a connection in the order of its requests. A
+// request that may wait (long poll, event stream, download), or with a large body, takes its
+// connection to a pool thread, which grows on demand, and gives it back when answered.
 //
 // Keep-alive connections stay open until 75 s idle; a request must arrive within 30 s of its
 // first byte and an answer be taken within 30 s. Stop() stops accepting, lets requests in hand
@@ -57,17 +57,20 @@ struct LoopHooks {
   // Before routing (authentication, CORS preflight): true when it answered *res itself.
   std::function<bool(const httplib::Request&, httplib::Response&)> before;
   // Runs a routed request's handler. `on_loop`: on an event loop, where it must not wait for
-  // durability; it returns the sequence number its answer waits for (0: none).
+  // durability; it returns the sequence number its answer waits for (0: none), or kTurnSeq:
+  // the one `end_turn` answers.
   std::function<uint64_t(const Router::Route&, const httplib::Request&, httplib::Response&,
                          bool on_loop)>
       run;
+  static constexpr uint64_t kTurnSeq = UINT64_MAX;
   // Returns once every write up to seq is durable (or the store failed). Called by the sync
   // thread only (or on a loop, with await_on_loop).
   std::function<Status(uint64_t seq)> await;
-  // Hands the turn's writes to the OS (`run` leaves them in the WAL's buffer); called once per
-  // turn before its first answer leaves. A failure refuses the turn's writes like a failed sync.
-  // Optional (unset: the turn's writes stay buffered until `await` flushes them).
-  std::function<Status()> flush;
+  // Called once per turn, before its first answer leaves: writes what the turn's requests left
+  // to it (engine's gathered writes; with relaxed durability it also hands them to the OS) and
+  // answers the sequence number that answers of kTurnSeq wait for. A failure refuses those
+  // answers (503). Optional (unset: no `run` answers kTurnSeq).
+  std::function<Result<uint64_t>()> end_turn;
   // Every answer, just before it is written: fills in what the handler left (an error's JSON
   // body) and counts it. `route`: the route that answered (null: none did). seconds: since the
   // request was complete (none: refused while read).

@@ -36,6 +36,12 @@ Engine::Engine(storage::Store* store, const Clock* clock, EngineOptions options)
 
 Engine::~Engine() {
   StopMaintenance();
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);  // (a gathering thread that never ended its turn)
+    uint64_t seq;
+    (void)WriteGathered(true, &seq);
+  }
+  store_->SetBeforeRead(nullptr);
   store_->SetOnDurable(nullptr);
 }
 
@@ -44,6 +50,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store* store, const Clock*
   std::unique_ptr<Engine> engine(new Engine(store, clock, options));
   RETURN_IF_ERROR(engine->Load());
   store->SetOnDurable([e = engine.get()](uint64_t seq) { e->Publish(seq); });
+  store->SetBeforeRead([e = engine.get()] { e->SeeOwnWrites(); });
   return engine;
 }
 
@@ -183,6 +190,8 @@ bool Engine::LoadReadyChunk(std::string_view key, std::string_view value) {
 
 Status Engine::SaveCounters() {
   std::lock_guard<std::mutex> writer(write_mu_);
+  uint64_t written;
+  RETURN_IF_ERROR(WriteGathered(true, &written));  // (the counters below count those writes)
   std::shared_lock lock(cache_mu_);
   rocksdb::WriteBatch b;
   rocksdb::ColumnFamilyHandle* meta = store_->handle(Cf::kMeta);
@@ -226,12 +235,65 @@ Status Engine::SaveCounters() {
   return store_->WaitDurable(seq);
 }
 
-DeferSync::DeferSync() : outer_(Current()) { Current() = this; }
+DeferSync::DeferSync(bool gather) : gather_(gather), outer_(Current()) { Current() = this; }
 DeferSync::~DeferSync() { Current() = outer_; }
 
 DeferSync*& DeferSync::Current() {
   thread_local DeferSync* current = nullptr;
   return current;
+}
+
+Status Engine::WriteGathered(bool flush, uint64_t* seq) {
+  *seq = 0;
+  if (gathered_.Count() == 0) return Status::Ok();
+  Status written = store_->Write(&gathered_, seq, flush);
+  gathered_.Clear();
+  gather_owner_.store(std::thread::id(), std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(events_mu_);
+  // The gathered Txns' events are the last ones queued (in commit order).
+  auto first = pending_.end();
+  while (first != pending_.begin() && std::prev(first)->seq == DeferSync::kGathered) --first;
+  if (!written.ok()) {
+    pending_.erase(first, pending_.end());  // (never written: never published)
+    return written;
+  }
+  for (auto it = first; it != pending_.end(); ++it) it->seq = *seq;
+  return Status::Ok();
+}
+
+void Engine::SeeOwnWrites() {
+  const std::thread::id me = std::this_thread::get_id();
+  if (gather_owner_.load(std::memory_order_relaxed) != me) return;
+  uint64_t seq;
+  if (write_holder_.load(std::memory_order_relaxed) == me) {  // (a read within a Txn)
+    (void)WriteGathered(false, &seq);  // (a failure is sticky: EndTurn reports it)
+    return;
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  (void)WriteGathered(false, &seq);
+}
+
+Result<uint64_t> Engine::EndTurn() {
+  uint64_t seq = 0;
+  if (gather_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    RETURN_IF_ERROR(WriteGathered(false, &seq));
+  }
+  // (written by this call, or by another thread's write or this one's read since: a failure of
+  // that write is sticky)
+  if (store_->failed()) return store_->WriteError();
+  if (!seq) seq = store_->db()->GetLatestSequenceNumber();
+  if (store_->relaxed()) RETURN_IF_ERROR(store_->FlushWal());
+  if (gathered_lease_.exchange(false, std::memory_order_relaxed)) {
+    if (store_->SyncSoon(seq)) Publish(seq);  // else the store's on-durable callback will
+  }
+  return seq;
+}
+
+void Engine::Settle() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  uint64_t seq;
+  (void)WriteGathered(false, &seq);
 }
 
 Status Engine::AwaitDurable(uint64_t seq) {

@@ -1,8 +1,9 @@
 // Engine: Crew's scheduler (reference §4, SPEC §2-3) over the Store. No HTTP or JSON types here.
 //
 // Concurrency: every mutation runs under one writer mutex (so acquire needs no transactions),
-// builds one WriteBatch (Txn), appends it to the WAL, then, outside the mutex, waits for group
-// commit (Store::WaitDurable) before it returns. Events reach the EngineListener in commit order,
+// builds one WriteBatch (Txn), appends it to the WAL (or gathers it with the thread's next
+// ones: DeferSync), then, outside the mutex, waits for group commit (Store::WaitDurable) before
+// it returns. Events reach the EngineListener in commit order,
 // only once durable. Reads (Get*, List*) run concurrently from any thread.
 // Every rule of SPEC is one named operation below; its comment cites the section.
 #pragma once
@@ -53,9 +54,9 @@ class EngineListener {
   virtual void OnEvents(const std::vector<Event>& events) = 0;
   // Whether anyone would hear task events now (a subscriber). When not, a commit skips their
   // payloads (a copy of each task changed): a drain nobody watches pays nothing for them. Asked
-  // after the commit's write, behind a seq_cst fence; a listener that starts answering true
-  // must fence after that too (EventHub::Subscribe), so a subscriber either hears the event or
-  // reads the state it carried.
+  // after the commit's write (or gather), behind a seq_cst fence; a listener that starts
+  // answering true must fence after that too, then call Engine::Settle() (EventHub::Subscribe),
+  // so a subscriber either hears the event or reads the state it carried.
   virtual bool WantsTaskEvents() const { return true; }
   // Tasks of these channels became acquirable (long-poll wake-ups, N1).
   virtual void OnReady(const std::vector<std::string>& channels) = 0;
@@ -122,23 +123,35 @@ class Txn;
 // highest sequence number among them. Whoever opened it must not answer before
 // Engine::AwaitDurable(seq()) succeeded: the event loops (api/loop_server.h) hold such answers
 // until their sync thread's AwaitDurable covers them, one sync for many. Its writes' appends also
-// stay in the WAL's buffer until a sync (which flushes first) or Store::FlushWal(): with relaxed
-// durability a loop calls FlushWal() once per turn, before any answer. With full durability only
-// a lease is answered before its sync, and a lease may be lost to a crash anyway
+// stay in the WAL's buffer until a sync (which flushes first) or Store::FlushWal(). With full
+// durability only a lease is answered before its sync, and a lease may be lost to a crash anyway
 // (EngineOptions::sync_leases). Scopes nest; the innermost collects.
+//
+// A gathering scope (an event loop's request) goes further: its writes, leases too, are not even
+// written to the store but gathered into one batch with the thread's other writes until the
+// thread calls Engine::EndTurn() (an event loop's turn: one RocksDB write and WAL record for all
+// of the turn's requests, instead of one each). seq() is then kGathered: EndTurn() answers the
+// sequence number to wait for instead. Until then the thread's own reads of the store write the
+// batch first (Engine::SeeOwnWrites), and any other thread's write writes it first, so every
+// reader that may know of a write reads it: only the other threads' reads of the store (not of
+// the engine's caches) miss a write nobody was answered yet.
+// REQUIRES: a thread that gathered calls EndTurn() before it answers any request.
 class DeferSync {
  public:
-  DeferSync();
+  static constexpr uint64_t kGathered = UINT64_MAX;
+  explicit DeferSync(bool gather = false);
   ~DeferSync();
   DeferSync(const DeferSync&) = delete;
   DeferSync& operator=(const DeferSync&) = delete;
-  uint64_t seq() const { return seq_; }
+  uint64_t seq() const { return gathered_ ? kGathered : seq_; }
 
  private:
   friend class Engine;
   friend class Txn;
   static DeferSync*& Current();
   uint64_t seq_ = 0;
+  bool gather_;
+  bool gathered_ = false;  // a write that waits for its sync was gathered
   DeferSync* outer_;
 };
 
@@ -152,6 +165,15 @@ class Engine {
   // Returns once the WAL is synced past seq (a DeferSync's), after the events of the writes up
   // to seq went out.
   Status AwaitDurable(uint64_t seq);
+  // Ends a turn of gathered writes (DeferSync): writes those of this thread still gathered, and
+  // with relaxed durability hands the WAL's appends to the OS. Answers the sequence number that
+  // covers every write the thread gathered, for AwaitDurable; an error when the store could not
+  // take them (none of them may be answered as done).
+  Result<uint64_t> EndTurn();
+  // Writes every gathered write, whichever thread gathered it. For a new event subscriber, after
+  // it subscribed: what it reads next then includes every write whose events it may not hear
+  // (EngineListener::WantsTaskEvents).
+  void Settle();
   // Starts / stops the maintenance thread (delayed tasks, leases, expired groups; D13).
   void StartMaintenance();
   void StopMaintenance();
@@ -232,8 +254,12 @@ class Engine {
   enum class Ack { kSynced, kLease };
   template <typename T, typename Fn>
   Result<T> Write(Fn&& fn, Ack ack = Ack::kSynced);
-  Status Commit(Txn& txn, uint64_t* seq);
   void Publish(uint64_t seq);
+  // REQUIRES: write_mu_ held. Writes gathered_ (Txn::Commit appends every Txn to it), and gives
+  // the events waiting for it their sequence number. `flush`: as Store::Write's.
+  Status WriteGathered(bool flush, uint64_t* seq);
+  // The store's before-read hook: a thread that gathered writes reads them.
+  void SeeOwnWrites();
   void MaintenanceLoop();
   void WakeMaintenance(int64_t at_ms);
   bool MaintenanceStopping();  // StopMaintenance was called
@@ -269,6 +295,15 @@ class Engine {
   EngineListener* listener_ = nullptr;
 
   std::mutex write_mu_;  // the single writer
+  // The thread in write_mu_ (none outside): SeeOwnWrites must not lock it again.
+  std::atomic<std::thread::id> write_holder_{};
+  // Writes gathered (DeferSync) and not yet written, in commit order, and the thread that
+  // gathered them (none while empty). A thread other than the owner that takes write_mu_
+  // writes them first.
+  rocksdb::WriteBatch gathered_;                 // GUARDED_BY(write_mu_)
+  std::atomic<std::thread::id> gather_owner_{};  // set under write_mu_
+  // A lease was gathered since the last EndTurn: the next EndTurn asks for its sync.
+  std::atomic<bool> gathered_lease_{false};
 
   // Caches of small state, read by any thread; written at commit under write_mu_ too.
   // groups_ holds every group, in id (= creation) order: listing and expiry read it, not the

@@ -2,10 +2,11 @@
 // ago costs no RocksDB Get (an acquire reads the task its create wrote, a release the one its
 // acquire wrote; the Get was ~10% of the event loop's CPU).
 //
-// Only the writer fills it, after its batch is written and in commit order (Txn::Commit, under
-// Engine::write_mu_). A reader that misses goes to RocksDB and puts nothing back, so it can never
-// put back a value that a writer has replaced meanwhile. Bounded in bytes: past the budget the
-// entries written longest ago go first; a record larger than kMaxRecord is not kept.
+// Only the writer fills it, after its batch is written or gathered (engine.h, DeferSync) and in
+// commit order (Txn::Commit, under Engine::write_mu_). A reader that misses goes to RocksDB and
+// puts nothing back, so it can never put back a value that a writer has replaced meanwhile. Bounded
+// in bytes: past the budget the entries written longest ago go first; a record larger than
+// kMaxRecord is not kept.
 #pragma once
 
 #include <cstddef>

@@ -365,12 +365,12 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   }
 }
 
-Status Txn::ApplyStats(const TaskEntry& e) {
+void Txn::ApplyStats(const TaskEntry& e) {
   const Task* o = e.orig ? &*e.orig : nullptr;
   const Task* c = e.cur ? &*e.cur : nullptr;
   if (o && c && o->channel == c->channel && o->is_complete == c->is_complete &&
       o->assigned() == c->assigned() && o->failed() == c->failed()) {
-    return Status::Ok();
+    return;
   }
   auto add = [&](const Task& t, int sign) {
     auto cd = std::find_if(channel_delta_.begin(), channel_delta_.end(),
@@ -387,17 +387,17 @@ Status Txn::ApplyStats(const TaskEntry& e) {
   };
   if (o) add(*o, -1);
   if (c) add(*c, +1);
-  return Status::Ok();
 }
 
-Status Txn::Commit(uint64_t* seq) {
+Status Txn::Commit(uint64_t* seq, bool gather) {
   auto* st = e_->store_;
-  rocksdb::WriteBatch b;
+  // (nothing reads the store from here to the write below: a read would write a half-built batch)
+  rocksdb::WriteBatch& b = e_->gathered_;
   for (auto& [cf, key] : raw_deletes_) b.Delete(st->handle(cf), key);
   for (const Id& id : order_) {
     TaskEntry& entry = tasks_[id];
     DiffTask(b, id, entry);
-    RETURN_IF_ERROR(ApplyStats(entry));
+    ApplyStats(entry);
   }
   int64_t group_delta = 0;
   for (auto& [id, ge] : groups_) {
@@ -442,8 +442,15 @@ Status Txn::Commit(uint64_t* seq) {
   }
 
   *seq = 0;
-  // (under a DeferSync the WAL append stays buffered until a sync or Store::FlushWal; engine.h)
-  if (b.Count() > 0) RETURN_IF_ERROR(st->Write(&b, seq, DeferSync::Current() == nullptr));
+  if (gather) {
+    if (b.Count() > 0) {
+      *seq = DeferSync::kGathered;
+      e_->gather_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    }
+  } else if (b.Count() > 0) {
+    // (under a DeferSync the WAL append stays buffered until a sync or Store::FlushWal; engine.h)
+    RETURN_IF_ERROR(e_->WriteGathered(DeferSync::Current() == nullptr, seq));
+  }
 
   // Event payloads: the final state of each task named, if anyone listens. Asked after the
   // write, so one who subscribes after this answer reads the state written here (the fence
@@ -464,7 +471,8 @@ Status Txn::Commit(uint64_t* seq) {
     events_.push_back(std::move(pe.event));
   }
 
-  // Written (not yet synced): update the caches, the ready queues and the delayed floor.
+  // Written or gathered (not yet synced): update the caches, the ready queues and the delayed
+  // floor.
   for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));
   {
     std::unique_lock lock(e_->cache_mu_);

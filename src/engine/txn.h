@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -84,7 +85,10 @@ class Txn {
   void EmitTask(const char* name, const Id& id);
   void Emit(Event e);
 
-  Status Commit(uint64_t* seq);
+  // Appends the Txn's changes to the engine's batch (Engine::gathered_) and, unless `gather`,
+  // writes it; `seq`: the write's sequence number, 0 when nothing was written, or
+  // DeferSync::kGathered when the batch waits (the Txn's changes or earlier ones).
+  Status Commit(uint64_t* seq, bool gather);
   // After Commit: events to publish and channels with newly acquirable tasks.
   std::vector<Event>& events() { return events_; }
   std::vector<std::string>& ready_channels() { return ready_channels_; }
@@ -112,7 +116,7 @@ class Txn {
   Placement PlaceOf(const Task& t, int64_t* due);
   void FillDerived(Task& t);
   void DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e);
-  Status ApplyStats(const TaskEntry& e);
+  void ApplyStats(const TaskEntry& e);
 
   Engine* e_;
   int64_t now_;
@@ -149,20 +153,45 @@ class Txn {
 };
 
 // Runs fn(Txn&) -> Result<T> under the single writer, commits it, and returns once durable
-// (group commit), after its events went out in commit order; under a DeferSync, once written. A
-// lease (Ack::kLease) returns once written; its events go out when a sync covers it
-// (Store::SyncSoon).
+// (group commit), after its events went out in commit order; under a DeferSync, once written,
+// or once gathered (engine.h). A lease (Ack::kLease) returns once written; its events go out
+// when a sync covers it (Store::SyncSoon).
 template <typename T, typename Fn>
 Result<T> Engine::Write(Fn&& fn, Ack ack) {
   uint64_t seq = 0;
   std::optional<Result<T>> result;
+  DeferSync* defer = DeferSync::Current();
+  const bool gather = defer && defer->gather_;
   {
     std::lock_guard<std::mutex> lock(write_mu_);
+    const std::thread::id me = std::this_thread::get_id();
+    write_holder_.store(me, std::memory_order_relaxed);
+    struct Leave {
+      std::atomic<std::thread::id>* holder;
+      ~Leave() { holder->store(std::thread::id(), std::memory_order_relaxed); }
+    } leave{&write_holder_};
+    // Another thread's gathered writes come before this one's reads (its own: SeeOwnWrites).
+    if (gathered_.Count() > 0 && gather_owner_.load(std::memory_order_relaxed) != me) {
+      uint64_t written;
+      RETURN_IF_ERROR(WriteGathered(false, &written));
+    }
     Txn txn(this, clock_->NowMs());
     Result<T> r = fn(txn);
     if (!r.ok()) return r.status();
-    RETURN_IF_ERROR(txn.Commit(&seq));
+    RETURN_IF_ERROR(txn.Commit(&seq, gather));
     work_.Add(txn.counts());
+    if (seq == DeferSync::kGathered) {  // written by EndTurn, or before a read
+      if (!txn.events().empty() || !txn.ready_channels().empty()) {
+        std::lock_guard<std::mutex> events_lock(events_mu_);
+        pending_.push_back({seq, std::move(txn.events()), std::move(txn.ready_channels())});
+      }
+      if (ack == Ack::kLease && !options_.sync_leases) {
+        gathered_lease_.store(true, std::memory_order_relaxed);
+      } else {
+        defer->gathered_ = true;
+      }
+      return r;
+    }
     if (!txn.events().empty() || !txn.ready_channels().empty()) {
       if (!seq) seq = store_->db()->GetLatestSequenceNumber();
       std::lock_guard<std::mutex> events_lock(events_mu_);
@@ -173,7 +202,7 @@ Result<T> Engine::Write(Fn&& fn, Ack ack) {
   if (seq && ack == Ack::kLease && !options_.sync_leases) {
     if (store_->SyncSoon(seq)) Publish(seq);  // else the store's on-durable callback will
   } else if (seq) {
-    if (DeferSync* defer = DeferSync::Current()) {
+    if (defer) {
       defer->seq_ = std::max(defer->seq_, seq);
       return std::move(*result);
     }

@@ -16,7 +16,9 @@
 // Every sync flushes first. A failed write or sync is sticky: the store refuses every later write
 // with kUnavailable rather than acknowledge something it could not make durable.
 //
-// Reads (Get, NewIterator) are thread-safe and may run concurrently with writes.
+// Reads (Get, Scan, NewIterator) are thread-safe and may run concurrently with writes. Each first
+// calls the before-read hook, on the reading thread: the engine writes a batch that thread
+// gathered and has not written yet (Engine::SeeOwnWrites), so a thread reads its own writes.
 #pragma once
 
 #include <atomic>
@@ -105,6 +107,9 @@ class Store {
   Status SyncNow();
   // The sticky error once a write or sync failed (every write is refused from then on), else Ok.
   Status WriteError() const;
+  bool failed() const { return failed_.load(std::memory_order_acquire); }  // WriteError() not Ok
+  // Set once, before any read; cleared (nullptr) before its target goes.
+  void SetBeforeRead(std::function<void()> fn) { before_read_ = std::move(fn); }
 
   static constexpr std::chrono::milliseconds kLazySyncDelay{5};
 
@@ -148,6 +153,8 @@ class Store {
   std::function<void(uint64_t)> on_durable_;  // GUARDED_BY(on_durable_mu_)
   std::atomic<uint64_t> snapshot_seq_{0};
   std::atomic<bool> wal_buffered_{false};  // appends not yet handed to the OS
+  std::atomic<bool> failed_{false};        // sticky_error_ is set
+  std::function<void()> before_read_;
   std::atomic<uint64_t> wal_writes_{0};
   uint64_t wal_syncs_ = 0;       // GUARDED_BY(sync_mu_)
   double wal_sync_seconds_ = 0;  // GUARDED_BY(sync_mu_)

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace crew::api {
@@ -104,9 +105,10 @@ class LoopServerTest : public ::testing::Test {
  protected:
   // Routes: POST /write/<name> (a write: waits for a sync), POST /slow/<name> (a write whose
   // handler waits at slow_door), GET /read/<name> (no sync), GET /pool/<name> (on a pool thread).
-  // `relaxed`: as with relaxed durability, `await` is called on the loop and `flush` hands the
-  // turn's writes to the OS (failing while flush_fails_).
-  void Start(int loops, bool relaxed = false) {
+  // `relaxed`: as with relaxed durability, `await` is called on the loop. `gather`: as the
+  // engine's gathered writes, a write answers kTurnSeq and `end_turn` numbers the turn (failing
+  // while turn_fails_).
+  void Start(int loops, bool relaxed = false, bool gather = false) {
     auto echo = [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(req.matches[1].str(), "text/plain");
     };
@@ -122,12 +124,15 @@ class LoopServerTest : public ::testing::Test {
     router_.Get("/pool/(.+)", echo);
     LoopHooks hooks;
     hooks.before = [](const httplib::Request&, httplib::Response&) { return false; };
-    hooks.run = [this](const Router::Route& route, const httplib::Request& req,
-                       httplib::Response& res, bool) -> uint64_t {
+    hooks.run = [this, gather](const Router::Route& route, const httplib::Request& req,
+                               httplib::Response& res, bool) -> uint64_t {
       const bool write = req.method == "POST";
-      const uint64_t seq = write ? ++last_seq_ : 0;  // numbered when written, as the engine does
       route.handler(req, res);
-      return seq;
+      if (write && gather) {
+        turn_writes_ = true;
+        return LoopHooks::kTurnSeq;
+      }
+      return write ? ++last_seq_ : 0;  // numbered when written, as the engine does
     };
     hooks.await = [this](uint64_t seq) {
       {
@@ -139,9 +144,12 @@ class LoopServerTest : public ::testing::Test {
     };
     hooks.finish = [](const httplib::Request&, httplib::Response&, const Router::Route*,
                       std::optional<double>) {};
-    if (relaxed) {
-      hooks.flush = [this] {
-        return flush_fails_ ? Status::IoError("WAL write failed") : Status::Ok();
+    if (gather) {
+      hooks.end_turn = [this]() -> Result<uint64_t> {
+        ++turns_;
+        if (turn_fails_) return Status::IoError("storage write failed");
+        if (std::exchange(turn_writes_, false)) ++last_seq_;  // one write for the turn's
+        return last_seq_.load();
       };
     }
     LoopServerOptions o;
@@ -163,7 +171,9 @@ class LoopServerTest : public ::testing::Test {
   std::thread runner_;
   std::atomic<uint64_t> last_seq_{0};
   Door slow_door_, sync_door_;
-  std::atomic<bool> sync_fails_{false}, flush_fails_{false};
+  std::atomic<bool> sync_fails_{false}, turn_fails_{false};
+  bool turn_writes_ = false;  // (the loop's thread only)
+  std::atomic<int> turns_{0};
   std::mutex awaited_mu_;
   std::vector<uint64_t> awaited_;  // GUARDED_BY(awaited_mu_)
   std::vector<uint64_t> Awaited() {
@@ -173,10 +183,10 @@ class LoopServerTest : public ::testing::Test {
 };
 
 // Relaxed durability: a turn's answers leave at its end, in request order, once its writes were
-// handed to the OS and `await` was asked (on the loop) for the last of them; a hand-off that
+// handed to the OS and `await` was asked (on the loop) for the last of them; a turn's end that
 // fails refuses the turn's writes, not its reads.
 TEST_F(LoopServerTest, RelaxedAnswersLeaveInOrderAfterTheTurnsHandOff) {
-  Start(1, /*relaxed=*/true);
+  Start(1, /*relaxed=*/true, /*gather=*/true);
   Client c(server_->port());
   ASSERT_TRUE(c.ok());
   c.Send("POST", "/write/a");
@@ -185,21 +195,46 @@ TEST_F(LoopServerTest, RelaxedAnswersLeaveInOrderAfterTheTurnsHandOff) {
   c.Send("GET", "/read/b");
   EXPECT_EQ(c.Answer(), "200 b");
   EXPECT_EQ(Awaited().size(), 1u) << "a turn of reads awaits nothing";
-  flush_fails_ = true;
+  turn_fails_ = true;
   c.Send("POST", "/write/c");
   std::string refused = c.Answer();
   EXPECT_EQ(refused.substr(0, 3), "503") << refused;
   c.Send("GET", "/read/d");
   EXPECT_EQ(c.Answer(), "200 d");
-  EXPECT_EQ(Awaited().size(), 1u) << "a failed hand-off is not awaited";
-  flush_fails_ = false;
+  EXPECT_EQ(Awaited().size(), 1u) << "a failed turn is not awaited";
+  turn_fails_ = false;
   c.Send("POST", "/write/e");
   c.Send("GET", "/read/f");
   c.Send("POST", "/write/g");
   EXPECT_EQ(c.Answer(), "200 e");
   EXPECT_EQ(c.Answer(), "200 f");
   EXPECT_EQ(c.Answer(), "200 g");
-  EXPECT_EQ(Awaited().back(), 4u);
+  EXPECT_EQ(Awaited().back(), last_seq_.load()) << "the turn's number is awaited";
+}
+
+// Full durability with gathered writes: a write's answer waits for the sync of the number its
+// turn's end gave; a turn's end that fails refuses its writes at once, yet after the answers its
+// connection was still waiting for.
+TEST_F(LoopServerTest, GatheredWritesWaitForTheirTurnsNumberAndAFailedTurnRefusesThemInOrder) {
+  Start(1, /*relaxed=*/false, /*gather=*/true);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  c.Send("POST", "/write/a");
+  EXPECT_EQ(c.Answer(), "200 a");
+  EXPECT_EQ(Awaited(), std::vector<uint64_t>{1}) << "the turn's number, from end_turn";
+  sync_door_.Shut();
+  c.Send("POST", "/write/b");
+  sync_door_.AwaitSomeoneWaiting();  // b is held for its sync
+  turn_fails_ = true;
+  c.Send("POST", "/write/c");
+  c.Send("GET", "/read/d");
+  while (turns_.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  sync_door_.Open();
+  EXPECT_EQ(c.Answer(), "200 b");
+  std::string refused = c.Answer();
+  EXPECT_EQ(refused.substr(0, 3), "503") << refused;
+  EXPECT_EQ(c.Answer(), "200 d");
+  EXPECT_EQ(Awaited(), (std::vector<uint64_t>{1, 2}));
 }
 
 TEST_F(LoopServerTest, AnswersInRequestOrderWhateverEachWaitsFor) {

@@ -95,5 +95,131 @@ TEST_F(EngineTest, DeferSyncScopesNestAndEndWithTheirThread) {
   EXPECT_EQ(outer.seq(), 0u);
 }
 
+// Gathered writes (an event loop's turn): one store write for all of them at the turn's end,
+// answered with the sequence number EndTurn gives, their events out once that is durable.
+TEST_F(EngineTest, GatheredWritesAreWrittenOnceAtTheTurnsEnd) {
+  Id g = Group();
+  recorder_.Clear();
+  const uint64_t writes = store_->Stats().wal_writes;
+  std::vector<Task> made;
+  uint64_t answered = 0;
+  {
+    DeferSync defer(/*gather=*/true);
+    for (const char* name : {"a", "b", "c"}) made.push_back(Make(g, name, "c"));
+    answered = defer.seq();
+  }
+  EXPECT_EQ(answered, DeferSync::kGathered);
+  EXPECT_EQ(store_->Stats().wal_writes, writes) << "written before the turn's end";
+  std::thread([&] {  // another thread's read of the store misses writes nobody was answered
+    auto stored = store_->Get(storage::Cf::kTasks, storage::IdKey(made[0].id));
+    ASSERT_TRUE(stored.ok());
+    EXPECT_FALSE(stored->has_value());
+  })
+      .join();
+  auto seq = engine_->EndTurn();
+  ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+  EXPECT_EQ(store_->Stats().wal_writes, writes + 1) << "one write for the turn";
+  EXPECT_EQ(*seq, store_->db()->GetLatestSequenceNumber());
+  EXPECT_TRUE(recorder_.Names().empty()) << "published before durable";
+  ASSERT_TRUE(engine_->AwaitDurable(*seq).ok());
+  EXPECT_EQ(recorder_.Names(),
+            (std::vector<std::string>{"task:create", "task:create", "task:create"}));
+  for (const Task& t : made) {
+    auto stored = store_->Get(storage::Cf::kTasks, storage::IdKey(t.id));
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << t.name;
+  }
+  EXPECT_EQ(store_->Stats().wal_writes, writes + 1) << "an end with nothing gathered writes";
+  ASSERT_TRUE(engine_->EndTurn().ok());
+  EXPECT_EQ(store_->Stats().wal_writes, writes + 1) << "an end with nothing gathered writes";
+}
+
+TEST_F(EngineTest, AThreadReadsItsOwnGatheredWritesAndAnotherThreadsWriteComesAfterThem) {
+  Id g = Group();
+  recorder_.Clear();
+  DeferSync defer(/*gather=*/true);
+  Task a = Make(g, "a", "c");
+  // A read of the store (the group's index) on the gathering thread writes them first.
+  auto listed = engine_->ListGroupTasks(g, 0, 0);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().id, a.id);
+  Task b = Make(g, "b", "c");
+  // Another thread's write writes b first, and its events go out after b's.
+  std::thread([&] { Make(g, "x", "c"); }).join();
+  auto stored = store_->Get(storage::Cf::kTasks, storage::IdKey(b.id));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  auto seq = engine_->EndTurn();
+  ASSERT_TRUE(seq.ok());
+  ASSERT_TRUE(engine_->AwaitDurable(*seq).ok());
+  ASSERT_EQ(recorder_.events().size(), 3u);
+  std::vector<std::string> names;
+  for (const Event& e : recorder_.events()) names.push_back(std::get<Task>(e.payload).name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "x"}));
+}
+
+// Another thread's Txn reads the store (here the key index, for the duplicates its acquire
+// locks) after the gathered writes before it.
+TEST_F(EngineTest, AnotherThreadsTxnReadsTheGatheredWritesBeforeIt) {
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  NewTask b = a;
+  b.name = "b";
+  Task dup;
+  {
+    DeferSync defer(/*gather=*/true);
+    Make(g, a);
+    dup = Make(g, b);
+    std::thread([&] { ASSERT_TRUE(Take("k", "w1")); }).join();
+  }
+  ASSERT_TRUE(engine_->EndTurn().ok());
+  EXPECT_EQ(Get(dup.id).assigned_to, "w1") << "the duplicate was not locked to the holder";
+  EXPECT_FALSE(Take("k", "w2"));
+}
+
+TEST_F(EngineTest, AGatheredLeaseIsAnsweredUnsyncedAndPublishedOnceSyncedAfterTheTurn) {
+  Id g = Group();
+  Make(g, "t", "c");
+  recorder_.Clear();
+  {
+    DeferSync defer(/*gather=*/true);
+    ASSERT_TRUE(Take("c"));
+    EXPECT_EQ(defer.seq(), 0u) << "a lease waits for no sync";
+  }
+  auto seq = engine_->EndTurn();
+  ASSERT_TRUE(seq.ok());
+  EXPECT_TRUE(Eventually([&] {
+    return recorder_.Names() == std::vector<std::string>{"task:update"};
+  })) << "the acquire's event never went out";
+  EXPECT_TRUE(store_->SyncSoon(*seq));
+}
+
+TEST_F(EngineTest, SettleWritesWhatAnyThreadGathered) {
+  Id g = Group();
+  Task a;
+  std::thread([&] {
+    DeferSync defer(/*gather=*/true);
+    a = Make(g, "a", "c");  // (its turn never ends: the engine's close writes it at the latest)
+  }).join();
+  auto before = store_->Get(storage::Cf::kTasks, storage::IdKey(a.id));
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(before->has_value());
+  engine_->Settle();
+  auto after = store_->Get(storage::Cf::kTasks, storage::IdKey(a.id));
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->has_value());
+}
+
+TEST_F(EngineTest, WritesGatheredByATurnThatNeverEndedSurviveAReopen) {
+  Id g = Group();
+  Task a;
+  std::thread([&] {
+    DeferSync defer(/*gather=*/true);
+    a = Make(g, "a", "c");
+  }).join();
+  Reopen();
+  EXPECT_EQ(Get(a.id).name, "a");
+}
+
 }  // namespace
 }  // namespace crew::engine
