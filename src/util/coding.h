@@ -2,39 +2,125 @@
 // Big-endian fixed-width integers keep byte order equal to numeric order (with the sign bit
 // flipped for signed values); records use varints. Decoder never reads past its input: every
 // Get* returns false on truncated or malformed data.
+// Defined here, inline: a task record is ~40 of these calls each way, on every write.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace crew {
 
-void PutU8(std::string& out, uint8_t v);
-void PutFixed32BE(std::string& out, uint32_t v);
-void PutFixed64BE(std::string& out, uint64_t v);
+inline void PutU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
+
+inline void PutFixed32BE(std::string& out, uint32_t v) {
+  char buf[4];
+  for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(v >> (8 * (3 - i)));
+  out.append(buf, 4);
+}
+
+inline void PutFixed64BE(std::string& out, uint64_t v) {
+  char buf[8];
+  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * (7 - i)));
+  out.append(buf, 8);
+}
+
 // Signed, order-preserving: INT64_MIN encodes as 00.., INT64_MAX as FF...
-void PutOrderedI64(std::string& out, int64_t v);
-void PutVarint(std::string& out, uint64_t v);
-void PutVarsint(std::string& out, int64_t v);  // zig-zag
-void PutDouble(std::string& out, double v);
-void PutBytes(std::string& out, std::string_view s);  // varint length + bytes
+inline void PutOrderedI64(std::string& out, int64_t v) {
+  PutFixed64BE(out, static_cast<uint64_t>(v) ^ (1ULL << 63));
+}
+
+inline void PutVarint(std::string& out, uint64_t v) {
+  char buf[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, n);
+}
+
+inline void PutVarsint(std::string& out, int64_t v) {  // zig-zag
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+inline void PutDouble(std::string& out, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, 8);
+  PutFixed64BE(out, bits);
+}
+
+inline void PutBytes(std::string& out, std::string_view s) {  // varint length + bytes
+  PutVarint(out, s.size());
+  out.append(s);
+}
+
 // Length-prefixed with a fixed 4-byte big-endian length: used in keys, where every entry of one
 // prefix must sort together.
-void PutKeyString(std::string& out, std::string_view s);
+inline void PutKeyString(std::string& out, std::string_view s) {
+  PutFixed32BE(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
 
-uint64_t DecodeFixed64BE(const char* p);
-int64_t DecodeOrderedI64(const char* p);
+inline uint64_t DecodeFixed64BE(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+inline int64_t DecodeOrderedI64(const char* p) {
+  return static_cast<int64_t>(DecodeFixed64BE(p) ^ (1ULL << 63));
+}
 
 class Decoder {
  public:
   explicit Decoder(std::string_view in) : in_(in) {}
-  bool GetU8(uint8_t& v);
-  bool GetVarint(uint64_t& v);
-  bool GetVarsint(int64_t& v);
-  bool GetDouble(double& v);
-  bool GetBytes(std::string& v);
-  bool GetRaw(size_t n, std::string_view& v);
+
+  bool GetU8(uint8_t& v) {
+    if (in_.empty()) return false;
+    v = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool GetVarint(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift <= 63; shift += 7) {
+      if (in_.empty()) return false;
+      const uint8_t b = static_cast<uint8_t>(in_[0]);
+      in_.remove_prefix(1);
+      v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool GetVarsint(int64_t& v) {
+    uint64_t u;
+    if (!GetVarint(u)) return false;
+    v = static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+    return true;
+  }
+  bool GetDouble(double& v) {
+    if (in_.size() < 8) return false;
+    const uint64_t bits = DecodeFixed64BE(in_.data());
+    std::memcpy(&v, &bits, 8);
+    in_.remove_prefix(8);
+    return true;
+  }
+  bool GetBytes(std::string& v) {
+    uint64_t n;
+    if (!GetVarint(n) || n > in_.size()) return false;
+    v.assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool GetRaw(size_t n, std::string_view& v) {
+    if (n > in_.size()) return false;
+    v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
   bool done() const { return in_.empty(); }
 
  private:
