@@ -241,12 +241,15 @@ Status Store::Write(rocksdb::WriteBatch* batch, uint64_t* seq, bool flush) {
   }
   *seq = db_->GetLatestSequenceNumber();
   wal_writes_.fetch_add(1, std::memory_order_relaxed);
-  wal_buffered_.store(true, std::memory_order_relaxed);
+  wal_buffered_.store(true, std::memory_order_release);
   return flush ? FlushWal() : Status::Ok();
 }
 
 Status Store::FlushWal() {
-  if (!wal_buffered_.exchange(false, std::memory_order_relaxed)) return Status::Ok();
+  // Held while flushing: a caller that finds nothing buffered because another one is handing it
+  // over returns only once that is done (its own appends may be in it).
+  std::lock_guard<std::mutex> flushing(flush_mu_);
+  if (!wal_buffered_.exchange(false, std::memory_order_acq_rel)) return Status::Ok();
   rocksdb::Status s = db_->FlushWAL(false);
   if (s.ok()) return Status::Ok();
   std::lock_guard<std::mutex> lock(sync_mu_);

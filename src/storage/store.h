@@ -152,6 +152,7 @@ class Store {
   std::mutex on_durable_mu_;  // held while the callback runs, so clearing it waits for that
   std::function<void(uint64_t)> on_durable_;  // GUARDED_BY(on_durable_mu_)
   std::atomic<uint64_t> snapshot_seq_{0};
+  std::mutex flush_mu_;                    // held by FlushWal
   std::atomic<bool> wal_buffered_{false};  // appends not yet handed to the OS
   std::atomic<bool> failed_{false};        // sticky_error_ is set
   std::function<void()> before_read_;
