@@ -248,7 +248,8 @@ Status Engine::WriteGathered(bool flush, uint64_t* seq) {
   if (gathered_.Count() == 0) return Status::Ok();
   Status written = store_->Write(&gathered_, seq, flush);
   gathered_.Clear();
-  gather_owner_.store(std::thread::id(), std::memory_order_relaxed);
+  // (release: a gatherer that sees its writes no longer owned sees them written; EndTurn)
+  gather_owner_.store(std::thread::id(), std::memory_order_release);
   std::lock_guard<std::mutex> lock(events_mu_);
   // The gathered Txns' events are the last ones queued (in commit order).
   auto first = pending_.end();
@@ -275,7 +276,7 @@ void Engine::SeeOwnWrites() {
 
 Result<uint64_t> Engine::EndTurn() {
   uint64_t seq = 0;
-  if (gather_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+  if (gather_owner_.load(std::memory_order_acquire) == std::this_thread::get_id()) {
     std::lock_guard<std::mutex> lock(write_mu_);
     RETURN_IF_ERROR(WriteGathered(false, &seq));
   }
