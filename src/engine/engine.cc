@@ -50,7 +50,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store* store, const Clock*
   std::unique_ptr<Engine> engine(new Engine(store, clock, options));
   RETURN_IF_ERROR(engine->Load());
   store->SetOnDurable([e = engine.get()](uint64_t seq) { e->Publish(seq); });
-  store->SetBeforeRead([e = engine.get()] { e->SeeOwnWrites(); });
+  store->SetBeforeRead([e = engine.get()](storage::Cf cf) { e->SeeOwnWrites(cf); });
   return engine;
 }
 
@@ -248,6 +248,7 @@ Status Engine::WriteGathered(bool flush, uint64_t* seq) {
   if (gathered_.Count() == 0) return Status::Ok();
   Status written = store_->Write(&gathered_, seq, flush);
   gathered_.Clear();
+  gathered_cfs_.store(0, std::memory_order_release);
   // (release: a gatherer that sees its writes no longer owned sees them written; EndTurn)
   gather_owner_.store(std::thread::id(), std::memory_order_release);
   std::lock_guard<std::mutex> lock(events_mu_);
@@ -262,9 +263,11 @@ Status Engine::WriteGathered(bool flush, uint64_t* seq) {
   return Status::Ok();
 }
 
-void Engine::SeeOwnWrites() {
+void Engine::SeeOwnWrites(storage::Cf cf) {
   const std::thread::id me = std::this_thread::get_id();
-  if (gather_owner_.load(std::memory_order_relaxed) != me) return;
+  if (gather_owner_.load(std::memory_order_acquire) != me) return;
+  // (a release's look for children in a flat queue's drain: its turn's writes stay gathered)
+  if (!(gathered_cfs_.load(std::memory_order_acquire) & (1u << static_cast<int>(cf)))) return;
   uint64_t seq;
   if (write_holder_.load(std::memory_order_relaxed) == me) {  // (a read within a Txn)
     (void)WriteGathered(false, &seq);  // (a failure is sticky: EndTurn reports it)

@@ -132,7 +132,8 @@ class Txn;
 // thread calls Engine::EndTurn() (an event loop's turn: one RocksDB write and WAL record for all
 // of the turn's requests, instead of one each). seq() is then kGathered: EndTurn() answers the
 // sequence number to wait for instead. Until then the thread's own reads of the store write the
-// batch first (Engine::SeeOwnWrites), and any other thread's write writes it first, so every
+// batch first if it writes what they read (Engine::SeeOwnWrites), and any other thread's write
+// writes it first, so every
 // reader that may know of a write reads it: only the other threads' reads of the store (not of
 // the engine's caches) miss a write nobody was answered yet.
 // REQUIRES: a thread that gathered calls EndTurn() before it answers any request.
@@ -258,8 +259,8 @@ class Engine {
   // REQUIRES: write_mu_ held. Writes gathered_ (Txn::Commit appends every Txn to it), and gives
   // the events waiting for it their sequence number. `flush`: as Store::Write's.
   Status WriteGathered(bool flush, uint64_t* seq);
-  // The store's before-read hook: a thread that gathered writes reads them.
-  void SeeOwnWrites();
+  // The store's before-read hook: a thread that gathered writes to cf reads them.
+  void SeeOwnWrites(storage::Cf cf);
   void MaintenanceLoop();
   void WakeMaintenance(int64_t at_ms);
   bool MaintenanceStopping();  // StopMaintenance was called
@@ -302,6 +303,8 @@ class Engine {
   // writes them first.
   rocksdb::WriteBatch gathered_;                 // GUARDED_BY(write_mu_)
   std::atomic<std::thread::id> gather_owner_{};  // set under write_mu_
+  // The column families gathered_ writes (bit 1 << Cf): a read of another needs no write.
+  std::atomic<uint32_t> gathered_cfs_{0};  // set under write_mu_
   // A lease was gathered since the last EndTurn: the next EndTurn asks for its sync.
   std::atomic<bool> gathered_lease_{false};
 

@@ -275,7 +275,6 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   const Task* o = e.orig ? &*e.orig : nullptr;
   Task* c = e.cur ? &*e.cur : nullptr;
   if (!o && !c) return;
-  auto* st = e_->store_;
   if (c) {
     int64_t due = 0;
     c->placement = PlaceOf(*c, &due);
@@ -283,17 +282,17 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   }
   // (Most writes change neither the group, the channel nor the key: then no entry is built.)
   if (!o || !c || o->group_id != c->group_id) {
-    DiffEntry(b, st->handle(Cf::kGroupTasks),
+    DiffEntry(b, Handle(Cf::kGroupTasks),
               o ? std::optional(storage::PairKey(o->group_id, id)) : std::nullopt,
               c ? std::optional(storage::PairKey(c->group_id, id)) : std::nullopt);
   }
   if (!o || !c || o->channel != c->channel) {
-    DiffEntry(b, st->handle(Cf::kChannelTasks),
+    DiffEntry(b, Handle(Cf::kChannelTasks),
               o ? std::optional(storage::ChannelTaskKey(o->channel, id)) : std::nullopt,
               c ? std::optional(storage::ChannelTaskKey(c->channel, id)) : std::nullopt);
   }
   if ((o && o->key) || (c && c->key)) {
-    DiffEntry(b, st->handle(Cf::kKeys), KeyIndexEntry(o), KeyIndexEntry(c));
+    DiffEntry(b, Handle(Cf::kKeys), KeyIndexEntry(o), KeyIndexEntry(c));
   }
   auto lease_before = LeaseOf(o), lease_after = LeaseOf(c);
   if (lease_before != lease_after) {
@@ -324,7 +323,7 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
     if ((!o || o->placement != p) && (!c || c->placement != p)) continue;  // (in neither)
     Cf cf = p == Placement::kDelayed ? Cf::kDelayed : Cf::kParked;
     auto before = QueueEntry(o, p), after = QueueEntry(c, p);
-    DiffEntry(b, st->handle(cf), before, after);
+    DiffEntry(b, Handle(cf), before, after);
     if (!after || after == before) continue;
     if (p == Placement::kDelayed) {
       if (min_new_delayed_.empty() || *after < min_new_delayed_) min_new_delayed_ = *after;
@@ -337,9 +336,9 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   const bool parents_changed = before_parents != after_parents;
   if (parents_changed) {  // rare: a PUT of parentIds, a create or a delete
     ParentChanges changes = DiffParents(before_parents, after_parents);
-    for (const Id& p : changes.gone) b.Delete(st->handle(Cf::kChildren), storage::PairKey(p, id));
+    for (const Id& p : changes.gone) b.Delete(Handle(Cf::kChildren), storage::PairKey(p, id));
     for (const Id& p : changes.added) {
-      b.Put(st->handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
+      b.Put(Handle(Cf::kChildren), storage::PairKey(p, id), rocksdb::Slice());
       e_->edges_stored_ = true;
     }
   }
@@ -348,19 +347,19 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   const bool legacy = o && o->legacy_parents;
   if (parents_changed || legacy) {
     if (after_parents.empty()) {
-      b.Delete(st->handle(Cf::kParents), storage::IdKey(id));
+      b.Delete(Handle(Cf::kParents), storage::IdKey(id));
     } else {
-      b.Put(st->handle(Cf::kParents), storage::IdKey(id), EncodeParents(after_parents));
+      b.Put(Handle(Cf::kParents), storage::IdKey(id), EncodeParents(after_parents));
     }
   }
   if (c) {
     std::string enc = EncodeTask(*c);
     if (!o || legacy || enc != e.stored) {
-      b.Put(st->handle(Cf::kTasks), storage::IdKey(id), enc);
+      b.Put(Handle(Cf::kTasks), storage::IdKey(id), enc);
     }
     task_bytes_.emplace_back(id, std::move(enc));
   } else {
-    b.Delete(st->handle(Cf::kTasks), storage::IdKey(id));
+    b.Delete(Handle(Cf::kTasks), storage::IdKey(id));
     task_bytes_.emplace_back(id, std::nullopt);
   }
 }
@@ -390,10 +389,9 @@ void Txn::ApplyStats(const TaskEntry& e) {
 }
 
 Status Txn::Commit(uint64_t* seq, bool gather) {
-  auto* st = e_->store_;
   // (nothing reads the store from here to the write below: a read would write a half-built batch)
   rocksdb::WriteBatch& b = e_->gathered_;
-  for (auto& [cf, key] : raw_deletes_) b.Delete(st->handle(cf), key);
+  for (auto& [cf, key] : raw_deletes_) b.Delete(Handle(cf), key);
   for (const Id& id : order_) {
     TaskEntry& entry = tasks_[id];
     DiffTask(b, id, entry);
@@ -409,42 +407,43 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
         auto c = e_->groups_.find(id);
         changed = c == e_->groups_.end() || !SameGroupFields(c->second, *ge.cur);
       }
-      if (changed) b.Put(st->handle(Cf::kGroups), storage::IdKey(id), EncodeGroup(*ge.cur));
+      if (changed) b.Put(Handle(Cf::kGroups), storage::IdKey(id), EncodeGroup(*ge.cur));
       if (!ge.existed) ++group_delta;
     } else if (ge.existed) {
-      b.Delete(st->handle(Cf::kGroups), storage::IdKey(id));
+      b.Delete(Handle(Cf::kGroups), storage::IdKey(id));
       --group_delta;
     }
   }
   int64_t operator_delta = 0;
   for (auto& [id, entry] : operators_) {
     if (entry.second) {
-      b.Put(st->handle(Cf::kOperators), storage::IdKey(id), EncodeOperator(*entry.second));
+      b.Put(Handle(Cf::kOperators), storage::IdKey(id), EncodeOperator(*entry.second));
       operator_delta += entry.first;
     } else {
-      b.Delete(st->handle(Cf::kOperators), storage::IdKey(id));
+      b.Delete(Handle(Cf::kOperators), storage::IdKey(id));
       --operator_delta;
     }
   }
   for (auto& [wg, until] : workgroups_) {
     if (!until) {
-      b.Delete(st->handle(Cf::kWorkgroups), wg);
+      b.Delete(Handle(Cf::kWorkgroups), wg);
       continue;
     }
     std::string v;
     PutOrderedI64(v, *until);
-    b.Put(st->handle(Cf::kWorkgroups), wg, v);
+    b.Put(Handle(Cf::kWorkgroups), wg, v);
   }
   if (last_id_us_) {
     std::string v;
     PutFixed64BE(v, static_cast<uint64_t>(last_id_us_));
-    b.Put(st->handle(Cf::kMeta), "last_id_us", v);
+    b.Put(Handle(Cf::kMeta), "last_id_us", v);
   }
 
   *seq = 0;
   if (gather) {
     if (b.Count() > 0) {
       *seq = DeferSync::kGathered;
+      e_->gathered_cfs_.fetch_or(cfs_, std::memory_order_relaxed);
       e_->gather_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     }
   } else if (b.Count() > 0) {

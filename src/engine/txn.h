@@ -113,6 +113,11 @@ class Txn {
     std::optional<Id> task;  // payload = final state of this task
   };
 
+  // The column family's handle, for a write of this Txn (noted in cfs_).
+  rocksdb::ColumnFamilyHandle* Handle(storage::Cf cf) {
+    cfs_ |= 1u << static_cast<int>(cf);
+    return e_->store_->handle(cf);
+  }
   Placement PlaceOf(const Task& t, int64_t* due);
   void FillDerived(Task& t);
   void DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e);
@@ -134,6 +139,7 @@ class Txn {
   std::vector<std::pair<storage::Cf, std::string>> raw_deletes_;
   int64_t last_id_us_ = 0;
   WorkCounts counts_;
+  uint32_t cfs_ = 0;  // the column families written (bit 1 << Cf)
 
   // Filled by Commit.
   // The counters' changes (a Txn touches few channels and groups: looked up by a scan).

@@ -191,7 +191,7 @@ Store::~Store() {
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {
-  if (before_read_) before_read_();
+  if (before_read_) before_read_(cf);
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(cf), key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -201,7 +201,7 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const
 
 Status Store::Scan(Cf cf, std::string_view prefix, bool reverse,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  if (before_read_) before_read_();
+  if (before_read_) before_read_(cf);
   std::string lower(prefix), upper = PrefixEnd(prefix);
   rocksdb::Slice lower_slice(lower), upper_slice(upper);
   rocksdb::ReadOptions ro;
@@ -223,7 +223,7 @@ Status Store::Scan(Cf cf, std::string_view prefix, bool reverse,
 }
 
 std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Cf cf, const rocksdb::ReadOptions& ro) const {
-  if (before_read_) before_read_();
+  if (before_read_) before_read_(cf);
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handle(cf)));
 }
 

@@ -17,8 +17,9 @@
 // with kUnavailable rather than acknowledge something it could not make durable.
 //
 // Reads (Get, Scan, NewIterator) are thread-safe and may run concurrently with writes. Each first
-// calls the before-read hook, on the reading thread: the engine writes a batch that thread
-// gathered and has not written yet (Engine::SeeOwnWrites), so a thread reads its own writes.
+// calls the before-read hook with its column family, on the reading thread: the engine writes a
+// batch that thread gathered and has not written yet, if it writes that column family
+// (Engine::SeeOwnWrites), so a thread reads its own writes.
 #pragma once
 
 #include <atomic>
@@ -109,7 +110,7 @@ class Store {
   Status WriteError() const;
   bool failed() const { return failed_.load(std::memory_order_acquire); }  // WriteError() not Ok
   // Set once, before any read; cleared (nullptr) before its target goes.
-  void SetBeforeRead(std::function<void()> fn) { before_read_ = std::move(fn); }
+  void SetBeforeRead(std::function<void(Cf)> fn) { before_read_ = std::move(fn); }
 
   static constexpr std::chrono::milliseconds kLazySyncDelay{5};
 
@@ -155,7 +156,7 @@ class Store {
   std::mutex flush_mu_;                    // held by FlushWal
   std::atomic<bool> wal_buffered_{false};  // appends not yet handed to the OS
   std::atomic<bool> failed_{false};        // sticky_error_ is set
-  std::function<void()> before_read_;
+  std::function<void(Cf)> before_read_;
   std::atomic<uint64_t> wal_writes_{0};
   uint64_t wal_syncs_ = 0;       // GUARDED_BY(sync_mu_)
   double wal_sync_seconds_ = 0;  // GUARDED_BY(sync_mu_)

@@ -157,6 +157,28 @@ TEST_F(EngineTest, AThreadReadsItsOwnGatheredWritesAndAnotherThreadsWriteComesAf
   EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "x"}));
 }
 
+// A read of the store writes the gathered batch first only if the batch writes what it reads:
+// with child edges stored, a release looks for children (kChildren) and a flat drain's turn
+// writes none, so its writes stay gathered; a child made in the turn is found by its parent's
+// release in the same turn.
+TEST_F(EngineTest, AGatheredBatchIsWrittenBeforeAReadOfWhatItWritesOnly) {
+  Id g = Group();
+  Task parent = Make(g, "parent", "p");
+  MakeChild(g, "child", "c", {parent.id});  // (an edge stored: every release scans kChildren)
+  Task flat = Make(g, "flat", "f");
+  ASSERT_TRUE(Take("f"));
+  ASSERT_TRUE(Take("p"));
+  const uint64_t writes = store_->Stats().wal_writes;
+  DeferSync defer(/*gather=*/true);
+  ASSERT_TRUE(Done(flat.id).ok());
+  EXPECT_EQ(store_->Stats().wal_writes, writes) << "the look for children wrote the batch";
+  Task late = MakeChild(g, "late child", "c", {parent.id});
+  ASSERT_TRUE(Done(parent.id).ok());
+  EXPECT_EQ(store_->Stats().wal_writes, writes + 1) << "the parent's release missed its child";
+  ASSERT_TRUE(engine_->EndTurn().ok());
+  EXPECT_TRUE(Get(late.id).parents_complete);
+}
+
 // Another thread's Txn reads the store (here the key index, for the duplicates its acquire
 // locks) after the gathered writes before it.
 TEST_F(EngineTest, AnotherThreadsTxnReadsTheGatheredWritesBeforeIt) {
