@@ -157,6 +157,8 @@ Status Engine::Recount(bool counters, bool ready) {
   if (ready) ready_.clear();
   Status decode_status;
   Task t;  // reused: its strings keep their capacity from record to record
+  // The group of the previous record: tasks made together (a batch) are stored together.
+  auto group = groups_.end();
   RETURN_IF_ERROR(store_->Scan(Cf::kTasks, "", false, [&](std::string_view, std::string_view v) {
     uint32_t stored_parents;
     decode_status = DecodeTask(v, &t, &stored_parents);
@@ -164,10 +166,15 @@ Status Engine::Recount(bool counters, bool ready) {
     if (counters) {
       ChannelStats& c = channels_[t.channel];
       c.name = t.channel;
-      auto g = groups_.find(t.group_id);
-      CountTask(t, +1, &c, g != groups_.end() ? &g->second.stats : nullptr);
+      if (group == groups_.end() || group->first != t.group_id) group = groups_.find(t.group_id);
+      CountTask(t, +1, &c, group != groups_.end() ? &group->second.stats : nullptr);
     }
-    if (ready && t.placement == Placement::kReady) ready_[t.channel].insert({t.priority, t.id});
+    if (ready && t.placement == Placement::kReady) {
+      // (records come in id order: of one priority, each sorts last so far, and the hint makes
+      // its insert constant-time instead of a search of the channel's queue)
+      std::set<ReadyEntry>& queue = ready_[t.channel];
+      queue.insert(queue.end(), {t.priority, t.id});
+    }
     return true;
   }));
   return decode_status;
