@@ -275,13 +275,9 @@ void Engine::SeeOwnWrites(storage::Cf cf) {
   if (gather_owner_.load(std::memory_order_acquire) != me) return;
   // (a release's look for children in a flat queue's drain: its turn's writes stay gathered)
   if (!(gathered_cfs_.load(std::memory_order_acquire) & (1u << static_cast<int>(cf)))) return;
-  uint64_t seq;
-  if (write_holder_.load(std::memory_order_relaxed) == me) {  // (a read within a Txn)
-    (void)WriteGathered(false, &seq);  // (a failure is sticky: EndTurn reports it)
-    return;
-  }
-  std::lock_guard<std::mutex> lock(write_mu_);
-  (void)WriteGathered(false, &seq);
+  if (write_holder_.load(std::memory_order_relaxed) != me) return Settle();
+  uint64_t seq;                      // (a read within a Txn: write_mu_ is held already)
+  (void)WriteGathered(false, &seq);  // (a failure is sticky: EndTurn reports it)
 }
 
 Result<uint64_t> Engine::EndTurn() {

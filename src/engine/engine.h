@@ -3,8 +3,8 @@
 // Concurrency: every mutation runs under one writer mutex (so acquire needs no transactions),
 // builds one WriteBatch (Txn), appends it to the WAL (or gathers it with the thread's next
 // ones: DeferSync), then, outside the mutex, waits for group commit (Store::WaitDurable) before
-// it returns. Events reach the EngineListener in commit order,
-// only once durable. Reads (Get*, List*) run concurrently from any thread.
+// it returns. Events reach the EngineListener in commit order, only once durable. Reads (Get*,
+// List*) run concurrently from any thread.
 // Every rule of SPEC is one named operation below; its comment cites the section.
 #pragma once
 
@@ -133,9 +133,8 @@ class Txn;
 // of the turn's requests, instead of one each). seq() is then kGathered: EndTurn() answers the
 // sequence number to wait for instead. Until then the thread's own reads of the store write the
 // batch first if it writes what they read (Engine::SeeOwnWrites), and any other thread's write
-// writes it first, so every
-// reader that may know of a write reads it: only the other threads' reads of the store (not of
-// the engine's caches) miss a write nobody was answered yet.
+// writes it first, so every reader that may know of a write reads it: only the other threads'
+// reads of the store (not of the engine's caches) miss a write nobody was answered yet.
 // REQUIRES: a thread that gathered calls EndTurn() before it answers any request.
 class DeferSync {
  public:
