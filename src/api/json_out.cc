@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -43,18 +44,35 @@ Json OperatorValue(const engine::Operator& o) {
 // Tasks are the hot document (every acquire, release and event): written directly, splicing the
 // stored JSON texts of input, output and errors instead of parsing them back into values.
 // Profiling the W1 drain showed nlohmann's parse-and-dump of these at ~15% of server CPU.
+//
+// The writer first makes room for the longest text the document can be (TaskJsonRoom), then
+// writes through a pointer and trims the string to what it wrote: an append per piece, with its
+// capacity check and call, cost ~40 instructions each and a task has ~36 pieces.
+constexpr size_t kTaskLiterals = 384;  // (350: keys, brackets and four "false")
+constexpr size_t kIdRoom = 26;         // "<24 hex digits>"
+constexpr size_t kDateRoom = kMaxIsoSize + 2;
+constexpr size_t kMaxNumber = 32;  // an int64 or a double's shortest round trip
+
 class TaskWriter {
  public:
-  explicit TaskWriter(std::string& out) : out_(out) {}
+  TaskWriter(std::string& out, size_t room) : out_(out) {
+    const size_t at = out.size();
+    out.resize(at + room);
+    p_ = out.data() + at;
+  }
+  ~TaskWriter() { out_.resize(p_ - out_.data()); }
+  TaskWriter(const TaskWriter&) = delete;
+  TaskWriter& operator=(const TaskWriter&) = delete;
+
   void Task(const engine::Task& t) {
     Lit("{\"_id\":");
     Hex(t.id);
     Lit(",\"taskGroupId\":");
     Hex(t.group_id);
     Lit(",\"name\":");
-    engine::AppendJsonQuoted(t.name, &out_);
+    Quoted(t.name);
     Lit(",\"channel\":");
-    engine::AppendJsonQuoted(t.channel, &out_);
+    Quoted(t.channel);
     Lit(",\"workgroup\":");
     OptString(t.workgroup);
     Lit(",\"key\":");
@@ -78,19 +96,19 @@ class TaskWriter {
     Lit(",\"errorDelayInSeconds\":");
     Number(t.error_delay_s);
     Lit(",\"input\":");
-    out_ += t.input;
+    Lit(t.input);
     Lit(",\"errors\":[");
     for (size_t i = 0; i < t.errors.size(); ++i) {
-      if (i) out_.push_back(',');
-      out_ += t.errors[i];
+      if (i) *p_++ = ',';
+      Lit(t.errors[i]);
     }
     Lit("],\"output\":");
-    out_ += t.output;
+    Lit(t.output);
     Lit(",\"createdAt\":");
     Date(t.created_at);
     Lit(",\"parentIds\":[");
     for (size_t i = 0; i < t.parent_ids.size(); ++i) {
-      if (i) out_.push_back(',');
+      if (i) *p_++ = ',';
       Hex(t.parent_ids[i]);
     }
     Lit("],\"assignedTo\":");
@@ -101,56 +119,56 @@ class TaskWriter {
     OptString(t.execute_message_id);
     Lit(",\"examineMessageId\":");
     OptString(t.examine_message_id);
-    out_.push_back('}');
+    *p_++ = '}';
   }
   void Parent(const engine::ParentData& p) {
     Lit("{\"_id\":");
     Hex(p.id);
     Lit(",\"channel\":");
-    engine::AppendJsonQuoted(p.channel, &out_);
+    Quoted(p.channel);
     Lit(",\"input\":");
-    out_ += p.input;
+    Lit(p.input);
     Lit(",\"output\":");
-    out_ += p.output;
-    out_.push_back('}');
+    Lit(p.output);
+    *p_++ = '}';
   }
   void Acquired(const engine::Acquired& a) {
     Lit("{\"task\":");
     Task(a.task);
     Lit(",\"parents\":[");
     for (size_t i = 0; i < a.parents.size(); ++i) {
-      if (i) out_.push_back(',');
+      if (i) *p_++ = ',';
       Parent(a.parents[i]);
     }
     Lit("]}");
   }
 
  private:
-  // Keys are written as literals with their comma and colon: one append each, of a length
-  // known where it is written (an append of a const char* measures it first).
-  void Lit(std::string_view s) { out_.append(s.data(), s.size()); }
+  // Keys are written as literals with their comma and colon: one copy each, of a length known
+  // where it is written.
+  void Lit(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void Quoted(std::string_view s) { p_ = engine::WriteJsonQuoted(s, p_); }
   void Hex(const Id& id) {
-    out_.push_back('"');
-    id.AppendHex(&out_);
-    out_.push_back('"');
+    *p_++ = '"';
+    p_ = id.WriteHex(p_);
+    *p_++ = '"';
   }
   void Bool(bool b) { Lit(b ? std::string_view("true") : std::string_view("false")); }
-  void Integer(int64_t v) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
-  }
+  void Integer(int64_t v) { p_ = std::to_chars(p_, p_ + kMaxNumber, v).ptr; }
   void OptString(const std::optional<std::string>& s) {
     if (s) {
-      engine::AppendJsonQuoted(*s, &out_);
+      Quoted(*s);
     } else {
       Lit("null");
     }
   }
   void Date(int64_t ms) {
-    out_.push_back('"');
-    AppendIso(ms, &out_);
-    out_.push_back('"');
+    *p_++ = '"';
+    p_ = WriteIso(ms, p_);
+    *p_++ = '"';
   }
   void OptDate(const std::optional<int64_t>& ms) {
     if (ms) {
@@ -161,41 +179,47 @@ class TaskWriter {
   }
   // "number" fields print as integers when they hold one (1, not 1.0), else shortest round trip.
   void Number(double v) {
-    char buf[32];
     if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
       Integer(static_cast<int64_t>(v));
     } else if (std::isfinite(v)) {
-      auto r = std::to_chars(buf, buf + sizeof buf, v);
-      out_.append(buf, r.ptr);
+      p_ = std::to_chars(p_, p_ + kMaxNumber, v).ptr;
     } else {
       Lit("null");
     }
   }
+
   std::string& out_;
+  char* p_;
 };
 
-// Room for a task's JSON: its fixed part (~480 bytes with every date and id set) and its texts.
-size_t TaskJsonSize(const engine::Task& t) {
-  size_t n = 480 + t.name.size() + t.channel.size() + t.input.size() + t.output.size() +
-             26 * t.parent_ids.size();
+size_t QuotedRoom(const std::string& s) { return engine::MaxJsonQuotedSize(s); }
+size_t QuotedRoom(const std::optional<std::string>& s) { return s ? QuotedRoom(*s) : 4; }
+
+}  // namespace
+
+// The room TaskWriter needs for a task: its literals and fixed-size values, and its texts at their
+// longest (a quoted string escapes each character in at most 6).
+size_t TaskJsonRoom(const engine::Task& t) {
+  size_t n = kTaskLiterals + 2 * kIdRoom + 3 * kDateRoom + 2 * kMaxNumber + 2 * kMaxNumber +
+             QuotedRoom(t.name) + QuotedRoom(t.channel) + QuotedRoom(t.workgroup) +
+             QuotedRoom(t.key) + QuotedRoom(t.assigned_to) + QuotedRoom(t.execute_message_id) +
+             QuotedRoom(t.examine_message_id) + t.input.size() + t.output.size() +
+             (kIdRoom + 1) * t.parent_ids.size();
   for (const std::string& e : t.errors) n += e.size() + 1;
   return n;
 }
 
-size_t AcquiredJsonSize(const engine::Acquired& a) {
-  size_t n = 32 + TaskJsonSize(a.task);
+size_t AcquiredJsonRoom(const engine::Acquired& a) {
+  size_t n = 32 + TaskJsonRoom(a.task);
   for (const engine::ParentData& p : a.parents) {
-    n += 80 + p.channel.size() + p.input.size() + p.output.size();
+    n += 48 + kIdRoom + QuotedRoom(p.channel) + p.input.size() + p.output.size();
   }
   return n;
 }
 
-}  // namespace
-
 std::string TaskJson(const engine::Task& t) {
   std::string out;
-  out.reserve(TaskJsonSize(t));
-  TaskWriter(out).Task(t);
+  TaskWriter(out, TaskJsonRoom(t)).Task(t);
   return out;
 }
 std::string GroupJson(const engine::Group& g) { return Dump(GroupValue(g)); }
@@ -243,20 +267,19 @@ std::string ChannelsJson(const std::vector<engine::ChannelStats>& channels) {
 std::string AcquiredJson(const engine::Acquired* a) {
   if (!a) return "{\"task\":null}";
   std::string out;
-  out.reserve(AcquiredJsonSize(*a));
-  TaskWriter(out).Acquired(*a);
+  TaskWriter(out, AcquiredJsonRoom(*a)).Acquired(*a);
   return out;
 }
 
 std::string AcquiredListJson(const std::vector<engine::Acquired>& list) {
   size_t size = 16;
-  for (const engine::Acquired& a : list) size += AcquiredJsonSize(a) + 1;
+  for (const engine::Acquired& a : list) size += AcquiredJsonRoom(a) + 1;
   std::string out;
   out.reserve(size);
   out += "{\"tasks\":[";
   for (size_t i = 0; i < list.size(); ++i) {
     if (i) out.push_back(',');
-    TaskWriter(out).Acquired(list[i]);
+    TaskWriter(out, AcquiredJsonRoom(list[i])).Acquired(list[i]);
   }
   out += "]}";
   return out;

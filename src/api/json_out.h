@@ -25,6 +25,10 @@ std::string AcquiredListJson(const std::vector<engine::Acquired>& list);
 std::string EventPayloadJson(const engine::Event& e);
 std::string MessageJson(const std::string& message);
 
+// The room TaskJson and AcquiredJson make before they write (an upper bound of their length).
+size_t TaskJsonRoom(const engine::Task& t);
+size_t AcquiredJsonRoom(const engine::Acquired& a);
+
 template <typename T, typename F>
 std::string ArrayJson(const std::vector<T>& items, F&& one) {
   std::string out = "[";

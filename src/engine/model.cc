@@ -1,6 +1,7 @@
 #include "engine/model.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "util/coding.h"
 
@@ -214,44 +215,61 @@ Status DecodeChannelStats(std::string_view data, ChannelStats* c) {
 }
 
 void AppendJsonQuoted(std::string_view s, std::string* out) {
-  out->push_back('"');
-  size_t run = 0;  // start of the characters not yet appended, which need no escape
+  const size_t at = out->size();
+  out->resize(at + MaxJsonQuotedSize(s));
+  out->resize(WriteJsonQuoted(s, out->data() + at) - out->data());
+}
+
+char* WriteJsonQuoted(std::string_view s, char* to) {
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  *to++ = '"';
+  size_t run = 0;  // start of the characters not yet written, which need no escape
+  auto flush = [&](size_t end) {
+    std::memcpy(to, s.data() + run, end - run);
+    to += end - run;
+  };
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
+    flush(i);
     run = i + 1;
+    char escape = 0;
     switch (c) {
       case '"':
-        out->append("\\\"");
+        escape = '"';
         break;
       case '\\':
-        out->append("\\\\");
+        escape = '\\';
         break;
       case '\n':
-        out->append("\\n");
+        escape = 'n';
         break;
       case '\r':
-        out->append("\\r");
+        escape = 'r';
         break;
       case '\t':
-        out->append("\\t");
+        escape = 't';
         break;
       case '\b':
-        out->append("\\b");
+        escape = 'b';
         break;
       case '\f':
-        out->append("\\f");
+        escape = 'f';
         break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out->append(buf);
-      }
+    }
+    *to++ = '\\';
+    if (escape) {
+      *to++ = escape;
+    } else {  // \u00XX
+      std::memcpy(to, "u00", 3);
+      to[3] = kHexDigits[c >> 4];
+      to[4] = kHexDigits[c & 0xF];
+      to += 5;
     }
   }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
+  flush(s.size());
+  *to++ = '"';
+  return to;
 }
 
 std::string JsonQuote(std::string_view s) {

@@ -157,5 +157,8 @@ Status DecodeChannelStats(std::string_view data, ChannelStats* c);
 // JSON text helpers for event payloads built by the engine.
 std::string JsonQuote(std::string_view s);
 void AppendJsonQuoted(std::string_view s, std::string* out);  // JsonQuote(s), appended
+// JsonQuote(s) into to, which has room for MaxJsonQuotedSize(s); returns its end.
+char* WriteJsonQuoted(std::string_view s, char* to);
+inline size_t MaxJsonQuotedSize(std::string_view s) { return 6 * s.size() + 2; }
 
 }  // namespace crew::engine

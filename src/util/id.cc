@@ -24,11 +24,15 @@ std::string Id::Hex() const {
 void Id::AppendHex(std::string* out) const {
   const size_t at = out->size();
   out->resize(at + 24);
-  char* p = out->data() + at;
+  WriteHex(out->data() + at);
+}
+
+char* Id::WriteHex(char* to) const {
   for (size_t i = 0; i < 12; ++i) {
-    p[2 * i] = kHex[bytes[i] >> 4];
-    p[2 * i + 1] = kHex[bytes[i] & 0xF];
+    to[2 * i] = kHex[bytes[i] >> 4];
+    to[2 * i + 1] = kHex[bytes[i] & 0xF];
   }
+  return to + 24;
 }
 
 std::optional<Id> Id::FromHex(std::string_view text) {

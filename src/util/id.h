@@ -20,6 +20,7 @@ struct Id {
 
   std::string Hex() const;                                  // 24 lowercase hex chars
   void AppendHex(std::string* out) const;                   // Hex(), appended
+  char* WriteHex(char* to) const;                           // Hex() into to[0..24); returns to + 24
   static std::optional<Id> FromHex(std::string_view text);  // nullopt unless 24 hex chars
   std::string_view View() const {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};

@@ -1,6 +1,8 @@
 #include "util/iso_time.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace crew {
 
@@ -58,6 +60,12 @@ std::string FormatIso(int64_t ms) {
 }
 
 void AppendIso(int64_t ms, std::string* to) {
+  const size_t at = to->size();
+  to->resize(at + kMaxIsoSize);
+  to->resize(WriteIso(ms, to->data() + at) - to->data());
+}
+
+char* WriteIso(int64_t ms, char* to) {
   int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
   int64_t rem = ms - days * 86400000;
   int64_t y;
@@ -75,14 +83,17 @@ void AppendIso(int64_t ms, std::string* to) {
     put(14, rem / 60000 % 60, 2);
     put(17, rem / 1000 % 60, 2);
     put(20, rem % 1000, 3);
-    to->append(out, sizeof out - 1);
-    return;
+    std::memcpy(to, out, sizeof out - 1);
+    return to + sizeof out - 1;
   }
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y),
-                m, d, static_cast<int>(rem / 3600000), static_cast<int>(rem / 60000 % 60),
-                static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
-  to->append(buf);
+  char buf[kMaxIsoSize + 1];
+  const int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                              static_cast<long long>(y), m, d, static_cast<int>(rem / 3600000),
+                              static_cast<int>(rem / 60000 % 60), static_cast<int>(rem / 1000 % 60),
+                              static_cast<int>(rem % 1000));
+  const size_t len = std::min<size_t>(n > 0 ? static_cast<size_t>(n) : 0, kMaxIsoSize);
+  std::memcpy(to, buf, len);
+  return to + len;
 }
 
 std::optional<int64_t> ParseIso(std::string_view text) {

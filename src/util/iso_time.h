@@ -11,6 +11,8 @@ namespace crew {
 // Epoch milliseconds -> "2022-11-14T22:15:46.123Z".
 std::string FormatIso(int64_t ms);
 void AppendIso(int64_t ms, std::string* to);  // FormatIso(ms), appended
+constexpr size_t kMaxIsoSize = 40;
+char* WriteIso(int64_t ms, char* to);  // FormatIso(ms) into to (kMaxIsoSize room); returns its end
 
 // Parses "YYYY-MM-DD" with an optional time "THH:MM[:SS[.fraction]]" (a space may stand for the
 // T) and an optional offset "Z", "±HH", "±HH:MM" or "±HHMM". No offset means UTC (SPEC D7).

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "util/iso_time.h"
@@ -111,6 +113,33 @@ TEST(AcquiredJson, HoldsTheTaskAndItsParents) {
   ASSERT_EQ(list["tasks"].size(), 2u);
   EXPECT_EQ(list["tasks"][1], j);
   EXPECT_EQ(json::parse(AcquiredListJson({})), json::parse(R"({"tasks":[]})"));
+}
+
+TEST(TaskJson, ItsRoomHoldsTheLongestDocuments) {
+  // Every text escaped to six characters, the longest numbers and dates, every field set.
+  const std::string worst(50, '\x01');
+  engine::Task t = FullTask();
+  t.name = t.channel = worst;
+  t.workgroup = t.key = t.assigned_to = t.execute_message_id = t.examine_message_id = worst;
+  t.remaining_attempts = t.priority = std::numeric_limits<int64_t>::min();
+  t.progress_weight = -2.2250738585072014e-308;
+  t.error_delay_s = -1.7976931348623157e308;
+  t.shown_run_after = t.assigned_at = std::numeric_limits<int64_t>::min();
+  t.created_at = std::numeric_limits<int64_t>::max();
+  t.is_paused = t.parents_complete = t.is_complete = t.is_seed = false;
+  const std::string text = TaskJson(t);
+  EXPECT_LE(text.size(), TaskJsonRoom(t));
+  EXPECT_GT(text.size(), TaskJsonRoom(t) * 3 / 4);  // (and not far beyond them)
+  const json j = json::parse(text);
+  EXPECT_EQ(j["name"], worst);
+  EXPECT_EQ(j["progressWeight"], -2.2250738585072014e-308);
+  EXPECT_EQ(j["createdAt"], FormatIso(std::numeric_limits<int64_t>::max()));
+
+  engine::Acquired a;
+  a.task = t;
+  a.parents.push_back({MakeId(3), worst, "1", "2"});
+  EXPECT_LE(AcquiredJson(&a).size(), AcquiredJsonRoom(a));
+  EXPECT_EQ(json::parse(AcquiredJson(&a))["parents"][0]["channel"], worst);
 }
 
 }  // namespace
