@@ -234,23 +234,20 @@ class SkipList final : public rocksdb::MemTableRep {
     return height;
   }
 
-  // The first node at or after key; nullptr if none.
-  Node* FindGreaterOrEqual(const rocksdb::Slice& key) const {
+  // The last node before key at level 0, or head_.
+  Node* LastBefore(const rocksdb::Slice& key) const {
     Node* x = head_;
     for (int level = max_height_.load(std::memory_order_relaxed) - 1; level >= 0; --level) {
       Node* next;
       while ((next = x->Next(level)) != nullptr && Compare(next->key(), key) < 0) x = next;
     }
-    return x->Next(0);
+    return x;
   }
-
+  // The first node at or after key; nullptr if none.
+  Node* FindGreaterOrEqual(const rocksdb::Slice& key) const { return LastBefore(key)->Next(0); }
   // The last node before key; nullptr if none.
   Node* FindLessThan(const rocksdb::Slice& key) const {
-    Node* x = head_;
-    for (int level = max_height_.load(std::memory_order_relaxed) - 1; level >= 0; --level) {
-      Node* next;
-      while ((next = x->Next(level)) != nullptr && Compare(next->key(), key) < 0) x = next;
-    }
+    Node* x = LastBefore(key);
     return x == head_ ? nullptr : x;
   }
 
