@@ -14,8 +14,9 @@
 
 // RocksDB's memory/allocator.h, which Debian does not install: the interface of a memtable's
 // arena (MemTableRep::allocator_) and of the arena an iterator may be placed in (an Arena is an
-// Allocator, its only base). Declared exactly as there; it has not changed since RocksDB 5.
-static_assert(ROCKSDB_MAJOR >= 6 && ROCKSDB_MAJOR <= 9, "check rocksdb::Allocator and LookupKey");
+// Allocator, its only base). Declared exactly as there. It, and LookupKey's members (below), are
+// the same in RocksDB 6.29, 7.8 (Debian 12's), 8.11, 9.0 and 11.9.
+static_assert(ROCKSDB_MAJOR >= 6 && ROCKSDB_MAJOR <= 11, "check rocksdb::Allocator and LookupKey");
 namespace rocksdb {
 class Allocator {
  public:
