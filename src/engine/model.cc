@@ -215,9 +215,7 @@ Status DecodeChannelStats(std::string_view data, ChannelStats* c) {
 }
 
 void AppendJsonQuoted(std::string_view s, std::string* out) {
-  const size_t at = out->size();
-  out->resize(at + MaxJsonQuotedSize(s));
-  out->resize(WriteJsonQuoted(s, out->data() + at) - out->data());
+  AppendWritten(out, MaxJsonQuotedSize(s), [s](char* to) { return WriteJsonQuoted(s, to); });
 }
 
 char* WriteJsonQuoted(std::string_view s, char* to) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/coding.h"
+
 namespace crew {
 
 namespace {
@@ -22,9 +24,7 @@ std::string Id::Hex() const {
 }
 
 void Id::AppendHex(std::string* out) const {
-  const size_t at = out->size();
-  out->resize(at + 24);
-  WriteHex(out->data() + at);
+  AppendWritten(out, 24, [this](char* to) { return WriteHex(to); });
 }
 
 char* Id::WriteHex(char* to) const {

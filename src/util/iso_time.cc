@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "util/coding.h"
+
 namespace crew {
 
 namespace {
@@ -60,9 +62,7 @@ std::string FormatIso(int64_t ms) {
 }
 
 void AppendIso(int64_t ms, std::string* to) {
-  const size_t at = to->size();
-  to->resize(at + kMaxIsoSize);
-  to->resize(WriteIso(ms, to->data() + at) - to->data());
+  AppendWritten(to, kMaxIsoSize, [ms](char* p) { return WriteIso(ms, p); });
 }
 
 char* WriteIso(int64_t ms, char* to) {
