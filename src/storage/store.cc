@@ -139,8 +139,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (WrittenNotRead(i)) {
       cf_options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
     } else if (cf_options.comparator == rocksdb::BytewiseComparator()) {
-      cf_options.memtable_factory =
-          skip_list;  // (memtable.h: faster than RocksDB's, as Debian builds it)
+      // memtable.h: faster than RocksDB's skip list, as Debian builds it.
+      cf_options.memtable_factory = skip_list;
     }
     if (IsQueueCf(i)) {
       // The LSM queue trap (DESIGN.md): compact files dense with tombstones early.
