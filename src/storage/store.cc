@@ -17,6 +17,7 @@
 #include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 
+#include "storage/crc32c.h"
 #include "storage/info_log.h"
 #include "storage/memtable.h"
 #include "storage/wal_spare.h"
@@ -155,6 +156,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.dir, descriptors, &handles, &raw);
   if (!s.ok()) return Status::IoError("cannot open data dir " + options.dir + ": " + s.ToString());
   store->db_.reset(raw);
+  // (Also what links crc32c.cc's definitions ahead of RocksDB's: see crc32c.h.)
+  spdlog::debug("RocksDB's CRC32C runs on the {}",
+                Crc32cOnHardware() ? "crc32 instruction" : "table (no SSE4.2)");
   store->handles_ = std::move(handles);
   store->durable_seq_ = raw->GetLatestSequenceNumber();
   // Snapshots a crash left behind (nothing else uses them: the DB's LOCK is ours now).

@@ -6,6 +6,7 @@ A full disk: writes refused with 503 and a message, no crash, nothing acknowledg
     python3 test_durability.py --crew build/crew"""
 
 import os
+import platform
 import random
 import resource
 import signal
@@ -68,6 +69,10 @@ class DurabilityTest(unittest.TestCase):
 
             crew.restart()
             tasks = {t["_id"]: t for t in crew.ok("GET", f"/api/v1/task_group/{g}/tasks")}
+            if platform.machine() == "x86_64" and "sse4_2" in open("/proc/cpuinfo").read():
+                # The WAL was replayed with crew's CRC32C on the crc32 instruction (crc32c.h).
+                with open(os.path.join(crew.data_dir, "LOG")) as log:
+                    self.assertIn("Fast CRC32 supported: Supported on x86 (crew)", log.read())
             held = []
             for tid, state in acked.items():
                 self.assertIn(tid, tasks, f"acknowledged task {tid} ({state[0]}) is missing")
