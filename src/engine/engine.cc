@@ -32,7 +32,11 @@ constexpr size_t kReadyEntrySize = 8 + 12;
 }  // namespace
 
 Engine::Engine(storage::Store* store, const Clock* clock, EngineOptions options)
-    : store_(store), clock_(clock), options_(options), ids_(clock) {}
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      ids_(clock),
+      children_scan_(store, storage::Cf::kChildren) {}
 
 Engine::~Engine() {
   StopMaintenance();
@@ -40,6 +44,7 @@ Engine::~Engine() {
     std::lock_guard<std::mutex> lock(write_mu_);  // (a gathering thread that never ended its turn)
     uint64_t seq;
     (void)WriteGathered(true, &seq);
+    children_scan_.Drop();
   }
   store_->SetBeforeRead(nullptr);
   store_->SetOnDurable(nullptr);
@@ -505,6 +510,11 @@ void Engine::MaintenanceLoop() {
       } while (forgot.ok() && *forgot == kBatch);
       if (!forgot.ok()) spdlog::error("maintenance: {}", forgot.status().ToString());
       next_clean = clock_->NowMs() + options_.clean_interval_ms;
+    }
+    {
+      std::lock_guard<std::mutex> write_lock(write_mu_);
+      if (!children_scanned_) children_scan_.Drop();  // (idle: let go of what it holds)
+      children_scanned_ = false;
     }
     int64_t next_timer = NextTimer();
     lock.lock();

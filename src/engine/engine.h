@@ -349,6 +349,10 @@ class Engine {
   // Writer-only: whether kChildren may hold an edge (any stored at start-up, or one written
   // since). While not, a task has no children to look up: a flat queue's releases skip the scan.
   bool edges_stored_ = false;
+  // Writer-only: the children lookups' kept iterator (storage::KeptScan), and whether one ran
+  // since the maintenance loop last looked (else it drops the iterator and the version it holds).
+  storage::KeptScan children_scan_;
+  bool children_scanned_ = false;
 
   struct Pending {
     uint64_t seq;

@@ -134,13 +134,13 @@ void Txn::SetParents(Task* t, std::vector<Id> parents) {
 Status Txn::ChildrenOf(const Id& id, std::vector<Id>* out) {
   out->clear();
   if (e_->edges_stored_) {
-    RETURN_IF_ERROR(e_->store_->Scan(Cf::kChildren, storage::IdKey(id), false,
-                                     [&](std::string_view key, std::string_view) {
-                                       Id child = storage::TrailingId(key);
-                                       if (!removed_edges_.count({id, child}))
-                                         out->push_back(child);
-                                       return true;
-                                     }));
+    e_->children_scanned_ = true;
+    RETURN_IF_ERROR(
+        e_->children_scan_.Scan(storage::IdKey(id), [&](std::string_view key, std::string_view) {
+          Id child = storage::TrailingId(key);
+          if (!removed_edges_.count({id, child})) out->push_back(child);
+          return true;
+        }));
   }
   auto range = added_edges_.equal_range(id);
   for (auto it = range.first; it != range.second; ++it) {

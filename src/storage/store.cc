@@ -220,6 +220,28 @@ Status Store::Scan(Cf cf, std::string_view prefix, bool reverse,
   return FromRocks(it->status());
 }
 
+Status KeptScan::Scan(std::string_view prefix,
+                      const std::function<bool(std::string_view, std::string_view)>& fn) {
+  // (prefix_same_as_start: only with a whole id, as Store::Scan)
+  const bool by_prefix = IsIdPrefixedCf(static_cast<int>(cf_));
+  if (by_prefix && prefix.size() < kIdPrefixLen) return store_->Scan(cf_, prefix, false, fn);
+  if (store_->before_read_) store_->before_read_(cf_);
+  if (it_ && !it_->Refresh().ok()) it_.reset();
+  if (!it_) {
+    rocksdb::ReadOptions ro;
+    ro.prefix_same_as_start = by_prefix;
+    it_.reset(store_->db_->NewIterator(ro, store_->handle(cf_)));
+  }
+  for (it_->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+       it_->Valid() && it_->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
+       it_->Next()) {
+    if (!fn(it_->key().ToStringView(), it_->value().ToStringView())) break;
+  }
+  Status s = FromRocks(it_->status());
+  if (!s.ok()) it_.reset();
+  return s;
+}
+
 std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Cf cf, const rocksdb::ReadOptions& ro) const {
   if (before_read_) before_read_(cf);
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handle(cf)));

@@ -46,6 +46,7 @@
 namespace crew::storage {
 
 class WalSpareFileSystem;  // wal_spare.h
+class KeptScan;
 
 // The pid of another process that holds the data dir (RocksDB's fcntl lock on its LOCK file),
 // or 0: asked before opening, so that a second server says who has it and touches nothing
@@ -128,6 +129,7 @@ class Store {
   StoreStats Stats() const;
 
  private:
+  friend class KeptScan;
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
   Status SyncUpTo(std::unique_lock<std::mutex>& lock, uint64_t seq);
   // REQUIRES: sync_mu_ held. Makes the failure `what` sticky (logged once) and returns it.
@@ -160,6 +162,29 @@ class Store {
   std::atomic<uint64_t> wal_writes_{0};
   uint64_t wal_syncs_ = 0;       // GUARDED_BY(sync_mu_)
   double wal_sync_seconds_ = 0;  // GUARDED_BY(sync_mu_)
+};
+
+// Forward scans of one column family by an iterator kept from one scan to the next, and refreshed
+// to the latest writes before each (rocksdb::Iterator::Refresh): building a RocksDB iterator and
+// destroying it costs ~2.7k instructions, a refresh a few hundred while no flush or compaction
+// changed the column family (after one it is rebuilt). The engine looks for a task's children
+// this way at every release once any task has a parent. The kept iterator holds the version it
+// last saw (that column family's memtables and table files) until the next scan or Drop().
+// Not thread-safe: one caller at a time (the engine's writer).
+class KeptScan {
+ public:
+  KeptScan(const Store* store, Cf cf) : store_(store), cf_(cf) {}
+  // As Store::Scan forward: fn(key, value) for each entry whose key starts with prefix, in key
+  // order, until fn returns false.
+  Status Scan(std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn);
+  void Drop() { it_.reset(); }
+  bool kept() const { return it_ != nullptr; }
+
+ private:
+  const Store* store_;
+  const Cf cf_;
+  std::unique_ptr<rocksdb::Iterator> it_;
 };
 
 }  // namespace crew::storage
