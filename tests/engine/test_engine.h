@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 #include "storage/store.h"
+#include "temp_dir.h"
 
 namespace crew::engine {
 
@@ -68,15 +69,8 @@ class EngineTest : public ::testing::Test {
   }
 
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/crew-engine-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
-  void TearDown() override {
-    Close();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { Open(); }
+  void TearDown() override { Close(); }
   void Open() {
     storage::StoreOptions o;
     o.dir = dir_;
@@ -140,7 +134,8 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(engine_->ExpireLeases(100000).ok());
   }
 
-  std::string dir_;
+  crew::testing::TempDir tmp_{"engine-test"};
+  std::string dir_ = tmp_.path();  // (a test may point it elsewhere for a while)
   ManualClock clock_{kStart};
   EngineOptions options_;
   Recorder recorder_;

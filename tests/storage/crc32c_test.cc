@@ -13,6 +13,7 @@
 
 #include "storage/crc32c.h"
 #include "storage/store.h"
+#include "temp_dir.h"
 
 namespace crew::storage {
 namespace {
@@ -83,8 +84,8 @@ TEST(Crc32cTest, CombineGivesTheChecksumOfTheConcatenation) {
 // The link: a store's RocksDB calls these definitions, not its own (RocksDB writes which one
 // answered into its LOG when it opens).
 TEST(Crc32cTest, AStoreRunsOnCrewsDefinitions) {
-  char tmpl[] = "/tmp/crew-crc32c-test-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  crew::testing::TempDir tmp("crc32c-test");
+  const std::string& dir = tmp.path();
   {
     StoreOptions o;
     o.dir = dir;
@@ -107,7 +108,6 @@ TEST(Crc32cTest, AStoreRunsOnCrewsDefinitions) {
   EXPECT_NE(log.str().find("Fast CRC32 supported: " + rocksdb::crc32c::IsFastCrc32Supported()),
             std::string::npos);
   EXPECT_NE(rocksdb::crc32c::IsFastCrc32Supported().find("(crew)"), std::string::npos);
-  fs::remove_all(dir);
 }
 #endif
 

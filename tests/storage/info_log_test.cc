@@ -17,6 +17,7 @@
 
 #include "storage/info_log.h"
 #include "storage/store.h"
+#include "temp_dir.h"
 
 namespace crew::storage {
 namespace {
@@ -25,12 +26,6 @@ namespace fs = std::filesystem;
 
 class InfoLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/crew-log-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Read(const std::string& name) const {
     std::ifstream in(fs::path(dir_) / name);
     std::stringstream text;
@@ -48,7 +43,8 @@ class InfoLogTest : public ::testing::Test {
     return old;
   }
 
-  std::string dir_;
+  crew::testing::TempDir tmp_{"log-test"};
+  const std::string dir_ = tmp_.path();
 };
 
 void LineAt(rocksdb::Logger* log, rocksdb::InfoLogLevel level, const char* format, ...) {

@@ -10,6 +10,7 @@
 
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "temp_dir.h"
 #include "util/id.h"
 
 namespace crew::storage {
@@ -20,16 +21,11 @@ namespace fs = std::filesystem;
 class KeptScanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/crew-kept-scan-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     StoreOptions o;
     o.dir = dir_;
     store_ = std::move(Store::Open(o)).value();
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   void Edge(const Id& parent, const Id& child, bool add) {
     rocksdb::WriteBatch b;
@@ -65,7 +61,8 @@ class KeptScanTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  crew::testing::TempDir tmp_{"kept-scan-test"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<Store> store_;
 };
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "storage/memtable.h"
+#include "temp_dir.h"
 
 namespace crew::storage {
 namespace {
@@ -33,15 +34,10 @@ std::string Key(uint64_t i) {  // 12 bytes in big-endian order, like a task id
 
 class MemtableTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/crew-memtable-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
+  void SetUp() override { Open(); }
   void TearDown() override {
     for (const rocksdb::Snapshot* s : snapshots_) db_->ReleaseSnapshot(s);
     db_.reset();
-    fs::remove_all(dir_);
   }
 
   void Open() {
@@ -111,7 +107,8 @@ class MemtableTest : public ::testing::Test {
     }
   }
 
-  std::string dir_;
+  crew::testing::TempDir tmp_{"memtable-test"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<rocksdb::DB> db_;
   std::map<std::string, std::string> model_;
   std::vector<const rocksdb::Snapshot*> snapshots_;

@@ -9,6 +9,7 @@
 
 #include "storage/store.h"
 #include "storage/wal_spare.h"
+#include "temp_dir.h"
 
 namespace crew::storage {
 namespace {
@@ -17,12 +18,6 @@ namespace fs = std::filesystem;
 
 class WalSpareTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/crew-wal-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<Store> Open() {
     StoreOptions o;
     o.dir = dir_;
@@ -44,7 +39,8 @@ class WalSpareTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  crew::testing::TempDir tmp_{"wal-test"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(WalSpareTest, RecognizesWalFileNames) {
