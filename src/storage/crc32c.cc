@@ -51,7 +51,8 @@ __attribute__((target("sse4.2"))) uint32_t RawByInstruction(uint32_t state, cons
 }
 
 bool HasInstruction() {
-  static const bool has = __builtin_cpu_supports("sse4.2");
+  // (__builtin_cpu_init: a static initializer elsewhere may checksum before libgcc's own ran)
+  static const bool has = (__builtin_cpu_init(), __builtin_cpu_supports("sse4.2"));
   return has;
 }
 #else
