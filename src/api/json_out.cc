@@ -209,9 +209,9 @@ size_t QuotedRoom(const std::optional<std::string>& s) { return s ? QuotedRoom(*
 // The room TaskWriter needs for a task: its literals and fixed-size values, and its texts at their
 // longest (a quoted string escapes each character in at most 6).
 size_t TaskJsonRoom(const engine::Task& t) {
-  size_t n = kTaskLiterals + 2 * kIdRoom + 3 * kDateRoom + 2 * kMaxNumber + 2 * kMaxNumber +
-             QuotedRoom(t.name) + QuotedRoom(t.channel) + QuotedRoom(t.workgroup) +
-             QuotedRoom(t.key) + QuotedRoom(t.assigned_to) + QuotedRoom(t.execute_message_id) +
+  size_t n = kTaskLiterals + 2 * kIdRoom + 3 * kDateRoom + 4 * kMaxNumber + QuotedRoom(t.name) +
+             QuotedRoom(t.channel) + QuotedRoom(t.workgroup) + QuotedRoom(t.key) +
+             QuotedRoom(t.assigned_to) + QuotedRoom(t.execute_message_id) +
              QuotedRoom(t.examine_message_id) + t.input.size() + t.output.size() +
              (kIdRoom + 1) * t.parent_ids.size();
   for (const std::string& e : t.errors) n += e.size() + 1;
@@ -281,11 +281,7 @@ std::string AcquiredJson(const engine::Acquired* a) {
 }
 
 std::string AcquiredListJson(const std::vector<engine::Acquired>& list) {
-  size_t size = 16;
-  for (const engine::Acquired& a : list) size += AcquiredJsonRoom(a) + 1;
-  std::string out;
-  out.reserve(size);
-  out += "{\"tasks\":[";
+  std::string out = "{\"tasks\":[";  // (each AppendAcquired makes its own room)
   for (size_t i = 0; i < list.size(); ++i) {
     if (i) out.push_back(',');
     AppendAcquired(&out, list[i]);
