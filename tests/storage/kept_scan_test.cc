@@ -11,6 +11,7 @@
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "temp_dir.h"
+#include "test_ids.h"
 #include "util/id.h"
 
 namespace crew::storage {
@@ -66,11 +67,7 @@ class KeptScanTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-Id MakeId(uint64_t n) {
-  std::string bytes(12, '\0');
-  for (int i = 0; i < 8; ++i) bytes[11 - i] = static_cast<char>(n >> (8 * i));
-  return Id::FromBytes(bytes);
-}
+using crew::testing::MakeId;
 
 TEST_F(KeptScanTest, SeesWhatWasWrittenSinceItsIteratorWasBuilt) {
   KeptScan scan(store_.get(), Cf::kChildren);

@@ -15,16 +15,13 @@
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "temp_dir.h"
+#include "test_ids.h"
 #include "util/id.h"
 
 namespace crew::storage {
 namespace {
 
-std::string TaskKey(uint64_t n) {
-  std::string bytes(12, '\0');
-  for (int i = 0; i < 8; ++i) bytes[11 - i] = static_cast<char>(n >> (8 * i));
-  return IdKey(Id::FromBytes(bytes));
-}
+std::string TaskKey(uint64_t n) { return IdKey(crew::testing::MakeId(n)); }
 
 // The names of kTasks' table files in L1, and their total size.
 std::set<std::string> L1Files(Store& store, uint64_t* bytes = nullptr) {
