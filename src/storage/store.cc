@@ -74,7 +74,8 @@ bool WrittenNotRead(int cf) {
 // with time, so a flush of a drain's updates covers a narrow id range, and an L0->L1 compaction
 // rewrites only the L1 files that overlap it. With 64 MB files, 1,000,000 tasks (~29 MB in
 // W5) were one L1 file, rewritten whole by every compaction of the drain; with 4 MB files,
-// W5's compactions wrote 76 MB instead of ~200 MB, and their CPU went from 6.6-6.9 s to 3.0 s.
+// W5's compactions wrote 76-87 MB instead of 203 MB, and their CPU went from 5.8-7.1 s to
+// 2.3-3.1 s (bench/RESULTS.md, eighteenth session).
 constexpr uint64_t kTargetFileBytes = 4 << 20;
 
 }  // namespace
