@@ -57,7 +57,7 @@ pid_t DataDirHolder(const std::string& dir);
 
 struct StoreOptions {
   std::string dir;
-  bool relaxed_durability = false;  // SPEC §4: answer once written, sync every 100 ms
+  bool relaxed_durability = false;  // SPEC §4: answer once written, sync every 100 ms; no spare
   size_t block_cache_mb = 64;
   size_t write_buffer_mb = 64;  // total memtable budget across column families
   size_t wal_spare_mb = 0;      // size of the zero-filled WAL files prepared ahead (0: none)

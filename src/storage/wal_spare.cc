@@ -16,6 +16,8 @@ namespace crew::storage {
 
 namespace {
 
+constexpr const char* kSpareName = "wal-spare";  // in the data dir; a fill writes NAME.tmp
+
 uint64_t FileSize(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
@@ -26,8 +28,8 @@ uint64_t FileSize(const std::string& path) {
 WalSpareFileSystem::WalSpareFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base,
                                        std::string dir, uint64_t spare_bytes)
     : rocksdb::FileSystemWrapper(base),
-      spare_(dir + "/wal-spare"),
-      tmp_(dir + "/wal-spare.tmp"),
+      spare_(dir + "/" + kSpareName),
+      tmp_(spare_ + ".tmp"),
       spare_bytes_(spare_bytes) {
   unlink(tmp_.c_str());  // a fill a crash cut short
   spare_ready_ = FileSize(spare_) == spare_bytes_ || Fill(/*pace=*/false);
@@ -45,6 +47,12 @@ void WalSpareFileSystem::StopPreparing() {
     stop_ = true;
   }
   cv_.notify_all();
+}
+
+void WalSpareFileSystem::Discard(const std::string& dir) {
+  const std::string spare = dir + "/" + kSpareName;
+  unlink(spare.c_str());
+  unlink((spare + ".tmp").c_str());
 }
 
 bool WalSpareFileSystem::IsWalFile(const std::string& fname) {

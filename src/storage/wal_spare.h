@@ -54,6 +54,9 @@ class WalSpareFileSystem final : public rocksdb::FileSystemWrapper {
 
   static bool IsWalFile(const std::string& fname);
 
+  // Removes the spare (and a fill a crash cut short) from dir: for a store that keeps none.
+  static void Discard(const std::string& dir);
+
  private:
   // Writes, syncs and renames a new spare into place (paced: in the background, while the WAL
   // is busy). Fill logs an I/O error and answers false; WriteSpare does the work.

@@ -18,10 +18,11 @@ namespace fs = std::filesystem;
 
 class WalSpareTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Store> Open() {
+  std::unique_ptr<Store> Open(bool relaxed = false) {
     StoreOptions o;
     o.dir = dir_;
     o.wal_spare_mb = 1;
+    o.relaxed_durability = relaxed;
     return std::move(Store::Open(o)).value();
   }
   void Put(Store& store, const std::string& key) {
@@ -92,6 +93,23 @@ TEST_F(WalSpareTest, AGracefulCloseKeepsTheSpareAndTheData) {
     auto v = store->Get(Cf::kMeta, "k" + std::to_string(i));
     ASSERT_TRUE(v.ok() && v->has_value()) << i;
   }
+}
+
+TEST_F(WalSpareTest, RelaxedDurabilityKeepsNoSpare) {
+  // Its syncs are off the answers' path: a spare would only cost a zero-fill per WAL.
+  { auto store = Open(); }
+  ASSERT_TRUE(fs::exists(fs::path(dir_) / "wal-spare"));
+  auto store = Open(/*relaxed=*/true);
+  EXPECT_FALSE(fs::exists(fs::path(dir_) / "wal-spare")) << "a full-durability start's spare";
+  for (int i = 0; i < 10; ++i) Put(*store, "k" + std::to_string(i));
+  EXPECT_EQ(store->Stats().wal_files_prepared, 0u);
+  EXPECT_EQ(store->Stats().wal_files_unprepared, 0u);
+  fs::path newest;  // (RocksDB's WAL names are zero-padded numbers)
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (WalSpareFileSystem::IsWalFile(e.path().string()) && e.path() > newest) newest = e.path();
+  }
+  ASSERT_FALSE(newest.empty());
+  EXPECT_LT(fs::file_size(newest), 1u << 20) << "the relaxed store's WAL started as a spare";
 }
 
 }  // namespace
