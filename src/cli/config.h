@@ -32,7 +32,7 @@ struct Config {
   std::string virtual_operator_token;      // CREW_VIRTUAL_OPERATOR_AUTH_TOKEN
   std::string cloud_task_access_token;     // CREW_CLOUD_TASK_ACCESS_TOKEN (examine/execute)
   double operator_concurrency = 8;         // CREW_OPERATOR_CONCURRENCY
-  double wal_spare_mb = 64;                // CREW_WAL_SPARE_MB (storage/wal_spare.h; 0: none)
+  double wal_spare_mb = 32;                // CREW_WAL_SPARE_MB (storage/wal_spare.h; 0: none)
   double http_loops = DefaultHttpLoops();  // CREW_HTTP_LOOPS (api/loop_server.h)
 };
 
