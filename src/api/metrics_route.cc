@@ -110,7 +110,8 @@ void StorageFigures(PromText& out, const storage::Store* store) {
   out.Family("crew_wal_sync_seconds_total", "counter", "Time spent in WAL syncs.");
   out.Sample("crew_wal_sync_seconds_total", {}, s.wal_sync_seconds);
   out.Family("crew_wal_files_total", "counter",
-             "WAL files started: zero-filled ahead (prepared=\"yes\"), or not.");
+             "WAL files started while a spare is kept (full durability): zero-filled ahead "
+             "(prepared=\"yes\"), or not.");
   out.Sample("crew_wal_files_total", {{"prepared", "yes"}},
              static_cast<int64_t>(s.wal_files_prepared));
   out.Sample("crew_wal_files_total", {{"prepared", "no"}},
