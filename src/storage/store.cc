@@ -123,8 +123,6 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
         rocksdb::FileSystem::Default(), options.dir, uint64_t{options.wal_spare_mb} << 20);
     store->env_ = rocksdb::NewCompositeEnv(store->wal_fs_);
     db_options.env = store->env_.get();
-  } else {
-    WalSpareFileSystem::Discard(options.dir);  // one an earlier start left
   }
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
@@ -175,9 +173,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                 Crc32cOnHardware() ? "crc32 instruction" : "table (no SSE4.2)");
   store->handles_ = std::move(handles);
   store->durable_seq_ = raw->GetLatestSequenceNumber();
-  // Snapshots a crash left behind (nothing else uses them: the DB's LOCK is ours now).
+  // Snapshots a crash left behind (nothing else uses them: the DB's LOCK is ours now), and a
+  // WAL spare an earlier start left if this one keeps none.
   std::error_code ec;
   std::filesystem::remove_all(std::filesystem::path(options.dir) / kSnapshotsDir, ec);
+  if (!store->wal_fs_) WalSpareFileSystem::Discard(options.dir);
   store->background_sync_ = std::thread([st = store.get()] { st->BackgroundSyncLoop(); });
   return store;
 }

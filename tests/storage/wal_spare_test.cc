@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "storage/store.h"
 #include "storage/wal_spare.h"
@@ -110,6 +112,20 @@ TEST_F(WalSpareTest, RelaxedDurabilityKeepsNoSpare) {
   }
   ASSERT_FALSE(newest.empty());
   EXPECT_LT(fs::file_size(newest), 1u << 20) << "the relaxed store's WAL started as a spare";
+}
+
+TEST_F(WalSpareTest, ARelaxedOpenOfAHeldDataDirLeavesItsSpare) {
+  auto holder = Open();
+  const fs::path spare = fs::path(dir_) / "wal-spare";
+  for (int i = 0; i < 1000 && !fs::exists(spare); ++i) {  // refilled after the first WAL took it
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(fs::exists(spare));
+  StoreOptions o;
+  o.dir = dir_;
+  o.relaxed_durability = true;
+  EXPECT_FALSE(Store::Open(o).ok()) << "RocksDB's LOCK is held";
+  EXPECT_TRUE(fs::exists(spare)) << "the holder's spare was removed";
 }
 
 }  // namespace
