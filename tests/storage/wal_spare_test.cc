@@ -44,6 +44,7 @@ class WalSpareTest : public ::testing::Test {
 
   crew::testing::TempDir tmp_{"wal-test"};
   const std::string dir_ = tmp_.path();
+  const fs::path spare_ = fs::path(dir_) / "wal-spare";
 };
 
 TEST_F(WalSpareTest, RecognizesWalFileNames) {
@@ -88,7 +89,7 @@ TEST_F(WalSpareTest, AGracefulCloseKeepsTheSpareAndTheData) {
     auto store = Open();
     for (int i = 0; i < 10; ++i) Put(*store, "k" + std::to_string(i));
   }
-  EXPECT_EQ(fs::file_size(fs::path(dir_) / "wal-spare"), 1u << 20);
+  EXPECT_EQ(fs::file_size(spare_), 1u << 20);
   auto store = Open();
   EXPECT_EQ(store->Stats().wal_files_unprepared, 0u);
   for (int i = 0; i < 10; ++i) {
@@ -100,9 +101,9 @@ TEST_F(WalSpareTest, AGracefulCloseKeepsTheSpareAndTheData) {
 TEST_F(WalSpareTest, RelaxedDurabilityKeepsNoSpare) {
   // Its syncs are off the answers' path: a spare would only cost a zero-fill per WAL.
   { auto store = Open(); }
-  ASSERT_TRUE(fs::exists(fs::path(dir_) / "wal-spare"));
+  ASSERT_TRUE(fs::exists(spare_));
   auto store = Open(/*relaxed=*/true);
-  EXPECT_FALSE(fs::exists(fs::path(dir_) / "wal-spare")) << "a full-durability start's spare";
+  EXPECT_FALSE(fs::exists(spare_)) << "a full-durability start's spare";
   for (int i = 0; i < 10; ++i) Put(*store, "k" + std::to_string(i));
   EXPECT_EQ(store->Stats().wal_files_prepared, 0u);
   EXPECT_EQ(store->Stats().wal_files_unprepared, 0u);
@@ -116,16 +117,15 @@ TEST_F(WalSpareTest, RelaxedDurabilityKeepsNoSpare) {
 
 TEST_F(WalSpareTest, ARelaxedOpenOfAHeldDataDirLeavesItsSpare) {
   auto holder = Open();
-  const fs::path spare = fs::path(dir_) / "wal-spare";
-  for (int i = 0; i < 1000 && !fs::exists(spare); ++i) {  // refilled after the first WAL took it
+  for (int i = 0; i < 1000 && !fs::exists(spare_); ++i) {  // refilled after the first WAL took it
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_TRUE(fs::exists(spare));
+  ASSERT_TRUE(fs::exists(spare_));
   StoreOptions o;
   o.dir = dir_;
   o.relaxed_durability = true;
   EXPECT_FALSE(Store::Open(o).ok()) << "RocksDB's LOCK is held";
-  EXPECT_TRUE(fs::exists(spare)) << "the holder's spare was removed";
+  EXPECT_TRUE(fs::exists(spare_)) << "the holder's spare was removed";
 }
 
 }  // namespace
