@@ -10,6 +10,8 @@
 
 #include <httplib.h>
 
+#include "util/thread_name.h"
+
 namespace crew::api {
 
 // A TaskQueue that starts a thread whenever every thread is busy (up to `max`), so a held
@@ -23,7 +25,10 @@ class ElasticPool final : public httplib::TaskQueue {
     std::unique_lock<std::mutex> lock(mu_);
     jobs_.push_back(std::move(fn));
     if (idle_ < jobs_.size() && threads_.size() < max_) {
-      threads_.emplace_back([this] { Work(); });
+      threads_.emplace_back([this] {
+        SetThreadName("crew-pool");
+        Work();
+      });
     }
     cv_.notify_one();
   }

@@ -20,6 +20,7 @@
 #include "api/elastic_pool.h"
 #include "api/json_out.h"
 #include "api/loop_conn.h"
+#include "util/thread_name.h"
 
 namespace crew::api {
 
@@ -126,9 +127,17 @@ void LoopServer::Run() {
     bool done = false;
     while (!done) Turn(*loop, &done);
   };
-  if (!options_.await_on_loop) sync_thread_ = std::thread([this] { SyncLoop(); });
+  if (!options_.await_on_loop) {
+    sync_thread_ = std::thread([this] {
+      SetThreadName("crew-sync");
+      SyncLoop();
+    });
+  }
   for (size_t i = 1; i < loops_.size(); ++i) {
-    loops_[i]->thread = std::thread(serve, loops_[i].get());
+    loops_[i]->thread = std::thread([serve, i, loop = loops_[i].get()] {
+      SetThreadName("crew-loop" + std::to_string(i));
+      serve(loop);
+    });
   }
   serve(loops_[0].get());
   for (size_t i = 1; i < loops_.size(); ++i) loops_[i]->thread.join();

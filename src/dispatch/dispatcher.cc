@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_in.h"
+#include "util/thread_name.h"
 
 namespace crew::dispatch {
 
@@ -52,7 +53,10 @@ Dispatcher::Dispatcher(engine::Engine* engine, DispatchOptions options)
 Dispatcher::~Dispatcher() { Stop(); }
 
 void Dispatcher::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    SetThreadName("crew-dispatch");
+    Loop();
+  });
 }
 
 void Dispatcher::Stop() {
@@ -146,6 +150,7 @@ void Dispatcher::Loop() {
         if (!got.ok() || got->empty()) break;
         ++inflight_[slot];
         std::thread([this, t, a = std::move(got->front()), slot]() mutable {
+          SetThreadName("crew-operator");
           Push(t, std::move(a));
           std::lock_guard<std::mutex> done(mu_);
           --inflight_[slot];

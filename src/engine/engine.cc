@@ -9,6 +9,7 @@
 
 #include "engine/txn.h"
 #include "util/coding.h"
+#include "util/thread_name.h"
 
 namespace crew::engine {
 
@@ -456,7 +457,10 @@ void Engine::StartMaintenance() {
     std::lock_guard<std::mutex> lock(maint_mu_);
     maint_stop_ = false;
   }
-  maint_thread_ = std::thread([this] { MaintenanceLoop(); });
+  maint_thread_ = std::thread([this] {
+    SetThreadName("crew-maint");
+    MaintenanceLoop();
+  });
 }
 
 void Engine::StopMaintenance() {

@@ -21,6 +21,7 @@
 #include "storage/info_log.h"
 #include "storage/memtable.h"
 #include "storage/wal_spare.h"
+#include "util/thread_name.h"
 
 namespace crew::storage {
 
@@ -178,7 +179,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::error_code ec;
   std::filesystem::remove_all(std::filesystem::path(options.dir) / kSnapshotsDir, ec);
   if (!store->wal_fs_) WalSpareFileSystem::Discard(options.dir);
-  store->background_sync_ = std::thread([st = store.get()] { st->BackgroundSyncLoop(); });
+  store->background_sync_ = std::thread([st = store.get()] {
+    SetThreadName("crew-bgsync");
+    st->BackgroundSyncLoop();
+  });
   return store;
 }
 

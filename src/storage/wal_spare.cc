@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/file.h"
+#include "util/thread_name.h"
 
 namespace crew::storage {
 
@@ -33,7 +34,10 @@ WalSpareFileSystem::WalSpareFileSystem(const std::shared_ptr<rocksdb::FileSystem
       spare_bytes_(spare_bytes) {
   unlink(tmp_.c_str());  // a fill a crash cut short
   spare_ready_ = FileSize(spare_) == spare_bytes_ || Fill(/*pace=*/false);
-  filler_ = std::thread([this] { FillLoop(); });
+  filler_ = std::thread([this] {
+    SetThreadName("crew-walspare");
+    FillLoop();
+  });
 }
 
 WalSpareFileSystem::~WalSpareFileSystem() {

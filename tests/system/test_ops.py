@@ -354,6 +354,32 @@ class BackupTest(unittest.TestCase):
             subprocess.run(["rm", "-rf", tmp])
 
 
+class ThreadNameTest(unittest.TestCase):
+    def thread_names(self, crew):
+        tasks = f"/proc/{crew.proc.pid}/task"
+        names = set()
+        for tid in os.listdir(tasks):
+            try:
+                with open(os.path.join(tasks, tid, "comm")) as f:
+                    names.add(f.read().strip())
+            except FileNotFoundError:  # a thread that ended meanwhile
+                pass
+        return names
+
+    def test_threads_are_named_as_the_readme_says(self):
+        with Crew(env={"CREW_HTTP_LOOPS": "2"}) as crew:
+            crew.ok("GET", "/api/v1/task_groups")  # (dashboard route: runs on a pool thread)
+            names = self.thread_names(crew)
+        for name in ("crew", "crew-loop1", "crew-sync", "crew-bgsync", "crew-walspare", "crew-pool",
+                     "crew-maint", "crew-dispatch"):
+            self.assertIn(name, names)
+        with Crew(env={"CREW_RELAXED_DURABILITY": "1"}) as crew:
+            names = self.thread_names(crew)
+        self.assertNotIn("crew-sync", names)  # (relaxed: the loop's await never waits)
+        self.assertNotIn("crew-walspare", names)
+        self.assertIn("crew-bgsync", names)
+
+
 class JsonLogTest(unittest.TestCase):
     def check_json_run(self, *flags, env=None):
         crew = Crew(*flags, env=env)
