@@ -43,9 +43,25 @@ crew_install_deps() {
   return $rc
 }
 
-# Configures and builds into $1 (default build/), Release.
+# Configures and builds into $1 (default build/), Release and profile-guided (CMakeLists.txt,
+# CREW_PGO): the first time, crew is built instrumented in $1/pgo/gen and bench/pgo-train runs
+# it under load for about a minute, writing $1/pgo/profile; then $1 is built with that profile.
+# The profile is kept: remove $1/pgo/profile to make it anew (after changes to the request
+# path). CREW_PGO=0 builds without one.
 crew_build() {
-  local dir="${1:-build}"
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$dir" -j "${CREW_BUILD_JOBS:-2}"
+  local dir="${1:-build}" jobs="${CREW_BUILD_JOBS:-2}" pgo=(-DCREW_PGO=)
+  if [ "${CREW_PGO:-1}" != 0 ]; then
+    local profile
+    profile="$(realpath -m "$dir/pgo/profile")"
+    if [ ! -e "$profile/trained" ]; then
+      cmake -S . -B "$dir/pgo/gen" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCREW_PGO=generate \
+        -DCREW_PGO_DIR="$profile" -DCREW_BUILD_TESTS=OFF -DCREW_BUILD_UI=OFF >/dev/null
+      ninja -C "$dir/pgo/gen" -j "$jobs" crew crew_load
+      python3 bench/pgo-train --crew "$dir/pgo/gen/crew" --load "$dir/pgo/gen/bench/crew_load" \
+        --profile-dir "$profile"
+    fi
+    pgo=(-DCREW_PGO=use -DCREW_PGO_DIR="$profile")
+  fi
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${pgo[@]}" >/dev/null
+  ninja -C "$dir" -j "$jobs"
 }
