@@ -49,7 +49,7 @@ crew_install_deps() {
 # The profile is kept: remove $1/pgo/profile to make it anew (after changes to the request
 # path). CREW_PGO=0 builds without one.
 crew_build() {
-  local dir="${1:-build}" jobs="${CREW_BUILD_JOBS:-2}" pgo=(-DCREW_PGO=)
+  local dir="${1:-build}" jobs="${CREW_BUILD_JOBS:-2}" pgo=(-DCREW_PGO=) probe=""
   if [ "${CREW_PGO:-1}" != 0 ]; then
     local profile
     profile="$(realpath -m "$dir/pgo/profile")"
@@ -59,9 +59,28 @@ crew_build() {
       ninja -C "$dir/pgo/gen" -j "$jobs" crew crew_load
       python3 bench/pgo-train --crew "$dir/pgo/gen/crew" --load "$dir/pgo/gen/bench/crew_load" \
         --profile-dir "$profile"
+      probe=1
     fi
     pgo=(-DCREW_PGO=use -DCREW_PGO_DIR="$profile")
   fi
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${pgo[@]}" >/dev/null
+  if [ -n "$probe" ]; then crew_pgo_probe "$dir"; fi
   ninja -C "$dir" -j "$jobs"
+}
+
+# Compiles one of crew's sources (src/util/clock.cc, its own command from $1's
+# compile_commands.json) with a missing profile as an error. The build itself lets a missing
+# profile through, as one made before the latest edits lacks their new functions; so this is
+# what tells, right after a training, that the compiler finds the profile at all.
+crew_pgo_probe() {
+  python3 - "$1" <<'EOF'
+import json, shlex, subprocess, sys
+for c in json.load(open(sys.argv[1] + "/compile_commands.json")):
+    if c["file"].endswith("/src/util/clock.cc"):
+        cmd = shlex.split(c["command"]) + ["-Werror=missing-profile"]
+        if subprocess.run(cmd, cwd=c["directory"]).returncode != 0:
+            sys.exit("crew_pgo_probe: the compiler does not find the profile just made")
+        sys.exit(0)
+sys.exit("crew_pgo_probe: src/util/clock.cc is not in compile_commands.json")
+EOF
 }
