@@ -226,14 +226,21 @@ def pinned(cmd, args, role):
     return ["taskset", "-c", str(cpu)] + cmd
 
 
-def run_crew_load(args, binary, mode, workloads, tmp, extra_env=None):
-    """Starts `binary` in a data dir under tmp and runs crew_load's `workloads` against it (also
-    bench/ab's runs)."""
+def start_crew(args, binary, mode, tmp, extra_env=None):
+    """Starts `binary` at durability `mode` in a data dir under tmp, on a free loopback port
+    (pinned when args.pin); its Popen and port once it answers /healthz."""
     port = free_port()
     env = dict(os.environ, **CREW_MODES[mode], **(extra_env or {}))
     p = start(pinned([binary, "start", "--data-dir", os.path.join(tmp, "crew"), "--port", str(port)],
                      args, "server"), env=env)
     wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1), p, "crew")
+    return p, port
+
+
+def run_crew_load(args, binary, mode, workloads, tmp, extra_env=None):
+    """Starts `binary` in a data dir under tmp and runs crew_load's `workloads` against it (also
+    bench/ab's runs)."""
+    p, port = start_crew(args, binary, mode, tmp, extra_env)
     out = run_client(pinned([args.load, "--url", f"http://127.0.0.1:{port}/"] + client_args(args, workloads),
                             args, "client"), args)
     return p, parse_crew_load(out)
