@@ -16,6 +16,9 @@ int64_t SecondsToMs(double s) { return static_cast<int64_t>(std::llround(s * 100
 // creation order (parents first, otherwise request order) and each child's sibling parents.
 Status OrderChildren(const std::vector<ChildSpec>& children, std::vector<size_t>* order,
                      std::vector<std::vector<size_t>>* parents) {
+  order->clear();
+  parents->clear();
+  if (children.empty()) return Status::Ok();  // (most releases: no deque, map or vectors made)
   std::map<std::string, size_t> by_id;
   for (size_t i = 0; i < children.size(); ++i) {
     const auto& cid = children[i].child_id;
@@ -45,7 +48,6 @@ Status OrderChildren(const std::vector<ChildSpec>& children, std::vector<size_t>
   for (size_t i = 0; i < children.size(); ++i) {
     if (!indegree[i]) ready.push_back(i);
   }
-  order->clear();
   while (!ready.empty()) {
     size_t i = ready.front();
     ready.pop_front();
