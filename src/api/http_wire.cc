@@ -300,7 +300,11 @@ void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool 
     put("\r\n");
     for (const auto& [name, value] : res.headers) header(name, value);
     for (const auto& [name, value] : defaults) {
-      if (!res.has_header(name)) header(name, value);
+      // (not res.has_header: a lookup in httplib's map folds case through a C library call
+      // per character; an answer has a header or two)
+      bool set = false;
+      for (const auto& kv : res.headers) set = set || EqualsNoCase(kv.first, name);
+      if (!set) header(name, value);
     }
     if (chunked) {
       put(kChunked);

@@ -262,6 +262,13 @@ TEST(HttpWire, AnswerHeadAddsTheDefaultsTheAnswerLacks) {
   EXPECT_EQ(AnswerHead(res, 0, false, false, defaults),
             "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
             "Content-Length: 0\r\n\r\n");
+  // A header name's case does not matter: the answer's own "cache-control" stands.
+  httplib::Response lower;
+  lower.status = 200;
+  lower.set_header("cache-control", "no-cache");
+  EXPECT_EQ(AnswerHead(lower, 0, false, false, defaults),
+            "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
+            "Content-Length: 0\r\n\r\n");
 }
 
 TEST(HttpWire, AnswerHeadWithClose) {
