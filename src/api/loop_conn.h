@@ -79,6 +79,9 @@ struct LoopServer::Loop {
   std::vector<Answer> answers;      // this turn's (kept: its capacity serves the next turn)
   std::vector<char> buf = std::vector<char>(loop::kReadChunk);
   loop::Clock::time_point next_sweep;
+  // When this turn's events came (one clock read per turn: the requests' start and a
+  // connection's last activity are taken from it).
+  loop::Clock::time_point now;
   loop::Clock::time_point listen_paused_until;  // out of descriptors: accept again after this
   bool listen_paused = false;
   std::atomic<int> on_pool{0};

@@ -166,6 +166,7 @@ void LoopServer::Turn(Loop& loop, bool* done) {
   std::vector<Conn*> resume;
   resume.swap(loop.resume);
   int n = epoll_wait(loop.epfd, events, 128, !resume.empty() ? 0 : stopping_ ? 50 : 1000);
+  loop.now = Clock::now();
   std::vector<Answer>& answers = loop.answers;  // (empty; its capacity kept from turn to turn)
   for (Conn* c : resume) {
     if (loop.conns.count(c) && !c->on_pool) Serve(loop, c, &answers);
@@ -319,7 +320,7 @@ void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
       break;
     }
   }
-  c->last_active = Clock::now();
+  c->last_active = loop.now;
   if (!c->lingering) Serve(loop, c, answers);
   if (c->peer_closed && c->answering == 0 && !c->pool_route) {
     if (c->out_sent < c->out.size() && !c->lingering) return Watch(loop, c);  // still reading?
@@ -337,7 +338,7 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
     }
     if (!c->next) {
       c->next = std::make_unique<httplib::Request>();
-      c->request_started = Clock::now();
+      c->request_started = loop.now;
     }
     WireRequest w = ParseRequest(c->in, options_.limits, c->next.get(), &c->head_len);
     if (w.state == WireRequest::State::kIncomplete) {
@@ -379,7 +380,7 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
   Answer& a = answers->emplace_back();  // (built in place; nothing else adds to answers meanwhile)
   a.conn = c;
   a.req = std::move(req);
-  a.started = Clock::now();
+  a.started = loop.now;
   a.close = !keep_alive || stopping_;
   if (!hooks_.before(*a.req, a.res)) {
     const Router::Route* route = router_->Match(*a.req);
@@ -426,15 +427,17 @@ void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
     uint64_t last = 0;
     for (const Answer& a : *answers) last = std::max(last, a.seq);
     const Status written = last ? hooks_.await(last) : Status::Ok();
-    for (Answer& a : *answers) Emit(a, a.seq ? written : Status::Ok());
+    const auto now = Clock::now();
+    for (Answer& a : *answers) Emit(a, a.seq ? written : Status::Ok(), now);
     answers->clear();
     return FlushTouched(loop);
   }
   uint64_t seq = 0;
+  const auto now = Clock::now();
   for (Answer& a : *answers) {
     Conn* c = a.conn;
     if (a.seq == 0 && c->held == 0) {
-      Emit(a, Status::Ok());
+      Emit(a, Status::Ok(), now);
       continue;
     }
     a.wait = std::max(a.seq, c->held_seq);
@@ -452,6 +455,7 @@ void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
 
 // The WAL is synced up to `synced` (or failed): the held answers it covers leave, in order.
 void LoopServer::Release(Loop& loop, uint64_t synced, const Status& status) {
+  const auto now = Clock::now();
   size_t kept = 0;
   for (size_t i = 0; i < loop.held.size(); ++i) {
     Answer& a = loop.held[i];
@@ -462,7 +466,7 @@ void LoopServer::Release(Loop& loop, uint64_t synced, const Status& status) {
     }
     Conn* c = a.conn;
     if (--c->held == 0) c->held_seq = 0;
-    Emit(a, a.seq ? status : Status::Ok());
+    Emit(a, a.seq ? status : Status::Ok(), now);
     if (!c->in.empty()) loop.resume.push_back(c);  // requests it may now send more of
   }
   loop.held.resize(kept);
@@ -502,7 +506,7 @@ void LoopServer::SyncLoop() {
   }
 }
 
-void LoopServer::Emit(Answer& a, const Status& durable) {
+void LoopServer::Emit(Answer& a, const Status& durable, Clock::time_point now) {
   Conn* c = a.conn;
   if (a.seq && !durable.ok()) {
     a.res = Refusal(503, durable.message());
@@ -514,7 +518,7 @@ void LoopServer::Emit(Answer& a, const Status& durable) {
     a.res = Refusal(500, "internal error: streamed answer on the event loop");
   }
   std::optional<double> seconds;
-  if (a.timed) seconds = std::chrono::duration<double>(Clock::now() - a.started).count();
+  if (a.timed) seconds = std::chrono::duration<double>(now - a.started).count();
   hooks_.finish(*a.req, a.res, a.route, seconds);
   AppendAnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers, &c->out);
   if (a.req->method != "HEAD") c->out += a.res.body;

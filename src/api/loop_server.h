@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -106,7 +107,8 @@ class LoopServer {
   void Release(Loop& loop, uint64_t synced, const Status& status);
   std::optional<Status> Ask(Loop& loop, uint64_t seq);
   void SyncLoop();
-  void Emit(Answer& a, const Status& durable);
+  // `now`: when the answer leaves (one clock read for all the answers leaving together).
+  void Emit(Answer& a, const Status& durable, std::chrono::steady_clock::time_point now);
   void FlushTouched(Loop& loop);
   void Flush(Loop& loop, Conn* c);
   void Watch(Loop& loop, Conn* c);
