@@ -44,6 +44,9 @@ struct EngineOptions {
   // its task out again, as an expired lease does (D2). True: they wait for the sync too
   // (--sync-leases).
   bool sync_leases = false;
+  // The budget of the task cache (task_cache.h): the records written last, so that a read of a
+  // task written a moment ago costs no RocksDB Get.
+  size_t task_cache_bytes = 32 << 20;
 };
 
 // Receives what the engine publishes. Called from writer threads, in commit order; must not
@@ -260,6 +263,10 @@ class Engine {
   Status WriteGathered(bool flush, uint64_t* seq);
   // The store's before-read hook: a thread that gathered writes to cf reads them.
   void SeeOwnWrites(storage::Cf cf);
+  // Whether the writes gathered_ holds may touch task id's records (kTasks, kParents), so that a
+  // read of them must write gathered_ first. Always true but for the writer (write_mu_ held by
+  // this thread), which knows what it gathered.
+  bool GatheredTaskRecords(const Id& id) const;
   void MaintenanceLoop();
   void WakeMaintenance(int64_t at_ms);
   bool MaintenanceStopping();  // StopMaintenance was called
@@ -304,6 +311,12 @@ class Engine {
   std::atomic<std::thread::id> gather_owner_{};  // set under write_mu_
   // The column families gathered_ writes (bit 1 << Cf): a read of another needs no write.
   std::atomic<uint32_t> gathered_cfs_{0};  // set under write_mu_
+  // The tasks whose records (kTasks, kParents) gathered_ may hold, while there are at most
+  // kMaxGatheredTasks (past that, gathered_tasks_full_): a read by the writer of another task's
+  // records needs no write (GatheredTaskRecords). A flat drain's turn gathers a few.
+  static constexpr size_t kMaxGatheredTasks = 64;
+  std::vector<Id> gathered_tasks_;    // GUARDED_BY(write_mu_)
+  bool gathered_tasks_full_ = false;  // GUARDED_BY(write_mu_)
   // A lease was gathered since the last EndTurn: the next EndTurn asks for its sync.
   std::atomic<bool> gathered_lease_{false};
 
@@ -315,8 +328,8 @@ class Engine {
   std::map<std::string, ChannelStats> channels_;              // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, int64_t> workgroup_until_;  // GUARDED_BY(cache_mu_)
   std::atomic<int64_t> group_count_{0}, operator_count_{0};
-  // Recently written task records, filled at commit (task_cache.h): 32 MB at most.
-  TaskCache task_cache_{32 << 20};
+  // Recently written task records, filled at commit (task_cache.h).
+  TaskCache task_cache_{options_.task_cache_bytes};
   WorkCounters work_;  // added to after each commit
 
   // Writer-only: each channel's ready queue, in hand-out order (higher priority first, then

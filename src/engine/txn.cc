@@ -445,6 +445,14 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
       *seq = DeferSync::kGathered;
       e_->gathered_cfs_.fetch_or(cfs_, std::memory_order_relaxed);
       e_->gather_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+      std::vector<Id>& gathered_tasks = e_->gathered_tasks_;
+      for (const auto& [id, bytes] : task_bytes_) {
+        if (gathered_tasks.size() == Engine::kMaxGatheredTasks) {
+          e_->gathered_tasks_full_ = true;
+          break;
+        }
+        gathered_tasks.push_back(id);
+      }
     }
   } else if (b.Count() > 0) {
     // (under a DeferSync the WAL append stays buffered until a sync or Store::FlushWal; engine.h)

@@ -208,6 +208,10 @@ Store::~Store() {
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {
   if (before_read_) before_read_(cf);
+  return GetWritten(cf, key);
+}
+
+Result<std::optional<std::string>> Store::GetWritten(Cf cf, std::string_view key) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(cf), key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();

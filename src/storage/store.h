@@ -86,6 +86,9 @@ class Store {
 
   // The value at key, or nullopt when absent.
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
+  // The same without the before-read hook (SetBeforeRead): for a caller that knows no write the
+  // hook would make first touches key.
+  Result<std::optional<std::string>> GetWritten(Cf cf, std::string_view key) const;
   // Calls fn(key, value) for every entry whose key starts with prefix, in key order (or reverse
   // order), until fn returns false.
   Status Scan(Cf cf, std::string_view prefix, bool reverse,

@@ -179,6 +179,88 @@ TEST_F(EngineTest, AGatheredBatchIsWrittenBeforeAReadOfWhatItWritesOnly) {
   EXPECT_TRUE(Get(late.id).parents_complete);
 }
 
+// A queue deeper than the task cache (which keeps the records written last): its head is read
+// from the store without writing the turn's gathered batch first, which does not hold it. The
+// tasks go out in order, as written.
+TEST_F(EngineTest, ADeepQueuesHeadIsReadFromTheStoreWithoutWritingTheTurnsBatch) {
+  options_.task_cache_bytes = 10'000;  // ~40 records
+  Reopen();
+  Id g = Group();
+  std::vector<Task> made;
+  for (int i = 0; i < 200; ++i) {
+    NewTask t = Spec("t" + std::to_string(i), "c");
+    t.input = "{\"i\":" + std::to_string(i) + "}";
+    made.push_back(Make(g, t));
+  }
+  for (size_t next = 0; next < made.size(); next += 2) {
+    const uint64_t writes = store_->Stats().wal_writes;
+    {
+      DeferSync defer(/*gather=*/true);
+      Make(g, "elsewhere", "other");  // (the turn's batch writes task records)
+      auto a = Take("c");
+      auto b = Take("c");
+      ASSERT_TRUE(a && b);
+      EXPECT_EQ(store_->Stats().wal_writes, writes) << "a read of the head wrote the turn's batch";
+      EXPECT_EQ(a->id, made[next].id);
+      EXPECT_EQ(a->input, made[next].input);
+      EXPECT_EQ(b->id, made[next + 1].id);
+      EXPECT_EQ(b->input, made[next + 1].input);
+      ASSERT_TRUE(Done(a->id).ok());
+      ASSERT_TRUE(Done(b->id).ok());
+    }
+    ASSERT_TRUE(engine_->EndTurn().ok());
+    EXPECT_EQ(store_->Stats().wal_writes, writes + 1) << "one write for the turn";
+  }
+  EXPECT_FALSE(Take("c"));
+  for (const Task& t : made) EXPECT_TRUE(Get(t.id).is_complete) << t.name;
+}
+
+// What the turn's gathered batch changed is read through it, never around it: a task it
+// updated is read as updated, and a task it deleted is gone for the writer too.
+TEST_F(EngineTest, AReadOfATaskTheTurnsBatchChangedSeesTheChange) {
+  options_.task_cache_bytes = 10'000;
+  Reopen();
+  Id g = Group();
+  std::vector<Task> made;
+  for (int i = 0; i < 200; ++i) made.push_back(Make(g, "t" + std::to_string(i), "c"));
+  {
+    DeferSync defer(/*gather=*/true);
+    TaskPatch patch;
+    patch.input = "{\"changed\":true}";
+    ASSERT_TRUE(engine_->UpdateTask(made[1].id, patch).ok());
+    ASSERT_TRUE(engine_->DeleteTask(made[2].id).ok());
+    auto head = Take("c");  // (not in the cache: read from the store)
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->id, made[0].id);
+    EXPECT_EQ(Done(made[2].id).status().code(), Code::kNotFound);
+  }
+  ASSERT_TRUE(engine_->EndTurn().ok());
+  auto changed = Take("c");
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->id, made[1].id);
+  EXPECT_EQ(changed->input, "{\"changed\":true}");
+  auto after = Take("c");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->id, made[3].id);
+}
+
+// A task made in the turn is in the task cache, its parent list (a record of its own) only in
+// the turn's gathered batch: the writer reads that list through the batch.
+TEST_F(EngineTest, TheWriterReadsTheParentListOfATaskMadeInTheTurn) {
+  Id g = Group();
+  Task parent = Make(g, "parent", "p");
+  {
+    DeferSync defer(/*gather=*/true);
+    Task child = MakeChild(g, "child", "c", {parent.id});
+    TaskPatch patch;
+    patch.input = "{\"changed\":true}";
+    auto updated = engine_->UpdateTask(child.id, patch);
+    ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+    EXPECT_EQ(updated->parent_ids, std::vector<Id>{parent.id});
+  }
+  ASSERT_TRUE(engine_->EndTurn().ok());
+}
+
 // Another thread's Txn reads the store (here the key index, for the duplicates its acquire
 // locks) after the gathered writes before it.
 TEST_F(EngineTest, AnotherThreadsTxnReadsTheGatheredWritesBeforeIt) {
