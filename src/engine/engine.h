@@ -328,7 +328,8 @@ class Engine {
   std::map<std::string, ChannelStats> channels_;              // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, int64_t> workgroup_until_;  // GUARDED_BY(cache_mu_)
   std::atomic<int64_t> group_count_{0}, operator_count_{0};
-  // Recently written task records, filled at commit (task_cache.h).
+  // Recently written task records, filled at commit (task_cache.h), and read ahead of a deep
+  // queue's acquires (ReadAhead).
   TaskCache task_cache_{options_.task_cache_bytes};
   WorkCounters work_;  // added to after each commit
 
@@ -348,6 +349,15 @@ class Engine {
     bool operator==(const ReadyEntry&) const = default;
   };
   std::unordered_map<std::string, std::set<ReadyEntry>> ready_;
+  // REQUIRES: write_mu_ held by this thread. When the task at `from` is not in the task cache,
+  // reads it and the tasks queued after it, up to kReadAhead, into the cache in one pass of an
+  // iterator (acquire.cc).
+  static constexpr size_t kReadAhead = 32;
+  void ReadAhead(const std::string& channel, const std::set<ReadyEntry>& queue,
+                 std::set<ReadyEntry>::const_iterator from);
+  // Writer-only: channels whose last read-ahead found too few of their tasks, with the misses
+  // left to read one by one before the next.
+  std::unordered_map<std::string, size_t> read_ahead_paused_;
   // Where the delayed queue's first live key is known to be (the LSM queue trap).
   std::string delayed_floor_;
   // Writer-only: the lease index, (expiry ms, task id) of every task held (D2). Kept in memory,

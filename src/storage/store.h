@@ -89,6 +89,10 @@ class Store {
   // The same without the before-read hook (SetBeforeRead): for a caller that knows no write the
   // hook would make first touches key.
   Result<std::optional<std::string>> GetWritten(Cf cf, std::string_view key) const;
+  // Calls fn(key, value) for every entry in [lower, upper), in key order, until fn returns
+  // false; without the before-read hook (GetWritten).
+  Status RangeWritten(Cf cf, std::string_view lower, std::string_view upper,
+                      const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Calls fn(key, value) for every entry whose key starts with prefix, in key order (or reverse
   // order), until fn returns false.
   Status Scan(Cf cf, std::string_view prefix, bool reverse,

@@ -180,8 +180,8 @@ TEST_F(EngineTest, AGatheredBatchIsWrittenBeforeAReadOfWhatItWritesOnly) {
 }
 
 // A queue deeper than the task cache (which keeps the records written last): its head is read
-// from the store without writing the turn's gathered batch first, which does not hold it. The
-// tasks go out in order, as written.
+// from the store, with the tasks queued after it (Engine::ReadAhead), without writing the turn's
+// gathered batch first, which holds none of them. The tasks go out in order, as written.
 TEST_F(EngineTest, ADeepQueuesHeadIsReadFromTheStoreWithoutWritingTheTurnsBatch) {
   options_.task_cache_bytes = 10'000;  // ~40 records
   Reopen();
@@ -215,8 +215,34 @@ TEST_F(EngineTest, ADeepQueuesHeadIsReadFromTheStoreWithoutWritingTheTurnsBatch)
   for (const Task& t : made) EXPECT_TRUE(Get(t.id).is_complete) << t.name;
 }
 
+// The same for a queue whose tasks lie among other channels' tasks in the store (a read-ahead
+// that finds few of them, and the misses read one by one after it).
+TEST_F(EngineTest, ADeepQueueAmongOtherChannelsTasksIsHandedOutInOrder) {
+  options_.task_cache_bytes = 10'000;
+  Reopen();
+  Id g = Group();
+  std::vector<Task> made;
+  for (int i = 0; i < 400; ++i) {
+    NewTask t = Spec("t" + std::to_string(i), "c" + std::to_string(i % 10));
+    t.input = "{\"i\":" + std::to_string(i) + "}";
+    Task task = Make(g, t);
+    if (i % 10 == 0) made.push_back(task);
+  }
+  for (const Task& want : made) {
+    auto got = Take("c0");
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->id, want.id);
+    EXPECT_EQ(got->input, want.input);
+  }
+  EXPECT_FALSE(Take("c0"));
+  auto other = Take("c1");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->name, "t1");
+}
+
 // What the turn's gathered batch changed is read through it, never around it: a task it
-// updated is read as updated, and a task it deleted is gone for the writer too.
+// updated is not read ahead from the store (the cache would get the record from before), and a
+// task it deleted is gone for the writer too.
 TEST_F(EngineTest, AReadOfATaskTheTurnsBatchChangedSeesTheChange) {
   options_.task_cache_bytes = 10'000;
   Reopen();
@@ -229,7 +255,7 @@ TEST_F(EngineTest, AReadOfATaskTheTurnsBatchChangedSeesTheChange) {
     patch.input = "{\"changed\":true}";
     ASSERT_TRUE(engine_->UpdateTask(made[1].id, patch).ok());
     ASSERT_TRUE(engine_->DeleteTask(made[2].id).ok());
-    auto head = Take("c");  // (not in the cache: read from the store)
+    auto head = Take("c");  // not in the cache: reads ahead past made[1] and made[2]
     ASSERT_TRUE(head);
     EXPECT_EQ(head->id, made[0].id);
     EXPECT_EQ(Done(made[2].id).status().code(), Code::kNotFound);
