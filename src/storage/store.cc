@@ -214,11 +214,12 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const
 Status Store::RangeWritten(
     Cf cf, std::string_view lower, std::string_view upper,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  rocksdb::Slice upper_slice(upper.data(), upper.size());
+  rocksdb::Slice lower_slice(lower.data(), lower.size()), upper_slice(upper.data(), upper.size());
   rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle(cf)));
-  for (it->Seek(rocksdb::Slice(lower.data(), lower.size())); it->Valid(); it->Next()) {
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
     if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
   }
   return FromRocks(it->status());
