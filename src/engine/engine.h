@@ -356,7 +356,7 @@ class Engine {
   void ReadAhead(const std::string& channel, const std::set<ReadyEntry>& queue,
                  std::set<ReadyEntry>::const_iterator from);
   // Writer-only: channels whose last read-ahead found too few of their tasks, with the misses
-  // left to read one by one before the next.
+  // left to read one by one before the next. A channel leaves it when its queue empties.
   std::unordered_map<std::string, size_t> read_ahead_paused_;
   // Where the delayed queue's first live key is known to be (the LSM queue trap).
   std::string delayed_floor_;

@@ -528,7 +528,10 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
     auto it = e_->ready_.find(channel);
     if (it == e_->ready_.end()) continue;
     it->second.erase(e);
-    if (it->second.empty()) e_->ready_.erase(it);  // (a channel name per task must not grow it)
+    if (it->second.empty()) {  // (a channel name per task must not grow it)
+      e_->ready_.erase(it);
+      if (!e_->read_ahead_paused_.empty()) e_->read_ahead_paused_.erase(channel);
+    }
   }
   for (const auto& [channel, e] : ready_new_) e_->ready_[channel].insert(e);
   if (!delayed_floor_set_.empty()) e_->delayed_floor_ = delayed_floor_set_;
