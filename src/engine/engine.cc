@@ -263,7 +263,6 @@ Status Engine::WriteGathered(bool flush, uint64_t* seq) {
   gathered_.Clear();
   gathered_cfs_.store(0, std::memory_order_release);
   gathered_tasks_.clear();
-  gathered_tasks_full_ = false;
   // (release: a gatherer that sees its writes no longer owned sees them written; EndTurn)
   gather_owner_.store(std::thread::id(), std::memory_order_release);
   std::lock_guard<std::mutex> lock(events_mu_);
@@ -290,7 +289,7 @@ void Engine::SeeOwnWrites(storage::Cf cf) {
 
 bool Engine::GatheredTaskRecords(const Id& id) const {
   if (write_holder_.load(std::memory_order_relaxed) != std::this_thread::get_id()) return true;
-  return gathered_tasks_full_ ||
+  return gathered_tasks_.size() > kMaxGatheredTasks ||
          std::find(gathered_tasks_.begin(), gathered_tasks_.end(), id) != gathered_tasks_.end();
 }
 

@@ -311,12 +311,11 @@ class Engine {
   std::atomic<std::thread::id> gather_owner_{};  // set under write_mu_
   // The column families gathered_ writes (bit 1 << Cf): a read of another needs no write.
   std::atomic<uint32_t> gathered_cfs_{0};  // set under write_mu_
-  // The tasks whose records (kTasks, kParents) gathered_ may hold, while there are at most
-  // kMaxGatheredTasks (past that, gathered_tasks_full_): a read by the writer of another task's
-  // records needs no write (GatheredTaskRecords). A flat drain's turn gathers a few.
+  // The tasks whose records (kTasks, kParents) gathered_ may hold: a read by the writer of
+  // another task's records needs no write (GatheredTaskRecords). A flat drain's turn gathers a
+  // few; past kMaxGatheredTasks the list stops growing and every such read writes first.
   static constexpr size_t kMaxGatheredTasks = 64;
-  std::vector<Id> gathered_tasks_;    // GUARDED_BY(write_mu_)
-  bool gathered_tasks_full_ = false;  // GUARDED_BY(write_mu_)
+  std::vector<Id> gathered_tasks_;  // GUARDED_BY(write_mu_)
   // A lease was gathered since the last EndTurn: the next EndTurn asks for its sync.
   std::atomic<bool> gathered_lease_{false};
 

@@ -447,10 +447,7 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
       e_->gather_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
       std::vector<Id>& gathered_tasks = e_->gathered_tasks_;
       for (const auto& [id, bytes] : task_bytes_) {
-        if (gathered_tasks.size() == Engine::kMaxGatheredTasks) {
-          e_->gathered_tasks_full_ = true;
-          break;
-        }
+        if (gathered_tasks.size() > Engine::kMaxGatheredTasks) break;  // (too many: not looked at)
         gathered_tasks.push_back(id);
       }
     }
