@@ -97,21 +97,21 @@ void Engine::ReadAhead(const std::string& channel, const std::set<ReadyEntry>& q
     if (--paused->second == 0) read_ahead_paused_.erase(paused);
     return;
   }
-  std::vector<std::pair<std::string, Id>> wanted;  // (key, id), in key order below
+  std::vector<Id> wanted;  // in key order below (a task's key is its id's bytes)
   auto e = from;
   for (size_t i = 0; i < kReadAhead && e != queue.end(); ++i, ++e) {
-    if (!GatheredTaskRecords(e->id)) wanted.emplace_back(storage::IdKey(e->id), e->id);
+    if (!GatheredTaskRecords(e->id)) wanted.push_back(e->id);
   }
   if (wanted.empty()) return;
   std::sort(wanted.begin(), wanted.end());
-  const std::string upper = wanted.back().first + '\0';  // (just past the last)
+  const std::string upper = storage::IdKey(wanted.back()) + '\0';  // (just past the last)
   size_t next = 0, found = 0, passed = 0;
-  (void)store_->RangeWritten(Cf::kTasks, wanted.front().first, upper,
+  (void)store_->RangeWritten(Cf::kTasks, wanted.front().View(), upper,
                              [&](std::string_view key, std::string_view value) {
-                               while (next < wanted.size() && wanted[next].first < key) ++next;
+                               while (next < wanted.size() && wanted[next].View() < key) ++next;
                                if (next == wanted.size()) return false;
-                               if (wanted[next].first == key) {
-                                 task_cache_.Set(wanted[next].second, std::string(value));
+                               if (wanted[next].View() == key) {
+                                 task_cache_.Set(wanted[next], std::string(value));
                                  ++next;
                                  ++found;
                                } else {
