@@ -21,6 +21,22 @@ TEST(IsoTime, FormatsWithMillisecondsAndZ) {
   }
 }
 
+// Each thread keeps the last day's date part: a moment of another day, and one past the fast
+// path, between two of the same day must not reuse or spoil it.
+TEST(IsoTime, SuccessiveMomentsOfOtherDaysEachGetTheirOwnDate) {
+  const int64_t day = 86400000;
+  EXPECT_EQ(FormatIso(1668464146123), "2022-11-14T22:15:46.123Z");
+  EXPECT_EQ(FormatIso(1668464146123 + day), "2022-11-15T22:15:46.123Z");
+  EXPECT_EQ(FormatIso(253402300800000), "10000-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatIso(1668464146123 + day + 1), "2022-11-15T22:15:46.124Z");
+  EXPECT_EQ(FormatIso(1668384000000), "2022-11-14T00:00:00.000Z");
+  EXPECT_EQ(FormatIso(1668470399999), "2022-11-14T23:59:59.999Z");
+  EXPECT_EQ(FormatIso(1668470400000), "2022-11-15T00:00:00.000Z");
+  EXPECT_EQ(FormatIso(1668470400000 + 9 * 3600000 + 8 * 60000 + 7 * 1000 + 60),
+            "2022-11-15T09:08:07.060Z");
+  EXPECT_EQ(FormatIso(-1), "1969-12-31T23:59:59.999Z");
+}
+
 TEST(IsoTime, ParsesTheFormsClientsSend) {
   struct Case {
     const char* text;
