@@ -139,15 +139,18 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
   }
   if (pos > limits.max_head) return Refuse(431, "Request headers are too large");
 
-  req->method = std::string(method);
-  req->version = std::string(version);
-  req->target = std::string(target);
+  // (assigned in place: a request the loop reuses keeps its strings' room)
+  req->method.assign(method);
+  req->version.assign(version);
+  req->target.assign(target);
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   // (decode_url appends char by char; a path without an escape is its own decoding)
-  req->path = path.find('%') == std::string_view::npos
-                  ? std::string(path)
-                  : httplib::detail::decode_url(std::string(path), false);
+  if (path.find('%') == std::string_view::npos) {
+    req->path.assign(path);
+  } else {
+    req->path = httplib::detail::decode_url(std::string(path), false);
+  }
   req->params.clear();
   if (q != std::string_view::npos) {
     httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);

@@ -58,7 +58,7 @@ struct LoopServer::Conn {
 
 struct LoopServer::Answer {
   Conn* conn = nullptr;
-  std::unique_ptr<httplib::Request> req;  // (never null)
+  std::unique_ptr<httplib::Request> req;  // (once emitted, kept in Loop::spare_requests)
   httplib::Response res;
   const Router::Route* route = nullptr;  // the route that answered (null: none did)
   uint64_t seq = 0;                      // the sync its own write needs (0: none)
@@ -77,6 +77,9 @@ struct LoopServer::Loop {
   std::vector<Conn*> to_pool;       // this turn: connections going to the pool
   std::vector<Conn*> resume;        // connections with requests left for the next turn
   std::vector<Answer> answers;      // this turn's (kept: its capacity serves the next turn)
+  // Requests whose answers went out, emptied, for the next requests read: a request's strings
+  // keep their room, and none is allocated, built and destroyed per request.
+  std::vector<std::unique_ptr<httplib::Request>> spare_requests;
   std::vector<char> buf = std::vector<char>(loop::kReadChunk);
   loop::Clock::time_point next_sweep;
   // When this turn's events came (one clock read per turn: the requests' start and a

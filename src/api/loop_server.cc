@@ -40,6 +40,32 @@ constexpr size_t kReadAhead = 1 << 20;
 constexpr int kMaxAnswersPerTurn = 32;
 char listen_tag;  // epoll data of the listening socket
 
+// Spare requests a loop keeps (LoopServer::Loop::spare_requests): enough for a turn's answers
+// on many connections.
+constexpr size_t kMaxSpareRequests = 64;
+// A spare request's body keeps its room up to this size (a large upload's is given back).
+constexpr size_t kMaxSpareBody = 16 << 10;
+
+// A request as new, but for the room its strings and its list of matches keep. What the wire
+// (ParseRequest) and Serve set is set again for each request; the rest httplib's server would
+// fill (files, ranges) this server never does, and a handler only reads the request.
+void Empty(httplib::Request* req) {
+  req->method.clear();
+  req->path.clear();
+  req->headers.clear();
+  if (req->body.capacity() > kMaxSpareBody) {
+    std::string().swap(req->body);
+  } else {
+    req->body.clear();
+  }
+  req->version.clear();
+  req->target.clear();
+  req->params.clear();
+  req->files.clear();
+  req->ranges.clear();
+  // (matches: set by the router for the route it returns, before any handler reads them)
+}
+
 httplib::Response Refusal(int status, const std::string& message) {
   httplib::Response res;
   res.status = status;
@@ -337,7 +363,12 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
       return;
     }
     if (!c->next) {
-      c->next = std::make_unique<httplib::Request>();
+      if (loop.spare_requests.empty()) {
+        c->next = std::make_unique<httplib::Request>();
+      } else {
+        c->next = std::move(loop.spare_requests.back());
+        loop.spare_requests.pop_back();
+      }
       c->request_started = loop.now;
     }
     WireRequest w = ParseRequest(c->in, options_.limits, c->next.get(), &c->head_len);
@@ -525,7 +556,12 @@ void LoopServer::Emit(Answer& a, const Status& durable, Clock::time_point now) {
   if (a.close) c->close_after = true;
   --c->answering;
   if (a.timed) --in_flight_;
-  c->loop->touched.push_back(c);
+  Loop* loop = c->loop;
+  loop->touched.push_back(c);
+  if (loop->spare_requests.size() < kMaxSpareRequests) {
+    Empty(a.req.get());
+    loop->spare_requests.push_back(std::move(a.req));
+  }
 }
 
 void LoopServer::FlushTouched(Loop& loop) {

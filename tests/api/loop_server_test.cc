@@ -72,7 +72,9 @@ class Client {
   bool ok() const { return ok_; }
 
   void Send(const std::string& method, const std::string& path) {
-    std::string r = method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    SendRaw(method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  }
+  void SendRaw(const std::string& r) {
     ASSERT_EQ(send(fd_, r.data(), r.size(), MSG_NOSIGNAL), static_cast<ssize_t>(r.size()));
   }
   // "<status> <body>" of the next answer, or "" when none came within 5 s.
@@ -122,6 +124,18 @@ class LoopServerTest : public ::testing::Test {
         Router::Always);
     router_.Get("/read/(.+)", echo, Router::Always);
     router_.Get("/pool/(.+)", echo);
+    // What a handler sees of the request: its parameters, headers but Host, and body.
+    auto seen = [](const httplib::Request& req, httplib::Response& res) {
+      std::string out = req.method + " " + req.path + " " + req.matches[1].str() + " params:";
+      for (const auto& [k, v] : req.params) out += " " + k + "=" + v;
+      out += " headers:";
+      for (const auto& [k, v] : req.headers) {
+        if (k != "Host" && k != "Content-Length") out += " " + k + "=" + v;
+      }
+      res.set_content(out + " body:" + req.body, "text/plain");
+    };
+    router_.Post("/seen/(.+)", seen, Router::Always);
+    router_.Get("/seen/(.+)", seen, Router::Always);
     LoopHooks hooks;
     hooks.before = [](const httplib::Request&, httplib::Response&) { return false; };
     hooks.run = [this, gather](const Router::Route& route, const httplib::Request& req,
@@ -291,6 +305,26 @@ TEST_F(LoopServerTest, AFailedSyncAnswers503ToItsWritesOnly) {
   EXPECT_EQ(refused.substr(0, 4), "503 ");
   EXPECT_NE(refused.find("WAL sync failed"), std::string::npos) << refused;
   EXPECT_EQ(c.Answer(), "200 b");
+}
+
+// A loop reuses the requests it answered for the next ones it reads: nothing of a request
+// (its parameters, headers, body, matched path) is seen by a later one, on its connection or
+// another.
+TEST_F(LoopServerTest, ARequestSeesNothingOfTheOnesBeforeIt) {
+  Start(1);
+  Client c(server_->port()), d(server_->port());
+  ASSERT_TRUE(c.ok() && d.ok());
+  c.SendRaw(
+      "POST /seen/first?limit=1&skip=2 HTTP/1.1\r\nHost: x\r\nX-One: a\r\n"
+      "Content-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(c.Answer(),
+            "200 POST /seen/first first params: limit=1 skip=2 headers: X-One=a body:hello");
+  c.Send("GET", "/seen/second");
+  EXPECT_EQ(c.Answer(), "200 GET /seen/second second params: headers: body:");
+  d.SendRaw("GET /seen/third?x=y HTTP/1.1\r\nHost: x\r\nX-Two: b\r\n\r\n");
+  EXPECT_EQ(d.Answer(), "200 GET /seen/third third params: x=y headers: X-Two=b body:");
+  c.Send("GET", "/seen/4");
+  EXPECT_EQ(c.Answer(), "200 GET /seen/4 4 params: headers: body:");
 }
 
 TEST_F(LoopServerTest, StopWaitsForHeldAnswers) {
