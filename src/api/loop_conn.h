@@ -58,7 +58,7 @@ struct LoopServer::Conn {
 
 struct LoopServer::Answer {
   Conn* conn = nullptr;
-  std::unique_ptr<httplib::Request> req;  // (once emitted, kept in Loop::spare_requests)
+  std::unique_ptr<httplib::Request> req;  // (once emitted, to Loop::spare_requests if it has room)
   httplib::Response res;
   const Router::Route* route = nullptr;  // the route that answered (null: none did)
   uint64_t seq = 0;                      // the sync its own write needs (0: none)
