@@ -1,5 +1,6 @@
-// The state of LoopServer's connections and loops, shared by its two files: loop_server.cc
-// (the loops) and loop_pool.cc (a connection's request on a pool thread). Internal to api/.
+// The state of LoopServer's connections and loops, shared by its files: loop_server.cc (the
+// loops), loop_sync.cc (answers held for a WAL sync, and the sync thread) and loop_pool.cc (a
+// connection's request on a pool thread). Internal to api/.
 #pragma once
 
 #include <atomic>
