@@ -12,11 +12,6 @@ namespace {
 constexpr uint8_t kGroupVersion = 1;
 constexpr uint8_t kOperatorVersion = 1;
 
-void PutOptString(std::string& out, const std::optional<std::string>& s) {
-  PutU8(out, s.has_value());
-  if (s) PutBytes(out, *s);
-}
-
 bool GetOptString(Decoder& d, std::optional<std::string>& s) {
   uint8_t has;
   if (!d.GetU8(has)) return false;
@@ -26,11 +21,6 @@ bool GetOptString(Decoder& d, std::optional<std::string>& s) {
   }
   s.emplace();
   return d.GetBytes(*s);
-}
-
-void PutOptInt(std::string& out, const std::optional<int64_t>& v) {
-  PutU8(out, v.has_value());
-  if (v) PutVarsint(out, *v);
 }
 
 bool GetOptInt(Decoder& d, std::optional<int64_t>& v) {
@@ -63,40 +53,58 @@ bool GetId(Decoder& d, Id& id) {
 }  // namespace
 
 std::string EncodeTask(const Task& t, uint8_t version) {
+  auto opt_size = [](const std::optional<std::string>& s) { return s ? s->size() : 0; };
+  // (a bound: 28 fields of at most 12 bytes each but their strings' bytes, and those bytes)
+  size_t room = 28 * 12 + t.name.size() + t.channel.size() + opt_size(t.workgroup) +
+                opt_size(t.key) + t.input.size() + t.output.size() + opt_size(t.assigned_to) +
+                opt_size(t.execute_message_id) + opt_size(t.examine_message_id);
+  for (const auto& e : t.errors) room += ByteWriter::kMaxVarint + e.size();
+  if (version == 1) room += t.parent_ids.size() * sizeof(Id::bytes);
   std::string out;
-  out.reserve(128 + t.name.size() + t.channel.size() + t.input.size() + t.output.size());
-  PutU8(out, version);
-  out.append(t.id.View());
-  out.append(t.group_id.View());
-  PutBytes(out, t.name);
-  PutBytes(out, t.channel);
-  PutOptString(out, t.workgroup);
-  PutOptString(out, t.key);
-  PutVarsint(out, t.remaining_attempts);
-  PutU8(out, t.parents_complete);
-  PutU8(out, t.is_complete);
-  PutVarsint(out, t.priority);
-  PutOptInt(out, t.run_after);
-  PutDouble(out, t.progress_weight);
-  PutU8(out, t.is_seed);
-  PutDouble(out, t.error_delay_s);
-  PutBytes(out, t.input);
-  PutVarint(out, t.errors.size());
-  for (const auto& e : t.errors) PutBytes(out, e);
-  PutBytes(out, t.output);
-  PutVarsint(out, t.created_at);
-  PutVarint(out, t.parent_ids.size());  // version 2: the ids themselves are EncodeParents's
-  if (version == 1) {
-    for (const auto& p : t.parent_ids) out.append(p.View());
-  }
-  PutOptString(out, t.assigned_to);
-  PutOptInt(out, t.assigned_at);
-  PutOptString(out, t.execute_message_id);
-  PutOptString(out, t.examine_message_id);
-  PutVarint(out, t.pending_parents);
-  PutVarsint(out, t.lease_expires_at);
-  PutU8(out, static_cast<uint8_t>(t.placement));
-  PutVarsint(out, t.due);
+  AppendWritten(&out, room, [&](char* to) {
+    ByteWriter w(to);
+    auto opt_string = [&w](const std::optional<std::string>& s) {
+      w.U8(s.has_value());
+      if (s) w.Bytes(*s);
+    };
+    auto opt_int = [&w](const std::optional<int64_t>& v) {
+      w.U8(v.has_value());
+      if (v) w.Varsint(*v);
+    };
+    w.U8(version);
+    w.Raw(t.id.View());
+    w.Raw(t.group_id.View());
+    w.Bytes(t.name);
+    w.Bytes(t.channel);
+    opt_string(t.workgroup);
+    opt_string(t.key);
+    w.Varsint(t.remaining_attempts);
+    w.U8(t.parents_complete);
+    w.U8(t.is_complete);
+    w.Varsint(t.priority);
+    opt_int(t.run_after);
+    w.Double(t.progress_weight);
+    w.U8(t.is_seed);
+    w.Double(t.error_delay_s);
+    w.Bytes(t.input);
+    w.Varint(t.errors.size());
+    for (const auto& e : t.errors) w.Bytes(e);
+    w.Bytes(t.output);
+    w.Varsint(t.created_at);
+    w.Varint(t.parent_ids.size());  // version 2: the ids themselves are EncodeParents's
+    if (version == 1) {
+      for (const auto& p : t.parent_ids) w.Raw(p.View());
+    }
+    opt_string(t.assigned_to);
+    opt_int(t.assigned_at);
+    opt_string(t.execute_message_id);
+    opt_string(t.examine_message_id);
+    w.Varint(t.pending_parents);
+    w.Varsint(t.lease_expires_at);
+    w.U8(static_cast<uint8_t>(t.placement));
+    w.Varsint(t.due);
+    return w.end();
+  });
   return out;
 }
 

@@ -24,6 +24,45 @@ void AppendWritten(std::string* out, size_t room, Write&& write) {
   out->resize(write(out->data() + at) - out->data());
 }
 
+// Writes a record into room made beforehand (AppendWritten): each piece a store and a step of
+// the pointer, with no capacity check or call (a task record is ~30 pieces, encoded on every
+// write). The caller sizes the room: kMaxVarint per varint, 8 per double, the bytes themselves.
+class ByteWriter {
+ public:
+  static constexpr size_t kMaxVarint = 10;
+
+  explicit ByteWriter(char* to) : p_(to) {}
+  char* end() const { return p_; }
+
+  void U8(uint8_t v) { *p_++ = static_cast<char>(v); }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void Varsint(int64_t v) {  // zig-zag
+    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void Double(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    for (int i = 0; i < 8; ++i) *p_++ = static_cast<char>(bits >> (8 * (7 - i)));
+  }
+  void Raw(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void Bytes(std::string_view s) {  // varint length + bytes
+    Varint(s.size());
+    Raw(s);
+  }
+
+ private:
+  char* p_;
+};
+
 inline void PutFixed32BE(std::string& out, uint32_t v) {
   char buf[4];
   for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(v >> (8 * (3 - i)));
