@@ -123,22 +123,26 @@ inline int64_t DecodeOrderedI64(const char* p) {
   return static_cast<int64_t>(DecodeFixed64BE(p) ^ (1ULL << 63));
 }
 
+// (a pointer and an end: a record is decoded on every read of a task, ~30 pieces, most of them
+// varints of one byte)
 class Decoder {
  public:
-  explicit Decoder(std::string_view in) : in_(in) {}
+  explicit Decoder(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
 
   bool GetU8(uint8_t& v) {
-    if (in_.empty()) return false;
-    v = static_cast<uint8_t>(in_[0]);
-    in_.remove_prefix(1);
+    if (p_ == end_) return false;
+    v = static_cast<uint8_t>(*p_++);
     return true;
   }
   bool GetVarint(uint64_t& v) {
+    if (p_ != end_ && !(*p_ & 0x80)) {  // one byte
+      v = static_cast<uint8_t>(*p_++);
+      return true;
+    }
     v = 0;
     for (int shift = 0; shift <= 63; shift += 7) {
-      if (in_.empty()) return false;
-      const uint8_t b = static_cast<uint8_t>(in_[0]);
-      in_.remove_prefix(1);
+      if (p_ == end_) return false;
+      const uint8_t b = static_cast<uint8_t>(*p_++);
       v |= static_cast<uint64_t>(b & 0x7F) << shift;
       if (!(b & 0x80)) return true;
     }
@@ -151,29 +155,32 @@ class Decoder {
     return true;
   }
   bool GetDouble(double& v) {
-    if (in_.size() < 8) return false;
-    const uint64_t bits = DecodeFixed64BE(in_.data());
+    if (left() < 8) return false;
+    const uint64_t bits = DecodeFixed64BE(p_);
     std::memcpy(&v, &bits, 8);
-    in_.remove_prefix(8);
+    p_ += 8;
     return true;
   }
   bool GetBytes(std::string& v) {
     uint64_t n;
-    if (!GetVarint(n) || n > in_.size()) return false;
-    v.assign(in_.data(), n);
-    in_.remove_prefix(n);
+    if (!GetVarint(n) || n > left()) return false;
+    v.assign(p_, n);
+    p_ += n;
     return true;
   }
   bool GetRaw(size_t n, std::string_view& v) {
-    if (n > in_.size()) return false;
-    v = in_.substr(0, n);
-    in_.remove_prefix(n);
+    if (n > left()) return false;
+    v = std::string_view(p_, n);
+    p_ += n;
     return true;
   }
-  bool done() const { return in_.empty(); }
+  bool done() const { return p_ == end_; }
 
  private:
-  std::string_view in_;
+  size_t left() const { return static_cast<size_t>(end_ - p_); }
+
+  const char* p_;
+  const char* end_;
 };
 
 }  // namespace crew
