@@ -68,27 +68,63 @@ bool KnownMethod(std::string_view m) {
 
 // What of the head frames the request: the first value of each of these headers, and how many
 // times Content-Length and Transfer-Encoding came. Taken as the head is parsed (a lookup in
-// httplib's case-blind header map costs more than the whole line's parsing).
+// httplib's case-blind header map costs more than the whole line's parsing). The views point
+// into the head's bytes.
 struct Framing {
   std::string_view connection, expect, length, encoding;
   int lengths = 0, encodings = 0;
 
-  void Note(std::string_view name, std::string_view value) {
+  // Notes the header; answers whether it frames the body (Content-Length, Transfer-Encoding),
+  // which is the wire's alone: the request's body is already decoded when a handler sees it.
+  bool Note(std::string_view name, std::string_view value) {
     if (EqualsNoCase(name, "Content-Length")) {
       if (lengths++ == 0) length = value;
-    } else if (EqualsNoCase(name, "Transfer-Encoding")) {
+      return true;
+    }
+    if (EqualsNoCase(name, "Transfer-Encoding")) {
       if (encodings++ == 0) encoding = value;
-    } else if (EqualsNoCase(name, "Connection")) {
+      return true;
+    }
+    if (EqualsNoCase(name, "Connection")) {
       if (connection.data() == nullptr) connection = value;
     } else if (EqualsNoCase(name, "Expect")) {
       if (expect.data() == nullptr) expect = value;
     }
+    return false;
+  }
+
+  // What *head keeps of it once the head is complete; nullopt, or the refusal of a body framed
+  // more than one way or not in a way this server reads.
+  std::optional<WireRequest> Into(bool http11, const WireLimits& limits, RequestHead* head) const {
+    head->keep_alive =
+        http11 ? !ListsToken(connection, "close") : ListsToken(connection, "keep-alive");
+    head->expects_continue = http11 && EqualsNoCase(expect, "100-continue");
+    head->chunked = encodings > 0;
+    head->content_length = 0;
+    if (encodings > 0) {
+      if (lengths > 0) return Refuse(400, "Both Content-Length and Transfer-Encoding");
+      if (encodings != 1 || !EqualsNoCase(encoding, "chunked")) {
+        return Refuse(400, "Unsupported Transfer-Encoding");
+      }
+    } else if (lengths > 0) {
+      if (lengths != 1) return Refuse(400, "More than one Content-Length");
+      if (length.empty() || length.size() > 18) return Refuse(400, "Malformed Content-Length");
+      size_t n = 0;
+      for (char ch : length) {
+        if (ch < '0' || ch > '9') return Refuse(400, "Malformed Content-Length");
+        n = n * 10 + static_cast<size_t>(ch - '0');
+      }
+      if (n > limits.max_body) return Refuse(413, "Request body is over the size limit");
+      head->content_length = n;
+    }
+    return std::nullopt;
   }
 };
 
-// The request line and headers, up to and including the empty line. Sets *head_len.
+// The request line and headers, up to and including the empty line, into *req and, once
+// complete, *head (its length last).
 std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& limits,
-                                     httplib::Request* req, size_t* head_len) {
+                                     httplib::Request* req, RequestHead* head) {
   size_t pos = 0;
   auto first = NextLine(buf, &pos);
   if (!first) {
@@ -110,6 +146,8 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
   if (target.empty()) return Refuse(400, "Malformed request line");
 
   httplib::Headers headers;
+  Framing framing;
+  size_t count = 0;
   while (true) {
     if (pos > limits.max_head) return Refuse(431, "Request headers are too large");
     auto header = NextLine(buf, &pos);
@@ -118,7 +156,7 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
       return WireRequest{};
     }
     if (header->empty()) break;
-    if (headers.size() >= limits.max_headers) return Refuse(431, "Too many request headers");
+    if (count++ >= limits.max_headers) return Refuse(431, "Too many request headers");
     size_t colon = header->find(':');
     if (colon == 0 || colon == std::string_view::npos || header->front() == ' ' ||
         header->front() == '\t') {
@@ -134,10 +172,15 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
       value.remove_prefix(1);
     }
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    // (the body's framing stays out of the map: each insertion compares names through the C
+    // library's tolower, twice per character two names share, as "Content-Type" and
+    // "Content-Length" share eight)
+    if (framing.Note(name, value)) continue;
     headers.emplace(std::piecewise_construct, std::forward_as_tuple(name),
                     std::forward_as_tuple(value));
   }
   if (pos > limits.max_head) return Refuse(431, "Request headers are too large");
+  if (auto refused = framing.Into(version == "HTTP/1.1", limits, head)) return refused;
 
   // (assigned in place: a request the loop reuses keeps its strings' room)
   req->method.assign(method);
@@ -156,7 +199,7 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
     httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
   }
   req->headers = std::move(headers);
-  *head_len = pos;
+  head->len = pos;
   return std::nullopt;
 }
 
@@ -214,55 +257,32 @@ WireRequest ParseChunked(std::string_view buf, const WireLimits& limits, std::st
 }  // namespace
 
 WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
-                         size_t* head_len) {
-  if (*head_len == 0) {
-    if (auto early = ParseHead(buf, limits, req, head_len)) return *early;
+                         RequestHead* head) {
+  if (head->len == 0) {
+    if (auto early = ParseHead(buf, limits, req, head)) return *early;
   }
-  Framing framing;  // (its views point into req->headers)
-  for (const auto& [name, value] : req->headers) framing.Note(name, value);
-  const size_t head = *head_len;
   WireRequest w;
-  w.keep_alive = req->version == "HTTP/1.1" ? !ListsToken(framing.connection, "close")
-                                            : ListsToken(framing.connection, "keep-alive");
-  const bool expects_continue =
-      req->version == "HTTP/1.1" && EqualsNoCase(framing.expect, "100-continue");
-
-  const bool has_length = framing.lengths > 0;
-  if (framing.encodings > 0) {
-    if (has_length) return Refuse(400, "Both Content-Length and Transfer-Encoding");
-    if (framing.encodings != 1 || !EqualsNoCase(framing.encoding, "chunked")) {
-      return Refuse(400, "Unsupported Transfer-Encoding");
-    }
-    WireRequest body = ParseChunked(buf.substr(head), limits, nullptr);
+  w.keep_alive = head->keep_alive;
+  if (head->chunked) {
+    WireRequest body = ParseChunked(buf.substr(head->len), limits, nullptr);
     if (body.state == State::kRefused) return body;
     if (body.state == State::kIncomplete) {
-      w.need_continue = expects_continue;
+      w.need_continue = head->expects_continue;
       return w;
     }
     req->body.clear();
-    ParseChunked(buf.substr(head), limits, &req->body);
+    ParseChunked(buf.substr(head->len), limits, &req->body);
     w.state = State::kComplete;
-    w.consumed = head + body.consumed;
+    w.consumed = head->len + body.consumed;
     return w;
   }
-  size_t length = 0;
-  if (has_length) {
-    if (framing.lengths != 1) return Refuse(400, "More than one Content-Length");
-    const std::string_view text = framing.length;
-    if (text.empty() || text.size() > 18) return Refuse(400, "Malformed Content-Length");
-    for (char ch : text) {
-      if (ch < '0' || ch > '9') return Refuse(400, "Malformed Content-Length");
-      length = length * 10 + static_cast<size_t>(ch - '0');
-    }
-    if (length > limits.max_body) return Refuse(413, "Request body is over the size limit");
-  }
-  if (buf.size() < head + length) {
-    w.need_continue = expects_continue;
+  if (buf.size() < head->len + head->content_length) {
+    w.need_continue = head->expects_continue;
     return w;
   }
-  req->body.assign(buf.substr(head, length));
+  req->body.assign(buf.substr(head->len, head->content_length));
   w.state = State::kComplete;
-  w.consumed = head + length;
+  w.consumed = head->len + head->content_length;
   return w;
 }
 

@@ -32,12 +32,21 @@ struct WireRequest {
   std::string message;
 };
 
+// What a request's head says of its body, kept by the caller between the calls that parse one
+// request (a long body takes many reads; its head is parsed once). Reset it for the next request.
+struct RequestHead {
+  size_t len = 0;  // the head's bytes; 0 until it is complete
+  size_t content_length = 0;
+  bool chunked = false;
+  bool keep_alive = true;
+  bool expects_continue = false;
+};
+
 // Parses the request at the start of `buf` into *req (method, target, path and params decoded,
-// version, headers, body; matches and addresses untouched). `head_len`, when not 0, is the head's
-// length known from an earlier call on the same bytes (an optimisation for long bodies: the head
-// is not parsed again); it is set once the head is complete.
+// version, headers, body; matches and addresses untouched) and, once its head is complete,
+// *head. Content-Length and Transfer-Encoding frame the body and are not among req->headers.
 WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
-                         size_t* head_len);
+                         RequestHead* head);
 
 // The status line and headers of an answer: res.headers, each of `defaults` that res lacks,
 // then Content-Length (or Transfer-Encoding: chunked when `chunked`), then Connection: close

@@ -32,7 +32,7 @@ struct LoopServer::Conn {
 
   std::string in;                          // received, not yet consumed
   std::unique_ptr<httplib::Request> next;  // the request being received
-  size_t head_len = 0;                     // its head's length, once complete
+  RequestHead head;                        // what its head says, once complete
   bool continue_sent = false;
   loop::Clock::time_point request_started;
 

@@ -371,7 +371,7 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
       }
       c->request_started = loop.now;
     }
-    WireRequest w = ParseRequest(c->in, options_.limits, c->next.get(), &c->head_len);
+    WireRequest w = ParseRequest(c->in, options_.limits, c->next.get(), &c->head);
     if (w.state == WireRequest::State::kIncomplete) {
       if (w.need_continue && !c->continue_sent) {
         c->continue_sent = true;
@@ -382,7 +382,7 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
     }
     std::unique_ptr<httplib::Request> req =
         std::move(c->next);  // (moved as a pointer from here on)
-    c->head_len = 0;
+    c->head = RequestHead();
     c->continue_sent = false;
     if (w.state == WireRequest::State::kRefused) {
       c->in.clear();

@@ -9,43 +9,48 @@ TEST(HttpWire, PostWithContentLengthCompleteInOneBuffer) {
       "POST /api/v1/tasks HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n";
   const std::string buf = head + R"({"a":"hello"})";
   httplib::Request req;
-  size_t head_len = 0;
-  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  RequestHead parsed;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_EQ(w.consumed, buf.size());
-  EXPECT_EQ(head_len, head.size());
+  EXPECT_EQ(parsed.len, head.size());
   EXPECT_TRUE(w.keep_alive);
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.path, "/api/v1/tasks");
   EXPECT_EQ(req.body, R"({"a":"hello"})");
   EXPECT_EQ(req.get_header_value("Content-Type"), "application/json");
+  // The body's framing is the wire's: a handler sees the body, not how it came.
+  EXPECT_FALSE(req.has_header("Content-Length"));
+  EXPECT_EQ(req.headers.size(), 1u);
+  EXPECT_EQ(parsed.content_length, 13u);
+  EXPECT_FALSE(parsed.chunked);
 }
 
-TEST(HttpWire, PostBodyIncompleteThenCompleteReusingHeadLen) {
+TEST(HttpWire, PostBodyIncompleteThenCompleteReusingTheParsedHead) {
   const std::string head = "POST /upload HTTP/1.1\r\nContent-Length: 10\r\n\r\n";
   std::string buf = head + "01234";
   httplib::Request req;
-  size_t head_len = 0;
-  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  RequestHead parsed;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   EXPECT_EQ(w.state, State::kIncomplete);
   EXPECT_EQ(w.consumed, 0u);
   EXPECT_FALSE(w.need_continue);
-  EXPECT_EQ(head_len, head.size());  // known from now on
+  EXPECT_EQ(parsed.len, head.size());  // known from now on
 
   buf += "5678";  // still one short
-  w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   EXPECT_EQ(w.state, State::kIncomplete);
-  EXPECT_EQ(head_len, head.size());
+  EXPECT_EQ(parsed.len, head.size());
 
   buf += "9";
-  w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_EQ(w.consumed, buf.size());
   EXPECT_TRUE(w.keep_alive);
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.path, "/upload");
   EXPECT_EQ(req.body, "0123456789");
-  EXPECT_EQ(head_len, head.size());
+  EXPECT_EQ(parsed.len, head.size());
 }
 
 TEST(HttpWire, BodyWithExtraBytesConsumesOnlyItsLength) {
@@ -64,8 +69,8 @@ TEST(HttpWire, TwoPipelinedRequestsInOneBuffer) {
   const std::string buf = first + second;
 
   httplib::Request req;
-  size_t head_len = 0;
-  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  RequestHead parsed;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_EQ(w.consumed, first.size());
   EXPECT_EQ(req.method, "POST");
@@ -75,8 +80,8 @@ TEST(HttpWire, TwoPipelinedRequestsInOneBuffer) {
 
   // The caller drops the consumed bytes and starts a new request on the same object.
   std::string_view rest = std::string_view(buf).substr(w.consumed);
-  head_len = 0;
-  w = ParseRequest(rest, WireLimits{}, &req, &head_len);
+  parsed = RequestHead();
+  w = ParseRequest(rest, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_EQ(w.consumed, second.size());
   EXPECT_EQ(req.method, "GET");
@@ -86,6 +91,7 @@ TEST(HttpWire, TwoPipelinedRequestsInOneBuffer) {
   EXPECT_EQ(req.get_param_value("b"), "2");
   EXPECT_FALSE(req.has_param("a"));
   EXPECT_FALSE(req.has_header("Content-Length"));
+  EXPECT_FALSE(req.has_header("Transfer-Encoding"));
   EXPECT_EQ(req.get_header_value("Host"), "h");
   EXPECT_EQ(req.body, "");
 }
@@ -93,14 +99,14 @@ TEST(HttpWire, TwoPipelinedRequestsInOneBuffer) {
 TEST(HttpWire, ExpectContinueWithIncompleteBodySetsNeedContinue) {
   const std::string head = "POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n";
   httplib::Request req;
-  size_t head_len = 0;
-  WireRequest w = ParseRequest(head, WireLimits{}, &req, &head_len);
+  RequestHead parsed;
+  WireRequest w = ParseRequest(head, WireLimits{}, &req, &parsed);
   EXPECT_EQ(w.state, State::kIncomplete);
   EXPECT_TRUE(w.need_continue);
-  EXPECT_EQ(head_len, head.size());
+  EXPECT_EQ(parsed.len, head.size());
 
   const std::string buf = head + "body";
-  w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_FALSE(w.need_continue);
   EXPECT_EQ(w.consumed, buf.size());
@@ -142,17 +148,16 @@ TEST(HttpWire, ChunkedBodyInPiecesWithExtensionsTrailersAndUppercaseHex) {
   const std::string expected_body = "helloabcdefghijklmnopqrstuvwxyzABCDEFGHIJK";
 
   httplib::Request req;
-  size_t head_len = 0;
-  // Every prefix that ends inside the body is incomplete; the same Request and head_len are
+  RequestHead parsed;
+  // Every prefix that ends inside the body is incomplete; the same Request and RequestHead are
   // kept across calls, as loop_server does.
   for (size_t n = head.size(); n < full.size(); ++n) {
-    WireRequest w =
-        ParseRequest(std::string_view(full).substr(0, n), WireLimits{}, &req, &head_len);
+    WireRequest w = ParseRequest(std::string_view(full).substr(0, n), WireLimits{}, &req, &parsed);
     ASSERT_EQ(w.state, State::kIncomplete) << "prefix of " << n << " bytes";
     EXPECT_FALSE(w.need_continue);
-    EXPECT_EQ(head_len, head.size());
+    EXPECT_EQ(parsed.len, head.size());
   }
-  WireRequest w = ParseRequest(full, WireLimits{}, &req, &head_len);
+  WireRequest w = ParseRequest(full, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_EQ(w.consumed, full.size());
   EXPECT_TRUE(w.keep_alive);

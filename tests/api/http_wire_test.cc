@@ -15,11 +15,11 @@ TEST(HttpWire, SimpleGetWithQueryDecodesPathAndParams) {
       "Accept:  */*  \r\n"
       "\r\n";
   httplib::Request req;
-  size_t head_len = 0;
-  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  RequestHead parsed;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_EQ(w.consumed, buf.size());
-  EXPECT_EQ(head_len, buf.size());
+  EXPECT_EQ(parsed.len, buf.size());
   EXPECT_TRUE(w.keep_alive);
   EXPECT_FALSE(w.need_continue);
   EXPECT_EQ(w.status, 0);
@@ -56,12 +56,11 @@ TEST(HttpWire, IncompleteHeadIsIncomplete) {
   const std::string full = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
   for (size_t n = 0; n < full.size(); ++n) {
     httplib::Request req;
-    size_t head_len = 0;
-    WireRequest w =
-        ParseRequest(std::string_view(full).substr(0, n), WireLimits{}, &req, &head_len);
+    RequestHead parsed;
+    WireRequest w = ParseRequest(std::string_view(full).substr(0, n), WireLimits{}, &req, &parsed);
     EXPECT_EQ(w.state, State::kIncomplete) << "prefix of " << n << " bytes";
     EXPECT_EQ(w.consumed, 0u);
-    EXPECT_EQ(head_len, 0u) << "prefix of " << n << " bytes";
+    EXPECT_EQ(parsed.len, 0u) << "prefix of " << n << " bytes";
   }
 }
 
@@ -165,6 +164,10 @@ TEST(HttpWire, MoreThanMaxHeadersIs431) {
   EXPECT_EQ(req.headers.size(), 3u);
 
   EXPECT_REFUSED(RefusedFor(head + "X-H3: v\r\n\r\n", limits), 431);
+  // The body's framing counts too, though it is not among the request's headers.
+  EXPECT_REFUSED(
+      RefusedFor("POST / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 0\r\n\r\n", limits),
+      431);
   // Repeats of one name count too.
   EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nA: 1\r\nA: 2\r\nA: 3\r\nA: 4\r\n\r\n", limits), 431);
 }
@@ -216,11 +219,11 @@ TEST(HttpWire, KeepAliveRules) {
 TEST(HttpWire, BareNewlineLineEndingsAccepted) {
   const std::string buf = "POST /p?q=a+b HTTP/1.1\nHost: h\nContent-Length: 3\r\nX-Mixed: m\n\nabc";
   httplib::Request req;
-  size_t head_len = 0;
-  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &head_len);
+  RequestHead parsed;
+  WireRequest w = ParseRequest(buf, WireLimits{}, &req, &parsed);
   ASSERT_EQ(w.state, State::kComplete);
   EXPECT_EQ(w.consumed, buf.size());
-  EXPECT_EQ(head_len, buf.size() - 3);
+  EXPECT_EQ(parsed.len, buf.size() - 3);
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.version, "HTTP/1.1");
   EXPECT_EQ(req.target, "/p?q=a+b");

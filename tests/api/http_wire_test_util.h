@@ -12,11 +12,11 @@ namespace crew::api {
 
 using State = WireRequest::State;
 
-// One call the way loop_server makes it: a fresh head_len unless the caller passes its own.
+// One call the way loop_server makes it: a fresh RequestHead unless the caller passes its own.
 inline WireRequest Parse(std::string_view buf, httplib::Request* req,
                          const WireLimits& limits = {}) {
-  size_t head_len = 0;
-  return ParseRequest(buf, limits, req, &head_len);
+  RequestHead parsed;
+  return ParseRequest(buf, limits, req, &parsed);
 }
 
 // Every refusal: the status, the state, and a connection that is closed afterwards.
