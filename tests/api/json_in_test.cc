@@ -1,0 +1,41 @@
+// api/json_in: the JSON values a release carries (output, error) are kept as minified text.
+#include "api/json_in.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace crew::api {
+namespace {
+
+engine::ReleaseCommand Release(const std::string& body) {
+  auto r = ParseRelease(body);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : engine::ReleaseCommand();
+}
+
+TEST(JsonIn, AReleasesOutputAndErrorAreKeptMinified) {
+  auto r = Release(R"({ "workerId": "w", "output": { "a" : [1, 2.5, "x\"y", null, true] } })");
+  EXPECT_EQ(r.worker_id, "w");
+  EXPECT_EQ(r.output, R"({"a":[1,2.5,"x\"y",null,true]})");
+  EXPECT_FALSE(r.error);
+  r = Release(R"({"workerId": "w", "error": {"code": 429}})");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(*r.error, R"({"code":429})");
+  EXPECT_EQ(r.output, "null");
+}
+
+// Each text stands alone, whatever the thread's earlier texts were: longer or shorter, and
+// one past the size from which the builder is not kept.
+TEST(JsonIn, EachOutputIsItsOwnWhateverCameBefore) {
+  const std::string big(100 << 10, 'b');
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(Release(R"({"workerId":"w","output":"short"})").output, R"("short")");
+    EXPECT_EQ(Release(R"({"workerId":"w","output":")" + big + R"("})").output, '"' + big + '"');
+    EXPECT_EQ(Release(R"({"workerId":"w","output":{"ok":true}})").output, R"({"ok":true})");
+    EXPECT_EQ(Release(R"({"workerId":"w","output":7})").output, "7");
+  }
+}
+
+}  // namespace
+}  // namespace crew::api
