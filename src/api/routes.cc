@@ -258,7 +258,7 @@ httplib::Server::Handler Json(JsonHandler h) {
     try {
       Result<std::string> r = h(req);
       if (r.ok()) {
-        ReplyJson(res, 200, r.value());
+        ReplyJson(res, 200, std::move(r).value());
       } else {
         if (HttpStatus(r.status().code()) >= 500) {
           LogServerError(req.method, req.path, r.status().ToString());
