@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <httplib.h>
@@ -41,7 +42,10 @@ using JsonHandler = std::function<Result<std::string>(const httplib::Request&)>;
 httplib::Server::Handler Json(JsonHandler h);
 
 // The id in the first path group (kInvalidArgument when malformed).
-inline Result<Id> PathId(const httplib::Request& req) { return ParseId(req.matches[1].str()); }
+inline Result<Id> PathId(const httplib::Request& req) {
+  const auto& group = req.matches[1];  // (viewed: str() would allocate for its 24 characters)
+  return ParseId(group.matched ? std::string_view(group.first, group.second) : std::string_view());
+}
 
 inline Result<int64_t> QueryInt(const httplib::Request& req, const char* name, int64_t fallback,
                                 int64_t min) {
