@@ -27,6 +27,7 @@ void AppendWritten(std::string* out, size_t room, Write&& write) {
 // Writes a record into room made beforehand (AppendWritten): each piece a store and a step of
 // the pointer, with no capacity check or call (a task record is ~30 pieces, encoded on every
 // write). The caller sizes the room: kMaxVarint per varint, 8 per double, the bytes themselves.
+// (The Put* functions below append one piece each, encoded by it.)
 class ByteWriter {
  public:
   static constexpr size_t kMaxVarint = 10;
@@ -45,10 +46,13 @@ class ByteWriter {
   void Varsint(int64_t v) {  // zig-zag
     Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
   }
+  void Fixed64BE(uint64_t v) {
+    for (int i = 0; i < 8; ++i) *p_++ = static_cast<char>(v >> (8 * (7 - i)));
+  }
   void Double(double v) {
     uint64_t bits;
     std::memcpy(&bits, &v, 8);
-    for (int i = 0; i < 8; ++i) *p_++ = static_cast<char>(bits >> (8 * (7 - i)));
+    Fixed64BE(bits);
   }
   void Raw(std::string_view s) {
     std::memcpy(p_, s.data(), s.size());
@@ -71,7 +75,7 @@ inline void PutFixed32BE(std::string& out, uint32_t v) {
 
 inline void PutFixed64BE(std::string& out, uint64_t v) {
   char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * (7 - i)));
+  ByteWriter(buf).Fixed64BE(v);
   out.append(buf, 8);
 }
 
@@ -81,24 +85,23 @@ inline void PutOrderedI64(std::string& out, int64_t v) {
 }
 
 inline void PutVarint(std::string& out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
+  char buf[ByteWriter::kMaxVarint];
+  ByteWriter w(buf);
+  w.Varint(v);
+  out.append(buf, w.end());
 }
 
 inline void PutVarsint(std::string& out, int64_t v) {  // zig-zag
-  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  char buf[ByteWriter::kMaxVarint];
+  ByteWriter w(buf);
+  w.Varsint(v);
+  out.append(buf, w.end());
 }
 
 inline void PutDouble(std::string& out, double v) {
-  uint64_t bits;
-  std::memcpy(&bits, &v, 8);
-  PutFixed64BE(out, bits);
+  char buf[8];
+  ByteWriter(buf).Double(v);
+  out.append(buf, 8);
 }
 
 inline void PutBytes(std::string& out, std::string_view s) {  // varint length + bytes
