@@ -64,6 +64,7 @@ struct Task {
 
   bool assigned() const { return assigned_to.has_value(); }
   bool failed() const { return !is_complete && remaining_attempts < 1; }
+  bool operator==(const Task&) const = default;
 };
 
 struct GroupStats {
