@@ -48,8 +48,9 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
         for (auto e = queue->second.begin();
              e != queue->second.end() && static_cast<int>(out.size()) < limit; ++e) {
           const Id id = e->id;
-          ReadAhead(channel, queue->second, e);
-          ASSIGN_OR_RETURN(Task * t, txn.Find(id));
+          std::optional<std::string> cached = task_cache_.Get(id);  // (one look for both)
+          if (!cached) ReadAhead(channel, queue->second, e);
+          ASSIGN_OR_RETURN(Task * t, txn.Find(id, std::move(cached)));
           if (!t || t->placement != Placement::kReady || t->channel != channel ||
               t->priority != e->priority) {
             txn.DropReady(channel, *e);  // (the queue is kept exact: never expected)
@@ -92,7 +93,6 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
 // GatheredTaskRecords), so nothing stale goes in.
 void Engine::ReadAhead(const std::string& channel, const std::set<ReadyEntry>& queue,
                        std::set<ReadyEntry>::const_iterator from) {
-  if (task_cache_.Contains(from->id)) return;
   if (auto paused = read_ahead_paused_.find(channel); paused != read_ahead_paused_.end()) {
     if (--paused->second == 0) read_ahead_paused_.erase(paused);
     return;

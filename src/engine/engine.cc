@@ -365,9 +365,10 @@ Result<std::optional<Task>> Engine::LoadTask(const Id& id, std::string* stored) 
   return t;
 }
 
-Status Engine::LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored) const {
+Status Engine::LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
+                            std::optional<std::string> raw) const {
   out->reset();
-  std::optional<std::string> raw = task_cache_.Get(id);
+  if (!raw) raw = task_cache_.Get(id);
   // The writer reads the store without first writing the turn's gathered writes unless they
   // hold this task's records. A deep queue's head is not in the cache (it keeps the records
   // written last), and writing them first for each acquire split the turn's one RocksDB write

@@ -276,8 +276,10 @@ class Engine {
   // The stored task with its parent ids (model.h), or nullopt when there is none.
   // `stored`, when given, gets the task record's bytes.
   Result<std::optional<Task>> LoadTask(const Id& id, std::string* stored = nullptr) const;
-  // The same, decoded in place into *out (left empty when there is none).
-  Status LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored) const;
+  // The same, decoded in place into *out (left empty when there is none). `raw`: the task
+  // record's bytes as the caller already took them from the task cache.
+  Status LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
+                      std::optional<std::string> raw = std::nullopt) const;
   Result<std::vector<Task>> ReadTasksByIndex(storage::Cf cf, const std::string& prefix,
                                              int64_t limit, int64_t skip) const;
 
@@ -348,9 +350,9 @@ class Engine {
     bool operator==(const ReadyEntry&) const = default;
   };
   std::unordered_map<std::string, std::set<ReadyEntry>> ready_;
-  // REQUIRES: write_mu_ held by this thread. When the task at `from` is not in the task cache,
-  // reads it and the tasks queued after it, up to kReadAhead, into the cache in one pass of an
-  // iterator (acquire.cc).
+  // REQUIRES: write_mu_ held by this thread, the task at `from` not in the task cache. Reads it
+  // and the tasks queued after it, up to kReadAhead, into the cache in one pass of an iterator
+  // (acquire.cc).
   static constexpr size_t kReadAhead = 32;
   void ReadAhead(const std::string& channel, const std::set<ReadyEntry>& queue,
                  std::set<ReadyEntry>::const_iterator from);

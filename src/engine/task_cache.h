@@ -35,11 +35,6 @@ class TaskCache {
     return it->second.bytes;
   }
 
-  bool Contains(const Id& id) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return map_.count(id) > 0;
-  }
-
   // The task's stored bytes are now `bytes` (nullopt: it is deleted).
   void Set(const Id& id, std::optional<std::string> bytes) {
     std::lock_guard<std::mutex> lock(mu_);

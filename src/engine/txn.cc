@@ -73,12 +73,12 @@ std::optional<std::string> QueueEntry(const Task* t, Placement p) {
 
 }  // namespace
 
-Result<Task*> Txn::Find(const Id& id) {
+Result<Task*> Txn::Find(const Id& id, std::optional<std::string> cached) {
   auto [it, added] = tasks_.try_emplace(id);
   TaskEntry& entry = it->second;
   if (!added) return entry.cur ? &*entry.cur : nullptr;
   // (decoded in place: a Task returned by value is moved three times on its way here)
-  if (Status s = e_->LoadTaskInto(id, &entry.cur, &entry.stored); !s.ok()) {
+  if (Status s = e_->LoadTaskInto(id, &entry.cur, &entry.stored, std::move(cached)); !s.ok()) {
     tasks_.erase(it);
     return s;
   }

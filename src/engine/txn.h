@@ -33,7 +33,8 @@ class Txn {
   Engine* engine() const { return e_; }
 
   // Tasks. Pointers stay valid for the Txn's life. Find answers nullptr for an unknown task.
-  Result<Task*> Find(const Id& id);
+  // `cached`: the task's record as the caller took it from the task cache.
+  Result<Task*> Find(const Id& id, std::optional<std::string> cached = std::nullopt);
   Result<Task*> Get(const Id& id);  // kNotFound for an unknown task
   Task* Insert(Task t);
   void Erase(const Id& id);  // REQUIRES: loaded by Find/Get/Insert
