@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include <rocksdb/slice.h>
 #include <rocksdb/version.h>
@@ -235,20 +236,22 @@ class SkipList final : public rocksdb::MemTableRep {
     return height;
   }
 
-  // The last node before key at level 0, or head_.
-  Node* LastBefore(const rocksdb::Slice& key) const {
+  // The last node before key at level 0 (or head_), and the first at or after it (nullptr if
+  // none), both as the walk saw them. (Loading the first from the last's link again could meet
+  // a node the writer inserted since: one before the key.)
+  std::pair<Node*, Node*> Around(const rocksdb::Slice& key) const {
     Node* x = head_;
+    Node* next = nullptr;
     for (int level = max_height_.load(std::memory_order_relaxed) - 1; level >= 0; --level) {
-      Node* next;
       while ((next = x->Next(level)) != nullptr && Compare(next->key(), key) < 0) x = next;
     }
-    return x;
+    return {x, next};
   }
   // The first node at or after key; nullptr if none.
-  Node* FindGreaterOrEqual(const rocksdb::Slice& key) const { return LastBefore(key)->Next(0); }
+  Node* FindGreaterOrEqual(const rocksdb::Slice& key) const { return Around(key).second; }
   // The last node before key; nullptr if none.
   Node* FindLessThan(const rocksdb::Slice& key) const {
-    Node* x = LastBefore(key);
+    Node* x = Around(key).first;
     return x == head_ ? nullptr : x;
   }
 

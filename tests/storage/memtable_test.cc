@@ -168,8 +168,10 @@ TEST_F(MemtableTest, ABatchWritingOneKeyTwiceKeepsTheLastValue) {
 }
 
 TEST_F(MemtableTest, AReaderBesideTheWriterSeesEveryKeyItWasToldOf) {
-  // The writer publishes how many keys it wrote; a reader then finds each of those, and an
-  // iteration never sees keys out of order or a value it was not given.
+  // The writer publishes how many keys it wrote; a reader then finds each of those, a seek
+  // lands at or after its target, and an iteration never sees keys out of order or a value it
+  // was not given. (A search that loaded the first node at or after its key twice could meet a
+  // node inserted in between, before the key: a Get then missed the key, a Seek landed short.)
   std::atomic<uint64_t> written{0};
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
@@ -184,7 +186,9 @@ TEST_F(MemtableTest, AReaderBesideTheWriterSeesEveryKeyItWasToldOf) {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
       std::string last;
       int seen = 0;
-      for (it->Seek(Key(i)); it->Valid() && seen < 50; it->Next(), ++seen) {
+      it->Seek(Key(i));
+      if (it->Valid() && it->key().ToString() < Key(i)) ++failures;
+      for (; it->Valid() && seen < 50; it->Next(), ++seen) {
         if (!last.empty() && it->key().ToString() <= last) ++failures;
         if (it->value().ToString() != "value") ++failures;
         last = it->key().ToString();
@@ -198,6 +202,34 @@ TEST_F(MemtableTest, AReaderBesideTheWriterSeesEveryKeyItWasToldOf) {
   done.store(true);
   reader.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+// The same race made likely: the writer inserts each odd key just before the even key a reader
+// looks up at that moment, between the node the reader's search stops at and its target.
+TEST_F(MemtableTest, AReadRacingAnInsertJustBeforeItsKeyStillFindsIt) {
+  constexpr uint64_t kKeys = 20000;
+  for (uint64_t i = 0; i <= kKeys; ++i) Put(Key(2 * i), "even");
+  std::atomic<uint64_t> next{0};  // the odd key the writer inserts next is 2 * next + 1
+  std::atomic<bool> done{false};
+  std::atomic<int> missed{0}, short_seeks{0};
+  std::thread reader([&] {
+    std::string value;
+    while (!done.load()) {
+      const std::string target = Key(2 * next.load() + 2);
+      if (!db_->Get(rocksdb::ReadOptions(), target, &value).ok()) ++missed;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      it->Seek(target);
+      if (!it->Valid() || it->key().ToString() != target) ++short_seeks;
+    }
+  });
+  for (uint64_t i = 0; i < kKeys; ++i) {
+    ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), Key(2 * i + 1), "odd").ok());
+    next.store(i + 1);
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_EQ(missed.load(), 0) << "Gets of an even key that missed it";
+  EXPECT_EQ(short_seeks.load(), 0) << "Seeks to an even key that did not land on it";
 }
 
 TEST_F(MemtableTest, AFlushedMemtableIsReadBackFromItsTableAfterAReopen) {
