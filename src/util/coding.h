@@ -5,6 +5,7 @@
 // Defined here, inline: a task record is ~40 of these calls each way, on every write.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -13,6 +14,11 @@
 namespace crew {
 
 inline void PutU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
+
+// A signed integer as the varint of its zig-zag form: small magnitudes, either sign, stay short.
+inline uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
 
 // Appends what write(char* to) -> char* end writes into the `room` bytes it is given: one resize
 // for a text of many pieces, each then a plain copy (an append per piece costs a call and a
@@ -27,7 +33,7 @@ void AppendWritten(std::string* out, size_t room, Write&& write) {
 // Writes a record into room made beforehand (AppendWritten): each piece a store and a step of
 // the pointer, with no capacity check or call (a task record is ~30 pieces, encoded on every
 // write). The caller sizes the room: kMaxVarint per varint, 8 per double, the bytes themselves.
-// (The Put* functions below append one piece each, encoded by it.)
+// (PutVarint and PutFixed64BE below append one piece each, encoded by it.)
 class ByteWriter {
  public:
   static constexpr size_t kMaxVarint = 10;
@@ -43,17 +49,11 @@ class ByteWriter {
     }
     *p_++ = static_cast<char>(v);
   }
-  void Varsint(int64_t v) {  // zig-zag
-    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-  }
+  void Varsint(int64_t v) { Varint(ZigZag(v)); }
   void Fixed64BE(uint64_t v) {
     for (int i = 0; i < 8; ++i) *p_++ = static_cast<char>(v >> (8 * (7 - i)));
   }
-  void Double(double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, 8);
-    Fixed64BE(bits);
-  }
+  void Double(double v) { Fixed64BE(std::bit_cast<uint64_t>(v)); }
   void Raw(std::string_view s) {
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
@@ -91,18 +91,9 @@ inline void PutVarint(std::string& out, uint64_t v) {
   out.append(buf, w.end());
 }
 
-inline void PutVarsint(std::string& out, int64_t v) {  // zig-zag
-  char buf[ByteWriter::kMaxVarint];
-  ByteWriter w(buf);
-  w.Varsint(v);
-  out.append(buf, w.end());
-}
+inline void PutVarsint(std::string& out, int64_t v) { PutVarint(out, ZigZag(v)); }
 
-inline void PutDouble(std::string& out, double v) {
-  char buf[8];
-  ByteWriter(buf).Double(v);
-  out.append(buf, 8);
-}
+inline void PutDouble(std::string& out, double v) { PutFixed64BE(out, std::bit_cast<uint64_t>(v)); }
 
 inline void PutBytes(std::string& out, std::string_view s) {  // varint length + bytes
   PutVarint(out, s.size());
