@@ -6,6 +6,7 @@
 // come out the same both ways: state, status, bytes consumed and every field (but a refusal
 // for size may meet a different refusal). Memory errors and undefined behaviour are the
 // sanitizers' to find.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
