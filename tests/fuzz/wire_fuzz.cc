@@ -92,7 +92,6 @@ std::vector<Parsed> ParseAll(std::string_view input, size_t step, const WireLimi
     head = RequestHead();
     if (w.state == WireRequest::State::kRefused || w.consumed == 0) break;
     start += w.consumed;
-    if (step == 0) have = input.size();
     if (start >= input.size()) break;
   }
   return out;
