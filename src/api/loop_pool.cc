@@ -65,14 +65,19 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
     size_t offset = 0;
     bool done = false;
     httplib::DataSink sink;
+    std::string chunk;
     sink.write = [&](const char* data, size_t n) {
       if (!ok) return false;
       if (chunked) {
         if (n == 0) return true;
+        // (one send per chunk: its size line, data and CRLF sent apart went out as three
+        // segments, the first two small, which a reader's delayed ACKs held back)
         char size[24];
         int len = snprintf(size, sizeof size, "%zx\r\n", n);
-        ok = WriteAll(c->fd, size, static_cast<size_t>(len), wait) &&
-             WriteAll(c->fd, data, n, wait) && WriteAll(c->fd, "\r\n", 2, wait);
+        chunk.assign(size, static_cast<size_t>(len));
+        chunk.append(data, n);
+        chunk.append("\r\n", 2);
+        ok = WriteAll(c->fd, chunk.data(), chunk.size(), wait);
       } else {
         ok = WriteAll(c->fd, data, n, wait);
       }
