@@ -2,8 +2,12 @@
 // Worker routes (acquire, release, heartbeat) and event streams are in worker_routes.cc.
 #include "api/routes.h"
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <mutex>
+#include <span>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +23,63 @@ using httplib::Request;
 std::string Deleted() { return "{\"acknowledged\":true,\"deletedCount\":1}"; }
 
 std::string Counted(int64_t n) { return "{\"count\":" + std::to_string(n) + "}"; }
+
+// A task listing (reference §5.5): one JSON array. Up to kWholeUpTo tasks it is answered whole;
+// a longer one is streamed (chunked) as its tasks are read, kPiece at a time. The UI asks for a
+// group's whole list; built whole, 1,000,000 tasks were held twice at once, as tasks and as
+// text (crew's RSS went from 0.23 to 1.34 GB, and the first byte left after 11 s). A task
+// deleted after its id was read is left out, as in a whole answer. A read that fails midway can
+// no longer change the status: the answer is cut short (the connection closes) and logged.
+constexpr size_t kWholeUpTo = 1000, kPiece = 256;
+
+struct TaskStream {
+  std::vector<Id> ids;
+  size_t next = 0;  // ids[next..] are still to read
+  bool wrote_task = false;
+};
+
+void ReplyTasks(const Engine* e, const Request& req, httplib::Response& res,
+                Result<std::vector<Id>> ids) {
+  auto refuse = [&](const Status& status) {  // (as Json() does)
+    if (HttpStatus(status.code()) >= 500) {
+      LogServerError(req.method, req.path, status.ToString());
+    }
+    ReplyError(res, status);
+  };
+  if (!ids.ok()) return refuse(ids.status());
+  if (ids->size() <= kWholeUpTo) {
+    auto tasks = e->ReadTasks(*ids);
+    if (!tasks.ok()) return refuse(tasks.status());
+    return ReplyJson(res, 200, ArrayJson(*tasks, TaskJson));
+  }
+  auto stream = std::make_shared<TaskStream>();
+  stream->ids = std::move(ids).value();
+  res.status = 200;
+  res.set_chunked_content_provider(
+      "application/json; charset=utf-8",
+      [e, stream, method = req.method, path = req.path](size_t, httplib::DataSink& sink) {
+        TaskStream& s = *stream;
+        const size_t n = std::min(kPiece, s.ids.size() - s.next);
+        auto tasks = e->ReadTasks(std::span<const Id>(s.ids).subspan(s.next, n));
+        if (!tasks.ok()) {
+          LogServerError(method, path,
+                         "a streamed task list cut short: " + tasks.status().ToString());
+          return false;
+        }
+        std::string out = s.next == 0 ? "[" : "";
+        for (const auto& t : *tasks) {
+          if (s.wrote_task) out.push_back(',');
+          out += TaskJson(t);
+          s.wrote_task = true;
+        }
+        s.next += n;
+        const bool last = s.next == s.ids.size();
+        if (last) out.push_back(']');
+        if (!sink.write(out.data(), out.size())) return false;
+        if (last) sink.done();
+        return true;
+      });
+}
 
 void GroupRoutes(Router& s, Engine* e) {
   s.Post("/api/v1/task_group/([^/]+)/tasks", Json([e](const Request& req) -> Result<std::string> {
@@ -86,13 +147,15 @@ void GroupRoutes(Router& s, Engine* e) {
              return GroupJson(g);
            }));
   }
-  s.Get("/api/v1/task_group/([^/]+)/tasks", Json([e](const Request& req) -> Result<std::string> {
-          ASSIGN_OR_RETURN(Id id, PathId(req));
-          ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", -1, INT64_MIN));
-          ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
-          ASSIGN_OR_RETURN(auto tasks, e->ListGroupTasks(id, limit, skip));
-          return ArrayJson(tasks, TaskJson);
-        }));
+  s.Get("/api/v1/task_group/([^/]+)/tasks", [e](const Request& req, httplib::Response& res) {
+    auto ids = [&]() -> Result<std::vector<Id>> {
+      ASSIGN_OR_RETURN(Id id, PathId(req));
+      ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", -1, INT64_MIN));
+      ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
+      return e->ListGroupTaskIds(id, limit, skip);
+    }();
+    ReplyTasks(e, req, res, std::move(ids));
+  });
 }
 
 void TaskRoutes(Router& s, Engine* e) {
@@ -135,12 +198,14 @@ void TaskRoutes(Router& s, Engine* e) {
            ASSIGN_OR_RETURN(auto t, e->PluckTask(id));
            return TaskJson(t);
          }));
-  s.Get("/api/v1/channel/(.+)/tasks", Json([e](const Request& req) -> Result<std::string> {
-          ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
-          ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
-          ASSIGN_OR_RETURN(auto tasks, e->ListChannelTasks(req.matches[1].str(), limit, skip));
-          return ArrayJson(tasks, TaskJson);
-        }));
+  s.Get("/api/v1/channel/(.+)/tasks", [e](const Request& req, httplib::Response& res) {
+    auto ids = [&]() -> Result<std::vector<Id>> {
+      ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
+      ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
+      return e->ListChannelTaskIds(req.matches[1].str(), limit, skip);
+    }();
+    ReplyTasks(e, req, res, std::move(ids));
+  });
   s.Get("/api/v1/channels", Json([e](const Request&) -> Result<std::string> {
           return ChannelsJson(e->ListChannels());
         }));

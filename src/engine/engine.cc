@@ -407,8 +407,8 @@ Result<Task> Engine::ReadTask(const Id& id) const {
 
 Result<Task> Engine::GetTask(const Id& id) const { return ReadTask(id); }
 
-Result<std::vector<Task>> Engine::ReadTasksByIndex(Cf cf, const std::string& prefix, int64_t limit,
-                                                   int64_t skip) const {
+Result<std::vector<Id>> Engine::TaskIdsByIndex(Cf cf, const std::string& prefix, int64_t limit,
+                                               int64_t skip) const {
   std::vector<Id> ids;
   int64_t seen = 0;
   RETURN_IF_ERROR(store_->Scan(cf, prefix, true, [&](std::string_view key, std::string_view) {
@@ -416,6 +416,10 @@ Result<std::vector<Task>> Engine::ReadTasksByIndex(Cf cf, const std::string& pre
     ids.push_back(storage::TrailingId(key));
     return limit <= 0 || static_cast<int64_t>(ids.size()) < limit;
   }));
+  return ids;
+}
+
+Result<std::vector<Task>> Engine::ReadTasks(std::span<const Id> ids) const {
   std::vector<Task> out;
   out.reserve(ids.size());
   for (const Id& id : ids) {
@@ -429,15 +433,27 @@ Result<std::vector<Task>> Engine::ReadTasksByIndex(Cf cf, const std::string& pre
   return out;
 }
 
-Result<std::vector<Task>> Engine::ListGroupTasks(const Id& group_id, int64_t limit,
+Result<std::vector<Id>> Engine::ListGroupTaskIds(const Id& group_id, int64_t limit,
                                                  int64_t skip) const {
   RETURN_IF_ERROR(GetGroup(group_id).status());
-  return ReadTasksByIndex(Cf::kGroupTasks, storage::IdKey(group_id), limit, skip);
+  return TaskIdsByIndex(Cf::kGroupTasks, storage::IdKey(group_id), limit, skip);
+}
+
+Result<std::vector<Id>> Engine::ListChannelTaskIds(const std::string& channel, int64_t limit,
+                                                   int64_t skip) const {
+  return TaskIdsByIndex(Cf::kChannelTasks, storage::ChannelPrefix(channel), limit, skip);
+}
+
+Result<std::vector<Task>> Engine::ListGroupTasks(const Id& group_id, int64_t limit,
+                                                 int64_t skip) const {
+  ASSIGN_OR_RETURN(auto ids, ListGroupTaskIds(group_id, limit, skip));
+  return ReadTasks(ids);
 }
 
 Result<std::vector<Task>> Engine::ListChannelTasks(const std::string& channel, int64_t limit,
                                                    int64_t skip) const {
-  return ReadTasksByIndex(Cf::kChannelTasks, storage::ChannelPrefix(channel), limit, skip);
+  ASSIGN_OR_RETURN(auto ids, ListChannelTaskIds(channel, limit, skip));
+  return ReadTasks(ids);
 }
 
 std::vector<ChannelStats> Engine::ListChannels() const {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -202,6 +203,14 @@ class Engine {
   Result<std::vector<Task>> ListGroupTasks(const Id& group_id, int64_t limit, int64_t skip) const;
   Result<std::vector<Task>> ListChannelTasks(const std::string& channel, int64_t limit,
                                              int64_t skip) const;
+  // The ids of a group's (a channel's) tasks, newest first: `skip` of them left out, then at
+  // most `limit` (<= 0: all). A long listing reads its tasks from them with ReadTasks, a piece
+  // at a time, instead of holding them all at once.
+  Result<std::vector<Id>> ListGroupTaskIds(const Id& group_id, int64_t limit, int64_t skip) const;
+  Result<std::vector<Id>> ListChannelTaskIds(const std::string& channel, int64_t limit,
+                                             int64_t skip) const;
+  // The tasks of `ids`, in their order; a task deleted since its id was read is left out.
+  Result<std::vector<Task>> ReadTasks(std::span<const Id> ids) const;
   std::vector<ChannelStats> ListChannels() const;
   Result<Task> UpdateTask(const Id& id, const TaskPatch& patch);
   Status DeleteTask(const Id& id);
@@ -280,8 +289,8 @@ class Engine {
   // record's bytes as the caller already took them from the task cache.
   Status LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
                       std::optional<std::string> raw = std::nullopt) const;
-  Result<std::vector<Task>> ReadTasksByIndex(storage::Cf cf, const std::string& prefix,
-                                             int64_t limit, int64_t skip) const;
+  Result<std::vector<Id>> TaskIdsByIndex(storage::Cf cf, const std::string& prefix, int64_t limit,
+                                         int64_t skip) const;
 
   // Rules, each run inside a Txn (see the .cc files).
   Status DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out);

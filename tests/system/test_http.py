@@ -187,6 +187,43 @@ class HttpTest(unittest.TestCase):
         self.refused("GET", f"/api/v1/task/{'0' * 24}/lease", 404)
 
 
+    def test_a_long_task_list_is_streamed_and_equals_its_pages(self):
+        # Past 1,000 tasks a listing is sent chunked as its tasks are read (routes.cc, ReplyTasks).
+        g = self.crew.group()
+        channel = "streamed-list"
+        made = self.crew.ok("POST", f"/api/v1/task_group/{g}/tasks",
+                            [{"name": f"t{i}", "channel": channel, "input": {"i": i}} for i in range(2500)])
+        conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=10)
+        conn.request("GET", f"/api/v1/task_group/{g}/tasks")
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        self.assertTrue(r.getheader("Content-Type").startswith("application/json"))
+        whole = json.loads(r.read())
+        # The same connection serves on after the stream's last chunk.
+        conn.request("GET", f"/api/v1/task_group/{g}/tasks?limit=10")
+        r = conn.getresponse()
+        self.assertIsNone(r.getheader("Transfer-Encoding"))
+        self.assertEqual(len(json.loads(r.read())), 10)
+        conn.request("HEAD", f"/api/v1/task_group/{g}/tasks")
+        r = conn.getresponse()
+        self.assertEqual((r.status, r.read()), (200, b""))
+        conn.close()
+        self.assertEqual(sorted(t["_id"] for t in whole), sorted(t["_id"] for t in made))
+        pages = []
+        for skip in range(0, 2500, 1000):  # each page whole (1,000 tasks at most)
+            pages += self.crew.ok("GET", f"/api/v1/task_group/{g}/tasks?limit=1000&skip={skip}")
+        self.assertEqual(whole, pages)
+        self.assertEqual([t["createdAt"] for t in whole], sorted((t["createdAt"] for t in whole), reverse=True))
+        self.assertEqual(self.crew.ok("GET", f"/api/v1/channel/{channel}/tasks?limit=0"), whole)
+        self.assertEqual(len(self.crew.ok("GET", f"/api/v1/task_group/{g}/tasks?skip=1400")), 1100)
+        # A deleted task leaves the list.
+        self.crew.ok("DELETE", f"/api/v1/task/{whole[-1]['_id']}")
+        self.assertEqual(self.crew.ok("GET", f"/api/v1/task_group/{g}/tasks"), whole[:-1])
+        self.refused("GET", f"/api/v1/task_group/{'0' * 24}/tasks", 404)
+        self.refused("GET", f"/api/v1/task_group/{g}/tasks?skip=-1", 400)
+
+
 class TlsTest(unittest.TestCase):
     def test_https_with_tls_cert_and_key(self):
         with tempfile.TemporaryDirectory() as tmp:
