@@ -48,6 +48,9 @@ struct EngineOptions {
   // The budget of the task cache (task_cache.h): the records written last, so that a read of a
   // task written a moment ago costs no RocksDB Get.
   size_t task_cache_bytes = 32 << 20;
+  // The tasks one Txn of a large group's delete or retry takes at most (groups.cc): other
+  // writes go on between two.
+  size_t group_batch = 1000;
 };
 
 // Receives what the engine publishes. Called from writer threads, in commit order; must not
@@ -289,6 +292,12 @@ class Engine {
   // record's bytes as the caller already took them from the task cache.
   Status LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
                       std::optional<std::string> raw = std::nullopt) const;
+  // A large group's delete, reset and retry, in batches (groups.cc).
+  size_t BatchedPart(size_t n) const;
+  template <typename Step>
+  Status InGroupBatches(const Id& group, std::span<const Id> list, Step&& step);
+  Status LateGroupTasks(const Id& group, const std::vector<Id>& listed,
+                        std::vector<Id>* late) const;
   Result<std::vector<Id>> TaskIdsByIndex(storage::Cf cf, const std::string& prefix, int64_t limit,
                                          int64_t skip) const;
 

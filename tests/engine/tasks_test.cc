@@ -1,4 +1,7 @@
 // Groups and tasks: create, update, delete, reset, retry, pluck, counters, events, restart.
+#include <algorithm>
+#include <atomic>
+#include <thread>
 #include <tuple>
 #include "engine/test_engine.h"
 
@@ -76,6 +79,53 @@ TEST_F(EngineTest, DeleteGroupUnblocksChildrenElsewhere) {
   EXPECT_EQ(Take("c")->id, child.id);
 }
 
+// A group larger than options_.group_batch goes in several Txns (groups.cc): a DAG across them
+// still goes whole, and a child elsewhere is released by its parent's deletion, as above.
+TEST_F(EngineTest, ALargeGroupIsDeletedInBatchesWithItsDagAndChildrenElsewhereFreed) {
+  options_.group_batch = 3;
+  Reopen();
+  Id doomed = Group(), kept = Group();
+  std::vector<Id> made;
+  Id prev = Make(doomed, "root", "d").id;
+  made.push_back(prev);
+  for (int i = 0; i < 10; ++i) {  // a chain: each task the child of the one before
+    prev = MakeChild(doomed, "t" + std::to_string(i), "d", {prev}).id;
+    made.push_back(prev);
+  }
+  Task outside = MakeChild(kept, "outside", "o", {made[4]});
+  ASSERT_TRUE(engine_->DeleteGroup(doomed).ok());
+  for (const Id& id : made) EXPECT_EQ(engine_->GetTask(id).status().code(), Code::kNotFound);
+  EXPECT_EQ(engine_->GetGroup(doomed).status().code(), Code::kNotFound);
+  EXPECT_TRUE(Get(outside.id).parents_complete);
+  EXPECT_EQ(Take("o")->id, outside.id);
+  EXPECT_FALSE(Take("d"));
+  EXPECT_EQ(engine_->DeleteGroup(doomed).code(), Code::kNotFound);
+}
+
+// Tasks made in the group while its batches are deleted go with the last one: no task is left
+// without its group.
+TEST_F(EngineTest, TasksMadeInAGroupWhileItIsDeletedGoWithIt) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group();
+  for (int i = 0; i < 400; ++i) Make(g, "t" + std::to_string(i), "c");
+  std::vector<Id> created;
+  std::atomic<bool> stop{false};
+  std::thread maker([&] {
+    while (!stop) {
+      auto r = engine_->CreateTasks(g, {Spec("late", "c")});
+      if (!r.ok()) break;  // the group is gone
+      created.push_back(r->at(0).id);
+    }
+  });
+  ASSERT_TRUE(engine_->DeleteGroup(g).ok());
+  stop = true;
+  maker.join();
+  for (const Id& id : created) EXPECT_EQ(engine_->GetTask(id).status().code(), Code::kNotFound);
+  EXPECT_FALSE(Take("c"));
+  EXPECT_TRUE(engine_->ListChannelTasks("c", 0, 0).value().empty());
+}
+
 TEST_F(EngineTest, GroupResetKeepsSeedsAndHonoursAttempts) {  // reference §5.3, D10
   Id g = Group();
   NewTask s = Spec("seed", "s");
@@ -93,6 +143,54 @@ TEST_F(EngineTest, GroupResetKeepsSeedsAndHonoursAttempts) {  // reference §5.3
   EXPECT_EQ(Take("s")->name, "seed");
 }
 
+// A large group is reset in batches (groups.cc): the same end as in one Txn, and no task is
+// handed out before its parents started over.
+TEST_F(EngineTest, ALargeGroupIsResetInBatches) {
+  options_.group_batch = 3;
+  Reopen();
+  Id g = Group(), other = Group();
+  NewTask s = Spec("seed", "s");
+  s.is_seed = true;
+  Task seed = Make(g, s);
+  for (int i = 0; i < 8; ++i) MakeChild(g, "cont" + std::to_string(i), "c", {seed.id});
+  Task outside = MakeChild(other, "outside", "o", {seed.id});
+  ASSERT_TRUE(Done(Take("s")->id).ok());
+  ASSERT_TRUE(Done(Take("c")->id).ok());
+  recorder_.Clear();
+  ASSERT_EQ(engine_->ResetGroup(g, 3).value().id, g);
+  auto left = engine_->ListGroupTasks(g, -1, 0).value();
+  ASSERT_EQ(left.size(), 1u);  // the seed only
+  EXPECT_FALSE(left[0].is_complete);
+  EXPECT_EQ(left[0].remaining_attempts, 3);
+  EXPECT_TRUE(left[0].parents_complete);
+  // (as in one Txn: a child elsewhere keeps its cached parentsComplete, reference §5.6)
+  EXPECT_TRUE(Get(outside.id).parents_complete);
+  auto names = recorder_.Names();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "group:reset"), 1);
+
+  // Without a seed every task stays and starts over: a chain runs again in its order.
+  Id chain = Group();
+  std::vector<Id> ids{Make(chain, "n0", "n").id};
+  for (int i = 1; i < 7; ++i)
+    ids.push_back(MakeChild(chain, "n" + std::to_string(i), "n", {ids.back()}).id);
+  for (size_t i = 0; i < ids.size(); ++i) ASSERT_TRUE(Done(Take("n")->id).ok());
+  ASSERT_TRUE(engine_->ResetGroup(chain, 2).ok());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Task t = Get(ids[i]);
+    EXPECT_FALSE(t.is_complete);
+    EXPECT_EQ(t.remaining_attempts, 2);
+    EXPECT_EQ(t.parents_complete, i == 0) << i;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto next = Take("n");
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->id, ids[i]);
+    EXPECT_FALSE(Take("n"));  // its child waits for it
+    ASSERT_TRUE(Done(next->id).ok());
+  }
+  EXPECT_EQ(engine_->ResetGroup(Id(), 1).status().code(), Code::kNotFound);
+}
+
 TEST_F(EngineTest, GroupRetryOnlyTouchesExhaustedIncompleteTasks) {
   Id g = Group();
   NewTask t = Spec("x", "c");
@@ -104,6 +202,31 @@ TEST_F(EngineTest, GroupRetryOnlyTouchesExhaustedIncompleteTasks) {
   ASSERT_TRUE(engine_->RetryGroup(g, 2).ok());
   EXPECT_EQ(Get(x.id).remaining_attempts, 2);
   EXPECT_EQ(Get(y.id).remaining_attempts, 5);
+}
+
+TEST_F(EngineTest, ALargeGroupIsRetriedInBatches) {
+  options_.group_batch = 3;
+  Reopen();
+  Id g = Group();
+  std::vector<Id> failed, done;
+  for (int i = 0; i < 10; ++i) {
+    NewTask t = Spec("t" + std::to_string(i), "c");
+    t.remaining_attempts = 1;
+    t.error_delay_s = 0;
+    Make(g, t);
+  }
+  for (int i = 0; i < 10; ++i) {
+    Task held = *Take("c");
+    ASSERT_TRUE((i % 2 ? Done(held.id) : Fail(held.id)).ok());
+    (i % 2 ? done : failed).push_back(held.id);
+  }
+  recorder_.Clear();
+  ASSERT_EQ(engine_->RetryGroup(g, 4).value().id, g);
+  for (const Id& id : failed) EXPECT_EQ(Get(id).remaining_attempts, 4);
+  for (const Id& id : done) EXPECT_EQ(Get(id).remaining_attempts, 0);  // (complete: untouched)
+  auto names = recorder_.Names();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "group:retry"), 1);
+  EXPECT_EQ(engine_->RetryGroup(Id(), 1).status().code(), Code::kNotFound);
 }
 
 TEST_F(EngineTest, TaskResetReopensACompleteTask) {
