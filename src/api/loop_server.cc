@@ -34,6 +34,8 @@ constexpr auto kStopGrace = std::chrono::seconds(60);  // requests in hand at St
 // that pipelines requests and never reads would otherwise grow them without bound).
 constexpr size_t kMaxQueuedOut = 1 << 20;
 // Bytes read from a connection before its requests are served: the rest waits in the kernel.
+// A request whose head is in and whose body is not is read on past it (its body may be up to
+// WireLimits::max_body, and its parse refuses more), kReadAhead per turn.
 constexpr size_t kReadAhead = 1 << 20;
 // Requests of one connection served in one turn; the rest wait for the next turn, so that a
 // connection with many pipelined requests neither holds up the others nor piles up answers.
@@ -331,9 +333,11 @@ void LoopServer::Close(Loop& loop, Conn* c) {
 
 void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
   if (Backlogged(c) && !c->lingering) return Watch(loop, c);  // on once the client reads
-  while (c->in.size() < kReadAhead) {
+  size_t got = 0;
+  while ((c->in.size() < kReadAhead || c->head.len > 0) && got < kReadAhead) {
     ssize_t n = recv(c->fd, loop.buf.data(), loop.buf.size(), 0);
     if (n > 0) {
+      got += static_cast<size_t>(n);
       if (!c->lingering && !c->close_after) c->in.append(loop.buf.data(), static_cast<size_t>(n));
       if (static_cast<size_t>(n) < loop.buf.size()) break;
     } else if (n == 0) {

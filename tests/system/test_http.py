@@ -51,6 +51,30 @@ class HttpTest(unittest.TestCase):
         self.refused("DELETE", "/api/v1/task_groups", 404)
         self.assertEqual(self.crew.ok("GET", tasks), [])
 
+    def test_bodies_up_to_the_limit_are_read_whole(self):
+        # A body past the loop's 1 MiB read-ahead is read on (it hung until the request timed out).
+        g = self.crew.group()
+        for size in (1 << 20, 1_500_000, 4_000_000, (10 << 20) - 200):
+            blob = "x" * (size - 60)
+            t = self.crew.ok("POST", f"/api/v1/task_group/{g}/tasks",
+                             {"name": "big", "channel": "big-bodies", "input": blob}, timeout=20)
+            self.assertEqual(len(t["input"]), len(blob))
+        held = self.crew.ok("POST", "/api/v1/channel/big-bodies/acquire", {"workerId": "w"})["task"]
+        done = self.crew.ok("POST", f"/api/v1/task/{held['_id']}/release",
+                            {"workerId": "w", "output": {"blob": "y" * 3_000_000}}, timeout=20)
+        self.assertEqual(len(done["output"]["blob"]), 3_000_000)
+        # Chunked, in pieces of 100 KB.
+        body = json.dumps({"name": "chunked", "channel": "big-bodies", "input": "z" * 2_500_000}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=20)
+        conn.request("POST", f"/api/v1/task_group/{g}/tasks",
+                     body=(body[i:i + 100_000] for i in range(0, len(body), 100_000)),
+                     headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                     encode_chunked=True)
+        r = conn.getresponse()
+        self.assertEqual((r.status, len(json.loads(r.read())["input"])), (200, 2_500_000))
+        conn.close()
+        self.refused("POST", f"/api/v1/task_group/{g}/tasks", 413, raw=b'{"name":"' + b"x" * (10 << 20) + b'"}')
+
     def test_cors_preflight(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
         conn.request("OPTIONS", "/api/v1/task_groups", headers={"Access-Control-Request-Headers": "content-type"})
