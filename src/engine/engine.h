@@ -305,7 +305,8 @@ class Engine {
   Status DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out);
   Status DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task** out);
   Status ReleaseSuccess(Txn& txn, Task* t, const ReleaseCommand& cmd);
-  Status ReleaseFailure(Txn& txn, Task* t, const std::string& error);
+  // `delay_ms`: how long the task (and its duplicates) waits before its next attempt.
+  Status ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64_t delay_ms);
   Status CreateChildren(Txn& txn, Task* parent, const ReleaseCommand& cmd);
   Status MarkComplete(Txn& txn, Task* t, const std::string& output);
   Status LockDuplicates(Txn& txn, const Task& t);

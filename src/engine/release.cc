@@ -141,8 +141,7 @@ Status Engine::ReleaseSuccess(Txn& txn, Task* t, const ReleaseCommand& cmd) {
 
 // Reference §4.3.1 with D3: the task and each incomplete duplicate lose exactly one attempt and
 // record the error once; the error delay applies to all of them.
-Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error) {
-  const int64_t delay_ms = SecondsToMs(t->error_delay_s);
+Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64_t delay_ms) {
   const std::optional<int64_t> run_after =
       delay_ms > 0 ? std::optional<int64_t>(txn.now() + delay_ms) : std::nullopt;
   const int64_t attempts_before = t->remaining_attempts;
@@ -195,8 +194,12 @@ Status Engine::DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task
   *out = t;
   if (t->is_complete) return Status::Ok();  // a late release changes nothing (reference §4.3)
   if (t->assigned_to != cmd.worker_id) return Status::Conflict("Worker id did not match!");
+  const bool delays_workgroup = cmd.workgroup_delay_s > 0 && t->workgroup;
   if (cmd.error) {
-    RETURN_IF_ERROR(ReleaseFailure(txn, t, *cmd.error));
+    // (a workgroup delay replaces the task's own error delay: reference §4.3.3)
+    const int64_t delay_ms =
+        SecondsToMs(delays_workgroup ? cmd.workgroup_delay_s : t->error_delay_s);
+    RETURN_IF_ERROR(ReleaseFailure(txn, t, *cmd.error, delay_ms));
     ++txn.counts().released_error;
   } else {
     std::vector<size_t> order;
@@ -205,7 +208,7 @@ Status Engine::DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task
     RETURN_IF_ERROR(ReleaseSuccess(txn, t, cmd));
     ++txn.counts().released_ok;
   }
-  if (cmd.workgroup_delay_s > 0 && t->workgroup) {
+  if (delays_workgroup) {
     RETURN_IF_ERROR(DelayWorkgroup(txn, *t, cmd.workgroup_delay_s));
   }
   txn.EmitTask("task:update", id);

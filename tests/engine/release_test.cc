@@ -162,6 +162,25 @@ TEST_F(EngineTest, WorkgroupDelaySpansChannelsGroupsAndLaterTasks) {
   EXPECT_EQ(Take("c3")->name, "later");
 }
 
+// Reference §4.3.3: on the error path the workgroup's delay replaces the task's own error delay.
+TEST_F(EngineTest, AnErrorThatDelaysItsWorkgroupWaitsForTheWorkgroupsDelay) {
+  Id g = Group();
+  NewTask t = Spec("limited", "c");
+  t.workgroup = "wg";
+  t.error_delay_s = 1000;
+  Make(g, t);
+  Task held = *Take("c");
+  ReleaseCommand cmd;
+  cmd.worker_id = "w";
+  cmd.error = "\"rate limited\"";
+  cmd.workgroup_delay_s = 5;
+  ASSERT_TRUE(engine_->Release(held.id, cmd).ok());
+  EXPECT_EQ(Get(held.id).run_after, kStart + 5000);
+  EXPECT_FALSE(Take("c"));
+  Advance(5001);
+  EXPECT_EQ(Take("c")->id, held.id);
+}
+
 TEST_F(EngineTest, KeyedAcquireLocksDuplicatesAndSuccessMergesThem) {  // reference §4.5, D4
   Id g1 = Group(), g2 = Group();
   NewTask a = Spec("a", "k");
