@@ -239,6 +239,8 @@ Result<engine::ReleaseCommand> ReleaseFrom(const dom::object& o) {
   ASSIGN_OR_RETURN(cmd.worker_id, WorkerId(o));
   if (auto e = Field(o, "error"); e && Truthy(*e)) cmd.error = Raw(*e);
   if (auto e = Field(o, "output")) cmd.output = Raw(*e);
+  ASSIGN_OR_RETURN(cmd.workgroup_delay_s, Delay(o, "workgroupDelayInSeconds"));
+  if (cmd.error) return cmd;  // children and childrenDelayInSeconds: ignored (reference §4.3.1)
   if (auto e = Field(o, "children")) {
     if (!e->is_array()) return Bad("children", "an array of task objects");
     size_t i = 0;
@@ -252,7 +254,6 @@ Result<engine::ReleaseCommand> ReleaseFrom(const dom::object& o) {
     }
   }
   ASSIGN_OR_RETURN(cmd.children_delay_s, Delay(o, "childrenDelayInSeconds"));
-  ASSIGN_OR_RETURN(cmd.workgroup_delay_s, Delay(o, "workgroupDelayInSeconds"));
   return cmd;
 }
 

@@ -25,6 +25,22 @@ TEST(JsonIn, AReleasesOutputAndErrorAreKeptMinified) {
   EXPECT_EQ(r.output, "null");
 }
 
+// Reference §4.3.1: on the error path children and childrenDelayInSeconds are ignored, even
+// malformed; on the success path they are checked.
+TEST(JsonIn, AnErrorReleaseIgnoresItsChildren) {
+  auto r =
+      Release(R"({"workerId":"w","error":"e","children":[{"bad":1}],"childrenDelayInSeconds":"x",
+                       "workgroupDelayInSeconds":3})");
+  ASSERT_TRUE(r.error);
+  EXPECT_TRUE(r.children.empty());
+  EXPECT_EQ(r.workgroup_delay_s, 3);
+  EXPECT_EQ(ParseRelease(R"({"workerId":"w","children":[{"bad":1}]})").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(
+      ParseRelease(R"({"workerId":"w","error":"e","workgroupDelayInSeconds":"x"})").status().code(),
+      Code::kInvalidArgument);
+}
+
 // Each text stands alone, whatever the thread's earlier texts were: longer or shorter, and
 // one past the size from which the builder is not kept.
 TEST(JsonIn, EachOutputIsItsOwnWhateverCameBefore) {
