@@ -303,6 +303,7 @@ class Engine {
 
   // Rules, each run inside a Txn (see the .cc files).
   Status DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out);
+  Status LockToKeyHolder(Txn& txn, Task* t);
   Status DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task** out);
   Status ReleaseSuccess(Txn& txn, Task* t, const ReleaseCommand& cmd);
   // `delay_ms`: how long the task (and its duplicates) waits before its next attempt.

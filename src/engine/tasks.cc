@@ -23,6 +23,26 @@ Result<uint32_t> PendingParents(Txn& txn, const std::vector<Id>& parents) {
 
 }  // namespace
 
+// D5: a task that becomes a duplicate (same channel and key) of a held task, by its create or a
+// PUT of its channel or key, is locked to the holder at once: a second worker can never take it,
+// and with it the holder's lock.
+Status Engine::LockToKeyHolder(Txn& txn, Task* t) {
+  if (!t->key) return Status::Ok();
+  std::vector<Id> dups;
+  RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
+  for (const Id& d : dups) {
+    if (d == t->id) continue;
+    ASSIGN_OR_RETURN(Task * holder, txn.Get(d));
+    if (holder->assigned()) {
+      t->assigned_to = holder->assigned_to;
+      t->assigned_at = holder->assigned_at;
+      t->lease_expires_at = holder->lease_expires_at;
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
 Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out) {
   ASSIGN_OR_RETURN(Group * g, txn.FindGroup(group_id));
   if (!g) return Status::NotFound("TaskGroup with id " + group_id.Hex() + " not found!");
@@ -45,20 +65,7 @@ Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Tas
   t.parent_ids = nt.parent_ids;
   t.pending_parents = pending;
   t.parents_complete = pending == 0;  // D8: true without parents
-  if (t.key) {
-    // D5: a duplicate made while its key is held is locked to the holder at once.
-    std::vector<Id> dups;
-    RETURN_IF_ERROR(txn.KeyedTasks(t.channel, *t.key, &dups));
-    for (const Id& d : dups) {
-      ASSIGN_OR_RETURN(Task * holder, txn.Get(d));
-      if (holder->assigned()) {
-        t.assigned_to = holder->assigned_to;
-        t.assigned_at = holder->assigned_at;
-        t.lease_expires_at = holder->lease_expires_at;
-        break;
-      }
-    }
-  }
+  RETURN_IF_ERROR(LockToKeyHolder(txn, &t));
   Task* inserted = txn.Insert(std::move(t));
   ++txn.counts().tasks_created;
   txn.EmitTask("task:create", inserted->id);
@@ -123,7 +130,10 @@ Result<Task> Engine::UpdateTask(const Id& id, const TaskPatch& p) {
     if (p.error_delay_s) t->error_delay_s = *p.error_delay_s;
     if (p.is_seed) t->is_seed = *p.is_seed;
     if (p.input) t->input = *p.input;
-    if (p.channel || p.key) txn.NoteKeyChanged(id);
+    if (p.channel || p.key) {
+      txn.NoteKeyChanged(id);
+      if (!t->is_complete && !t->assigned()) RETURN_IF_ERROR(LockToKeyHolder(txn, t));
+    }
     txn.EmitTask("task:update", id);
     return *t;
   });

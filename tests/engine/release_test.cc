@@ -232,6 +232,32 @@ TEST_F(EngineTest, LateDuplicateIsLockedToTheHolder) {  // D5
   EXPECT_EQ(Get(late.id).output, "7");
 }
 
+// D5 through a PUT: a task whose channel or key change makes it a duplicate of a held task is
+// locked to the holder, so no second worker takes it and the holder's lock with it.
+TEST_F(EngineTest, ATaskEditedIntoADuplicateIsLockedToTheHolder) {
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  Make(g, a);
+  Task held = *Take("k", "w1");
+  NewTask elsewhere = Spec("b", "k-other");
+  elsewhere.key = "same";
+  Task moved = Make(g, elsewhere);
+  NewTask rekeyed_spec = Spec("c", "k");
+  rekeyed_spec.key = "different";
+  Task rekeyed = Make(g, rekeyed_spec);
+  TaskPatch to_channel;
+  to_channel.channel = "k";
+  EXPECT_EQ(engine_->UpdateTask(moved.id, to_channel).value().assigned_to, "w1");
+  TaskPatch to_key;
+  to_key.key = std::optional<std::string>("same");
+  EXPECT_EQ(engine_->UpdateTask(rekeyed.id, to_key).value().assigned_to, "w1");
+  EXPECT_FALSE(Take("k", "w2"));
+  ASSERT_TRUE(Done(held.id, "w1", "7").ok());
+  EXPECT_EQ(Get(moved.id).output, "7");
+  EXPECT_EQ(Get(rekeyed.id).output, "7");
+}
+
 TEST_F(EngineTest, BatchReleaseCommitsTheGoodItemsOnly) {  // N8
   Id g = Group();
   Make(g, "a", "c");
