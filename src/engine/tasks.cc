@@ -190,20 +190,6 @@ Status Engine::ReopenTask(Txn& txn, Task* t, int64_t remaining_attempts) {
       if (c) ++c->pending_parents;
     }
   }
-  if (t->assigned() && t->key) {
-    // The duplicates locked with it were locked for this holder's run: unlock them.
-    std::vector<Id> dups;
-    RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
-    for (const Id& d : dups) {
-      ASSIGN_OR_RETURN(Task * x, txn.Get(d));
-      if (d != t->id && x->assigned_to == t->assigned_to) {
-        x->assigned_to.reset();
-        x->assigned_at.reset();
-        x->lease_expires_at = 0;
-        txn.EmitTask("task:update", d);
-      }
-    }
-  }
   t->is_complete = false;
   t->errors.clear();
   t->output = "null";

@@ -258,6 +258,22 @@ TEST_F(EngineTest, ATaskEditedIntoADuplicateIsLockedToTheHolder) {
   EXPECT_EQ(Get(rekeyed.id).output, "7");
 }
 
+// Reference §5.6: a reset changes the task reset only. Resetting a duplicate locked to a holder
+// left the holder's own task free for a second worker (and the holder's release refused).
+TEST_F(EngineTest, ResettingALockedDuplicateLeavesTheHolderItsTask) {
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  Make(Group(), a);
+  Task held = *Take("k", "w1");
+  Task dup = Make(Group(), a);
+  ASSERT_EQ(dup.assigned_to, "w1");
+  ASSERT_TRUE(engine_->ResetTask(dup.id, 2).ok());
+  EXPECT_EQ(Get(held.id).assigned_to, "w1");
+  EXPECT_FALSE(Get(dup.id).assigned_to);
+  ASSERT_TRUE(Done(held.id, "w1", "7").ok());
+  EXPECT_TRUE(Get(held.id).is_complete);
+}
+
 TEST_F(EngineTest, BatchReleaseCommitsTheGoodItemsOnly) {  // N8
   Id g = Group();
   Make(g, "a", "c");
