@@ -136,6 +136,11 @@ void Router::Delete(const std::string& p, Handler h, OnLoop on_loop) {
 const Router::Route* Router::Match(httplib::Request& req) const {
   std::string_view method = req.method;
   if (method == "HEAD") method = "GET";
+  // The original's router (Express, not strict) serves "/api/v1/channels/" as
+  // "/api/v1/channels": so does this one (no API route ends with a slash; the dashboard's
+  // catch-all would take the path first).
+  std::string& path = req.path;
+  if (path.size() > 5 && path.back() == '/' && path.starts_with("/api/")) path.pop_back();
   for (const Route& r : routes_) {
     if (r.method == method && Matches(r, req)) return &r;
   }

@@ -48,6 +48,26 @@ TEST(Router, FirstMatchingRouteOfTheMethodWins) {
   EXPECT_EQ(Route(r, "DELETE", "/api/v1/task_groups"), "none");
 }
 
+// As the original's router (Express, not strict): an API path with a trailing slash is served
+// as the path without it.
+TEST(Router, AnApiPathWithATrailingSlashIsServedAsWithout) {
+  std::string hit;
+  Router r;
+  r.Get("/api/v1/task_groups", Named(&hit, "groups"));
+  r.Get("/api/v1/task_group/([^/]+)", Named(&hit, "group"));
+  r.Get("/other", Named(&hit, "other"));
+  std::string group;
+  EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups/"), "/api/v1/task_groups");
+  EXPECT_EQ(Route(r, "GET", "/api/v1/task_group/abc/", &group), "/api/v1/task_group/([^/]+)");
+  EXPECT_EQ(group, "abc");
+  EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups//"), "none");
+  EXPECT_EQ(Route(r, "POST", "/api/v1/task_groups/"), "none");
+  EXPECT_EQ(Route(r, "GET", "/other/"), "none");
+  r.Get("(/.*)", Named(&hit, "pages"));  // (the dashboard's catch-all comes last)
+  EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups/"), "/api/v1/task_groups");
+  EXPECT_EQ(Route(r, "GET", "/other/"), "(/.*)");
+}
+
 TEST(Router, AnOptionalLastCharacterIsNotPartOfTheLiteralPrefix) {
   std::string hit;
   Router r;
