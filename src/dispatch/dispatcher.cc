@@ -25,7 +25,10 @@ bool SplitUrl(const std::string& url, std::string* origin, std::string* path) {
   return true;
 }
 
-std::string ErrorFromAnswer(const httplib::Result& res, int64_t timeout_ms) {
+// The error a failed push releases its task with: the answer's `error`, else its `message`, as
+// the value they are (an object stays an object: reference §2.2 keeps the error verbatim), else
+// what failed, as a string.
+Json ErrorFromAnswer(const httplib::Result& res, int64_t timeout_ms) {
   if (!res) {
     if (res.error() == httplib::Error::Read || res.error() == httplib::Error::ConnectionTimeout) {
       return "timeout of " + std::to_string(timeout_ms) + "ms exceeded";
@@ -33,11 +36,13 @@ std::string ErrorFromAnswer(const httplib::Result& res, int64_t timeout_ms) {
     return "request to the operator failed: " + httplib::to_string(res.error());
   }
   Json body = Json::parse(res->body, nullptr, false);
-  if (body.is_object()) {  // reference §7.2: response.data.error, else .message
+  if (body.is_object()) {  // reference §7.2: response.data.error || .message (JavaScript's ||)
+    auto truthy = [](const Json& v) {
+      return !(v.is_null() || (v.is_boolean() && !v.get<bool>()) ||
+               (v.is_number() && v.get<double>() == 0) || (v.is_string() && v.empty()));
+    };
     for (const char* field : {"error", "message"}) {
-      if (body.contains(field) && !body[field].is_null()) {
-        return body[field].is_string() ? body[field].get<std::string>() : body[field].dump();
-      }
+      if (body.contains(field) && truthy(body[field])) return body[field];
     }
   }
   return "Request failed with status code " + std::to_string(res->status);

@@ -64,6 +64,8 @@ class Handler(BaseHTTPRequestHandler):
             answer, status = {"error": "the operator could not"}, 200
         elif self.path == "/broken":
             answer, status = {"message": "kaboom"}, 500
+        elif self.path == "/broken-object":
+            answer, status = {"error": {"code": 42, "why": "quota"}, "message": "not this"}, 500
         else:
             answer, status = {"output": "late"}, 200
         data = json.dumps(answer).encode()
@@ -144,6 +146,13 @@ class OperatorTest(unittest.TestCase):
         t = self.task("op_broken", remainingAttempts=1)
         failed = wait_for(lambda: self.get(t)["remainingAttempts"] == 0 and self.get(t))
         self.assertEqual(failed["errors"], ["kaboom"])
+
+    def test_http_500_keeps_an_error_object_as_it_is(self):
+        # Reference §7.2.6 and §2.2: response.data.error, verbatim (it was stored as its JSON text).
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_broken_obj", "url": self.op.url("broken-object")})
+        t = self.task("op_broken_obj", remainingAttempts=1)
+        failed = wait_for(lambda: self.get(t)["remainingAttempts"] == 0 and self.get(t))
+        self.assertEqual(failed["errors"], [{"code": 42, "why": "quota"}])
 
     def test_timeout_is_an_error_and_the_task_runs_again(self):
         self.crew.ok("POST", "api/v1/operators", {"channel": "op_slow", "url": self.op.url("slow")})
