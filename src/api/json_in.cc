@@ -181,7 +181,7 @@ Result<engine::NewTask> TaskFrom(const dom::object& o) {
   if (auto e = Field(o, "isSeed")) {
     ASSIGN_OR_RETURN(t.is_seed, Bool(*e, "isSeed"));
   }
-  if (Field(o, "errorDelayInSeconds")) {
+  if (Has(o, "errorDelayInSeconds")) {  // (null: no delay, as 0: reference §2.2, §4.3.1)
     ASSIGN_OR_RETURN(t.error_delay_s, Delay(o, "errorDelayInSeconds"));
   }
   if (auto e = Field(o, "input")) t.input = Raw(*e);
@@ -330,7 +330,7 @@ Result<engine::TaskPatch> ParseTaskPatch(std::string_view body) {
   if (auto e = Field(o, "progressWeight")) {
     ASSIGN_OR_RETURN(p.progress_weight, Number(*e, "progressWeight"));
   }
-  if (Field(o, "errorDelayInSeconds")) {
+  if (Has(o, "errorDelayInSeconds")) {  // (null: no delay, as 0)
     ASSIGN_OR_RETURN(p.error_delay_s, Delay(o, "errorDelayInSeconds"));
   }
   if (auto e = Field(o, "isSeed")) {

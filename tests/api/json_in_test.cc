@@ -41,6 +41,20 @@ TEST(JsonIn, AnErrorReleaseIgnoresItsChildren) {
       Code::kInvalidArgument);
 }
 
+// Reference §2.2: errorDelayInSeconds is the body's value when the key is there, else 30; null
+// means no delay (§4.3.1 delays only when it is non-zero).
+TEST(JsonIn, AnErrorDelayOfNullIsNoDelay) {
+  bool is_array = false;
+  auto delay = [&](const std::string& extra) {
+    auto r = ParseNewTasks(R"({"name":"n","channel":"c")" + extra + "}", &is_array);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? r->at(0).error_delay_s : -1;
+  };
+  EXPECT_EQ(delay(""), 30);
+  EXPECT_EQ(delay(R"(,"errorDelayInSeconds":null)"), 0);
+  EXPECT_EQ(delay(R"(,"errorDelayInSeconds":5)"), 5);
+}
+
 // Each text stands alone, whatever the thread's earlier texts were: longer or shorter, and
 // one past the size from which the builder is not kept.
 TEST(JsonIn, EachOutputIsItsOwnWhateverCameBefore) {
