@@ -226,7 +226,8 @@ int Run(int argc, char** argv) {
                   "CREW_RELAXED_DURABILITY=1)");
   start->add_flag("--sync-leases", config.sync_leases,
                   "Acquire and heartbeat answer after their lease is synced too (by default it is "
-                  "synced with the next sync, <= 5 ms later) (env CREW_SYNC_LEASES=1)");
+                  "handed to the OS before the answer and synced with the next sync, <= 5 ms "
+                  "later) (env CREW_SYNC_LEASES=1)");
   start->add_option("--auth-token", config.auth_token,
                     "Require 'Authorization: Bearer TOKEN' on /api/ (env CREW_AUTH_TOKEN)");
   start->add_option("--tls-cert", config.tls_cert,

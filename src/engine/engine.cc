@@ -303,10 +303,11 @@ Result<uint64_t> Engine::EndTurn() {
   // that write is sticky)
   if (store_->failed()) return store_->WriteError();
   if (!seq) seq = store_->db()->GetLatestSequenceNumber();
-  if (store_->relaxed()) RETURN_IF_ERROR(store_->FlushWal());
-  if (gathered_lease_.exchange(false, std::memory_order_relaxed)) {
-    if (store_->SyncSoon(seq)) Publish(seq);  // else the store's on-durable callback will
-  }
+  const bool leases = gathered_lease_.exchange(false, std::memory_order_relaxed);
+  // A lease is answered before its sync, but not before the OS has it: a crash of crew (even
+  // kill -9) loses no answered lease; a power loss before its sync can (README, Durability).
+  if (store_->relaxed() || leases) RETURN_IF_ERROR(store_->FlushWal());
+  if (leases && store_->SyncSoon(seq)) Publish(seq);  // else the store's on-durable callback will
   return seq;
 }
 

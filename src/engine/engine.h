@@ -40,10 +40,10 @@ struct EngineOptions {
   int64_t expired_group_age_ms = 7 * 86'400'000LL;  // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
   int64_t clean_interval_ms = 3'600'000;            // hourly, as the original's cron
   int clean_batch = 20;
-  // Acquire and heartbeat answer once their lease is written, and it is synced with the next WAL
-  // sync (at most Store::kLazySyncDelay later): a lease lost to a power cut or a crash only hands
-  // its task out again, as an expired lease does (D2). True: they wait for the sync too
-  // (--sync-leases).
+  // Acquire and heartbeat answer once their lease is handed to the OS (a crash of crew loses
+  // none), and it is synced with the next WAL sync (at most Store::kLazySyncDelay later): a lease
+  // lost to a power cut only hands its task out again, as an expired lease does (D2). True: they
+  // wait for the sync too (--sync-leases).
   bool sync_leases = false;
   // The budget of the task cache (task_cache.h): the records written last, so that a read of a
   // task written a moment ago costs no RocksDB Get.
