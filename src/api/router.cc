@@ -159,16 +159,18 @@ void Router::Label(const std::function<int(std::string_view path_template)>& lab
 
 void Router::InstallInto(httplib::Server& server) const {
   for (const Route& r : routes_) {
+    // (an API path may end with a slash, as Match allows)
+    const std::string pattern = r.source.starts_with("/api/") ? r.source + "/?" : r.source;
     if (r.method == "GET") {
-      server.Get(r.source, r.handler);
+      server.Get(pattern, r.handler);
     } else if (r.method == "POST") {
-      server.Post(r.source, r.handler);
+      server.Post(pattern, r.handler);
     } else if (r.method == "PUT") {
-      server.Put(r.source, r.handler);
+      server.Put(pattern, r.handler);
     } else if (r.method == "PATCH") {
-      server.Patch(r.source, r.handler);
+      server.Patch(pattern, r.handler);
     } else {
-      server.Delete(r.source, r.handler);
+      server.Delete(pattern, r.handler);
     }
   }
 }
