@@ -37,6 +37,12 @@ inline void ReplyError(httplib::Response& res, const Status& s) {
 // quiet spell says how many were left out since the one before. Thread-safe.
 void LogServerError(const std::string& method, const std::string& path, const std::string& what);
 
+// The error of a Status, a 5xx logged too (a handler's failure rather than the client's).
+inline void ReplyFailure(const httplib::Request& req, httplib::Response& res, const Status& s) {
+  if (HttpStatus(s.code()) >= 500) LogServerError(req.method, req.path, s.ToString());
+  ReplyError(res, s);
+}
+
 // A handler that answers 200 with the JSON text it returns, or the error of its Status.
 using JsonHandler = std::function<Result<std::string>(const httplib::Request&)>;
 httplib::Server::Handler Json(JsonHandler h);

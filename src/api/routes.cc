@@ -40,16 +40,10 @@ struct TaskStream {
 
 void ReplyTasks(const Engine* e, const Request& req, httplib::Response& res,
                 Result<std::vector<Id>> ids) {
-  auto refuse = [&](const Status& status) {  // (as Json() does)
-    if (HttpStatus(status.code()) >= 500) {
-      LogServerError(req.method, req.path, status.ToString());
-    }
-    ReplyError(res, status);
-  };
-  if (!ids.ok()) return refuse(ids.status());
+  if (!ids.ok()) return ReplyFailure(req, res, ids.status());
   if (ids->size() <= kWholeUpTo) {
     auto tasks = e->ReadTasks(*ids);
-    if (!tasks.ok()) return refuse(tasks.status());
+    if (!tasks.ok()) return ReplyFailure(req, res, tasks.status());
     return ReplyJson(res, 200, ArrayJson(*tasks, TaskJson));
   }
   auto stream = std::make_shared<TaskStream>();
@@ -325,10 +319,7 @@ httplib::Server::Handler Json(JsonHandler h) {
       if (r.ok()) {
         ReplyJson(res, 200, std::move(r).value());
       } else {
-        if (HttpStatus(r.status().code()) >= 500) {
-          LogServerError(req.method, req.path, r.status().ToString());
-        }
-        ReplyError(res, r.status());
+        ReplyFailure(req, res, r.status());
       }
     } catch (const std::exception& ex) {
       LogServerError(req.method, req.path, std::string("unexpected exception: ") + ex.what());

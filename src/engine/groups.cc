@@ -4,6 +4,7 @@
 #include <set>
 #include <span>
 #include <thread>
+#include <utility>
 
 #include "engine/txn.h"
 
@@ -161,15 +162,13 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
   RETURN_IF_ERROR(GroupTaskIds(store_, id, &ids));
   // With a seed among them, all tasks but the seeds go (read before the first Txn; the Txns
   // read again the tasks they change).
-  bool has_seed = false;
-  std::vector<bool> seed(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    ASSIGN_OR_RETURN(auto t, LoadTask(ids[i]));
-    seed[i] = t && t->is_seed;
-    has_seed = has_seed || seed[i];
-  }
   std::vector<Id> going, kept;
-  for (size_t i = 0; i < ids.size(); ++i) (has_seed && !seed[i] ? going : kept).push_back(ids[i]);
+  for (const Id& tid : ids) {
+    ASSIGN_OR_RETURN(auto t, LoadTask(tid));
+    (t && t->is_seed ? kept : going).push_back(tid);
+  }
+  const bool has_seed = !kept.empty();
+  if (!has_seed) std::swap(going, kept);  // (no seed: every task stays)
   std::set<Id> deleting(going.begin(), going.end());
   auto erase = [&](Txn& txn, std::span<const Id> list) -> Status {
     for (const Id& tid : list) RETURN_IF_ERROR(EraseTask(txn, tid, deleting, false));
