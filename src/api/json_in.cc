@@ -379,7 +379,7 @@ Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body) {
   for (dom::element e : dom::array(root)) {
     if (!e.is_object()) return Status::Invalid("every release item must be an object");
     dom::object o(e);
-    ReleaseItem item{"", Status::Invalid("taskId is required")};
+    ReleaseItem item{std::nullopt, Status::Invalid("taskId is required")};
     if (auto id = Field(o, "taskId"); id && id->is_string()) {
       item.task_id = std::string(id->get_string().value_unsafe());
       item.command = ReleaseFrom(o);

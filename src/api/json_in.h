@@ -21,7 +21,8 @@ struct AcquireRequest {
 };
 
 struct ReleaseItem {
-  std::string task_id;  // as given; the route checks it
+  // As given (none: missing or not a string); the route checks it.
+  std::optional<std::string> task_id;
   Result<engine::ReleaseCommand> command;
 };
 

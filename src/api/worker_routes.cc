@@ -54,7 +54,7 @@ Result<std::string> ReleaseMany(RouteContext ctx, const Request& req) {
   std::vector<std::pair<Id, engine::ReleaseCommand>> valid;
   std::vector<size_t> valid_index;
   for (size_t i = 0; i < items.size(); ++i) {
-    auto id = ParseId(items[i].task_id);
+    auto id = ParseId(items[i].task_id.value_or(""));
     if (!items[i].command.ok()) {
       early[i] = items[i].command.status();
     } else if (!id.ok()) {
@@ -65,10 +65,14 @@ Result<std::string> ReleaseMany(RouteContext ctx, const Request& req) {
     }
   }
   auto results = ctx.engine->ReleaseBatch(valid);
+  // (an item without a string taskId is answered with "taskId": null)
+  auto task_id = [&](size_t i) {
+    return items[i].task_id ? engine::JsonQuote(*items[i].task_id) : std::string("null");
+  };
   std::vector<std::string> answers(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     if (early[i]) {
-      answers[i] = "{\"taskId\":" + engine::JsonQuote(items[i].task_id) +
+      answers[i] = "{\"taskId\":" + task_id(i) +
                    ",\"status\":" + std::to_string(HttpStatus(early[i]->code())) +
                    ",\"message\":" + engine::JsonQuote(early[i]->message()) + "}";
     }
@@ -76,7 +80,7 @@ Result<std::string> ReleaseMany(RouteContext ctx, const Request& req) {
   for (size_t k = 0; k < valid.size(); ++k) {
     size_t i = valid_index[k];
     const auto& r = results[k];
-    std::string head = "{\"taskId\":" + engine::JsonQuote(items[i].task_id) + ",\"status\":";
+    std::string head = "{\"taskId\":" + task_id(i) + ",\"status\":";
     answers[i] = r.ok() ? head + "200,\"task\":" + TaskJson(*r) + "}"
                         : head + std::to_string(HttpStatus(r.status().code())) +
                               ",\"message\":" + engine::JsonQuote(r.status().message()) + "}";

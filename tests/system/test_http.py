@@ -181,8 +181,12 @@ class HttpTest(unittest.TestCase):
             {"taskId": a["_id"], "workerId": "w", "output": 1},
             {"taskId": b["_id"], "workerId": "intruder", "output": 2},
             {"taskId": "0" * 24, "workerId": "w"},
-            {"taskId": "bad", "workerId": "w"}])
-        self.assertEqual([x["status"] for x in answer], [200, 409, 404, 400])
+            {"taskId": "bad", "workerId": "w"},
+            {"workerId": "w"},
+            {"taskId": 7, "workerId": "w"}])
+        self.assertEqual([x["status"] for x in answer], [200, 409, 404, 400, 400, 400])
+        self.assertEqual([x["taskId"] for x in answer[3:]], ["bad", None, None])
+        self.assertEqual(answer[4]["message"], "taskId is required")
         self.assertTrue(answer[0]["task"]["isComplete"])
         self.assertFalse(self.crew.ok("GET", f"/api/v1/task/{b['_id']}")["isComplete"])
         self.refused("POST", "/api/v1/tasks/release", 400, {"taskId": a["_id"]})
