@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "storage/store.h"
@@ -27,12 +28,31 @@ class WalSpareTest : public ::testing::Test {
     o.relaxed_durability = relaxed;
     return std::move(Store::Open(o)).value();
   }
-  void Put(Store& store, const std::string& key) {
+  // Writes key (and waits for its sync if `sync`): false on a failure.
+  static bool Append(Store& store, const std::string& key, bool sync) {
     rocksdb::WriteBatch b;
     b.Put(store.handle(Cf::kMeta), key, std::string(300, 'v'));
     uint64_t seq = 0;
-    ASSERT_TRUE(store.Write(&b, &seq).ok());
-    ASSERT_TRUE(store.WaitDurable(seq).ok());
+    return store.Write(&b, &seq).ok() && (!sync || store.WaitDurable(seq).ok());
+  }
+  void Put(Store& store, const std::string& key) { ASSERT_TRUE(Append(store, key, true)); }
+  // A child process opens the store, runs `work` and dies without closing it (as kill -9
+  // would).
+  void CrashAfter(const std::function<bool(Store&)>& work) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) _exit(work(*Open()) ? 0 : 1);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  // Keys k0 .. k(n-1) are there after the store is opened again.
+  void ExpectKeys(int n, const char* otherwise) {
+    auto store = Open();
+    for (int i = 0; i < n; ++i) {
+      auto v = store->Get(Cf::kMeta, "k" + std::to_string(i));
+      ASSERT_TRUE(v.ok() && v->has_value()) << "k" << i << " " << otherwise;
+    }
   }
   std::vector<uint64_t> WalSizes() {
     std::vector<uint64_t> out;
@@ -64,76 +84,40 @@ TEST_F(WalSpareTest, TheFirstWalIsPreparedAndWritesOverwriteIt) {
 }
 
 TEST_F(WalSpareTest, AZeroTailLeftByACrashReplays) {
-  // A child process writes and dies without closing (as kill -9 would): its WAL is the data
-  // followed by the rest of the spare's zeros.
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto store = Open();
-    for (int i = 0; i < 100; ++i) Put(*store, "k" + std::to_string(i));
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // Its WAL is the data followed by the rest of the spare's zeros.
+  CrashAfter([&](Store& store) {
+    for (int i = 0; i < 100; ++i) {
+      if (!Append(store, "k" + std::to_string(i), /*sync=*/true)) return false;
+    }
+    return true;
+  });
   EXPECT_EQ(WalSizes(), std::vector<uint64_t>{1u << 20});
-  auto store = Open();
-  for (int i = 0; i < 100; ++i) {
-    auto v = store->Get(Cf::kMeta, "k" + std::to_string(i));
-    ASSERT_TRUE(v.ok() && v->has_value()) << "k" << i << " was acknowledged, then lost";
-  }
+  ExpectKeys(100, "was acknowledged, then lost");
 }
 
 TEST_F(WalSpareTest, AnAppendHandedToTheOsSurvivesACrashOfTheProcess) {
   // What an event loop's turn relies on before it answers a lease: Write hands the append to
-  // the OS (through the spare's mapping), no sync. The child dies without closing.
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto store = Open();
+  // the OS, without a sync.
+  CrashAfter([&](Store& store) {
     for (int i = 0; i < 100; ++i) {
-      rocksdb::WriteBatch b;
-      b.Put(store->handle(Cf::kMeta), "k" + std::to_string(i), std::string(300, 'v'));
-      uint64_t seq = 0;
-      if (!store->Write(&b, &seq).ok()) _exit(1);
+      if (!Append(store, "k" + std::to_string(i), /*sync=*/false)) return false;
     }
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  auto store = Open();
-  for (int i = 0; i < 100; ++i) {
-    auto v = store->Get(Cf::kMeta, "k" + std::to_string(i));
-    ASSERT_TRUE(v.ok() && v->has_value()) << "k" << i << " was handed to the OS, then lost";
-  }
+    return true;
+  });
+  ExpectKeys(100, "was handed to the OS, then lost");
 }
 
 TEST_F(WalSpareTest, ALogThatOutgrowsItsSpareGoesOnAppending) {
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto store = Open();  // a spare of 1 MB; ~3 MB written
+  CrashAfter([&](Store& store) {  // a spare of 1 MB; ~3 MB written
     for (int i = 0; i < 10000; ++i) {
-      rocksdb::WriteBatch b;
-      b.Put(store->handle(Cf::kMeta), "k" + std::to_string(i), std::string(300, 'v'));
-      uint64_t seq = 0;
-      if (!store->Write(&b, &seq).ok()) _exit(1);
-      if (i % 1000 == 999 && !store->WaitDurable(seq).ok()) _exit(1);
+      if (!Append(store, "k" + std::to_string(i), /*sync=*/i % 1000 == 999)) return false;
     }
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return true;
+  });
   const std::vector<uint64_t> sizes = WalSizes();
   ASSERT_EQ(sizes.size(), 1u);
   EXPECT_GT(sizes[0], 3u << 20);
-  auto store = Open();
-  for (int i = 0; i < 10000; ++i) {
-    auto v = store->Get(Cf::kMeta, "k" + std::to_string(i));
-    ASSERT_TRUE(v.ok() && v->has_value()) << "k" << i << " lost";
-  }
+  ExpectKeys(10000, "lost");
 }
 
 TEST_F(WalSpareTest, AGracefulCloseTrimsTheLogToItsData) {
