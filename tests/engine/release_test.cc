@@ -170,11 +170,7 @@ TEST_F(EngineTest, AnErrorThatDelaysItsWorkgroupWaitsForTheWorkgroupsDelay) {
   t.error_delay_s = 1000;
   Make(g, t);
   Task held = *Take("c");
-  ReleaseCommand cmd;
-  cmd.worker_id = "w";
-  cmd.error = "\"rate limited\"";
-  cmd.workgroup_delay_s = 5;
-  ASSERT_TRUE(engine_->Release(held.id, cmd).ok());
+  ASSERT_TRUE(Fail(held.id, "w", "\"rate limited\"", 5).ok());
   EXPECT_EQ(Get(held.id).run_after, kStart + 5000);
   EXPECT_FALSE(Take("c"));
   Advance(5001);

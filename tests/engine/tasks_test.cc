@@ -424,11 +424,7 @@ TEST_F(EngineTest, StateSurvivesARestart) {
   Make(g, t);
   Make(g, "other", "c");
   Task held = *Take("c");
-  ReleaseCommand cmd;
-  cmd.worker_id = "w";
-  cmd.error = "\"e\"";
-  cmd.workgroup_delay_s = 10;
-  ASSERT_TRUE(engine_->Release(held.id, cmd).ok());
+  ASSERT_TRUE(Fail(held.id, "w", "\"e\"", 10).ok());
   Task second = *Take("c");
   Reopen();
   EXPECT_EQ(engine_->CountGroups(), 1);

@@ -121,10 +121,11 @@ class EngineTest : public ::testing::Test {
     return engine_->Release(id, cmd);
   }
   Result<Task> Fail(const Id& id, const std::string& worker = "w",
-                    const std::string& error = "\"e\"") {
+                    const std::string& error = "\"e\"", double workgroup_delay_s = 0) {
     ReleaseCommand cmd;
     cmd.worker_id = worker;
     cmd.error = error;
+    cmd.workgroup_delay_s = workgroup_delay_s;
     return engine_->Release(id, cmd);
   }
   Task Get(const Id& id) { return engine_->GetTask(id).value(); }
