@@ -33,7 +33,10 @@ struct LoopServer::Conn {
   std::string in;                          // received, not yet consumed
   std::unique_ptr<httplib::Request> next;  // the request being received
   RequestHead head;                        // what its head says, once complete
-  bool continue_sent = false;
+  bool continue_sent = false;              // (or due, below)
+  bool continue_due = false;  // its "100 Continue" leaves once the earlier answers are written
+  // A request that closes the connection was read: nothing it sent after that is served.
+  bool last_request = false;
   loop::Clock::time_point request_started;
 
   std::string out;  // answers to write

@@ -52,14 +52,15 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
   hooks_.finish(*req, res, route, std::chrono::duration<double>(Clock::now() - started).count());
   const bool head_only = req->method == "HEAD";
   bool close = c->pool_close || stopping_;
-  if (!res.content_provider_ || head_only) {
-    std::string answer = AnswerHead(res, res.body.size(), false, close, options_.default_headers);
+  // A stream: with a length (a download) in order, else chunked until the provider is done.
+  const bool chunked =
+      res.content_provider_ && (res.is_chunked_content_provider_ || res.content_length_ == 0);
+  const size_t length = res.content_provider_ ? res.content_length_ : res.body.size();
+  if (!res.content_provider_ || head_only) {  // (HEAD: the head GET's answer would have)
+    std::string answer = AnswerHead(res, length, chunked, close, options_.default_headers);
     if (!head_only) answer += res.body;
     ok = ok && WriteAll(c->fd, answer.data(), answer.size(), wait);
   } else {
-    // A stream: with a length (a download) in order, else chunked until the provider is done.
-    const bool chunked = res.is_chunked_content_provider_ || res.content_length_ == 0;
-    const size_t length = res.content_length_;
     std::string head = AnswerHead(res, length, chunked, close, options_.default_headers);
     ok = ok && WriteAll(c->fd, head.data(), head.size(), wait);
     size_t offset = 0;

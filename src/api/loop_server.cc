@@ -40,6 +40,7 @@ constexpr size_t kReadAhead = 1 << 20;
 // Requests of one connection served in one turn; the rest wait for the next turn, so that a
 // connection with many pipelined requests neither holds up the others nor piles up answers.
 constexpr int kMaxAnswersPerTurn = 32;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 char listen_tag;  // epoll data of the listening socket
 
 // Spare requests a loop keeps (LoopServer::Loop::spare_requests): enough for a turn's answers
@@ -338,7 +339,9 @@ void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
     ssize_t n = recv(c->fd, loop.buf.data(), loop.buf.size(), 0);
     if (n > 0) {
       got += static_cast<size_t>(n);
-      if (!c->lingering && !c->close_after) c->in.append(loop.buf.data(), static_cast<size_t>(n));
+      if (!c->lingering && !c->last_request && !c->close_after) {
+        c->in.append(loop.buf.data(), static_cast<size_t>(n));
+      }
       if (static_cast<size_t>(n) < loop.buf.size()) break;
     } else if (n == 0) {
       c->peer_closed = true;
@@ -352,21 +355,35 @@ void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
   }
   c->last_active = loop.now;
   if (!c->lingering) Serve(loop, c, answers);
-  if (c->peer_closed && c->answering == 0 && !c->pool_route) {
+  if (Served(c)) {
     if (c->out_sent < c->out.size() && !c->lingering) return Watch(loop, c);  // still reading?
     Close(loop, c);
   } else if (c->peer_closed) {
-    Watch(loop, c);  // not readable any more; closed once its held answers are out
+    Watch(loop, c);  // not readable any more; closed once its answers are out
   }
 }
 
+// A connection whose client closed its side is done once it has answered all it was sent.
+bool LoopServer::Served(const Conn* c) {
+  return c->peer_closed && c->answering == 0 && !c->pool_route && c->in.empty();
+}
+
 void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
-  while (!c->pool_route && !c->close_after && !c->in.empty() && !Backlogged(c)) {
+  while (!c->pool_route && !c->last_request && !c->close_after && !c->in.empty() &&
+         !Backlogged(c)) {
     if (c->answering >= kMaxAnswersPerTurn) {
       if (c->held == 0) loop.resume.push_back(c);  // (else once a sync releases them)
       return;
     }
     if (!c->next) {
+      // Empty lines before a request line are skipped (RFC 9112 §2.2: some clients send a
+      // CRLF after a body).
+      size_t blank = 0;
+      while (blank < c->in.size() && (c->in[blank] == '\r' || c->in[blank] == '\n')) ++blank;
+      if (blank > 0) {
+        c->in.erase(0, blank);
+        if (c->in.empty()) break;
+      }
       if (loop.spare_requests.empty()) {
         c->next = std::make_unique<httplib::Request>();
       } else {
@@ -377,19 +394,28 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
     }
     WireRequest w = ParseRequest(c->in, options_.limits, c->next.get(), &c->head);
     if (w.state == WireRequest::State::kIncomplete) {
-      if (w.need_continue && !c->continue_sent) {
+      if (c->peer_closed) {  // the rest of this request can never come
+        c->in.clear();
+        loop.touched.push_back(c);  // (closed there once its answers are out)
+      } else if (w.need_continue && !c->continue_sent) {
+        // In order: after the answers to the requests before it (RFC 9112 §9.3.2).
         c->continue_sent = true;
-        c->out += "HTTP/1.1 100 Continue\r\n\r\n";
-        loop.touched.push_back(c);
+        if (c->answering > 0) {
+          c->continue_due = true;
+        } else {
+          c->out += kContinue;
+          loop.touched.push_back(c);
+        }
       }
       return;
     }
     std::unique_ptr<httplib::Request> req =
         std::move(c->next);  // (moved as a pointer from here on)
     c->head = RequestHead();
-    c->continue_sent = false;
+    c->continue_sent = c->continue_due = false;  // (a body already here needs none)
     if (w.state == WireRequest::State::kRefused) {
       c->in.clear();
+      c->last_request = true;
       Answer a;
       a.conn = c;
       a.req = std::move(req);
@@ -417,6 +443,10 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
   a.req = std::move(req);
   a.started = loop.now;
   a.close = !keep_alive || stopping_;
+  if (a.close) {  // nothing sent after it is served (RFC 9112 §9.6)
+    c->last_request = true;
+    c->in.clear();
+  }
   if (!hooks_.before(*a.req, a.res)) {
     const Router::Route* route = router_->Match(*a.req);
     if (!route) {
@@ -505,7 +535,10 @@ void LoopServer::Emit(Answer& a, const Status& durable, Clock::time_point now) {
   AppendAnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers, &c->out);
   if (a.req->method != "HEAD") c->out += a.res.body;
   if (a.close) c->close_after = true;
-  --c->answering;
+  if (--c->answering == 0 && c->continue_due) {
+    c->continue_due = false;
+    c->out += kContinue;
+  }
   if (a.timed) --in_flight_;
   Loop* loop = c->loop;
   loop->touched.push_back(c);
@@ -550,7 +583,7 @@ void LoopServer::Flush(Loop& loop, Conn* c) {
     c->lingering = true;
     c->linger_until = Clock::now() + kLinger;
   }
-  if (c->peer_closed && c->answering == 0) return Close(loop, c);
+  if (Served(c)) return Close(loop, c);
   if (c->watching_out) Watch(loop, c);
 }
 

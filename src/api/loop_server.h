@@ -113,6 +113,7 @@ class LoopServer {
   void Flush(Loop& loop, Conn* c);
   void Watch(Loop& loop, Conn* c);
   static bool Backlogged(const Conn* c);
+  static bool Served(const Conn* c);
   void Close(Loop& loop, Conn* c);
   void Sweep(Loop& loop, bool stopping);
   void OnPool(Conn* c, const Router::Route* route, std::shared_ptr<httplib::Request> req);

@@ -77,6 +77,7 @@ class Client {
   void SendRaw(const std::string& r) {
     ASSERT_EQ(send(fd_, r.data(), r.size(), MSG_NOSIGNAL), static_cast<ssize_t>(r.size()));
   }
+  void HalfClose() { shutdown(fd_, SHUT_WR); }
   // "<status> <body>" of the next answer, or "" when none came within 5 s.
   std::string Answer() {
     while (true) {
@@ -325,6 +326,77 @@ TEST_F(LoopServerTest, ARequestSeesNothingOfTheOnesBeforeIt) {
   EXPECT_EQ(d.Answer(), "200 GET /seen/third third params: x=y headers: X-Two=b body:");
   c.Send("GET", "/seen/4");
   EXPECT_EQ(c.Answer(), "200 GET /seen/4 4 params: headers: body:");
+}
+
+// A request that closes the connection is its last: what the client pipelined after it is
+// neither run nor answered (RFC 9112 §9.6), so a client that retries it makes no duplicate.
+TEST_F(LoopServerTest, NothingAfterAClosingRequestIsServed) {
+  Start(1);
+  for (const std::string closing :
+       {"POST /write/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        "POST /write/a HTTP/1.0\r\nContent-Length: 0\r\n\r\n"}) {
+    SCOPED_TRACE(closing);
+    const uint64_t before = last_seq_.load();
+    Client c(server_->port());
+    ASSERT_TRUE(c.ok());
+    c.SendRaw(closing + "POST /write/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(c.Answer(), "200 a");
+    EXPECT_EQ(c.Answer(), "") << "closed, and b not answered";
+    EXPECT_EQ(last_seq_.load(), before + 1) << "b was not run";
+  }
+}
+
+// Empty lines before a request line are skipped (RFC 9112 §2.2), e.g. a CRLF some clients
+// send after a body.
+TEST_F(LoopServerTest, EmptyLinesBeforeARequestAreSkipped) {
+  Start(1);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  c.SendRaw("POST /write/a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx\r\n");
+  EXPECT_EQ(c.Answer(), "200 a");
+  c.SendRaw("\r\n\nGET /read/b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.Answer(), "200 b");
+}
+
+// A client that sends many pipelined requests and closes its side gets every answer: more than
+// one turn's worth of them (kMaxAnswersPerTurn), for reads and for writes held for a sync.
+TEST_F(LoopServerTest, AHalfClosedClientGetsEveryAnswer) {
+  Start(1);
+  for (const std::string method : {"GET", "POST"}) {
+    SCOPED_TRACE(method);
+    Client c(server_->port());
+    ASSERT_TRUE(c.ok());
+    std::string all;
+    for (int i = 0; i < 100; ++i) {
+      all += method + (method == "GET" ? " /read/" : " /write/") + std::to_string(i) +
+             " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    }
+    c.SendRaw(all);
+    c.HalfClose();
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(c.Answer(), "200 " + std::to_string(i));
+    EXPECT_EQ(c.Answer(), "");
+  }
+}
+
+// "100 Continue" for a request whose answer must wait behind an earlier one's goes out after
+// that answer, not before it (RFC 9112 §9.3.2: answers in request order).
+TEST_F(LoopServerTest, AContinueLeavesAfterTheAnswersBeforeIt) {
+  Start(1);
+  Client c(server_->port()), other(server_->port());
+  ASSERT_TRUE(c.ok() && other.ok());
+  sync_door_.Shut();
+  c.Send("POST", "/write/a");
+  sync_door_.AwaitSomeoneWaiting();  // a is held for its sync
+  c.SendRaw(
+      "POST /write/b HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  // Sent after b's head, and answered on the same loop: b's head was read by then.
+  other.Send("GET", "/read/x");
+  ASSERT_EQ(other.Answer(), "200 x");
+  sync_door_.Open();
+  EXPECT_EQ(c.Answer(), "200 a");
+  EXPECT_EQ(c.Answer(), "100 ");
+  c.SendRaw("ok");
+  EXPECT_EQ(c.Answer(), "200 b");
 }
 
 TEST_F(LoopServerTest, StopWaitsForHeldAnswers) {

@@ -236,6 +236,9 @@ class HttpTest(unittest.TestCase):
         conn.request("HEAD", f"/api/v1/task_group/{g}/tasks")
         r = conn.getresponse()
         self.assertEqual((r.status, r.read()), (200, b""))
+        # The head GET's answer has: a stream says chunked, not a length of 0.
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        self.assertIsNone(r.getheader("Content-Length"))
         conn.close()
         self.assertEqual(sorted(t["_id"] for t in whole), sorted(t["_id"] for t in made))
         pages = []
