@@ -1,5 +1,6 @@
 #include "api/http_wire.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -172,6 +173,9 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
       value.remove_prefix(1);
     }
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    for (char ch : value) {  // (RFC 9110 §5.5)
+      if (ch == '\0' || ch == '\r') return Refuse(400, "Malformed header value");
+    }
     // (the body's framing stays out of the map: each insertion compares names through the C
     // library's tolower, twice per character two names share, as "Content-Type" and
     // "Content-Length" share eight)
@@ -186,8 +190,18 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
   req->method.assign(method);
   req->version.assign(version);
   req->target.assign(target);
+  // The absolute form (RFC 9112 §3.2.2) names the same resource as its path.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.front() != '/' && target.size() >= scheme.size() &&
+        EqualsNoCase(target.substr(0, scheme.size()), scheme)) {
+      size_t path_start = target.find_first_of("/?", scheme.size());
+      target = path_start == std::string_view::npos ? "" : target.substr(path_start);
+      break;
+    }
+  }
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
+  if (path.empty()) path = "/";  // ("http://host" or "http://host?q")
   // (decode_url appends char by char; a path without an escape is its own decoding)
   if (path.find('%') == std::string_view::npos) {
     req->path.assign(path);
@@ -203,18 +217,34 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
   return std::nullopt;
 }
 
+// A chunk's size line (with its extensions) longer than this is refused.
+constexpr size_t kMaxChunkLine = 1024;
+// A chunked body's framing may take max_body bytes beside its data, and at least this many.
+constexpr size_t kMinChunkFraming = 64 << 10;
+
 // The chunked body starting at buf[0]: kComplete with consumed bytes, kIncomplete, or refused.
-// Appends the data to *body when given; the caller first scans without (a body arriving in many
-// reads is scanned again each time, so that costs its chunk lines only, not its bytes).
-WireRequest ParseChunked(std::string_view buf, const WireLimits& limits, std::string* body) {
-  size_t pos = 0, total = 0;
+// Appends the data to *body when given; the caller first scans without, from *pos (a chunk's
+// start) and *total (the data before it), which it advances past each complete chunk, so that a
+// body arriving in many reads is scanned once. Its framing (size lines, extensions, CRLFs) may
+// take as many bytes as limits.max_body beside its data (kMinChunkFraming at least).
+WireRequest ParseChunked(std::string_view buf, const WireLimits& limits, std::string* body,
+                         size_t* scanned = nullptr, size_t* scanned_data = nullptr) {
+  const size_t max_framing = std::max(limits.max_body, kMinChunkFraming);
+  size_t pos = scanned ? *scanned : 0, total = scanned_data ? *scanned_data : 0;
   while (true) {
+    if (scanned) {
+      *scanned = pos;
+      *scanned_data = total;
+    }
+    if (pos - total > max_framing) {
+      return Refuse(413, "Request body's chunked framing is over the size limit");
+    }
     size_t line_start = pos;
     auto line = NextLine(buf, &pos);
-    if (!line) {
-      if (buf.size() - line_start > 1024) return Refuse(400, "Malformed chunk size");
-      return WireRequest{};
+    if (!line ? buf.size() - line_start > kMaxChunkLine : line->size() > kMaxChunkLine) {
+      return Refuse(400, "Malformed chunk size");
     }
+    if (!line) return WireRequest{};
     std::string_view size_text = line->substr(0, line->find(';'));
     while (!size_text.empty() && size_text.back() == ' ') size_text.remove_suffix(1);
     if (size_text.empty() || size_text.size() > 8) return Refuse(400, "Malformed chunk size");
@@ -264,7 +294,8 @@ WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib
   WireRequest w;
   w.keep_alive = head->keep_alive;
   if (head->chunked) {
-    WireRequest body = ParseChunked(buf.substr(head->len), limits, nullptr);
+    WireRequest body = ParseChunked(buf.substr(head->len), limits, nullptr, &head->chunks_scanned,
+                                    &head->chunk_data);
     if (body.state == State::kRefused) return body;
     if (body.state == State::kIncomplete) {
       w.need_continue = head->expects_continue;

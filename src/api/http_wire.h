@@ -40,6 +40,10 @@ struct RequestHead {
   bool chunked = false;
   bool keep_alive = true;
   bool expects_continue = false;
+  // A chunked body is scanned as it arrives, each read from where the last one stopped: the
+  // end of its last complete chunk, and the data bytes up to there.
+  size_t chunks_scanned = 0;
+  size_t chunk_data = 0;
 };
 
 // Parses the request at the start of `buf` into *req (method, target, path and params decoded,

@@ -218,6 +218,57 @@ TEST(HttpWire, ChunkedBodyOverMaxBodyIs413) {
   EXPECT_EQ(req.body, "helloabc");
 }
 
+// The framing (size lines, extensions, line ends) counts too: a body of one-byte chunks with
+// long extensions is refused once its framing passes max_body (64 KB at least), though its data
+// is small.
+TEST(HttpWire, ChunkedFramingOverMaxBodyIs413) {
+  WireLimits limits;
+  limits.max_body = 1000;
+  const std::string head = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string chunk = "1;" + std::string(1000, 'e') + "\r\nx\r\n";  // 1,007 bytes
+  std::string wire = head;
+  for (int i = 0; i < 60; ++i) wire += chunk;  // ~60 KB of framing
+  httplib::Request req;
+  WireRequest w = Parse(wire + "0\r\n\r\n", &req, limits);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(req.body, std::string(60, 'x'));
+  for (int i = 0; i < 10; ++i) wire += chunk;  // past 64 KB
+  EXPECT_REFUSED(RefusedFor(wire, limits), 413);
+}
+
+TEST(HttpWire, ChunkSizeLineOver1024BytesIs400) {
+  const std::string head = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  EXPECT_REFUSED(RefusedFor(head + "1;" + std::string(1100, 'a') + "\r\nx\r\n0\r\n\r\n"), 400);
+  EXPECT_REFUSED(RefusedFor(head + "1;" + std::string(1100, 'a')), 400);  // (still incomplete)
+}
+
+// A chunked body arriving in many reads, each parsed with the same RequestHead as loop_server
+// does, gives the body it gives in one read (the scan resumes at the last complete chunk).
+TEST(HttpWire, ChunkedBodyReadInManyPiecesIsTheBodyReadAtOnce) {
+  const std::string head = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string wire, expected;
+  for (int i = 1; i <= 200; ++i) {
+    std::string data(static_cast<size_t>(i % 17 + 1), static_cast<char>('a' + i % 26));
+    char size[16];
+    snprintf(size, sizeof size, "%zx", data.size());
+    wire += std::string(size) + "\r\n" + data + "\r\n";
+    expected += data;
+  }
+  wire += "0\r\n\r\n";
+  const std::string full = head + wire;
+  httplib::Request req;
+  RequestHead parsed;
+  WireRequest w;
+  for (size_t n = head.size(); n < full.size(); n += 7) {
+    w = ParseRequest(std::string_view(full).substr(0, n), WireLimits{}, &req, &parsed);
+    ASSERT_EQ(w.state, State::kIncomplete) << "prefix of " << n << " bytes";
+  }
+  w = ParseRequest(full, WireLimits{}, &req, &parsed);
+  ASSERT_EQ(w.state, State::kComplete);
+  EXPECT_EQ(w.consumed, full.size());
+  EXPECT_EQ(req.body, expected);
+}
+
 TEST(HttpWire, ContentLengthOverMaxBodyIs413RightAfterHead) {
   WireLimits limits;
   limits.max_body = 100;

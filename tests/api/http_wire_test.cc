@@ -190,6 +190,24 @@ TEST(HttpWire, ObsFoldLineIs400) {
   EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\n Host: a\r\n\r\n"), 400);
 }
 
+TEST(HttpWire, HeaderValueWithNulOrBareCarriageReturnIs400) {
+  using namespace std::string_literals;
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n"s), 400);
+  EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n"), 400);
+}
+
+// The absolute form names the resource its path names (RFC 9112 §3.2.2).
+TEST(HttpWire, AbsoluteFormTargetIsRoutedByItsPath) {
+  httplib::Request req;
+  ASSERT_EQ(Parse("GET http://example.com:3000/api/v1/x?limit=2 HTTP/1.1\r\n\r\n", &req).state,
+            State::kComplete);
+  EXPECT_EQ(req.path, "/api/v1/x");
+  EXPECT_EQ(req.get_param_value("limit"), "2");
+  httplib::Request bare;
+  ASSERT_EQ(Parse("GET HTTPS://example.com HTTP/1.1\r\n\r\n", &bare).state, State::kComplete);
+  EXPECT_EQ(bare.path, "/");
+}
+
 TEST(HttpWire, KeepAliveRules) {
   struct Case {
     const char* head;
