@@ -158,7 +158,7 @@ Result<std::string> WorkerId(const dom::object& o) {
 }
 
 // A task body (reference §2.2 defaults, SPEC D11).
-Result<engine::NewTask> TaskFrom(const dom::object& o) {
+Result<engine::NewTask> TaskFrom(const dom::object& o, bool with_parents = true) {
   engine::NewTask t;
   ASSIGN_OR_RETURN(t.name, RequiredString(o, "name", 0));
   ASSIGN_OR_RETURN(t.channel, RequiredString(o, "channel", kMaxNameLength));
@@ -185,6 +185,7 @@ Result<engine::NewTask> TaskFrom(const dom::object& o) {
     ASSIGN_OR_RETURN(t.error_delay_s, Delay(o, "errorDelayInSeconds"));
   }
   if (auto e = Field(o, "input")) t.input = Raw(*e);
+  if (!with_parents) return t;
   if (auto e = Field(o, "parentIds")) {
     ASSIGN_OR_RETURN(t.parent_ids, IdList(*e, "parentIds"));
   }
@@ -217,7 +218,8 @@ Result<engine::ChildSpec> ChildFrom(const dom::element& e, size_t index) {
   const std::string where = "children[" + std::to_string(index) + "]";
   if (!e.is_object()) return Status::Invalid(where + " must be an object");
   dom::object o(e);
-  auto task = TaskFrom(o);
+  // (a child's parentIds are the release's to set, whatever it says: reference §2.4)
+  auto task = TaskFrom(o, /*with_parents=*/false);
   if (!task.ok()) return Status::Invalid(where + ": " + task.status().message());
   engine::ChildSpec c;
   c.task = std::move(task).value();

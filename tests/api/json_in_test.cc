@@ -41,6 +41,17 @@ TEST(JsonIn, AnErrorReleaseIgnoresItsChildren) {
       Code::kInvalidArgument);
 }
 
+// Reference §2.4: a child's parentIds are the release's to set; whatever the child says of
+// them, even malformed, is ignored.
+TEST(JsonIn, AChildsOwnParentIdsAreIgnored) {
+  auto r = Release(
+      R"({"workerId":"w","children":[{"name":"x","channel":"c","parentIds":["nope"]},
+                                     {"name":"y","channel":"c","parentIds":"x"}]})");
+  ASSERT_EQ(r.children.size(), 2u);
+  EXPECT_TRUE(r.children[0].task.parent_ids.empty());
+  EXPECT_TRUE(r.children[1].task.parent_ids.empty());
+}
+
 // Reference §2.2: errorDelayInSeconds is the body's value when the key is there, else 30; null
 // means no delay (§4.3.1 delays only when it is non-zero).
 TEST(JsonIn, AnErrorDelayOfNullIsNoDelay) {
