@@ -307,7 +307,8 @@ class Engine {
   Status DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task** out);
   Status ReleaseSuccess(Txn& txn, Task* t, const ReleaseCommand& cmd);
   // `delay_ms`: how long the task (and its duplicates) waits before its next attempt.
-  Status ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64_t delay_ms);
+  Status ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64_t delay_ms,
+                        int64_t workgroup_delay_ms);
   Status CreateChildren(Txn& txn, Task* parent, const ReleaseCommand& cmd);
   Status MarkComplete(Txn& txn, Task* t, const std::string& output);
   Status LockDuplicates(Txn& txn, const Task& t);

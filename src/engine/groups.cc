@@ -14,12 +14,6 @@ using storage::Cf;
 
 namespace {
 
-Result<Group*> RequireGroup(Txn& txn, const Id& id) {
-  ASSIGN_OR_RETURN(Group * g, txn.FindGroup(id));
-  if (!g) return Status::NotFound("TaskGroup with id " + id.Hex() + " not found!");
-  return g;
-}
-
 Status GroupTaskIds(storage::Store* store, const Id& group, std::vector<Id>* out) {
   return store->Scan(Cf::kGroupTasks, storage::IdKey(group), false,
                      [&](std::string_view key, std::string_view) {
@@ -68,7 +62,7 @@ Result<Group> Engine::CreateGroup(const NewGroup& ng) {
 
 Result<Group> Engine::RenameGroup(const Id& id, const std::optional<std::string>& name) {
   return Write<Group>([&](Txn& txn) -> Result<Group> {
-    ASSIGN_OR_RETURN(Group * g, RequireGroup(txn, id));
+    ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
     if (name) g->name = *name;
     txn.Emit(GroupEvent("task_group:update", id, *g));
     return *g;
@@ -104,7 +98,7 @@ Status Engine::InGroupBatches(const Id& group, std::span<const Id> list, Step&& 
     }
     std::span<const Id> piece = list.subspan(from, std::min(batch, list.size() - from));
     RETURN_IF_ERROR(Write<bool>([&](Txn& txn) -> Result<bool> {
-                      RETURN_IF_ERROR(RequireGroup(txn, group).status());
+                      RETURN_IF_ERROR(txn.GetGroup(group).status());
                       RETURN_IF_ERROR(step(txn, piece));
                       return true;
                     }).status());
@@ -138,7 +132,7 @@ Status Engine::DeleteGroup(const Id& id) {
   const size_t batched = BatchedPart(ids.size());
   RETURN_IF_ERROR(InGroupBatches(id, std::span<const Id>(ids).first(batched), erase));
   return Write<bool>([&](Txn& txn) -> Result<bool> {
-           ASSIGN_OR_RETURN(Group * g, RequireGroup(txn, id));
+           ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
            Group before = *g;
            std::vector<Id> last(ids.begin() + static_cast<std::ptrdiff_t>(batched), ids.end());
            RETURN_IF_ERROR(LateGroupTasks(id, ids, &last));
@@ -183,10 +177,14 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     }
     return Status::Ok();
   };
+  // Once every kept task is incomplete again: their pending parents are counted, and each is
+  // locked to its key's holder, a task of another group that holds it (D5).
   auto count = [&](Txn& txn, std::span<const Id> list) -> Status {
     for (const Id& tid : list) {
       ASSIGN_OR_RETURN(Task * t, txn.Find(tid));
-      if (t) RETURN_IF_ERROR(CountPendingParents(txn, t));
+      if (!t) continue;
+      RETURN_IF_ERROR(CountPendingParents(txn, t));
+      RETURN_IF_ERROR(LockToKeyHolder(txn, t));
     }
     return Status::Ok();
   };
@@ -199,7 +197,7 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     kept.clear();
   }
   return Write<Group>([&](Txn& txn) -> Result<Group> {
-    RETURN_IF_ERROR(RequireGroup(txn, id).status());
+    RETURN_IF_ERROR(txn.GetGroup(id).status());
     std::vector<Id> late;
     RETURN_IF_ERROR(LateGroupTasks(id, ids, &late));
     for (const Id& tid : late) {
@@ -210,7 +208,7 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     }
     RETURN_IF_ERROR(erase(txn, going));
     RETURN_IF_ERROR(reopen(txn, kept, false));
-    RETURN_IF_ERROR(count(txn, kept));  // now that every kept task is incomplete again
+    RETURN_IF_ERROR(count(txn, kept));
     txn.Emit(GroupEvent("group:reset", id, std::monostate()));
     return before;
   });
@@ -234,7 +232,7 @@ Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts) {
   const size_t batched = BatchedPart(ids.size());
   RETURN_IF_ERROR(InGroupBatches(id, std::span<const Id>(ids).first(batched), retry));
   return Write<Group>([&](Txn& txn) -> Result<Group> {
-    ASSIGN_OR_RETURN(Group * g, RequireGroup(txn, id));
+    ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
     Group result = *g;
     RETURN_IF_ERROR(retry(txn, std::span<const Id>(ids).subspan(batched)));
     txn.Emit(GroupEvent("group:retry", id, std::monostate()));
@@ -246,7 +244,7 @@ Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts) {
 // meets them (DESIGN.md); resuming loads the parked ones, which re-places them.
 Result<Group> Engine::SetGroupPaused(const Id& id, bool paused) {
   return Write<Group>([&](Txn& txn) -> Result<Group> {
-    ASSIGN_OR_RETURN(Group * g, RequireGroup(txn, id));
+    ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
     g->is_paused = paused;
     if (!paused) {
       std::vector<Id> parked;

@@ -140,10 +140,13 @@ Status Engine::ReleaseSuccess(Txn& txn, Task* t, const ReleaseCommand& cmd) {
 }
 
 // Reference §4.3.1 with D3: the task and each incomplete duplicate lose exactly one attempt and
-// record the error once; the error delay applies to all of them.
-Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64_t delay_ms) {
+// record the error once; the error delay applies to all of them, but for those of the task's
+// workgroup when the release delays it (§4.3.3: its runAfter overrides the error delay's).
+Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64_t delay_ms,
+                              int64_t workgroup_delay_ms) {
   const std::optional<int64_t> run_after =
       delay_ms > 0 ? std::optional<int64_t>(txn.now() + delay_ms) : std::nullopt;
+  const std::optional<std::string> workgroup = workgroup_delay_ms > 0 ? t->workgroup : std::nullopt;
   const int64_t attempts_before = t->remaining_attempts;
   std::vector<Id> targets;
   RETURN_IF_ERROR(txn.WithDuplicates(*t, &targets));
@@ -156,8 +159,11 @@ Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64
     x->lease_expires_at = 0;
     x->remaining_attempts -= 1;
     x->errors.push_back(error);
-    if (run_after) x->run_after = run_after;
-    if (id != t->id) txn.EmitTask("task:update", id);
+    if (workgroup && x->workgroup == workgroup) {
+      x->run_after = txn.now() + workgroup_delay_ms;
+    } else if (run_after) {
+      x->run_after = run_after;
+    }
   }
   if (t->key) {
     Event e;
@@ -170,6 +176,11 @@ Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64
                 error + ",\"isComplete\":false,\"runAfter\":" + at +
                 ",\"remainingAttempts\":" + std::to_string(attempts_before - 1) + "}}";
     txn.Emit(std::move(e));
+  }
+  // (after the key's event: crew-ui pushes its error onto each duplicate it holds, and a
+  // duplicate's own update, read after it, then leaves it with its error once)
+  for (const Id& id : targets) {
+    if (id != t->id) txn.EmitTask("task:update", id);
   }
   return Status::Ok();
 }
@@ -196,10 +207,8 @@ Status Engine::DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task
   if (t->assigned_to != cmd.worker_id) return Status::Conflict("Worker id did not match!");
   const bool delays_workgroup = cmd.workgroup_delay_s > 0 && t->workgroup;
   if (cmd.error) {
-    // (a workgroup delay replaces the task's own error delay: reference §4.3.3)
-    const int64_t delay_ms =
-        SecondsToMs(delays_workgroup ? cmd.workgroup_delay_s : t->error_delay_s);
-    RETURN_IF_ERROR(ReleaseFailure(txn, t, *cmd.error, delay_ms));
+    RETURN_IF_ERROR(ReleaseFailure(txn, t, *cmd.error, SecondsToMs(t->error_delay_s),
+                                   delays_workgroup ? SecondsToMs(cmd.workgroup_delay_s) : 0));
     ++txn.counts().released_error;
   } else {
     std::vector<size_t> order;

@@ -44,8 +44,7 @@ Status Engine::LockToKeyHolder(Txn& txn, Task* t) {
 }
 
 Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out) {
-  ASSIGN_OR_RETURN(Group * g, txn.FindGroup(group_id));
-  if (!g) return Status::NotFound("TaskGroup with id " + group_id.Hex() + " not found!");
+  RETURN_IF_ERROR(txn.GetGroup(group_id).status());
   ASSIGN_OR_RETURN(uint32_t pending, PendingParents(txn, nt.parent_ids));
   Task t;
   t.id = ids_.Next();
@@ -76,6 +75,8 @@ Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Tas
 Result<std::vector<Task>> Engine::CreateTasks(const Id& group_id,
                                               const std::vector<NewTask>& tasks) {
   auto r = Write<std::vector<Task>>([&](Txn& txn) -> Result<std::vector<Task>> {
+    // (D1: an unknown group is 404, even for an empty list)
+    if (tasks.empty()) RETURN_IF_ERROR(txn.GetGroup(group_id).status());
     std::vector<Task> out;
     for (const NewTask& nt : tasks) {
       Task* t;
@@ -180,7 +181,8 @@ Status Engine::DeleteTask(const Id& id) {
 }
 
 // Makes a task new again (task reset, group reset). Children that counted it as complete count
-// it as pending again; their cached parentsComplete is left alone (reference §5.6).
+// it as pending again; their cached parentsComplete is left alone (reference §5.6). Its caller
+// then locks it to its key's holder, if another task holds the key (D5).
 Status Engine::ReopenTask(Txn& txn, Task* t, int64_t remaining_attempts) {
   if (t->is_complete) {
     std::vector<Id> children;
@@ -205,6 +207,7 @@ Result<Task> Engine::ResetTask(const Id& id, int64_t remaining_attempts) {
   auto r = Write<Task>([&](Txn& txn) -> Result<Task> {
     ASSIGN_OR_RETURN(Task * t, txn.Get(id));
     RETURN_IF_ERROR(ReopenTask(txn, t, remaining_attempts));
+    RETURN_IF_ERROR(LockToKeyHolder(txn, t));  // (D5: a held key stays its holder's)
     txn.EmitTask("task:update", id);
     return *t;
   });

@@ -206,6 +206,12 @@ Result<Group*> Txn::FindGroup(const Id& id) {
   return slot.cur ? &*slot.cur : nullptr;
 }
 
+Result<Group*> Txn::GetGroup(const Id& id) {
+  ASSIGN_OR_RETURN(Group * g, FindGroup(id));
+  if (!g) return Status::NotFound("TaskGroup with id " + id.Hex() + " not found!");
+  return g;
+}
+
 Group* Txn::InsertGroup(Group g) {
   NoteIdMade(g.id);
   GroupEntry& entry = groups_[g.id];

@@ -54,6 +54,7 @@ class Txn {
 
   // Groups.
   Result<Group*> FindGroup(const Id& id);
+  Result<Group*> GetGroup(const Id& id);  // kNotFound for an unknown group
   Group* InsertGroup(Group g);
   void EraseGroup(const Id& id);
   bool GroupPaused(const Id& id);

@@ -177,6 +177,44 @@ TEST_F(EngineTest, AnErrorThatDelaysItsWorkgroupWaitsForTheWorkgroupsDelay) {
   EXPECT_EQ(Take("c")->id, held.id);
 }
 
+// Reference §4.3.1 and §4.3.3: the error's delay goes to every duplicate; the workgroup's
+// replaces it only for those of the workgroup.
+TEST_F(EngineTest, AnErrorThatDelaysItsWorkgroupGivesOtherDuplicatesTheErrorDelay) {
+  for (const int64_t error_delay_s : {30, 0}) {
+    SCOPED_TRACE(error_delay_s);
+    const std::string key = "k" + std::to_string(error_delay_s);
+    NewTask a = Spec("a", "c");
+    a.key = key;
+    a.workgroup = "wg";
+    a.error_delay_s = static_cast<double>(error_delay_s);
+    Task limited = Make(Group(), a);
+    NewTask b = Spec("b", "c");
+    b.key = key;
+    b.error_delay_s = 1000;  // (the released task's own delay is the one applied)
+    Task dup = Make(Group(), b);
+    NewTask m = a;
+    m.name = "member";
+    m.key = "another";
+    Task member = Make(Group(), m);
+    ASSERT_EQ(Take("c", "w1")->id, limited.id);
+    const int64_t now = clock_.NowMs();
+    ASSERT_TRUE(Fail(limited.id, "w1", "\"rate limited\"", 5).ok());
+    EXPECT_EQ(Get(limited.id).run_after, now + 5000);
+    if (error_delay_s > 0) {
+      EXPECT_EQ(Get(dup.id).run_after, now + error_delay_s * 1000);
+      EXPECT_FALSE(Take("c", "w2"));
+    } else {
+      EXPECT_FALSE(Get(dup.id).run_after);
+      EXPECT_EQ(Take("c", "w2")->id, dup.id) << "no error delay: ready at once";
+      ASSERT_TRUE(Done(dup.id, "w2").ok());
+    }
+    EXPECT_FALSE(Take("c", "w2")) << "the workgroup waits: " << member.name;
+    Advance(60'000);
+    while (Take("c", "w9")) {
+    }
+  }
+}
+
 TEST_F(EngineTest, KeyedAcquireLocksDuplicatesAndSuccessMergesThem) {  // reference §4.5, D4
   Id g1 = Group(), g2 = Group();
   NewTask a = Spec("a", "k");
@@ -212,6 +250,22 @@ TEST_F(EngineTest, KeyedErrorCostsEachDuplicateExactlyOneAttempt) {  // D3
   EXPECT_EQ(Get(dup.id).remaining_attempts, 2);
   EXPECT_EQ(Get(dup.id).errors.size(), 1u);
   EXPECT_FALSE(Get(dup.id).assigned_to);
+}
+
+// crew-ui pushes a task:release:key's error onto every duplicate it shows; a duplicate's own
+// task:update (its errors as stored) must come after it, or the UI shows the error twice.
+TEST_F(EngineTest, AKeyedErrorsDuplicateUpdatesFollowTheKeysEvent) {
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  Id g = Group();
+  Make(g, a);
+  Make(g, a);
+  Task held = *Take("k");
+  ASSERT_TRUE(Fail(held.id).ok());  // (its sync publishes the acquire's events first)
+  std::vector<std::string> names = recorder_.Names();
+  ASSERT_GE(names.size(), 3u);
+  names.erase(names.begin(), names.end() - 3);
+  EXPECT_EQ(names, (std::vector<std::string>{"task:release:key", "task:update", "task:update"}));
 }
 
 TEST_F(EngineTest, LateDuplicateIsLockedToTheHolder) {  // D5
@@ -254,9 +308,10 @@ TEST_F(EngineTest, ATaskEditedIntoADuplicateIsLockedToTheHolder) {
   EXPECT_EQ(Get(rekeyed.id).output, "7");
 }
 
-// Reference §5.6: a reset changes the task reset only. Resetting a duplicate locked to a holder
-// left the holder's own task free for a second worker (and the holder's release refused).
-TEST_F(EngineTest, ResettingALockedDuplicateLeavesTheHolderItsTask) {
+// D5 through a reset: a reset task that is a duplicate of a held one comes back locked to the
+// holder, so no second worker takes it and the holder's lock with it (the holder's release was
+// then refused). Whether it was the locked duplicate itself or complete before.
+TEST_F(EngineTest, AResetDuplicateIsLockedToTheHolder) {
   NewTask a = Spec("a", "k");
   a.key = "same";
   Make(Group(), a);
@@ -265,9 +320,49 @@ TEST_F(EngineTest, ResettingALockedDuplicateLeavesTheHolderItsTask) {
   ASSERT_EQ(dup.assigned_to, "w1");
   ASSERT_TRUE(engine_->ResetTask(dup.id, 2).ok());
   EXPECT_EQ(Get(held.id).assigned_to, "w1");
-  EXPECT_FALSE(Get(dup.id).assigned_to);
+  EXPECT_EQ(Get(dup.id).assigned_to, "w1");
+  EXPECT_EQ(Get(dup.id).remaining_attempts, 2);
+  EXPECT_FALSE(Take("k", "w2"));
   ASSERT_TRUE(Done(held.id, "w1", "7").ok());
   EXPECT_TRUE(Get(held.id).is_complete);
+  EXPECT_EQ(Get(dup.id).output, "7");
+
+  // A complete task reset while a later duplicate of it is held.
+  Task again = Make(Group(), a);
+  ASSERT_EQ(Take("k", "w3")->id, again.id);
+  ASSERT_TRUE(engine_->ResetTask(held.id, 1).ok());
+  EXPECT_EQ(Get(held.id).assigned_to, "w3");
+  EXPECT_FALSE(Take("k", "w4"));
+  ASSERT_TRUE(Done(again.id, "w3", "8").ok());
+  EXPECT_EQ(Get(held.id).output, "8");
+}
+
+// D5 through a group reset: its tasks that are duplicates of a task another group holds come
+// back locked to the holder; those it held itself are freed with the rest of the group.
+TEST_F(EngineTest, AGroupResetLocksItsDuplicatesToAHolderElsewhere) {
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  Id g1 = Group(), g2 = Group();
+  Task held = Make(g1, a);
+  ASSERT_EQ(Take("k", "w1")->id, held.id);
+  Task dup = Make(g2, a);
+  ASSERT_EQ(dup.assigned_to, "w1");
+  ASSERT_TRUE(engine_->ResetGroup(g2, 3).ok());
+  EXPECT_EQ(Get(dup.id).assigned_to, "w1");
+  EXPECT_FALSE(Take("k", "w2"));
+  ASSERT_TRUE(Done(held.id, "w1", "9").ok());
+  EXPECT_EQ(Get(dup.id).output, "9");
+
+  Id g3 = Group();
+  Task alone = Make(g3, Spec("b", "k"));
+  NewTask other = Spec("c", "k");
+  other.key = "other";
+  Task keyed = Make(g3, other);
+  ASSERT_TRUE(Take("k", "w5"));
+  ASSERT_TRUE(Take("k", "w5"));
+  ASSERT_TRUE(engine_->ResetGroup(g3, 3).ok());
+  EXPECT_FALSE(Get(alone.id).assigned_to);
+  EXPECT_FALSE(Get(keyed.id).assigned_to) << "no holder elsewhere";
 }
 
 TEST_F(EngineTest, BatchReleaseCommitsTheGoodItemsOnly) {  // N8

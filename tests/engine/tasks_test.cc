@@ -10,7 +10,9 @@ namespace {
 
 TEST_F(EngineTest, CreateInUnknownGroupIsNotFoundAndBatchIsAllOrNothing) {
   EXPECT_EQ(engine_->CreateTasks(Id(), {Spec("t", "c")}).status().code(), Code::kNotFound);
+  EXPECT_EQ(engine_->CreateTasks(Id(), {}).status().code(), Code::kNotFound) << "D1";
   Id g = Group();
+  EXPECT_TRUE(engine_->CreateTasks(g, {}).value().empty());
   NewTask bad = Spec("bad", "c");
   bad.parent_ids = {Id()};
   EXPECT_EQ(engine_->CreateTasks(g, {Spec("good", "c"), bad}).status().code(),
