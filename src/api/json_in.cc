@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include "util/http_url.h"
 #include "util/iso_time.h"
 
 namespace crew::api {
@@ -420,6 +421,12 @@ Result<engine::OperatorFields> ParseOperator(std::string_view body, bool create)
     if (auto e = Field(o, "url")) {
       ASSIGN_OR_RETURN(f.url, String(*e, "url"));
     }
+  }
+  // (the server pushes to it: a URL it cannot post to is refused now, not at each push)
+  if (f.url && !SplitHttpUrl(*f.url)) {
+    return Status::Invalid(
+        "url must be an http:// or https:// URL with a host, such as "
+        "http://host:3002/execute/channel (no user name)");
   }
   if (Has(o, "requestConfig")) {
     auto e = Field(o, "requestConfig");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_in.h"
+#include "util/http_url.h"
 #include "util/thread_name.h"
 
 namespace crew::dispatch {
@@ -15,14 +16,16 @@ namespace {
 
 using Json = nlohmann::json;
 
-// "http://host:port/some/path?q" -> ("http://host:port", "/some/path?q").
-bool SplitUrl(const std::string& url, std::string* origin, std::string* path) {
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos) return false;
-  auto slash = url.find('/', scheme + 3);
-  *origin = url.substr(0, slash);
-  *path = slash == std::string::npos ? "/" : url.substr(slash);
-  return true;
+// requestConfig.params as axios sends them: appended to the URL's query, each value as text.
+std::string WithParams(std::string path, const Json& params) {
+  if (!params.is_object()) return path;
+  for (auto& [k, v] : params.items()) {
+    if (v.is_null()) continue;  // (axios leaves out null and undefined)
+    path += path.find('?') == std::string::npos ? '?' : '&';
+    path += httplib::detail::encode_query_param(k) + "=" +
+            httplib::detail::encode_query_param(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return path;
 }
 
 // The error a failed push releases its task with: the answer's `error`, else its `message`, as
@@ -46,6 +49,54 @@ Json ErrorFromAnswer(const httplib::Result& res, int64_t timeout_ms) {
     }
   }
   return "Request failed with status code " + std::to_string(res->status);
+}
+
+// The push itself (reference §7.2 steps 4-6), its answer made into the release's fields: a 2xx
+// answer's own fields (an answer that is no JSON object has none: a success without output, as
+// axios reads it), or the error of a failed one. requestConfig's headers, params, auth
+// ({username, password}) and timeout are honoured as axios does, the timeout no longer than the
+// lease's (a longer push would be handed out again meanwhile); redirects are followed.
+// Answers whether the operator answered with a 2xx.
+bool PostToOperator(const std::string& request_config, const HttpUrl& url, const Json& body,
+                    int64_t timeout_ms, Json* release) {
+  const Json config = Json::parse(request_config, nullptr, false);
+  const Json none;
+  auto setting = [&](const char* name) -> const Json& {
+    return config.is_object() && config.contains(name) ? config[name] : none;
+  };
+  if (const Json& timeout = setting("timeout"); timeout.is_number() && timeout.get<double>() > 0) {
+    timeout_ms = std::min<int64_t>(timeout_ms, static_cast<int64_t>(timeout.get<double>()));
+  }
+  httplib::Client client(url.origin);
+  auto timeout = std::chrono::milliseconds(timeout_ms);
+  client.set_connection_timeout(timeout);
+  client.set_read_timeout(timeout);
+  client.set_write_timeout(timeout);
+  client.set_follow_location(true);
+  if (const Json& auth = setting("auth"); auth.is_object()) {
+    auto text = [&](const char* k) {
+      return auth.contains(k) && auth[k].is_string() ? auth[k].get<std::string>() : std::string();
+    };
+    client.set_basic_auth(text("username"), text("password"));
+  }
+  httplib::Headers headers;
+  if (const Json& h = setting("headers"); h.is_object()) {
+    for (auto& [k, v] : h.items())
+      headers.emplace(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  auto res = client.Post(WithParams(url.path, setting("params")), headers, body.dump(),
+                         "application/json");
+  if (!res || res->status < 200 || res->status >= 300) {
+    (*release)["error"] = ErrorFromAnswer(res, timeout_ms);
+    return false;
+  }
+  Json answer = Json::parse(res->body, nullptr, false);
+  if (answer.is_object()) {
+    for (auto& [k, v] : answer.items()) {
+      if (k != "workerId") (*release)[k] = v;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -126,10 +177,11 @@ std::vector<Dispatcher::Target> Dispatcher::Targets() {
     spdlog::error("dispatch: cannot list operators: {}", ops.status().ToString());
     return out;
   }
-  std::set<std::string> seen;  // the first (newest) operator of a channel serves it
-  for (const auto& o : *ops) {
-    if ((o.is_paused && *o.is_paused) || !seen.insert(o.channel).second) continue;
-    out.push_back({o.id.Hex(), o.channel, o.url, o.request_config});
+  // Reference §7.2: the first (oldest) operator of a channel serves it; paused, none does.
+  std::set<std::string> seen;
+  for (auto o = ops->rbegin(); o != ops->rend(); ++o) {  // (listed newest first)
+    if (!seen.insert(o->channel).second || (o->is_paused && *o->is_paused)) continue;
+    out.push_back({o->id.Hex(), o->channel, o->url, o->request_config});
   }
   return out;
 }
@@ -183,36 +235,18 @@ void Dispatcher::Push(Target t, engine::Acquired a) {
   body["taskId"] = a.task.id.Hex();
 
   Json release = {{"workerId", worker}};
-  std::string origin, path;
-  if (!SplitUrl(t.url, &origin, &path)) {
+  const std::optional<HttpUrl> url = SplitHttpUrl(t.url);
+  if (!url) {  // (refused when the operator is made; an older data dir may hold one)
     push_failed_.fetch_add(1, std::memory_order_relaxed);
     release["error"] = "operator url '" + t.url + "' is not an http(s) URL";
   } else {
-    httplib::Client client(origin);
-    auto timeout = std::chrono::milliseconds(timeout_ms);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
-    client.set_write_timeout(timeout);
-    httplib::Headers headers;
-    Json config = Json::parse(t.request_config, nullptr, false);
-    if (config.is_object() && config["headers"].is_object()) {
-      for (auto& [k, v] : config["headers"].items()) {
-        headers.emplace(k, v.is_string() ? v.get<std::string>() : v.dump());
-      }
+    bool answered = false;
+    try {
+      answered = PostToOperator(t.request_config, *url, body, timeout_ms, &release);
+    } catch (const std::exception& e) {  // (cpp-httplib throws for what it cannot serve)
+      release["error"] = "request to the operator failed: " + std::string(e.what());
     }
-    auto res = client.Post(path, headers, body.dump(), "application/json");
-    Json answer = res ? Json::parse(res->body, nullptr, false) : Json();
-    const bool answered = res && res->status >= 200 && res->status < 300;
     (answered ? pushed_ : push_failed_).fetch_add(1, std::memory_order_relaxed);
-    if (res && res->status >= 200 && res->status < 300 && answer.is_object()) {
-      for (auto& [k, v] : answer.items()) {
-        if (k != "workerId") release[k] = v;
-      }
-    } else if (res && res->status >= 200 && res->status < 300) {
-      release["output"] = res->body.empty() ? Json() : answer;  // a non-object answer: output
-    } else {
-      release["error"] = ErrorFromAnswer(res, timeout_ms);
-    }
   }
   auto cmd = api::ParseRelease(release.dump());
   if (!cmd.ok()) {  // the operator's answer is not a valid release: that is its error

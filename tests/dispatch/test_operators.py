@@ -44,7 +44,22 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
         with self.server.lock:
-            self.server.pushes.append({"path": self.path, "body": body, "auth": self.headers.get("X-Token")})
+            self.server.pushes.append({"path": self.path, "body": body, "auth": self.headers.get("X-Token"),
+                                       "authorization": self.headers.get("Authorization")})
+        if self.path == "/moved":
+            self.send_response(307)
+            self.send_header("Location", "/ok")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path in ("/plain", "/number"):
+            data = b"plain ok" if self.path == "/plain" else b"42"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if self.path == "/slow":
             time.sleep(4)  # past the 2 s lease: the server gives up waiting
         if self.path == "/hang-once" and len([p for p in self.server.pushes if p["path"] == self.path]) == 1:
@@ -56,7 +71,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(0.4)
             with self.server.lock:
                 self.server.in_flight -= 1
-        if self.path in ("/ok", "/hang-once", "/held") and isinstance(body.get("input"), dict):
+        if self.path.split("?")[0] in ("/ok", "/hang-once", "/held") and isinstance(body.get("input"), dict):
             answer, status = {"output": {"doubled": body["input"]["n"] * 2}}, 200
             if self.path == "/ok":
                 answer["children"] = [{"name": "next", "channel": "op_next", "input": {"from": "op"}}]
@@ -189,6 +204,55 @@ class OperatorTest(unittest.TestCase):
         self.assertIsNone(self.get(t)["assignedTo"])
         self.crew.ok("PUT", f"api/v1/operator/{o['_id']}", {"isPaused": False})
         wait_for(lambda: self.get(t)["isComplete"])
+
+    def test_a_url_the_server_cannot_post_to_is_refused(self):
+        # An ftp:// operator aborted the server at its first push (cpp-httplib throws), and at
+        # every restart after.
+        for url in ("ftp://127.0.0.1/x", "ws://h/x", "not a url", "http://h:99999999999/x"):
+            status, answer = self.crew.request("POST", "api/v1/operators", {"channel": "op_bad", "url": url})
+            self.assertEqual(status, 400, url)
+            self.assertIn("url", answer["message"])
+        o = self.crew.ok("POST", "api/v1/operators", {"channel": "op_bad", "url": self.op.url("ok")})
+        self.assertEqual(self.crew.request("PUT", f"api/v1/operator/{o['_id']}", {"url": "file:///etc"})[0], 400)
+        self.assertEqual(self.crew.ok("GET", f"api/v1/operator/{o['_id']}")["url"], self.op.url("ok"))
+
+    def test_an_answer_that_is_no_json_object_completes_without_output(self):
+        # Reference §7.2.5 through axios: a 2xx body that is not an object has no fields.
+        for path in ("plain", "number"):
+            self.crew.ok("POST", "api/v1/operators", {"channel": f"op_{path}", "url": self.op.url(path)})
+            t = self.task(f"op_{path}")
+            done = wait_for(lambda: self.get(t)["isComplete"] and self.get(t))
+            self.assertIsNone(done["output"], path)
+            self.assertEqual(done["errors"], [], path)
+
+    def test_a_redirect_is_followed(self):
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_moved", "url": self.op.url("moved")})
+        t = self.task("op_moved", input={"n": 5})
+        done = wait_for(lambda: self.get(t)["isComplete"] and self.get(t))
+        self.assertEqual(done["output"], {"doubled": 10})
+
+    def test_request_config_params_and_auth_are_sent(self):
+        self.crew.ok("POST", "api/v1/operators", {
+            "channel": "op_ok", "url": self.op.url("ok?x=1"),
+            "requestConfig": {"params": {"accessToken": "s e", "n": 2}, "auth": {"username": "u", "password": "p"},
+                              "timeout": 1500}})
+        t = self.task("op_ok", input={"n": 1})
+        wait_for(lambda: self.get(t)["isComplete"])
+        push = self.op.pushes[0]
+        self.assertEqual(push["path"], "/ok?x=1&accessToken=s%20e&n=2")
+        self.assertEqual(push["authorization"], "Basic dTpw")
+
+    def test_the_first_operator_of_a_channel_serves_it(self):
+        # Reference §7.2.1: the first operator with the channel; paused, none pushes.
+        first = self.crew.ok("POST", "api/v1/operators", {"channel": "op_ok", "url": self.op.url("ok?first"),
+                                                          "isPaused": True})
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_ok", "url": self.op.url("ok?second")})
+        t = self.task("op_ok", input={"n": 1})
+        time.sleep(1.5)
+        self.assertEqual(self.op.pushes, [])
+        self.crew.ok("PUT", f"api/v1/operator/{first['_id']}", {"isPaused": False})
+        wait_for(lambda: self.get(t)["isComplete"])
+        self.assertEqual([p["path"] for p in self.op.pushes], ["/ok?first"])
 
     def test_examine_needs_the_access_token(self):
         t = self.task("op_none")

@@ -3,6 +3,7 @@
 
 #include "storage/keys.h"
 #include "util/coding.h"
+#include "util/http_url.h"
 #include "util/id.h"
 #include "util/iso_time.h"
 
@@ -57,6 +58,23 @@ TEST(IsoTime, ParsesTheFormsClientsSend) {
       {"", std::nullopt},
   };
   for (const auto& c : cases) EXPECT_EQ(ParseIso(c.text), c.ms) << c.text;
+}
+
+TEST(HttpUrl, SplitsHttpAndHttpsUrlsAndRefusesTheRest) {
+  auto split = [](std::string_view url) {
+    auto u = SplitHttpUrl(url);
+    return u ? u->origin + " " + u->path : std::string("refused");
+  };
+  EXPECT_EQ(split("http://127.0.0.1:3002/execute/c?x=1"), "http://127.0.0.1:3002 /execute/c?x=1");
+  EXPECT_EQ(split("HTTPS://Example.com"), "https://Example.com /");
+  EXPECT_EQ(split("http://h?q=1"), "http://h /?q=1");
+  EXPECT_EQ(split("http://h/p#frag"), "http://h /p");
+  EXPECT_EQ(split("http://[::1]:8080/x"), "http://[::1]:8080 /x");
+  for (const char* bad : {"ftp://h/x", "ws://h", "file:///etc/passwd", "h/x", "", "http://",
+                          "http://:80/x", "http://h:0/", "http://h:65536/", "http://h:99999999999/",
+                          "http://h:8x/", "http://h:/", "http://a b/", "http://u@h/"}) {
+    EXPECT_EQ(split(bad), "refused") << bad;
+  }
 }
 
 TEST(Id, HexRoundTripAndRejectsBadText) {
