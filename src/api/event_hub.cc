@@ -8,7 +8,10 @@ namespace crew::api {
 
 std::optional<EventHub::Message> EventHub::Subscription::Next(Clock::time_point until) {
   std::unique_lock<std::mutex> lock(mu_);
+  ++reading_;
   cv_.wait_until(lock, until, [this] { return closed_ || !queue_.empty(); });
+  --reading_;
+  last_read_ = Clock::now();
   if (queue_.empty() || closed_) return std::nullopt;
   Message m = std::move(queue_.front());
   queue_.pop_front();
@@ -46,6 +49,15 @@ bool EventHub::Subscription::Wants(const std::string& room) const {
   return all_rooms_ || rooms_.count(room);
 }
 
+void EventHub::Subscription::CloseWhenUnread(Clock::duration limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unread_limit_ = limit;
+}
+
+bool EventHub::Subscription::Unread(Clock::time_point now) const {
+  return unread_limit_ && reading_ == 0 && now - last_read_ > *unread_limit_;
+}
+
 std::shared_ptr<EventHub::Subscription> EventHub::Subscribe(const std::string& room) {
   auto sub = std::make_shared<Subscription>();
   sub->Join(room);
@@ -79,19 +91,31 @@ void EventHub::Unsubscribe(const std::shared_ptr<Subscription>& sub) {
 void EventHub::OnEvents(const std::vector<engine::Event>& events) {
   std::lock_guard<std::mutex> lock(mu_);
   if (subs_.empty()) return;
+  const auto now = Clock::now();
+  bool gone = false;  // subscriptions closed here leave subs_
   for (const auto& e : events) {
     std::string data;  // serialized once, and only if someone listens
     for (const auto& sub : subs_) {
       std::lock_guard<std::mutex> sub_lock(sub->mu_);
       if (sub->closed_ || !sub->Wants(e.room)) continue;
-      if (data.empty()) data = EventPayloadJson(e);
-      if (sub->queue_.size() >= max_queue_) {
-        sub->closed_ = true;  // too slow: it must reconnect and reload
+      if (sub->Unread(now)) {
+        sub->closed_ = gone = true;  // its reader is gone
+        sub->queue_.clear();
+      } else if (sub->queue_.size() >= max_queue_) {
+        sub->closed_ = gone = true;  // too slow: it must reconnect and reload
       } else {
+        if (data.empty()) data = EventPayloadJson(e);
         sub->queue_.push_back({e.name, data});
       }
       sub->cv_.notify_all();
     }
+  }
+  if (gone) {
+    std::erase_if(subs_, [](const std::shared_ptr<Subscription>& sub) {
+      std::lock_guard<std::mutex> sub_lock(sub->mu_);
+      return sub->closed_;
+    });
+    has_subs_.store(!subs_.empty(), std::memory_order_relaxed);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -41,16 +42,24 @@ class EventHub final : public engine::EngineListener {
     // Rooms this subscription hears ("" = every room). Changeable while subscribed.
     void Join(const std::string& room);
     void Leave(const std::string& room);
+    // Closes it (its queue dropped) when an event comes for it after `limit` without a reader
+    // in Next: a reader gone without a word (a socket.io client's tab killed) then holds no
+    // events. Unset: never.
+    void CloseWhenUnread(Clock::duration limit);
 
    private:
     friend class EventHub;
     bool Wants(const std::string& room) const;  // REQUIRES: mu_ held
+    bool Unread(Clock::time_point now) const;   // REQUIRES: mu_ held
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::set<std::string> rooms_;
     bool all_rooms_ = false;
     std::deque<Message> queue_;
     bool closed_ = false;
+    std::optional<Clock::duration> unread_limit_;
+    int reading_ = 0;  // readers in Next
+    Clock::time_point last_read_ = Clock::now();
   };
 
   explicit EventHub(size_t max_queue = 10000) : max_queue_(max_queue) {}

@@ -53,6 +53,9 @@ struct SocketIo::Session {
   std::mutex mu;
   Clock::time_point last_seen = Clock::now();  // GUARDED_BY(mu)
   bool connected = false;                      // GUARDED_BY(mu): socket.io CONNECT done
+  // When the next ping is due: one every pingInterval, whatever else the polls carry (a client
+  // waits pingInterval + pingTimeout for each, and drops the session when one is late).
+  Clock::time_point next_ping = Clock::now() + std::chrono::milliseconds(kPingIntervalMs);
 };
 
 SocketIo::SocketIo(EventHub* hub, std::string auth_token)
@@ -64,6 +67,8 @@ std::shared_ptr<SocketIo::Session> SocketIo::Open() {
   s->sid = RandomId();
   s->sub = hub_->Subscribe("__none__");  // rooms are joined by watchTaskGroup
   s->sub->Leave("__none__");
+  // A client gone without a word: its events stop piling up once it missed a ping's deadline.
+  s->sub->CloseWhenUnread(std::chrono::milliseconds(kPingIntervalMs + kPingTimeoutMs));
   std::lock_guard<std::mutex> lock(mu_);
   sessions_[s->sid] = s;
   return s;
@@ -196,25 +201,35 @@ void SocketIo::Register(Router& server) {
     auto s = Find(req.get_param_value("sid"));
     if (!s && ClosedLately(req.get_param_value("sid"))) return Text(res, "1");  // (as engine.io)
     if (!s) return EngineError(res, 1, "Session ID unknown");
-    // Long poll: the first message, or a ping when none came for pingInterval.
-    auto first = s->sub->Next(Clock::now() + std::chrono::milliseconds(kPingIntervalMs));
-    if (!first) {
-      if (s->sub->closed()) {
-        Close(s->sid);
-        return Text(res, "1");
-      }
-      return Text(res, "2");
+    // Long poll: the messages queued, waiting for a first one until the next ping is due; the
+    // ping leads the payload when it is.
+    Clock::time_point ping_at;
+    {
+      std::lock_guard<std::mutex> lock(s->mu);
+      ping_at = s->next_ping;
     }
     std::string payload;
     auto add = [&payload](const EventHub::Message& m) {
       if (!payload.empty()) payload.push_back(kSeparator);
       payload += m.name.empty() ? m.data : "42[" + NJson(m.name).dump() + "," + m.data + "]";
     };
-    add(*first);
-    for (size_t n = 1; n < kMaxPacketsPerPoll; ++n) {
-      auto more = s->sub->Next(Clock::now());
-      if (!more) break;
-      add(*more);
+    std::optional<EventHub::Message> first = s->sub->Next(ping_at);
+    if (!first && s->sub->closed()) {
+      Close(s->sid);
+      return Text(res, "1");
+    }
+    if (const auto now = Clock::now(); now >= ping_at) {
+      payload = "2";
+      std::lock_guard<std::mutex> lock(s->mu);
+      s->next_ping = now + std::chrono::milliseconds(kPingIntervalMs);
+    }
+    if (first) {
+      add(*first);
+      for (size_t n = 1; n < kMaxPacketsPerPoll; ++n) {
+        auto more = s->sub->Next(Clock::now());
+        if (!more) break;
+        add(*more);
+      }
     }
     Text(res, payload);
   });

@@ -161,3 +161,37 @@ test('a poll that crosses its session\'s close is answered "close", as engine.io
     await crew.stop();
   }
 });
+
+// Engine.IO's client waits pingInterval + pingTimeout (45 s) for each ping and drops the
+// session when one is late. crew pinged only a poll that waited pingInterval for nothing, so a
+// client hearing an event every few seconds was never pinged, dropped at 45 s ("ping timeout")
+// and lost the events around its reconnection.
+test('a client hearing steady events is pinged and stays connected past 45 s', async () => {
+  const crew = await startCrew();
+  const socket = io(crew.base, { reconnection: false });
+  try {
+    await new Promise((resolve, reject) => { socket.on('connect', resolve); socket.on('connect_error', reject); });
+    let disconnected = '';
+    socket.on('disconnect', (why) => { disconnected = why; });
+    let pings = 0;
+    socket.io.on('ping', () => { pings += 1; });
+    const g = await api(crew.base, 'POST', 'task_groups', { name: 'steady' });
+    socket.emit('watchTaskGroup', { taskGroupId: g._id });
+    await new Promise((r) => setTimeout(r, 200));
+    const heard = new Set();
+    socket.on('task:create', (t) => heard.add(t._id));
+    const made = [];
+    const started = Date.now();
+    while (Date.now() - started < 50000) {
+      made.push((await api(crew.base, 'POST', `task_group/${g._id}/tasks`, { name: 'n', channel: 'steady' }))._id);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(disconnected, '', 'the session stayed up');
+    assert.ok(pings >= 1, `pinged ${pings} times in 50 s`);
+    assert.deepEqual(made.filter((id) => !heard.has(id)), [], 'every event arrived');
+  } finally {
+    socket.close();
+    await crew.stop();
+  }
+});
