@@ -373,6 +373,10 @@ void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool 
   });
 }
 
+void MarkKeepAlive(const httplib::Request& req, bool close, httplib::Response* res) {
+  if (!close && req.version == "HTTP/1.0") res->set_header("Connection", "keep-alive");
+}
+
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 100:

@@ -63,4 +63,8 @@ void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool 
 
 const char* ReasonPhrase(int status);
 
+// An HTTP/1.0 client keeps its connection only when the answer says so (RFC 9112 §9.3): adds
+// "Connection: keep-alive" to an answer to such a request that does not close the connection.
+void MarkKeepAlive(const httplib::Request& req, bool close, httplib::Response* res);
+
 }  // namespace crew::api

@@ -52,6 +52,7 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
   hooks_.finish(*req, res, route, std::chrono::duration<double>(Clock::now() - started).count());
   const bool head_only = req->method == "HEAD";
   bool close = c->pool_close || stopping_;
+  MarkKeepAlive(*req, close, &res);
   // A stream: with a length (a download) in order, else chunked until the provider is done.
   const bool chunked =
       res.content_provider_ && (res.is_chunked_content_provider_ || res.content_length_ == 0);

@@ -532,6 +532,7 @@ void LoopServer::Emit(Answer& a, const Status& durable, Clock::time_point now) {
   std::optional<double> seconds;
   if (a.timed) seconds = std::chrono::duration<double>(now - a.started).count();
   hooks_.finish(*a.req, a.res, a.route, seconds);
+  MarkKeepAlive(*a.req, a.close, &a.res);
   AppendAnswerHead(a.res, a.res.body.size(), false, a.close, options_.default_headers, &c->out);
   if (a.req->method != "HEAD") c->out += a.res.body;
   if (a.close) c->close_after = true;

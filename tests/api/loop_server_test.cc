@@ -87,6 +87,7 @@ class Client {
         size_t len = cl < head_end ? std::stoul(buf_.substr(cl + 16)) : 0;
         if (buf_.size() >= head_end + 4 + len) {
           std::string out = buf_.substr(9, 3) + " " + buf_.substr(head_end + 4, len);
+          last_head_ = buf_.substr(0, head_end);
           buf_.erase(0, head_end + 4 + len);
           return out;
         }
@@ -97,11 +98,13 @@ class Client {
       buf_.append(chunk, static_cast<size_t>(n));
     }
   }
+  const std::string& last_head() const { return last_head_; }
 
  private:
   int fd_ = -1;
   bool ok_ = false;
   std::string buf_;
+  std::string last_head_;  // of the last answer read
 };
 
 class LoopServerTest : public ::testing::Test {
@@ -356,6 +359,22 @@ TEST_F(LoopServerTest, EmptyLinesBeforeARequestAreSkipped) {
   EXPECT_EQ(c.Answer(), "200 a");
   c.SendRaw("\r\n\nGET /read/b HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(c.Answer(), "200 b");
+}
+
+// An HTTP/1.0 client that asks to keep its connection is told it is kept (else it closes it).
+TEST_F(LoopServerTest, AnHttp10KeepAliveIsAnsweredSo) {
+  Start(1);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  c.SendRaw("GET /read/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(c.Answer(), "200 a");
+  EXPECT_NE(c.last_head().find("Connection: keep-alive"), std::string::npos) << c.last_head();
+  c.SendRaw("GET /pool/b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(c.Answer(), "200 b");
+  EXPECT_NE(c.last_head().find("Connection: keep-alive"), std::string::npos) << c.last_head();
+  c.Send("GET", "/read/c");  // (HTTP/1.1: kept without a word)
+  EXPECT_EQ(c.Answer(), "200 c");
+  EXPECT_EQ(c.last_head().find("Connection:"), std::string::npos) << c.last_head();
 }
 
 // A client that sends many pipelined requests and closes its side gets every answer: more than
