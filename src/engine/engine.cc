@@ -20,8 +20,11 @@ namespace {
 // The counters of a channel: kMeta "chan/<name>", EncodeChannelStats.
 constexpr std::string_view kChannelStatsPrefix = "chan/";
 // In kMeta while the counters stored (the channels' records, the groups' stats) are those of the
-// tasks: written by SaveCounters at a clean shutdown, deleted by the next start-up's Load.
-constexpr std::string_view kCountersSaved = "counters_saved";
+// tasks: written by SaveCounters at a clean shutdown, deleted by the next start-up's Load. ("2":
+// a held task counts as failed no more; the counters an older version saved, under the first
+// name, are counted anew.)
+constexpr std::string_view kCountersSaved = "counters_saved2";
+constexpr std::string_view kCountersSavedBefore = "counters_saved";
 // The same for the ready queues (Engine::ready_): kMeta "ready/" str(channel) fixed32(chunk)
 // holds up to kReadyChunk entries of the channel's queue, each ordered(priority) id(12), in
 // order. (A separate marker: a data dir a version without them shut down has counters only.)
@@ -108,6 +111,7 @@ Status Engine::Load() {
     RETURN_IF_ERROR(decode_status);
     done.Delete(meta, kCountersSaved);
   }
+  done.Delete(meta, kCountersSavedBefore);
   ASSIGN_OR_RETURN(auto ready_saved, store_->Get(Cf::kMeta, kReadySaved));
   bool ready_loaded = false;
   if (ready_saved) {

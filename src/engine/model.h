@@ -63,7 +63,9 @@ struct Task {
   std::optional<int64_t> shown_run_after;  // run_after, or a later workgroup delay
 
   bool assigned() const { return assigned_to.has_value(); }
-  bool failed() const { return !is_complete && remaining_attempts < 1; }
+  // Out of attempts and not held (a held one counts as running: each task in one of a group's
+  // counts, as the dashboard counts them).
+  bool failed() const { return !is_complete && remaining_attempts < 1 && !assigned(); }
   bool operator==(const Task&) const = default;
 };
 

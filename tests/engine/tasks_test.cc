@@ -276,6 +276,32 @@ TEST_F(EngineTest, CountersFollowEveryChange) {
   EXPECT_TRUE(engine_->ListChannels().empty());
 }
 
+// A group's counts put each task in one of complete, running, failed or waiting, as the
+// dashboard does: a held task out of attempts (edited so, or a key duplicate locked while
+// exhausted) is running, not failed too, which left a waiting task uncounted.
+TEST_F(EngineTest, AHeldTaskOutOfAttemptsCountsAsRunningNotFailed) {
+  Id g = Group();
+  Task a = Make(g, "a", "c");
+  Make(g, "b", "c2");
+  ASSERT_EQ(Take("c")->id, a.id);
+  TaskPatch none_left;
+  none_left.remaining_attempts = 0;
+  ASSERT_TRUE(engine_->UpdateTask(a.id, none_left).ok());
+  GroupStats s = engine_->GetGroup(g).value().stats;
+  EXPECT_EQ(s.assigned, 1);
+  EXPECT_EQ(s.failed, 0);
+  ASSERT_TRUE(Fail(a.id).ok());
+  s = engine_->GetGroup(g).value().stats;
+  EXPECT_EQ(s.assigned, 0);
+  EXPECT_EQ(s.failed, 1);
+  // Counted the same anew at start-up; counters an older version saved are not read (their
+  // marker goes).
+  ASSERT_TRUE(store_->db()->Put({}, store_->handle(storage::Cf::kMeta), "counters_saved", "").ok());
+  Reopen();
+  EXPECT_EQ(engine_->GetGroup(g).value().stats.failed, 1);
+  EXPECT_FALSE(store_->Get(storage::Cf::kMeta, "counters_saved").value());
+}
+
 // The counters live in memory and are stored only at a clean shutdown (SaveCounters); any other
 // start-up recounts them from the tasks.
 TEST_F(EngineTest, CountersSurviveACrashAndACleanShutdown) {
