@@ -82,11 +82,13 @@ Status ApplyEnvironment(Config* c, const Getenv& getenv) {
 
 Status Validate(const Config& c) {
   if (c.port < 0 || c.port > 65535) return Status::Invalid("the port must be between 0 and 65535");
-  if (!(c.lease_seconds > 0)) {
-    return Status::Invalid("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS must be above 0");
+  // (bounded: the engine keeps times as milliseconds in 64 bits)
+  if (!(c.lease_seconds >= 0.001 && c.lease_seconds <= 31'536'000)) {
+    return Status::Invalid(
+        "CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS must be from 0.001 to 31536000 (a year)");
   }
-  if (!(c.expired_group_days > 0)) {
-    return Status::Invalid("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS must be above 0");
+  if (!(c.expired_group_days > 0 && c.expired_group_days <= 36'500)) {
+    return Status::Invalid("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS must be above 0 and at most 36500");
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return Status::Invalid("TLS needs both --tls-cert and --tls-key");

@@ -1,4 +1,5 @@
 // Lease expiry, delayed-task promotion and expired-group cleanup (SPEC D2, D13).
+#include <charconv>
 #include <chrono>
 #include <climits>
 
@@ -40,10 +41,11 @@ Status ScanDue(storage::Store* store, const std::string& floor, int64_t now, int
   }
 }
 
+// The seconds as JavaScript prints them (reference §4.7): 60, 1.5, 0.25.
 std::string LeaseMessage(int64_t lease_ms) {
-  std::string secs = lease_ms % 1000 == 0 ? std::to_string(lease_ms / 1000)
-                                          : std::to_string(static_cast<double>(lease_ms) / 1000);
-  return "Task not completed in " + secs + " seconds.";
+  char secs[32];
+  char* end = std::to_chars(secs, secs + sizeof secs, static_cast<double>(lease_ms) / 1000).ptr;
+  return "Task not completed in " + std::string(secs, end) + " seconds.";
 }
 
 }  // namespace

@@ -28,6 +28,17 @@ TEST_F(EngineTest, ExpiredLeaseFreesTheTaskAndItsDuplicates) {
   EXPECT_TRUE(Take("k", "w2"));
 }
 
+// The lease's seconds as JavaScript prints them: a fractional lease said "1.500000".
+TEST_F(EngineTest, AFractionalLeaseIsNamedAsJavaScriptPrintsIt) {
+  Close();
+  options_.lease_ms = 1500;
+  Open();
+  Make(Group(), "a", "c");
+  Task held = *Take("c");
+  Advance(1501);
+  EXPECT_EQ(Get(held.id).errors.back(), "\"Task not completed in 1.5 seconds.\"");
+}
+
 // The lease index lives in memory: after a restart, the leases held before it are read back from
 // the task records (LoadLeases) and expire on time, a release before that read is fine, and the
 // entries an earlier build left in kLeases are dropped.

@@ -34,6 +34,14 @@ class CliTest(unittest.TestCase):
         self.assertIn("no-such-flag", r.stderr + r.stdout)
         self.assertEqual(run("start", "--port", "70000").returncode, 1)
         self.assertEqual(run("start", env={"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS": "soon"}).returncode, 1)
+        # Bounded: a lease of 1e17 s overflowed the engine's milliseconds, and every lease expired
+        # at once.
+        for name, value in (("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", "1e17"),
+                            ("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", "0.0001"),
+                            ("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", "1e15")):
+            r = run("start", env={name: value})
+            self.assertEqual(r.returncode, 1, (name, value))
+            self.assertIn(name, r.stderr)
         r = run("start", env={"CREW_HTTP_LOOPS": "0"})
         self.assertEqual(r.returncode, 1)
         self.assertIn("CREW_HTTP_LOOPS", r.stderr)
