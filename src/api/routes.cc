@@ -262,6 +262,7 @@ void AdminRoutes(Router& s, Engine* e, std::function<void()> on_examine) {
     s.Get(path, Json(handler));
     s.Post(path, Json(handler));
     s.Put(path, Json(handler));
+    s.Patch(path, Json(handler));  // (any method: reference §3)
     s.Delete(path, Json(handler));
   }
 }

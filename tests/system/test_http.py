@@ -75,6 +75,14 @@ class HttpTest(unittest.TestCase):
         conn.close()
         self.refused("POST", f"/api/v1/task_group/{g}/tasks", 413, raw=b'{"name":"' + b"x" * (10 << 20) + b'"}')
 
+    def test_the_maintenance_routes_answer_any_method(self):
+        # Reference §3: ANY /api/v1/clean, /bootstrap, /sync (PATCH was 404).
+        for name in ("clean", "bootstrap", "sync"):
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                status, answer = self.crew.request(method, f"/api/v1/{name}")
+                self.assertEqual(status, 200, (method, name))
+                self.assertTrue(answer["success"], (method, name))
+
     def test_cors_preflight(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
         conn.request("OPTIONS", "/api/v1/task_groups", headers={"Access-Control-Request-Headers": "content-type"})

@@ -169,7 +169,7 @@ class ApiDocsTest(unittest.TestCase):
         # Paths built in loops (routes.cc): pause/resume and the maintenance routes, any method.
         routes |= {("post", "/api/v1/task_group/{id}/pause"), ("post", "/api/v1/task_group/{id}/resume")}
         for name in ("clean", "bootstrap", "sync"):
-            routes |= {(m, f"/api/v1/{name}") for m in ("get", "post", "put", "delete")}
+            routes |= {(m, f"/api/v1/{name}") for m in ("get", "post", "put", "patch", "delete")}
         return routes
 
     def test_document_is_openapi_3_with_the_schemas(self):
