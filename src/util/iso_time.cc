@@ -129,37 +129,104 @@ char* WriteIso(int64_t ms, char* to) {
   return to + len;
 }
 
-std::optional<int64_t> ParseIso(std::string_view text) {
-  size_t pos = 0;
-  int year, month, day, hour = 0, minute = 0, second = 0, millis = 0;
-  if (!Digits(text, pos, 4, year) || pos >= text.size() || text[pos++] != '-' ||
-      !Digits(text, pos, 2, month) || pos >= text.size() || text[pos++] != '-' ||
-      !Digits(text, pos, 2, day)) {
-    return std::nullopt;
+namespace {
+
+// How many digits follow text[pos].
+size_t DigitRun(std::string_view text, size_t pos) {
+  size_t n = 0;
+  while (pos + n < text.size() && text[pos + n] >= '0' && text[pos + n] <= '9') ++n;
+  return n;
+}
+
+bool At(std::string_view text, size_t pos, char c) { return pos < text.size() && text[pos] == c; }
+
+// The Monday of the year's ISO week 1 (the week of its first Thursday, so of January 4th), in
+// days since the epoch (a Thursday).
+int64_t WeekOneMonday(int64_t year) {
+  const int64_t jan4 = DaysFromCivil(year, 1, 4);
+  return jan4 - ((jan4 + 3) % 7 + 7) % 7;
+}
+
+// The date part: a calendar date (YYYY, YYYY-MM, YYYY-MM-DD, YYYYMMDD), a week date (YYYY-Www,
+// YYYY-Www-D, YYYYWwwD) or an ordinal date (YYYY-DDD, YYYYDDD); the year may be ±YYYYYY. Its
+// days since the epoch, or nullopt.
+std::optional<int64_t> ParseIsoDate(std::string_view text, size_t& pos) {
+  int64_t year;
+  int digits;
+  if (At(text, pos, '+') || At(text, pos, '-')) {
+    const bool minus = text[pos++] == '-';
+    if (!Digits(text, pos, 6, digits)) return std::nullopt;
+    year = minus ? -digits : digits;
+  } else {
+    if (!Digits(text, pos, 4, digits)) return std::nullopt;
+    year = digits;
+  }
+  const bool dash = At(text, pos, '-');
+  if (At(text, pos + dash, 'W')) {  // week date: week 1 holds the year's first Thursday
+    pos += dash + 1;
+    int week, weekday = 1;
+    if (!Digits(text, pos, 2, week)) return std::nullopt;
+    if (dash ? At(text, pos, '-') : DigitRun(text, pos) == 1) {
+      pos += dash;
+      if (!Digits(text, pos, 1, weekday)) return std::nullopt;
+    }
+    const int64_t days = WeekOneMonday(year) + (week - 1) * 7 + (weekday - 1);
+    if (week < 1 || weekday < 1 || weekday > 7 || days >= WeekOneMonday(year + 1)) {
+      return std::nullopt;  // (week 53 of a year of 52)
+    }
+    return days;
+  }
+  const size_t run = DigitRun(text, pos + dash);
+  if (run == 0) return dash ? std::nullopt : std::optional(DaysFromCivil(year, 1, 1));
+  if (run == 3) {
+    pos += dash;
+    int ordinal;
+    if (!Digits(text, pos, 3, ordinal)) return std::nullopt;
+    if (ordinal < 1 || ordinal > (IsLeap(year) ? 366 : 365)) return std::nullopt;
+    return DaysFromCivil(year, 1, 1) + ordinal - 1;
+  }
+  int month, day = 1;
+  pos += dash;
+  if (!Digits(text, pos, 2, month)) return std::nullopt;
+  if (dash ? At(text, pos, '-') : DigitRun(text, pos) > 0) {
+    pos += dash;
+    if (!Digits(text, pos, 2, day)) return std::nullopt;
   }
   if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > DaysInMonth(year, month)) {
     return std::nullopt;
   }
+  return DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseIso(std::string_view text) {
+  size_t pos = 0;
+  const std::optional<int64_t> days = ParseIsoDate(text, pos);
+  if (!days) return std::nullopt;
+  int hour = 0, minute = 0, second = 0, millis = 0;
   int64_t offset_min = 0;
   if (pos < text.size() && (text[pos] == 'T' || text[pos] == 't' || text[pos] == ' ')) {
     ++pos;
-    if (!Digits(text, pos, 2, hour) || pos >= text.size() || text[pos++] != ':' ||
-        !Digits(text, pos, 2, minute)) {
-      return std::nullopt;
-    }
-    if (pos < text.size() && text[pos] == ':') {
-      ++pos;
-      if (!Digits(text, pos, 2, second)) return std::nullopt;
-      if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
-        ++pos;
-        size_t start = pos;
-        int scale = 100;
-        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-          millis += (text[pos] - '0') * scale;
-          scale /= 10;
+    if (!Digits(text, pos, 2, hour)) return std::nullopt;
+    // Then [:]MM, then [:]SS, then a fraction of the seconds; each colon or none, as the
+    // minutes had it.
+    const bool colons = At(text, pos, ':');
+    if (colons ? true : DigitRun(text, pos) >= 2) {
+      pos += colons;
+      if (!Digits(text, pos, 2, minute)) return std::nullopt;
+      if (colons ? At(text, pos, ':') : DigitRun(text, pos) >= 2) {
+        pos += colons;
+        if (!Digits(text, pos, 2, second)) return std::nullopt;
+        if (At(text, pos, '.') || At(text, pos, ',')) {
           ++pos;
+          const size_t run = DigitRun(text, pos);
+          if (run == 0) return std::nullopt;
+          for (size_t i = 0, scale = 100; i < run; ++i, scale /= 10) {
+            millis += (text[pos + i] - '0') * static_cast<int>(scale);
+          }
+          pos += run;
         }
-        if (pos == start) return std::nullopt;
       }
     }
     if (hour > 24 || minute > 59 || second > 59 || (hour == 24 && (minute || second || millis))) {
@@ -173,7 +240,7 @@ std::optional<int64_t> ParseIso(std::string_view text) {
         ++pos;
         int oh, om = 0;
         if (!Digits(text, pos, 2, oh)) return std::nullopt;
-        if (pos < text.size() && text[pos] == ':') ++pos;
+        if (At(text, pos, ':')) ++pos;
         if (pos < text.size() && !Digits(text, pos, 2, om)) return std::nullopt;
         if (oh > 23 || om > 59) return std::nullopt;
         offset_min = (c == '+' ? 1 : -1) * (oh * 60 + om);
@@ -181,8 +248,7 @@ std::optional<int64_t> ParseIso(std::string_view text) {
     }
   }
   if (pos != text.size()) return std::nullopt;
-  int64_t days = DaysFromCivil(year, month, day);
-  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+  const int64_t secs = *days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
   return secs * 1000 + millis;
 }
 
