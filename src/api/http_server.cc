@@ -184,6 +184,23 @@ void HttpServer::StartHttplib() {
   s.set_write_timeout(30);
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_default_headers({{"Access-Control-Allow-Origin", "*"}});
+  // (httplib's default adds SO_REUSEPORT: a second crew on the same port then started too,
+  // and the kernel split the connections between the two data dirs)
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  // An error httplib answers itself (no route, a body over the limit) gets its JSON message
+  // here: this runs before httplib sets the length of a bodyless answer, which Finish below
+  // runs after.
+  s.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty() || res.content_provider_) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        res.set_content(MessageJson(DefaultMessage(res.status)), "application/json; charset=utf-8");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   // Requests being handled: counted from routing until their answer was written (httplib
   // calls the logger then), so Stop() can let them finish before closing idle connections.
@@ -203,6 +220,14 @@ void HttpServer::StartHttplib() {
     }
   });
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3);
+    // httplib would read one until the connection closed (30 s, then 400). Said so here, before
+    // it reads. (The request is httplib's own, not const: only this hook sees it so.)
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+         req.method == "DELETE") &&
+        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+    }
     if (!counted_here) {
       counted_here = true;
       started_here = std::chrono::steady_clock::now();

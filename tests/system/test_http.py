@@ -285,6 +285,30 @@ class TlsTest(unittest.TestCase):
                     except OSError:
                         time.sleep(0.05)
                 self.assertEqual(body, {"healthy": True})
+                # An error httplib answers itself carries its JSON message with its length, and
+                # the connection serves on (the length said 0 and the body followed it).
+                conn.request("GET", "/api/v1/no-such-route")
+                r = conn.getresponse()
+                self.assertEqual((r.status, json.loads(r.read())), (404, {"message": "Not found"}))
+                conn.request("GET", "/healthz")
+                self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
+                # A POST without Content-Length has no body (it waited 30 s for one, then 400).
+                raw = socket.create_connection(("127.0.0.1", port))
+                tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
+                tls.settimeout(5)
+                tls.sendall(b"POST /api/v1/clean HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := tls.recv(65536):
+                    answer += chunk
+                tls.close()
+                self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
+                # A second crew on the port in use refuses to start (httplib's SO_REUSEPORT let
+                # it listen too, and the kernel split connections between two data dirs).
+                second = subprocess.run([crewproc.CREW, "start", "--data-dir", os.path.join(tmp, "d2"),
+                                         "--port", str(port), "--tls-cert", cert, "--tls-key", key],
+                                        capture_output=True, text=True, timeout=20)
+                self.assertEqual(second.returncode, 1, second.stderr)
+                self.assertIn("cannot listen", second.stderr)
             finally:
                 proc.send_signal(signal.SIGTERM)
                 self.assertEqual(proc.wait(20), 0)
