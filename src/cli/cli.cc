@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -47,6 +49,10 @@ class Fanout final : public engine::EngineListener {
 
 int Fail(const std::string& message) {
   spdlog::error("{}", message);
+  // (heard whatever --log-level says: a start that fails must say why)
+  if (!spdlog::default_logger()->should_log(spdlog::level::err)) {
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+  }
   return 1;
 }
 
@@ -218,16 +224,18 @@ int Run(int argc, char** argv) {
   auto* start = app.add_subcommand("start", "Run the server on an embedded RocksDB store");
   start->add_option("--data-dir", config.data_dir, "Data directory (env CREW_DATA_DIR)")
       ->default_str("./crew-data");
-  start->add_option("--port,-p", config.port, "TCP port (env PORT)")->default_str("3000");
+  auto* port =
+      start->add_option("--port,-p", config.port, "TCP port (env PORT)")->default_str("3000");
   start->add_option("--host", config.host, "Address to listen on (env CREW_HOST)")
       ->default_str("127.0.0.1");
-  start->add_flag("--relaxed-durability", config.relaxed_durability,
-                  "Answer writes before the WAL is synced; sync every 100 ms (env "
-                  "CREW_RELAXED_DURABILITY=1)");
-  start->add_flag("--sync-leases", config.sync_leases,
-                  "Acquire and heartbeat answer after their lease is synced too (by default it is "
-                  "handed to the OS before the answer and synced with the next sync, <= 5 ms "
-                  "later) (env CREW_SYNC_LEASES=1)");
+  auto* relaxed = start->add_flag("--relaxed-durability", config.relaxed_durability,
+                                  "Answer writes before the WAL is synced; sync every 100 ms (env "
+                                  "CREW_RELAXED_DURABILITY=1)");
+  auto* sync_leases = start->add_flag(
+      "--sync-leases", config.sync_leases,
+      "Acquire and heartbeat answer after their lease is synced too (by default it is "
+      "handed to the OS before the answer and synced with the next sync, <= 5 ms "
+      "later) (env CREW_SYNC_LEASES=1)");
   start->add_option("--auth-token", config.auth_token,
                     "Require 'Authorization: Bearer TOKEN' on /api/ (env CREW_AUTH_TOKEN)");
   start->add_option("--tls-cert", config.tls_cert,
@@ -235,7 +243,7 @@ int Run(int argc, char** argv) {
   start->add_option("--tls-key", config.tls_key, "PEM private key (env CREW_TLS_KEY)");
   start
       ->add_option("--log-level", config.log_level,
-                   "trace, debug, info, warn, error (env CREW_LOG_LEVEL)")
+                   "trace, debug, info, warn, error, critical or off (env CREW_LOG_LEVEL)")
       ->default_str("info");
   start
       ->add_option("--log-format", config.log_format,
@@ -259,9 +267,9 @@ int Run(int argc, char** argv) {
   auto* restore_cmd = AddRestoreCommand(app, &restore);
 
   // The environment first; flags given on the command line then override it.
-  Status env = ApplyEnvironment(&config, [](const char* name) { return std::getenv(name); });
+  const EnvErrors env =
+      ApplyEnvironment(&config, [](const char* name) { return std::getenv(name); });
   if (config.log_format == "json") UseLogFormat("json");
-  if (!env.ok()) return Fail(env.message());
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -271,6 +279,15 @@ int Run(int argc, char** argv) {
     return 1;
   }
   if (start->parsed()) {
+    // A variable that could not be read stops the start, unless its flag says the same thing
+    // (--help, --version and the other commands never read them).
+    const std::map<std::string, const CLI::Option*> flag_of = {
+        {"PORT", port}, {"CREW_RELAXED_DURABILITY", relaxed}, {"CREW_SYNC_LEASES", sync_leases}};
+    for (const auto& [name, message] : env) {
+      auto flag = flag_of.find(name);
+      if (flag == flag_of.end() || flag->second->count() == 0) return Fail(message);
+    }
+    if (config.log_format == "json") UseLogFormat("json");  // (its refusals in it too)
     Status valid = Validate(config);
     if (!valid.ok()) return Fail(valid.message());
     UseLogFormat(config.log_format);

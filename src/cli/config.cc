@@ -38,30 +38,42 @@ Status Flag(const char* name, const char* text, bool* out) {
 
 }  // namespace
 
-Status ApplyEnvironment(Config* c, const Getenv& getenv) {
+EnvErrors ApplyEnvironment(Config* c, const Getenv& getenv) {
+  EnvErrors errors;
+  // (a variable that cannot be read leaves its setting as it was)
+  auto note = [&errors](const char* name, const Status& s) {
+    if (!s.ok()) errors[name] = s.message();
+  };
   if (const char* v = getenv("CREW_DATA_DIR"); v && *v) c->data_dir = v;
   if (const char* v = getenv("CREW_HOST"); v && *v) c->host = v;
   if (const char* v = getenv("PORT"); v && *v) {
-    double port;
-    RETURN_IF_ERROR(Number("PORT", v, &port));
-    c->port = static_cast<int>(port);
-    if (port != c->port) return Status::Invalid("PORT must be an integer");
+    double port = -1;
+    Status read = Number("PORT", v, &port);
+    if (read.ok() && !(port >= 0 && port <= 65535 && port == std::floor(port))) {
+      read = Status::Invalid(std::string("PORT must be a whole number from 0 to 65535, got '") + v +
+                             "'");
+    }
+    note("PORT", read);
+    if (read.ok()) c->port = static_cast<int>(port);
   }
   if (const char* v = getenv("CREW_RELAXED_DURABILITY"))
-    RETURN_IF_ERROR(Flag("CREW_RELAXED_DURABILITY", v, &c->relaxed_durability));
+    note("CREW_RELAXED_DURABILITY", Flag("CREW_RELAXED_DURABILITY", v, &c->relaxed_durability));
   if (const char* v = getenv("CREW_SYNC_LEASES"))
-    RETURN_IF_ERROR(Flag("CREW_SYNC_LEASES", v, &c->sync_leases));
+    note("CREW_SYNC_LEASES", Flag("CREW_SYNC_LEASES", v, &c->sync_leases));
   if (const char* v = getenv("CREW_AUTH_TOKEN")) c->auth_token = v;
   if (const char* v = getenv("CREW_TLS_CERT")) c->tls_cert = v;
   if (const char* v = getenv("CREW_TLS_KEY")) c->tls_key = v;
   if (const char* v = getenv("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS"); v && *v) {
-    RETURN_IF_ERROR(Number("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", v, &c->lease_seconds));
+    note("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS",
+         Number("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", v, &c->lease_seconds));
   }
   if (const char* v = getenv("CREW_CLEAN_EXPIRED_GROUPS"); v && *v) {
-    RETURN_IF_ERROR(Flag("CREW_CLEAN_EXPIRED_GROUPS", v, &c->clean_expired_groups));
+    note("CREW_CLEAN_EXPIRED_GROUPS",
+         Flag("CREW_CLEAN_EXPIRED_GROUPS", v, &c->clean_expired_groups));
   }
   if (const char* v = getenv("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS"); v && *v) {
-    RETURN_IF_ERROR(Number("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", v, &c->expired_group_days));
+    note("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS",
+         Number("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", v, &c->expired_group_days));
   }
   if (const char* v = getenv("CREW_LOG_LEVEL"); v && *v) c->log_level = v;
   if (const char* v = getenv("CREW_LOG_FORMAT"); v && *v) c->log_format = v;
@@ -69,15 +81,16 @@ Status ApplyEnvironment(Config* c, const Getenv& getenv) {
   if (const char* v = getenv("CREW_VIRTUAL_OPERATOR_AUTH_TOKEN")) c->virtual_operator_token = v;
   if (const char* v = getenv("CREW_CLOUD_TASK_ACCESS_TOKEN")) c->cloud_task_access_token = v;
   if (const char* v = getenv("CREW_OPERATOR_CONCURRENCY"); v && *v) {
-    RETURN_IF_ERROR(Number("CREW_OPERATOR_CONCURRENCY", v, &c->operator_concurrency));
+    note("CREW_OPERATOR_CONCURRENCY",
+         Number("CREW_OPERATOR_CONCURRENCY", v, &c->operator_concurrency));
   }
   if (const char* v = getenv("CREW_WAL_SPARE_MB"); v && *v) {
-    RETURN_IF_ERROR(Number("CREW_WAL_SPARE_MB", v, &c->wal_spare_mb));
+    note("CREW_WAL_SPARE_MB", Number("CREW_WAL_SPARE_MB", v, &c->wal_spare_mb));
   }
   if (const char* v = getenv("CREW_HTTP_LOOPS"); v && *v) {
-    RETURN_IF_ERROR(Number("CREW_HTTP_LOOPS", v, &c->http_loops));
+    note("CREW_HTTP_LOOPS", Number("CREW_HTTP_LOOPS", v, &c->http_loops));
   }
-  return Status::Ok();
+  return errors;
 }
 
 Status Validate(const Config& c) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "util/status.h"
@@ -38,8 +39,12 @@ struct Config {
 
 using Getenv = std::function<const char*(const char*)>;
 
-// Applies the environment variables that are set. kInvalidArgument names a bad value.
-Status ApplyEnvironment(Config* config, const Getenv& getenv);
+// The variables whose value could not be read, each with its message.
+using EnvErrors = std::map<std::string, std::string>;
+
+// Applies the environment variables that are set; a variable that cannot be read leaves its
+// setting as it was and is answered (crew start fails on it, unless its flag was given).
+EnvErrors ApplyEnvironment(Config* config, const Getenv& getenv);
 // Checks ranges after flags and environment were applied.
 Status Validate(const Config& config);
 

@@ -29,6 +29,23 @@ namespace {
 
 constexpr const char* kSnapshotsDir = "snapshots";  // under the data dir (CreateSnapshot)
 
+// Removes what CreateSnapshot makes under <dir>/snapshots: directories named by a number (and
+// RocksDB's "<number>.tmp" while it builds one), then the directory itself if that emptied it.
+// Nothing else: a data dir may be a directory that held other files before crew used it.
+void RemoveLeftSnapshots(const std::string& dir) {
+  const std::filesystem::path parent = std::filesystem::path(dir) / kSnapshotsDir;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+      name.resize(name.size() - 4);
+    const bool ours = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+    std::error_code ignored;
+    if (ours && entry.is_directory(ignored)) std::filesystem::remove_all(entry.path(), ignored);
+  }
+  std::filesystem::remove(parent, ec);  // (only if empty)
+}
+
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
   if (s.IsNotFound()) return Status::NotFound(s.ToString());
@@ -176,8 +193,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   store->durable_seq_ = raw->GetLatestSequenceNumber();
   // Snapshots a crash left behind (nothing else uses them: the DB's LOCK is ours now), and a
   // WAL spare an earlier start left if this one keeps none.
-  std::error_code ec;
-  std::filesystem::remove_all(std::filesystem::path(options.dir) / kSnapshotsDir, ec);
+  RemoveLeftSnapshots(options.dir);
   if (!store->wal_fs_) WalSpareFileSystem::Discard(options.dir);
   store->background_sync_ = std::thread([st = store.get()] {
     SetThreadName("crew-bgsync");

@@ -54,6 +54,38 @@ class CliTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn("cannot listen", r.stderr)
 
+    def test_a_failed_start_says_why_at_any_log_level(self):
+        with socket.socket() as s, tempfile.TemporaryDirectory() as tmp:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            for level in ("critical", "off"):
+                r = run("start", "--data-dir", tmp, "--port", str(s.getsockname()[1]), "--log-level", level)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("cannot listen", r.stderr, level)
+
+    def test_a_bad_variable_fails_only_a_start_that_reads_it(self):
+        # It broke --help, --version and every command, and a flag could not override it.
+        self.assertEqual(run("--version", env={"PORT": "abc"}).returncode, 0)
+        self.assertEqual(run("--help", env={"PORT": "abc"}).returncode, 0)
+        self.assertEqual(run("backup", "--help", env={"CREW_HTTP_LOOPS": "x"}).returncode, 0)
+        r = run("start", env={"PORT": "abc"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("PORT", r.stderr)
+        self.assertEqual(run("start", env={"PORT": "1e20"}).returncode, 1)
+        crew = Crew("--relaxed-durability", env={"PORT": "abc", "CREW_RELAXED_DURABILITY": "maybe"})
+        crew.stop()  # (started: both flags given)
+
+    def test_a_data_dirs_own_snapshots_folder_is_left_alone(self):
+        # Start-up removes the snapshots a crash left under <data dir>/snapshots, and nothing else
+        # there (it removed the whole folder, whatever it held).
+        with tempfile.TemporaryDirectory() as tmp:
+            os.makedirs(os.path.join(tmp, "snapshots", "7"))
+            with open(os.path.join(tmp, "snapshots", "photo.txt"), "w") as f:
+                f.write("precious")
+            crew = Crew(data_dir=tmp)
+            crew.stop()
+            self.assertEqual(sorted(os.listdir(os.path.join(tmp, "snapshots"))), ["photo.txt"])
+
     def test_unusable_data_dir_exits_1(self):
         with tempfile.TemporaryDirectory() as tmp:
             blocker = os.path.join(tmp, "file")
