@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,9 +49,11 @@ struct EngineOptions {
   // The budget of the task cache (task_cache.h): the records written last, so that a read of a
   // task written a moment ago costs no RocksDB Get.
   size_t task_cache_bytes = 32 << 20;
-  // The tasks one Txn of a large group's delete or retry takes at most (groups.cc): other
-  // writes go on between two.
+  // The tasks one Txn of a large group's delete, reset or retry takes at most (groups.cc):
+  // other writes go on between two.
   size_t group_batch = 1000;
+  // Tests: called after each of those Txns, between two (the state a crash there leaves).
+  std::function<void()> after_group_batch;
 };
 
 // Receives what the engine publishes. Called from writer threads, in commit order; must not
@@ -302,8 +305,18 @@ class Engine {
                                          int64_t skip) const;
 
   // Rules, each run inside a Txn (see the .cc files).
-  Status DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out);
-  Status LockToKeyHolder(Txn& txn, Task* t);
+  // The lease of each key's holder that a run of creates met (nullopt: none holds the key).
+  // Creates make no holder of their own, so within one run the first look per key holds for
+  // the rest (a run of 20,000 tasks of one key looked through all the others for each).
+  struct KeyHolder {
+    std::optional<std::string> assigned_to;
+    std::optional<int64_t> assigned_at;
+    int64_t lease_expires_at = 0;
+  };
+  using KeyHolders = std::map<std::pair<std::string, std::string>, std::optional<KeyHolder>>;
+  Status DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out,
+                      KeyHolders* holders = nullptr);
+  Status LockToKeyHolder(Txn& txn, Task* t, KeyHolders* holders = nullptr);
   Status DoRelease(Txn& txn, const Id& id, const ReleaseCommand& cmd, Task** out);
   Status ReleaseSuccess(Txn& txn, Task* t, const ReleaseCommand& cmd);
   // `delay_ms`: how long the task (and its duplicates) waits before its next attempt.

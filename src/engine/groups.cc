@@ -102,6 +102,7 @@ Status Engine::InGroupBatches(const Id& group, std::span<const Id> list, Step&& 
                       RETURN_IF_ERROR(step(txn, piece));
                       return true;
                     }).status());
+    if (options_.after_group_batch) options_.after_group_batch();
   }
   return Status::Ok();
 }
@@ -147,9 +148,10 @@ Status Engine::DeleteGroup(const Id& id) {
 
 // Reference §5.3 with D10: with seeds in the group, only the seeds stay; every remaining task
 // starts over with `remaining_attempts`, and parentsComplete is recomputed (D8, D13). In
-// batches (above): first the tasks that go, then every task kept starts over held back
-// (parentsComplete false), so that none is handed out before its parents start over too, then
-// each one's pending parents are counted again, which lets the roots go.
+// batches (above): first the tasks that go, then every task kept is held back (parentsComplete
+// false), then each starts over, then each one's pending parents are counted again, which lets
+// the roots go. All are held back before the first starts over, so that none is handed out
+// while a parent starts over, between two batches or after a crash there.
 Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
   ASSIGN_OR_RETURN(Group before, GetGroup(id));
   std::vector<Id> ids;
@@ -168,30 +170,36 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     for (const Id& tid : list) RETURN_IF_ERROR(EraseTask(txn, tid, deleting, false));
     return Status::Ok();
   };
-  auto reopen = [&](Txn& txn, std::span<const Id> list, bool hold) -> Status {
+  auto hold = [&](Txn& txn, std::span<const Id> list) -> Status {
     for (const Id& tid : list) {
       ASSIGN_OR_RETURN(Task * t, txn.Find(tid));
-      if (!t) continue;  // (deleted meanwhile)
-      RETURN_IF_ERROR(ReopenTask(txn, t, remaining_attempts));
-      if (hold) t->parents_complete = false;
+      if (t) t->parents_complete = false;  // (deleted meanwhile: none)
+    }
+    return Status::Ok();
+  };
+  auto reopen = [&](Txn& txn, std::span<const Id> list) -> Status {
+    for (const Id& tid : list) {
+      ASSIGN_OR_RETURN(Task * t, txn.Find(tid));
+      if (t) RETURN_IF_ERROR(ReopenTask(txn, t, remaining_attempts));
     }
     return Status::Ok();
   };
   // Once every kept task is incomplete again: their pending parents are counted, and each is
   // locked to its key's holder, a task of another group that holds it (D5).
   auto count = [&](Txn& txn, std::span<const Id> list) -> Status {
+    KeyHolders holders;  // (within one Txn: other writes come between two)
     for (const Id& tid : list) {
       ASSIGN_OR_RETURN(Task * t, txn.Find(tid));
       if (!t) continue;
       RETURN_IF_ERROR(CountPendingParents(txn, t));
-      RETURN_IF_ERROR(LockToKeyHolder(txn, t));
+      RETURN_IF_ERROR(LockToKeyHolder(txn, t, &holders));
     }
     return Status::Ok();
   };
   if (BatchedPart(ids.size()) > 0) {  // (then every listed task goes in the batches)
     RETURN_IF_ERROR(InGroupBatches(id, going, erase));
-    RETURN_IF_ERROR(InGroupBatches(
-        id, kept, [&](Txn& txn, std::span<const Id> list) { return reopen(txn, list, true); }));
+    RETURN_IF_ERROR(InGroupBatches(id, kept, hold));
+    RETURN_IF_ERROR(InGroupBatches(id, kept, reopen));
     RETURN_IF_ERROR(InGroupBatches(id, kept, count));
     going.clear();
     kept.clear();
@@ -207,7 +215,7 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
       if (goes) deleting.insert(tid);
     }
     RETURN_IF_ERROR(erase(txn, going));
-    RETURN_IF_ERROR(reopen(txn, kept, false));
+    RETURN_IF_ERROR(reopen(txn, kept));
     RETURN_IF_ERROR(count(txn, kept));
     txn.Emit(GroupEvent("group:reset", id, std::monostate()));
     return before;

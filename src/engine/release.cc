@@ -89,6 +89,7 @@ Status Engine::CreateChildren(Txn& txn, Task* parent, const ReleaseCommand& cmd)
   RETURN_IF_ERROR(OrderChildren(cmd.children, &order, &sibling_parents));
   std::vector<Id> made(cmd.children.size());
   const int64_t delay_ms = SecondsToMs(cmd.children_delay_s);
+  KeyHolders holders;
   for (size_t i : order) {
     const ChildSpec& spec = cmd.children[i];
     NewTask nt = spec.task;
@@ -100,7 +101,7 @@ Status Engine::CreateChildren(Txn& txn, Task* parent, const ReleaseCommand& cmd)
     }
     if (delay_ms > 0 && !nt.run_after) nt.run_after = txn.now() + delay_ms;
     Task* child;
-    RETURN_IF_ERROR(DoCreateTask(txn, parent->group_id, nt, &child));
+    RETURN_IF_ERROR(DoCreateTask(txn, parent->group_id, nt, &child, &holders));
     made[i] = child->id;
   }
   if (delay_ms > 0) {

@@ -26,24 +26,35 @@ Result<uint32_t> PendingParents(Txn& txn, const std::vector<Id>& parents) {
 // D5: a task that becomes a duplicate (same channel and key) of a held task, by its create or a
 // PUT of its channel or key, is locked to the holder at once: a second worker can never take it,
 // and with it the holder's lock.
-Status Engine::LockToKeyHolder(Txn& txn, Task* t) {
+Status Engine::LockToKeyHolder(Txn& txn, Task* t, KeyHolders* holders) {
   if (!t->key) return Status::Ok();
-  std::vector<Id> dups;
-  RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
-  for (const Id& d : dups) {
-    if (d == t->id) continue;
-    ASSIGN_OR_RETURN(Task * holder, txn.Get(d));
-    if (holder->assigned()) {
-      t->assigned_to = holder->assigned_to;
-      t->assigned_at = holder->assigned_at;
-      t->lease_expires_at = holder->lease_expires_at;
-      break;
+  std::optional<KeyHolder> found;
+  auto known = holders ? holders->find({t->channel, *t->key}) : KeyHolders::iterator();
+  if (holders && known != holders->end()) {
+    found = known->second;
+  } else {
+    std::vector<Id> dups;
+    RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
+    for (const Id& d : dups) {
+      if (d == t->id) continue;
+      ASSIGN_OR_RETURN(Task * holder, txn.Get(d));
+      if (holder->assigned()) {
+        found = KeyHolder{holder->assigned_to, holder->assigned_at, holder->lease_expires_at};
+        break;
+      }
     }
+    if (holders) (*holders)[{t->channel, *t->key}] = found;
+  }
+  if (found) {
+    t->assigned_to = found->assigned_to;
+    t->assigned_at = found->assigned_at;
+    t->lease_expires_at = found->lease_expires_at;
   }
   return Status::Ok();
 }
 
-Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out) {
+Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Task** out,
+                            KeyHolders* holders) {
   RETURN_IF_ERROR(txn.GetGroup(group_id).status());
   ASSIGN_OR_RETURN(uint32_t pending, PendingParents(txn, nt.parent_ids));
   Task t;
@@ -64,7 +75,7 @@ Status Engine::DoCreateTask(Txn& txn, const Id& group_id, const NewTask& nt, Tas
   t.parent_ids = nt.parent_ids;
   t.pending_parents = pending;
   t.parents_complete = pending == 0;  // D8: true without parents
-  RETURN_IF_ERROR(LockToKeyHolder(txn, &t));
+  RETURN_IF_ERROR(LockToKeyHolder(txn, &t, holders));
   Task* inserted = txn.Insert(std::move(t));
   ++txn.counts().tasks_created;
   txn.EmitTask("task:create", inserted->id);
@@ -78,9 +89,10 @@ Result<std::vector<Task>> Engine::CreateTasks(const Id& group_id,
     // (D1: an unknown group is 404, even for an empty list)
     if (tasks.empty()) RETURN_IF_ERROR(txn.GetGroup(group_id).status());
     std::vector<Task> out;
+    KeyHolders holders;
     for (const NewTask& nt : tasks) {
       Task* t;
-      RETURN_IF_ERROR(DoCreateTask(txn, group_id, nt, &t));
+      RETURN_IF_ERROR(DoCreateTask(txn, group_id, nt, &t, &holders));
       out.push_back(*t);
     }
     return out;
@@ -132,7 +144,7 @@ Result<Task> Engine::UpdateTask(const Id& id, const TaskPatch& p) {
     if (p.is_seed) t->is_seed = *p.is_seed;
     if (p.input) t->input = *p.input;
     if (p.channel || p.key) {
-      txn.NoteKeyChanged(id);
+      txn.NoteKeyChanged(*t);
       if (!t->is_complete && !t->assigned()) RETURN_IF_ERROR(LockToKeyHolder(txn, t));
     }
     txn.EmitTask("task:update", id);

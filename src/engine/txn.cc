@@ -97,7 +97,7 @@ Result<Task*> Txn::Get(const Id& id) {
 Task* Txn::Insert(Task t) {
   Id id = t.id;
   NoteIdMade(id);
-  if (t.key) keyed_here_.push_back(id);
+  if (t.key) keyed_here_[{t.channel, *t.key}].push_back(id);
   for (const Id& p : t.parent_ids) added_edges_.emplace(p, id);
   TaskEntry& entry = tasks_[id];
   order_.push_back(id);
@@ -156,14 +156,15 @@ Status Txn::KeyedTasks(const std::string& channel, const std::string& key, std::
                                      candidates.push_back(storage::TrailingId(k));
                                      return true;
                                    }));
-  candidates.insert(candidates.end(), keyed_here_.begin(), keyed_here_.end());
+  if (auto here = keyed_here_.find({channel, key}); here != keyed_here_.end()) {
+    candidates.insert(candidates.end(), here->second.begin(), here->second.end());
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   out->clear();
   for (const Id& id : candidates) {
     ASSIGN_OR_RETURN(Task * t, Find(id));
-    if (t && !t->is_complete && t->channel == channel && t->key == key &&
-        std::find(out->begin(), out->end(), id) == out->end()) {
-      out->push_back(id);
-    }
+    if (t && !t->is_complete && t->channel == channel && t->key == key) out->push_back(id);
   }
   return Status::Ok();
 }

@@ -193,6 +193,34 @@ TEST_F(EngineTest, ALargeGroupIsResetInBatches) {
   EXPECT_EQ(engine_->ResetGroup(Id(), 1).status().code(), Code::kNotFound);
 }
 
+// Between two batches of a large group's reset (where a crash would leave it), no task is
+// handed out while a parent of it starts over: a ready task of a later batch was, once an
+// earlier batch had reopened its parent.
+TEST_F(EngineTest, NoTaskIsHandedOutBetweenBatchesOfAResetBeforeItsParents) {
+  options_.group_batch = 2;
+  std::vector<std::string> early;  // tasks handed out with a parent incomplete
+  int batches = 0;
+  options_.after_group_batch = [&] {
+    ++batches;
+    while (auto t = Take("n")) {
+      for (const Id& p : t->parent_ids) {
+        if (!Get(p).is_complete) early.push_back(t->name);
+      }
+      ASSERT_TRUE(Done(t->id).ok());
+    }
+  };
+  Reopen();
+  Id chain = Group();
+  std::vector<Id> ids{Make(chain, "n0", "n").id};
+  for (int i = 1; i < 7; ++i)
+    ids.push_back(MakeChild(chain, "n" + std::to_string(i), "n", {ids.back()}).id);
+  ASSERT_TRUE(Done(Take("n")->id).ok());  // n0 and n1 complete, n2 ready
+  ASSERT_TRUE(Done(Take("n")->id).ok());
+  ASSERT_TRUE(engine_->ResetGroup(chain, 2).ok());
+  EXPECT_GT(batches, 3);
+  EXPECT_EQ(early, std::vector<std::string>{});
+}
+
 TEST_F(EngineTest, GroupRetryOnlyTouchesExhaustedIncompleteTasks) {
   Id g = Group();
   NewTask t = Spec("x", "c");
