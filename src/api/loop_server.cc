@@ -363,9 +363,11 @@ void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
   }
 }
 
-// A connection whose client closed its side is done once it has answered all it was sent.
+// A connection whose client closed its side is done once it has answered all it was sent (all
+// it serves: nothing after a last request).
 bool LoopServer::Served(const Conn* c) {
-  return c->peer_closed && c->answering == 0 && !c->pool_route && c->in.empty();
+  return c->peer_closed && c->answering == 0 && !c->pool_route &&
+         (c->in.empty() || c->last_request || c->close_after);
 }
 
 void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
