@@ -55,8 +55,8 @@ Json ErrorFromAnswer(const httplib::Result& res, int64_t timeout_ms) {
 // answer's own fields (an answer that is no JSON object has none: a success without output, as
 // axios reads it), or the error of a failed one. requestConfig's headers, params, auth
 // ({username, password}) and timeout are honoured as axios does, the timeout no longer than the
-// lease's (a longer push would be handed out again meanwhile); redirects are followed.
-// Answers whether the operator answered with a 2xx.
+// lease's (a longer push would be handed out again meanwhile); redirects are followed. Answers
+// whether the operator answered with a 2xx.
 bool PostToOperator(const std::string& request_config, const HttpUrl& url, const Json& body,
                     int64_t timeout_ms, Json* release) {
   const Json config = Json::parse(request_config, nullptr, false);
@@ -64,8 +64,11 @@ bool PostToOperator(const std::string& request_config, const HttpUrl& url, const
   auto setting = [&](const char* name) -> const Json& {
     return config.is_object() && config.contains(name) ? config[name] : none;
   };
-  if (const Json& timeout = setting("timeout"); timeout.is_number() && timeout.get<double>() > 0) {
-    timeout_ms = std::min<int64_t>(timeout_ms, static_cast<int64_t>(timeout.get<double>()));
+  if (const Json& timeout = setting("timeout"); timeout.is_number()) {
+    const double ms = timeout.get<double>();  // (compared as a double: any number may come)
+    if (ms > 0 && ms < static_cast<double>(timeout_ms)) {
+      timeout_ms = std::max<int64_t>(1, static_cast<int64_t>(ms));
+    }
   }
   httplib::Client client(url.origin);
   auto timeout = std::chrono::milliseconds(timeout_ms);

@@ -241,6 +241,11 @@ class OperatorTest(unittest.TestCase):
         push = self.op.pushes[0]
         self.assertEqual(push["path"], "/ok?x=1&accessToken=s%20e&n=2")
         self.assertEqual(push["authorization"], "Basic dTpw")
+        # Any number as the timeout: past the lease's, the lease's stands.
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_long", "url": self.op.url("ok"),
+                                                  "requestConfig": {"timeout": 1e300}})
+        t = self.task("op_long", input={"n": 2})
+        self.assertEqual(wait_for(lambda: self.get(t)["isComplete"] and self.get(t))["output"], {"doubled": 4})
 
     def test_the_first_operator_of_a_channel_serves_it(self):
         # Reference §7.2.1: the first operator with the channel; paused, none pushes.
