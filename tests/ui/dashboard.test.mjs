@@ -180,6 +180,17 @@ describe('dashboard', () => {
     await waitFor(async () => (await crew.call('GET', `task/${solo._id}`)).remainingAttempts === 1, 'retry');
     await panel.getByRole('button', { name: 'Reset' }).click();
     await waitFor(async () => (await crew.call('GET', `task/${solo._id}`)).errors.length === 0, 'reset');
+    // A task out of attempts (complete or failed: remainingAttempts 0) can be edited too; the
+    // form's minimum of 1 blocked its Save without a word.
+    await crew.call('POST', 'channel/fragile/acquire', { workerId: 'w' });
+    await crew.call('POST', `task/${solo._id}/release`, { workerId: 'w', output: { ok: 1 } });
+    await waitFor(async () => (await crew.call('GET', `task/${solo._id}`)).isComplete, 'the release');
+    await row(page, solo._id).locator('.tag', { hasText: 'complete' }).waitFor();
+    await panel.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('dialog').getByLabel('Priority').fill('3');
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await waitFor(async () => (await crew.call('GET', `task/${solo._id}`)).priority === 3, 'the edit of a complete task');
 
     await panel.getByRole('button', { name: 'Pluck' }).click();
     await page.waitForURL((u) => !u.hash.includes(g._id));
@@ -225,6 +236,15 @@ describe('dashboard', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await line.waitFor({ state: 'detached' });
     assert.equal((await crew.call('GET', 'operators/count')).count, 0);
+    // Live: an operator another client makes shows up without a reload.
+    await crew.call('POST', 'operators', { channel: 'mail', url: 'http://127.0.0.1:9/elsewhere' });
+    await page.locator('tr', { hasText: 'http://127.0.0.1:9/elsewhere' }).waitFor();
+    await page.close();
+  });
+
+  test('a group link with a malformed id says there is no such group', async () => {
+    const page = await open('group/not-an-id');
+    await page.getByText('There is no task group with this id.').waitFor();
     await page.close();
   });
 

@@ -24,6 +24,12 @@ function layout(nodes, edges) {
   return { pos, paths, width, height };
 }
 
+// At most n characters (code points: a cut inside a surrogate pair drew a broken glyph), the
+// last an ellipsis when it is cut.
+const clip = (text, n) => {
+  const chars = Array.from(text);
+  return chars.length > n ? chars.slice(0, n - 1).join('') + '…' : text;
+};
 const path = (points) => points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
 
 export function Dag({ groupId, window, tasks, groupPaused, selected }) {
@@ -58,8 +64,8 @@ export function Dag({ groupId, window, tasks, groupPaused, selected }) {
         return html`<a key=${id} href=${href(`group/${groupId}/task/${id}`)} data-task=${id} data-status=${status}>
           <g class=${cls} transform="translate(${p.x - W / 2},${p.y - H / 2})">
             <rect width=${W} height=${H} rx="6" />
-            <text x="8" y="15" class="node-name">${t.name.length > 20 ? t.name.slice(0, 19) + '…' : t.name}</text>
-            <text x="8" y="29" class="node-sub">${status} · ${t.channel.length > 14 ? t.channel.slice(0, 13) + '…' : t.channel}</text>
+            <text x="8" y="15" class="node-name">${clip(t.name, 20)}</text>
+            <text x="8" y="29" class="node-sub">${status} · ${clip(t.channel, 14)}</text>
             <title>${t.name} (${t.channel}): ${status}</title>
           </g></a>`;
       })}

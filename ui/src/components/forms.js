@@ -113,7 +113,7 @@ export function TaskForm({ groupId, task, onDone, onClose }) {
       <label>Workgroup <input ...${f.bind('workgroup')} placeholder="none" /></label>
       <label>Key <input ...${f.bind('key')} placeholder="none" /></label>
       <label>Priority <input type="number" ...${f.bind('priority')} /></label>
-      <label>Remaining attempts <input type="number" min="1" ...${f.bind('remainingAttempts')} /></label>
+      <label>Remaining attempts <input type="number" min=${task ? '0' : '1'} ...${f.bind('remainingAttempts')} /></label>
       <label>Progress weight <input type="number" step="any" ...${f.bind('progressWeight')} /></label>
       <label>Error delay (s) <input type="number" step="any" min="0" ...${f.bind('errorDelayInSeconds')} /></label>
       <label>Run after <input type="datetime-local" step="1" ...${f.bind('runAfter')} /></label>

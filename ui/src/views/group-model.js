@@ -31,7 +31,7 @@ export class GroupModel {
         this.onChange('changed');
       } catch (e) {
         this.pending = null;
-        if (e.status === 404) this.onChange('missing');
+        if (e.status === 404 || e.status === 400) this.onChange('missing');  // (400: a malformed id)
         throw e;
       } finally {
         this.loading = null;

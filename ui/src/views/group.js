@@ -88,7 +88,7 @@ export function Group({ id, taskId }) {
   const [dialog, setDialog] = useState(null);
 
   useGroupEvents(id, (name, payload) => model.event(name, payload), () => model.reloadSoon());
-  useEffect(() => { model.load().catch((e) => e.status !== 404 && notify(e.message)); }, [model]);
+  useEffect(() => { model.load().catch((e) => e.status !== 404 && e.status !== 400 && notify(e.message)); }, [model]);
   useEffect(() => setPage(0), [view, hideComplete, status, search]);
 
   const group = model.group;

@@ -16,9 +16,14 @@ export function Operators() {
   const [version, setVersion] = useState(0);
   const reload = () => setVersion(version + 1);
 
-  useEffect(() => {
-    Promise.all([api('GET', 'operators/count'), api('GET', `operators?limit=${PAGE}&skip=${page * PAGE}`)])
-      .then(([{ count }, operators]) => setData({ count, operators }), (e) => notify(e.message));
+  useEffect(() => {  // (every 3 s, as the groups and channels: live when another client edits)
+    let alive = true;
+    const load = () => Promise.all([api('GET', 'operators/count'), api('GET', `operators?limit=${PAGE}&skip=${page * PAGE}`)])
+      .then(([{ count }, operators]) => alive && setData({ count, operators }),
+        (e) => alive && e.status !== 0 && notify(e.message));
+    load();
+    const timer = setInterval(load, 3000);
+    return () => { alive = false; clearInterval(timer); };
   }, [page, version]);
 
   const close = () => setDialog(null);
