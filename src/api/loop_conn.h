@@ -1,6 +1,7 @@
 // The state of LoopServer's connections and loops, shared by its files: loop_server.cc (the
-// loops), loop_sync.cc (answers held for a WAL sync, and the sync thread) and loop_pool.cc (a
-// connection's request on a pool thread). Internal to api/.
+// loops, reading and serving requests), loop_answer.cc (answers leaving), loop_sync.cc (answers
+// held for a WAL sync, and the sync thread) and loop_pool.cc (a connection's request on a pool
+// thread). Internal to api/.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -22,6 +24,9 @@ namespace crew::api {
 namespace loop {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kReadChunk = 64 << 10;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// An answer refusing a request: `status` with {"message"} (loop_answer.cc).
+httplib::Response Refusal(int status, const std::string& message);
 }  // namespace loop
 
 struct LoopServer::Conn {

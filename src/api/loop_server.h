@@ -1,5 +1,6 @@
 // LoopServer: the plain-HTTP front end, a few epoll event loops (README "HTTP"). The loops are in
-// loop_server.cc, a request on the pool in loop_pool.cc, their shared state in loop_conn.h.
+// loop_server.cc, their answers leaving in loop_answer.cc, the WAL syncs in loop_sync.cc, a
+// request on the pool in loop_pool.cc, their shared state in loop_conn.h.
 //
 // Each loop owns a share of the connections (the first loop accepts them and deals them out in
 // turn). A turn of a loop reads every connection that has bytes, and runs each complete request
