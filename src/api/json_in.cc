@@ -1,5 +1,6 @@
 #include "api/json_in.h"
 
+#include <charconv>
 #include <cmath>
 #include <set>
 
@@ -215,6 +216,19 @@ bool Truthy(const dom::element& e) {
   }
 }
 
+// A `_child_id` or a `_parent_ids` entry as the key siblings are matched by. The reference
+// matches with JavaScript's `===`: a string only by a string, a number by its value as a double
+// (1, 1.0 and 1e0 are one id; 0 and -0 too), so a number is spelled as that double's shortest
+// text (an integral one without a fraction).
+std::string ChildRef(const dom::element& e) {
+  if (!e.is_number()) return Raw(e);
+  double d = e.get_double().value_unsafe();
+  if (std::trunc(d) == d && std::fabs(d) < 9.2e18) return std::to_string(static_cast<int64_t>(d));
+  char text[32];
+  auto end = std::to_chars(text, text + sizeof text, d).ptr;
+  return std::string(text, end);
+}
+
 Result<engine::ChildSpec> ChildFrom(const dom::element& e, size_t index) {
   const std::string where = "children[" + std::to_string(index) + "]";
   if (!e.is_object()) return Status::Invalid(where + " must be an object");
@@ -227,12 +241,12 @@ Result<engine::ChildSpec> ChildFrom(const dom::element& e, size_t index) {
   if (auto id = Field(o, "_child_id")) {
     if (!id->is_string() && !id->is_number())
       return Bad(where + "._child_id", "a number or a string");
-    c.child_id = Raw(*id);
+    c.child_id = ChildRef(*id);
   }
   if (auto refs = Field(o, "_parent_ids")) {
     if (!refs->is_array()) return Bad(where + "._parent_ids", "an array of _child_id values");
     c.parent_refs.emplace();
-    for (dom::element r : dom::array(*refs)) c.parent_refs->push_back(Raw(r));
+    for (dom::element r : dom::array(*refs)) c.parent_refs->push_back(ChildRef(r));
   }
   return c;
 }

@@ -52,6 +52,22 @@ TEST(JsonIn, AChildsOwnParentIdsAreIgnored) {
   EXPECT_TRUE(r.children[1].task.parent_ids.empty());
 }
 
+// Reference §4.3.2: siblings are matched with JavaScript's ===, so a number is one id whatever
+// its spelling, and a string is never a number.
+TEST(JsonIn, ChildIdsAreMatchedAsJavaScriptValues) {
+  auto r = Release(
+      R"({"workerId":"w","children":[{"name":"a","channel":"c","_child_id":1},
+                                     {"name":"b","channel":"c","_child_id":"1"},
+                                     {"name":"c","channel":"c","_child_id":-0.0,
+                                      "_parent_ids":[1.0,1e0,"1",0.5]}]})");
+  ASSERT_EQ(r.children.size(), 3u);
+  EXPECT_EQ(r.children[0].child_id, "1");
+  EXPECT_EQ(r.children[1].child_id, "\"1\"");
+  EXPECT_EQ(r.children[2].child_id, "0");
+  ASSERT_TRUE(r.children[2].parent_refs);
+  EXPECT_EQ(*r.children[2].parent_refs, (std::vector<std::string>{"1", "1", "\"1\"", "0.5"}));
+}
+
 // Reference §2.2: errorDelayInSeconds is the body's value when the key is there, else 30; null
 // means no delay (§4.3.1 delays only when it is non-zero).
 TEST(JsonIn, AnErrorDelayOfNullIsNoDelay) {
