@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include <simdjson.h>
@@ -106,6 +107,15 @@ Result<double> Delay(const dom::object& o, std::string_view field) {
   return v;
 }
 
+// errorDelayInSeconds: kept as the body says, null too (NaN; reference §2.2), which is no delay.
+Result<double> ErrorDelay(const dom::object& o) {
+  dom::element e;
+  if (!o.at_key("errorDelayInSeconds").get(e) && e.is_null()) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return Delay(o, "errorDelayInSeconds");
+}
+
 // SPEC D7: ISO-8601 (no offset = UTC) or integer epoch milliseconds; null clears.
 Result<std::optional<int64_t>> RunAfter(const dom::element& e) {
   if (e.is_null()) return std::optional<int64_t>();
@@ -184,7 +194,7 @@ Result<engine::NewTask> TaskFrom(const dom::object& o, bool with_parents = true)
     ASSIGN_OR_RETURN(t.is_seed, Bool(*e, "isSeed"));
   }
   if (Has(o, "errorDelayInSeconds")) {  // (null: no delay, as 0: reference §2.2, §4.3.1)
-    ASSIGN_OR_RETURN(t.error_delay_s, Delay(o, "errorDelayInSeconds"));
+    ASSIGN_OR_RETURN(t.error_delay_s, ErrorDelay(o));
   }
   if (auto e = Field(o, "input")) t.input = Raw(*e);
   if (!with_parents) return t;
@@ -348,7 +358,7 @@ Result<engine::TaskPatch> ParseTaskPatch(std::string_view body) {
     ASSIGN_OR_RETURN(p.progress_weight, Number(*e, "progressWeight"));
   }
   if (Has(o, "errorDelayInSeconds")) {  // (null: no delay, as 0)
-    ASSIGN_OR_RETURN(p.error_delay_s, Delay(o, "errorDelayInSeconds"));
+    ASSIGN_OR_RETURN(p.error_delay_s, ErrorDelay(o));
   }
   if (auto e = Field(o, "isSeed")) {
     ASSIGN_OR_RETURN(p.is_seed, Bool(*e, "isSeed"));

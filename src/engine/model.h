@@ -38,7 +38,7 @@ struct Task {
   std::optional<int64_t> run_after;
   double progress_weight = 1;
   bool is_seed = false;
-  double error_delay_s = 30;
+  double error_delay_s = 30;  // NaN: null, as the body said (no delay, reference §2.2)
   std::string input = "null";
   std::vector<std::string> errors;
   std::string output = "null";

@@ -10,7 +10,8 @@ namespace crew::engine {
 
 namespace {
 
-int64_t SecondsToMs(double s) { return static_cast<int64_t>(std::llround(s * 1000.0)); }
+// (NaN, an errorDelayInSeconds of null, is no delay.)
+int64_t SecondsToMs(double s) { return s > 0 ? static_cast<int64_t>(std::llround(s * 1000.0)) : 0; }
 
 // D6: `_parent_ids` may name any sibling's `_child_id` in any order. Answers the siblings'
 // creation order (parents first, otherwise request order) and each child's sibling parents.

@@ -93,6 +93,8 @@ TEST(TaskJson, WritesNullForWhatIsUnset) {
   }
   EXPECT_EQ(j["errors"], json::array());
   EXPECT_EQ(j["parentIds"], json::array());
+  t.error_delay_s = std::numeric_limits<double>::quiet_NaN();  // a body's null (json_in)
+  EXPECT_TRUE(json::parse(TaskJson(t))["errorDelayInSeconds"].is_null());
 }
 
 TEST(AcquiredJson, HoldsTheTaskAndItsParents) {

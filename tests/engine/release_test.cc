@@ -1,4 +1,7 @@
 // Release (reference §4.3, SPEC D1, D3, D4, D5, D6, N8).
+#include <cmath>
+#include <limits>
+
 #include "engine/test_engine.h"
 
 namespace crew::engine {
@@ -61,6 +64,20 @@ TEST_F(EngineTest, ALateReleaseWritesNothing) {
     ASSERT_TRUE(Done(held.id, "someone else", "2").ok());
     EXPECT_EQ(store_->Stats().wal_writes, before) << (restart ? "from the store" : "cached");
   }
+}
+
+// Reference §4.3.1: an errorDelayInSeconds of null (NaN here, json_in) delays nothing.
+TEST_F(EngineTest, AnErrorDelayOfNullRetriesAtOnce) {
+  Id g = Group();
+  NewTask t = Spec("flaky", "c");
+  t.error_delay_s = std::numeric_limits<double>::quiet_NaN();
+  Make(g, t);
+  Task held = *Take("c");
+  Task failed = Fail(held.id, "w", "\"boom\"").value();
+  EXPECT_EQ(failed.remaining_attempts, 4);
+  EXPECT_FALSE(failed.run_after);
+  EXPECT_TRUE(std::isnan(failed.error_delay_s));
+  EXPECT_EQ(Take("c")->id, held.id);
 }
 
 TEST_F(EngineTest, ErrorUsesAnAttemptRecordsTheErrorAndDelays) {

@@ -76,7 +76,7 @@ function taskValues(t) {
   return {
     name: t?.name ?? '', channel: t?.channel ?? '', workgroup: t?.workgroup ?? '', key: t?.key ?? '',
     priority: String(t?.priority ?? 0), remainingAttempts: String(t?.remainingAttempts ?? 5),
-    progressWeight: String(t?.progressWeight ?? 1), errorDelayInSeconds: String(t?.errorDelayInSeconds ?? 30),
+    progressWeight: String(t?.progressWeight ?? 1), errorDelayInSeconds: t ? String(t.errorDelayInSeconds ?? '') : '30',
     isSeed: t?.isSeed ?? false, runAfter: toLocalInput(t?.runAfter),
     parentIds: (t?.parentIds ?? []).join(' '),
     input: t && t.input !== null && t.input !== undefined ? JSON.stringify(t.input, null, 2) : '',
@@ -90,7 +90,8 @@ function taskBody(v) {
     priority: number(v.priority, 'priority'),
     remainingAttempts: number(v.remainingAttempts, 'remaining attempts'),
     progressWeight: number(v.progressWeight, 'progress weight'),
-    errorDelayInSeconds: number(v.errorDelayInSeconds, 'error delay'),
+    // (empty: null, as the original keeps it: an error is retried at once)
+    errorDelayInSeconds: v.errorDelayInSeconds === '' ? null : number(v.errorDelayInSeconds, 'error delay'),
     isSeed: v.isSeed,
     runAfter: v.runAfter ? new Date(v.runAfter).toISOString() : null,
     parentIds: v.parentIds.split(/[\s,]+/).filter(Boolean),
@@ -115,7 +116,7 @@ export function TaskForm({ groupId, task, onDone, onClose }) {
       <label>Priority <input type="number" ...${f.bind('priority')} /></label>
       <label>Remaining attempts <input type="number" min=${task ? '0' : '1'} ...${f.bind('remainingAttempts')} /></label>
       <label>Progress weight <input type="number" step="any" ...${f.bind('progressWeight')} /></label>
-      <label>Error delay (s) <input type="number" step="any" min="0" ...${f.bind('errorDelayInSeconds')} /></label>
+      <label>Error delay (s) <input type="number" step="any" min="0" ...${f.bind('errorDelayInSeconds')} placeholder="none" /></label>
       <label>Run after <input type="datetime-local" step="1" ...${f.bind('runAfter')} /></label>
       <label class="check"><input type="checkbox" ...${f.bind('isSeed', 'checkbox')} /> Seed (kept by a group reset)</label>
       <label class="wide">Parent ids <input ...${f.bind('parentIds')} placeholder="ids separated by spaces" /></label>

@@ -55,7 +55,7 @@ export function TaskPanel({ groupId, task, model, onDialog }) {
       <dt>Attempts left</dt><dd>${task.remainingAttempts}</dd>
       <dt>Priority</dt><dd>${task.priority}</dd>
       <dt>Run after</dt><dd>${fmtDate(task.runAfter) || html`<span class="muted">now</span>`}</dd>
-      <dt>Error delay</dt><dd>${task.errorDelayInSeconds} s</dd>
+      <dt>Error delay</dt><dd>${task.errorDelayInSeconds === null ? 'none' : `${task.errorDelayInSeconds} s`}</dd>
       <dt>Seed</dt><dd>${task.isSeed ? 'yes' : 'no'}</dd>
       <dt>Created</dt><dd>${fmtDate(task.createdAt)}</dd>
       <dt>Assigned to</dt><dd>${task.assignedTo ?? html`<span class="muted">nobody</span>`}</dd>
