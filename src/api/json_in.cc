@@ -9,6 +9,7 @@
 
 #include "util/http_url.h"
 #include "util/iso_time.h"
+#include "util/json_text.h"
 
 namespace crew::api {
 
@@ -28,6 +29,12 @@ Result<dom::element> Parse(std::string_view body) {
   std::string_view text = blank ? std::string_view(kEmpty) : body;
   dom::element root;
   auto error = parser.parse(text.data(), text.size(), true).get(root);
+  if (error == simdjson::NUMBER_ERROR || error == simdjson::STRING_ERROR) {
+    // What JSON.parse takes and simdjson does not: a lone surrogate, an integer past 64 bits.
+    if (auto js = JavaScriptJson(text, /*fix_utf8=*/false)) {
+      if (!parser.parse(js->data(), js->size(), true).get(root)) return root;
+    }
+  }
   if (error) {
     return Status::Invalid(std::string("malformed JSON body: ") + simdjson::error_message(error));
   }

@@ -53,6 +53,17 @@ TEST(JsonIn, AChildsOwnParentIdsAreIgnored) {
   EXPECT_TRUE(r.children[1].task.parent_ids.empty());
 }
 
+// JSON.parse takes a lone surrogate (JSON.stringify writes one for a string cut inside an
+// emoji) and an integer past 64 bits; the original stored them as U+FFFD and as a double.
+TEST(JsonIn, WhatJavaScriptWritesIsTaken) {
+  auto r = Release(R"({"workerId":"w","output":{"s":"ab\ud83d","n":100000000000000000000}})");
+  EXPECT_EQ(r.output, R"({"s":"ab�","n":1e+20})");
+  EXPECT_EQ(ParseRelease(R"({"workerId":"w","output":"\x"})").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(ParseRelease(R"({"workerId":"w","output":01})").status().code(),
+            Code::kInvalidArgument);
+}
+
 // Reference §4.3.2: siblings are matched with JavaScript's ===, so a number is one id whatever
 // its spelling, and a string is never a number.
 TEST(JsonIn, ChildIdsAreMatchedAsJavaScriptValues) {

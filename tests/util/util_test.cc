@@ -6,9 +6,34 @@
 #include "util/http_url.h"
 #include "util/id.h"
 #include "util/iso_time.h"
+#include "util/json_text.h"
 
 namespace crew {
 namespace {
+
+// What JSON.parse takes and strict parsers refuse, made what the original would have stored.
+TEST(JavaScriptJson, MendsLoneSurrogatesAndIntegersPast64Bits) {
+  EXPECT_FALSE(JavaScriptJson(R"({"a":[1,-2.5e3,"x\"y\\",true,null,18446744073709551615]})", true));
+  EXPECT_FALSE(JavaScriptJson(R"({"s":"\ud83d\ude00 \u00e9"})", false));  // a pair is kept
+  EXPECT_EQ(JavaScriptJson(R"({"s":"ab\ud83d"})", false), R"({"s":"ab\ufffd"})");
+  EXPECT_EQ(JavaScriptJson(R"(["\ude00x","\ud83d\u0041","\uD83D\uDE00"])", false),
+            R"(["\ufffdx","\ufffd\u0041","\uD83D\uDE00"])");
+  EXPECT_EQ(JavaScriptJson(R"({"n":100000000000000000000,"m":-9223372036854775809})", false),
+            R"({"n":100000000000000000000.0,"m":-9223372036854775809.0})");
+  EXPECT_FALSE(JavaScriptJson(R"({"n":-9223372036854775808,"d":100000000000000000000.5})", false));
+  EXPECT_EQ(JavaScriptJson(R"(18446744073709551616)", false), "18446744073709551616.0");
+  // Inside a string a number is text; an escaped quote does not end the string.
+  EXPECT_FALSE(JavaScriptJson(R"({"s":"100000000000000000000 \" 100000000000000000000"})", false));
+  // Bytes that are no UTF-8 (Latin-1, a cut sequence, an overlong form, a surrogate): only with
+  // fix_utf8.
+  const std::string latin1 =
+      "{\"s\":\"Gr\xfc\xdf"
+      "e \xe2\x82 \xc0\xaf \xed\xa0\x80 \xc3\xa9\"}";
+  EXPECT_FALSE(JavaScriptJson(latin1, false));
+  const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+  EXPECT_EQ(JavaScriptJson(latin1, true),
+            "{\"s\":\"Gr" + r + r + "e " + r + r + " " + r + r + " " + r + r + r + " \xc3\xa9\"}");
+}
 
 TEST(IsoTime, FormatsWithMillisecondsAndZ) {
   EXPECT_EQ(FormatIso(0), "1970-01-01T00:00:00.000Z");
