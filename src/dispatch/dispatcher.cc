@@ -1,6 +1,9 @@
 #include "dispatch/dispatcher.h"
 
+#include <cctype>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -8,24 +11,84 @@
 
 #include "api/json_in.h"
 #include "util/http_url.h"
+#include "util/json_text.h"
 #include "util/thread_name.h"
 
 namespace crew::dispatch {
 
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;  // (requestConfig.params go in the order given)
 
-// requestConfig.params as axios sends them: appended to the URL's query, each value as text.
-std::string WithParams(std::string path, const Json& params) {
+void AppendPercent(std::string* out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  *out += '%';
+  *out += kHex[c >> 4];
+  *out += kHex[c & 15];
+}
+
+// A query's key or value as axios 0.24 encodes it: encodeURIComponent, then `:`, `$`, `,`, `[`
+// and `]` left as they are and a space as `+`.
+std::string AxiosEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || (c && std::strchr("-_.!~*'():$,[]", c))) {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      AppendPercent(&out, c);
+    }
+  }
+  return out;
+}
+
+// A value as JavaScript's String() spells it for a query (axios: an object as JSON).
+std::string QueryText(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::trunc(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<int64_t>(d));
+  }
+  return v.dump();
+}
+
+// requestConfig.params as axios 0.24 sends them: appended to the URL's query; null left out,
+// an array as one `key[]=` per element. What the URL itself holds that may not stand in a request
+// line (a space, a control character, a byte past ASCII) is percent-encoded, as Node's URL does.
+std::string WithParams(const std::string& url_path, const Json& params) {
+  std::string path;
+  for (unsigned char c : url_path) {
+    if (c <= 0x20 || c >= 0x7F || std::strchr("\"<>`", c)) {
+      AppendPercent(&path, c);
+    } else {
+      path += static_cast<char>(c);
+    }
+  }
   if (!params.is_object()) return path;
-  for (auto& [k, v] : params.items()) {
-    if (v.is_null()) continue;  // (axios leaves out null and undefined)
+  auto add = [&](const std::string& key, const Json& v) {
     path += path.find('?') == std::string::npos ? '?' : '&';
-    path += httplib::detail::encode_query_param(k) + "=" +
-            httplib::detail::encode_query_param(v.is_string() ? v.get<std::string>() : v.dump());
+    path += AxiosEncode(key) + "=" + AxiosEncode(QueryText(v));
+  };
+  for (auto& [k, v] : params.items()) {
+    if (v.is_null()) continue;
+    if (!v.is_array()) {
+      add(k, v);
+      continue;
+    }
+    for (const Json& element : v) add(k + "[]", element);
   }
   return path;
+}
+
+// An answer's body as axios reads it: JSON, with what JSON.parse takes and nlohmann does not
+// (a lone surrogate, bytes that are no UTF-8) mended as the original would store them; discarded
+// (is_discarded()) when it is no JSON.
+Json ParseAnswer(const std::string& body) {
+  Json answer = Json::parse(body, nullptr, false);
+  if (!answer.is_discarded()) return answer;
+  auto mended = JavaScriptJson(body, /*fix_utf8=*/true);
+  return mended ? Json::parse(*mended, nullptr, false) : answer;
 }
 
 // The error a failed push releases its task with: the answer's `error`, else its `message`, as
@@ -38,7 +101,7 @@ Json ErrorFromAnswer(const httplib::Result& res, int64_t timeout_ms) {
     }
     return "request to the operator failed: " + httplib::to_string(res.error());
   }
-  Json body = Json::parse(res->body, nullptr, false);
+  Json body = ParseAnswer(res->body);
   if (body.is_object()) {  // reference §7.2: response.data.error || .message (JavaScript's ||)
     auto truthy = [](const Json& v) {
       return !(v.is_null() || (v.is_boolean() && !v.get<bool>()) ||
@@ -76,6 +139,7 @@ bool PostToOperator(const std::string& request_config, const HttpUrl& url, const
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
   client.set_follow_location(true);
+  client.set_url_encode(false);  // (WithParams encodes the path and the query as axios does)
   if (const Json& auth = setting("auth"); auth.is_object()) {
     auto text = [&](const char* k) {
       return auth.contains(k) && auth[k].is_string() ? auth[k].get<std::string>() : std::string();
@@ -93,7 +157,7 @@ bool PostToOperator(const std::string& request_config, const HttpUrl& url, const
     (*release)["error"] = ErrorFromAnswer(res, timeout_ms);
     return false;
   }
-  Json answer = Json::parse(res->body, nullptr, false);
+  Json answer = ParseAnswer(res->body);
   if (answer.is_object()) {
     for (auto& [k, v] : answer.items()) {
       if (k != "workerId") (*release)[k] = v;
@@ -258,6 +322,12 @@ void Dispatcher::Push(Target t, engine::Acquired a) {
     cmd = api::ParseRelease(fallback.dump());
   }
   auto done = engine_->Release(a.task.id, *cmd);
+  if (!done.ok() && done.status().code() == Code::kInvalidArgument) {
+    // (children the engine refuses, SPEC D6: a 400 no one would see; the task must not stay held)
+    Json fallback = {{"workerId", worker},
+                     {"error", "operator answer refused: " + done.status().message()}};
+    done = engine_->Release(a.task.id, *api::ParseRelease(fallback.dump()));
+  }
   if (!done.ok()) {
     spdlog::warn("dispatch: release of {} by {} failed: {}", a.task.id.Hex(), worker,
                  done.status().ToString());

@@ -52,8 +52,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if self.path in ("/plain", "/number"):
-            data = b"plain ok" if self.path == "/plain" else b"42"
+        raw = {"/plain": b"plain ok", "/number": b"42",
+               # What JSON.stringify writes for a string cut inside an emoji, and Latin-1 bytes.
+               "/surrogate": b'{"error":"quota exceeded for \\ud83d"}',
+               "/latin1": '{"error":"Datei fehlt: Grü"}'.encode("latin-1")}
+        if self.path in raw:
+            data = raw[self.path]
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -75,6 +79,10 @@ class Handler(BaseHTTPRequestHandler):
             answer, status = {"output": {"doubled": body["input"]["n"] * 2}}, 200
             if self.path == "/ok":
                 answer["children"] = [{"name": "next", "channel": "op_next", "input": {"from": "op"}}]
+        elif self.path == "/bad-children":
+            answer, status = {"output": 1, "children": [
+                {"_child_id": "x", "name": "x", "channel": "op_x"},
+                {"_child_id": "y", "_parent_ids": ["x", "typo"], "name": "y", "channel": "op_x"}]}, 200
         elif self.path == "/fails":
             answer, status = {"error": "the operator could not"}, 200
         elif self.path == "/broken":
@@ -225,6 +233,26 @@ class OperatorTest(unittest.TestCase):
             self.assertIsNone(done["output"], path)
             self.assertEqual(done["errors"], [], path)
 
+    def test_an_error_answer_with_what_json_parse_takes_is_an_error(self):
+        # Reference §7.2.5: a 2xx body's error is an error release; axios reads a lone surrogate
+        # and bytes that are no UTF-8 (as U+FFFD, which is also what MongoDB kept of a lone one).
+        for path, error in (("surrogate", "quota exceeded for \ufffd"), ("latin1", "Datei fehlt: Gr\ufffd")):
+            self.crew.ok("POST", "api/v1/operators", {"channel": f"op_{path}", "url": self.op.url(path)})
+            t = self.task(f"op_{path}", remainingAttempts=1)
+            failed = wait_for(lambda: self.get(t)["remainingAttempts"] == 0 and self.get(t))
+            self.assertFalse(failed["isComplete"], path)
+            self.assertEqual(failed["errors"], [error])
+
+    def test_children_the_server_refuses_are_the_pushes_error(self):
+        # SPEC D6 refuses an unknown _parent_ids entry; no one would see an operator's 400, so the
+        # task is released with the reason at once instead of staying held for its lease.
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_kids", "url": self.op.url("bad-children")})
+        t = self.task("op_kids", remainingAttempts=1)
+        failed = wait_for(lambda: self.get(t)["remainingAttempts"] == 0 and self.get(t), timeout=1.5)
+        self.assertIsNone(failed["assignedTo"])
+        self.assertIn("operator answer refused", failed["errors"][0])
+        self.assertIn("typo", failed["errors"][0])
+
     def test_a_redirect_is_followed(self):
         self.crew.ok("POST", "api/v1/operators", {"channel": "op_moved", "url": self.op.url("moved")})
         t = self.task("op_moved", input={"n": 5})
@@ -234,12 +262,15 @@ class OperatorTest(unittest.TestCase):
     def test_request_config_params_and_auth_are_sent(self):
         self.crew.ok("POST", "api/v1/operators", {
             "channel": "op_ok", "url": self.op.url("ok?x=1"),
-            "requestConfig": {"params": {"accessToken": "s e", "n": 2}, "auth": {"username": "u", "password": "p"},
+            "requestConfig": {"params": {"accessToken": "s e", "n": 2, "ids": [1, "a:b"], "o": {"k": [1]},
+                                         "none": None},
+                              "auth": {"username": "u", "password": "p"},
                               "timeout": 1500}})
         t = self.task("op_ok", input={"n": 1})
         wait_for(lambda: self.get(t)["isComplete"])
         push = self.op.pushes[0]
-        self.assertEqual(push["path"], "/ok?x=1&accessToken=s%20e&n=2")
+        # As axios 0.24 builds it: an array as key[]=, an object as JSON, a space as +.
+        self.assertEqual(push["path"], "/ok?x=1&accessToken=s+e&n=2&ids[]=1&ids[]=a:b&o=%7B%22k%22:[1]%7D")
         self.assertEqual(push["authorization"], "Basic dTpw")
         # Any number as the timeout: past the lease's, the lease's stands.
         self.crew.ok("POST", "api/v1/operators", {"channel": "op_long", "url": self.op.url("ok"),
