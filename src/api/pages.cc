@@ -42,20 +42,17 @@ void RegisterPages(Router& server) {
     res.set_header("Cache-Control", "no-cache");
     res.set_content(doc.data(), doc.size(), "application/json; charset=utf-8");
   });
-  // Registered last: every other GET outside the API is a file of the dashboard, or one of its
-  // client-side routes (answered with index.html).
+  // Registered last: every other GET is a file of the dashboard ("/" is its index.html; its own
+  // routes are in the URL's fragment, #/group/<id>). Anything else is 404: index.html under a
+  // deeper path would load its ./assets/ from the wrong place and show a blank page, and under a
+  // missing /assets/ file it would be cached as that file for a year.
   server.Get("(/.*)", [assets](const httplib::Request& req, httplib::Response& res) {
     const std::string& path = req.path;
-    if (path.rfind("/api/", 0) == 0 || path.rfind("/socket.io", 0) == 0) {
-      res.status = 404;
-      return;  // the error handler answers with JSON
-    }
-    auto it = assets->find(path);
-    if (it == assets->end()) it = assets->find("/index.html");
+    auto it = assets->find(path == "/" ? std::string_view("/index.html") : std::string_view(path));
     if (it == assets->end()) {
       if (path != "/") {
         res.status = 404;
-        return;
+        return;  // the error handler answers with JSON
       }
       res.set_content(kRoot, "text/html; charset=utf-8");
       return;

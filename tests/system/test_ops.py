@@ -209,6 +209,20 @@ class ApiDocsTest(unittest.TestCase):
             self.assertIn("openapi.json", page)
             self.assertNotRegex(page, r'<script[^>]+src=|<link[^>]+href="?https?:', "self-contained")
 
+    def test_only_the_dashboards_files_are_pages(self):
+        status, page = self.crew.request("GET", "/")
+        self.assertEqual(status, 200)
+        self.assertIn(b"<html", page)
+        for asset in re.findall(rb'(?:src|href)="\./(assets/[^"]+)"', page):  # (when the UI is built)
+            self.assertEqual(self.crew.request("GET", "/" + asset.decode())[0], 200, asset)
+        # Its routes are in the fragment (#/group/<id>): a deeper path would show index.html
+        # blank (its ./assets/ resolved under it), and a missing hashed file must not be cached
+        # as index.html for a year.
+        for path in ("/assets/index-0ldHash.js", "/task_group/6379a6e1c52d1e5bd3a8c5b1", "/foo/", "/x.css"):
+            status, answer = self.crew.request("GET", path)
+            self.assertEqual(status, 404, path)
+            self.assertIn("message", answer, path)
+
 
 def expand(pattern):
     """An httplib route regex -> its OpenAPI path(s)."""
