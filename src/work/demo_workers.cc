@@ -1,6 +1,7 @@
 #include "work/demo_workers.h"
 
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <random>
 #include <thread>
@@ -64,9 +65,37 @@ Json WorkerC(double speed) {
        {"channel", "worker_a"},
        {"input", "An input with 'single' and \"double\" quotes"}},
   });
-  return {{"output", {{"message", "Worker C did it!"}}},
+  return {{"output", {{"message", "Worker C ' did it!"}}},
           {"children", children},
           {"childrenDelayInSeconds", 60 / speed}};
+}
+
+bool Truthy(const Json& v) {
+  if (v.is_null()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0;
+  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
+  return true;
+}
+
+// String(v) in JavaScript: an object is "[object Object]", an array its elements' texts joined
+// by commas (null as nothing).
+std::string JsString(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object()) return "[object Object]";
+  if (v.is_array()) {
+    std::string text;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) text += ',';
+      if (!v[i].is_null()) text += JsString(v[i]);
+    }
+    return text;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::trunc(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<int64_t>(d));
+  }
+  return v.dump();
 }
 
 class DemoWorker {
@@ -112,10 +141,11 @@ class DemoWorker {
     return path;
   }
 
+  // The original's `if (data && data.throw) throw new Error(data.throw)`: a truthy `throw` fails
+  // the task with its text as JavaScript's String() spells it.
   Json Execute(const Json& input) {
-    if (input.is_object() && input.contains("throw") && !input["throw"].is_null()) {
-      Json err = input["throw"];
-      return {{"error", err.is_string() ? err : Json(err.dump())}};
+    if (input.is_object() && input.contains("throw") && Truthy(input["throw"])) {
+      return {{"error", JsString(input["throw"])}};
     }
     Sleep(spec_.wait_seconds / options_.speed);
     return spec_.run(input, options_.speed);

@@ -4,6 +4,7 @@
     python3 test_crew_work.py --crew build/crew
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -34,11 +35,29 @@ class CrewWorkTest(unittest.TestCase):
             self.assertEqual(len(tasks), 5, tasks)
             self.assertTrue(all(t["isComplete"] for t in tasks), [(t["name"], t["isComplete"]) for t in tasks])
             by_name = {t["name"][:7]: t for t in tasks}
-            self.assertEqual(by_name["seed"]["output"], {"message": "Worker C did it!"})
+            self.assertEqual(by_name["seed"]["output"], {"message": "Worker C ' did it!"})
             self.assertEqual(by_name["Child B"]["output"], by_name["Child A"]["output"], "B is merged with A")
             self.assertEqual(by_name["Child C"]["output"]["message"], "Worker B did it!")
             self.assertEqual(by_name["Child D"]["parentIds"], [by_name["Child B"]["_id"], by_name["Child C"]["_id"]])
             self.assertIn("'single'", by_name["Child D"]["input"])
+            # Reference §11.2 (`if (data && data.throw) throw new Error(data.throw)`): a falsy
+            # `throw` runs the task, a truthy one fails it with its text as String() spells it.
+            thrown = {}
+            for i, value in enumerate([False, 0, "", None, "boom", {"code": 1}, [1, 2.5], 3]):
+                t = server.ok("POST", f"api/v1/task_group/{g}/tasks",
+                              {"name": f"throw {i}", "channel": "worker_b", "input": {"throw": value},
+                               "remainingAttempts": 1})
+                thrown[t["_id"]] = value
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                now = {t["_id"]: t for t in server.ok("GET", f"api/v1/task_group/{g}/tasks") if t["_id"] in thrown}
+                if all(t["isComplete"] or t["errors"] for t in now.values()):
+                    break
+                time.sleep(0.1)
+            outcome = {json.dumps(thrown[i]): (t["isComplete"], t["errors"]) for i, t in now.items()}
+            self.assertEqual(outcome, {"false": (True, []), "0": (True, []), '""': (True, []), "null": (True, []),
+                                       '"boom"': (False, ["boom"]), '{"code": 1}': (False, ["[object Object]"]),
+                                       "[1, 2.5]": (False, ["1,2.5"]), "3": (False, ["3"])})
             self.assertEqual(crewproc.stop_process(workers, signal.SIGINT), 0, "crew work stops cleanly on Ctrl-C")
         finally:
             if workers is not None:
