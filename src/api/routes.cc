@@ -242,13 +242,13 @@ void OperatorRoutes(Router& s, Engine* e) {
 void AdminRoutes(Router& s, Engine* e, std::function<void()> on_examine) {
   auto answer = [](int64_t n) { return "{\"success\":true,\"count\":" + std::to_string(n) + "}"; };
   JsonHandler clean = [e, answer](const Request& req) -> Result<std::string> {
-    ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().clean_batch, 1));
+    ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().http_clean_batch, 1));
     if (!e->options().clean_expired_groups) return answer(0);
     ASSIGN_OR_RETURN(int64_t n, e->CleanExpiredGroups(static_cast<int>(batch)));
     return answer(n);
   };
   JsonHandler bootstrap = [e, answer, on_examine](const Request& req) -> Result<std::string> {
-    ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", 100, 1));
+    ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().bootstrap_batch, 1));
     ASSIGN_OR_RETURN(int64_t promoted, e->PromoteDue(static_cast<int>(batch)));
     ASSIGN_OR_RETURN(int64_t expired, e->ExpireLeases(static_cast<int>(batch)));
     if (on_examine) on_examine();  // and push what is ready to the operators

@@ -102,6 +102,9 @@ int Start(const Config& config) {
   engine_options.clean_expired_groups = config.clean_expired_groups;
   engine_options.expired_group_age_ms =
       static_cast<int64_t>(config.expired_group_days * 86'400'000);
+  engine_options.clean_batch = static_cast<int>(config.sync_clean_size);
+  engine_options.http_clean_batch = static_cast<int>(config.clean_batch_size);
+  engine_options.bootstrap_batch = static_cast<int>(config.bootstrap_batch_size);
   auto engine = engine::Engine::Open(store->get(), SystemClock::Default(), engine_options);
   if (!engine.ok())
     return Fail("cannot load data dir " + config.data_dir + ": " + engine.status().message());

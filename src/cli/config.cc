@@ -75,6 +75,11 @@ EnvErrors ApplyEnvironment(Config* c, const Getenv& getenv) {
     note("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS",
          Number("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", v, &c->expired_group_days));
   }
+  for (auto [name, value] : {std::pair{"CREW_SYNC_CLEAN_SIZE", &c->sync_clean_size},
+                             std::pair{"CREW_CLEAN_BATCH_SIZE", &c->clean_batch_size},
+                             std::pair{"CREW_BOOTSTRAP_BATCH_SIZE", &c->bootstrap_batch_size}}) {
+    if (const char* v = getenv(name); v && *v) note(name, Number(name, v, value));
+  }
   if (const char* v = getenv("CREW_LOG_LEVEL"); v && *v) c->log_level = v;
   if (const char* v = getenv("CREW_LOG_FORMAT"); v && *v) c->log_format = v;
   if (const char* v = getenv("CREW_VIRTUAL_OPERATOR_BASE_URL")) c->virtual_operator_base_url = v;
@@ -102,6 +107,13 @@ Status Validate(const Config& c) {
   }
   if (!(c.expired_group_days > 0 && c.expired_group_days <= 36'500)) {
     return Status::Invalid("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS must be above 0 and at most 36500");
+  }
+  for (auto [name, value] : {std::pair{"CREW_SYNC_CLEAN_SIZE", c.sync_clean_size},
+                             std::pair{"CREW_CLEAN_BATCH_SIZE", c.clean_batch_size},
+                             std::pair{"CREW_BOOTSTRAP_BATCH_SIZE", c.bootstrap_batch_size}}) {
+    if (!(value >= 1 && value <= 1'000'000 && value == std::floor(value))) {
+      return Status::Invalid(std::string(name) + " must be a whole number from 1 to 1000000");
+    }
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return Status::Invalid("TLS needs both --tls-cert and --tls-key");

@@ -26,8 +26,13 @@ struct Config {
   double lease_seconds = 60;             // CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS
   bool clean_expired_groups = true;      // CREW_CLEAN_EXPIRED_GROUPS (yes/no)
   double expired_group_days = 7;         // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
-  std::string log_level = "info";        // CREW_LOG_LEVEL
-  std::string log_format = "text";       // CREW_LOG_FORMAT: text or json (N6)
+  // Maintenance batches (reference §10): the hourly clean's, and the default `?batch=` of the
+  // /api/v1/clean and /api/v1/bootstrap routes.
+  double sync_clean_size = 20;        // CREW_SYNC_CLEAN_SIZE
+  double clean_batch_size = 20;       // CREW_CLEAN_BATCH_SIZE
+  double bootstrap_batch_size = 100;  // CREW_BOOTSTRAP_BATCH_SIZE
+  std::string log_level = "info";     // CREW_LOG_LEVEL
+  std::string log_format = "text";    // CREW_LOG_FORMAT: text or json (N6)
   // Operators (reference §7, SPEC D16).
   std::string virtual_operator_base_url;   // CREW_VIRTUAL_OPERATOR_BASE_URL
   std::string virtual_operator_token;      // CREW_VIRTUAL_OPERATOR_AUTH_TOKEN

@@ -40,7 +40,9 @@ struct EngineOptions {
   bool clean_expired_groups = true;                 // CREW_CLEAN_EXPIRED_GROUPS
   int64_t expired_group_age_ms = 7 * 86'400'000LL;  // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
   int64_t clean_interval_ms = 3'600'000;            // hourly, as the original's cron
-  int clean_batch = 20;
+  int clean_batch = 20;       // groups per hourly clean (CREW_SYNC_CLEAN_SIZE)
+  int http_clean_batch = 20;  // /api/v1/clean's default ?batch= (CREW_CLEAN_BATCH_SIZE)
+  int bootstrap_batch = 100;  // /api/v1/bootstrap's default ?batch= (CREW_BOOTSTRAP_BATCH_SIZE)
   // Acquire and heartbeat answer once their lease is handed to the OS (a crash of crew loses
   // none), and it is synced with the next WAL sync (at most Store::kLazySyncDelay later): a lease
   // lost to a power cut only hands its task out again, as an expired lease does (D2). True: they

@@ -38,7 +38,9 @@ class CliTest(unittest.TestCase):
         # at once.
         for name, value in (("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", "1e17"),
                             ("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", "0.0001"),
-                            ("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", "1e15")):
+                            ("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", "1e15"),
+                            ("CREW_CLEAN_BATCH_SIZE", "0"), ("CREW_BOOTSTRAP_BATCH_SIZE", "2.5"),
+                            ("CREW_SYNC_CLEAN_SIZE", "many")):
             r = run("start", env={name: value})
             self.assertEqual(r.returncode, 1, (name, value))
             self.assertIn(name, r.stderr)
@@ -102,6 +104,18 @@ class CliTest(unittest.TestCase):
             self.assertIn(f"in use by another process (pid {crew.proc.pid})", r.stderr)
             # The running server's LOG stays where it is.
             self.assertEqual([f for f in os.listdir(crew.data_dir) if f.startswith("LOG.old")], [])
+        finally:
+            crew.stop()
+
+    def test_the_maintenance_batch_sizes_are_honoured(self):
+        # Reference §10: CREW_CLEAN_BATCH_SIZE is /api/v1/clean's default ?batch=.
+        crew = Crew(env={"CREW_CLEAN_BATCH_SIZE": "1", "CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS": "0.00001"})
+        try:
+            for i in range(3):
+                crew.group(f"old {i}")
+            time.sleep(1.0)  # 0.864 s: expired
+            self.assertEqual(crew.ok("POST", "/api/v1/clean")["count"], 1)
+            self.assertEqual(crew.ok("POST", "/api/v1/clean?batch=5")["count"], 2)
         finally:
             crew.stop()
 
