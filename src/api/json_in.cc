@@ -19,6 +19,7 @@ namespace {
 
 constexpr size_t kMaxNameLength = 1024;  // channel, key, workgroup, workerId: index keys
 constexpr double kMaxDelaySeconds = 1e9;
+constexpr int64_t kMinEpochMs = -62167219200000;  // 0000-01-01T00:00:00.000Z (a past date: now)
 constexpr int64_t kMaxEpochMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 
 // Parses a body; the element lives until the thread's next Parse.
@@ -58,6 +59,15 @@ std::optional<dom::element> Field(const dom::object& o, std::string_view key) {
 bool Has(const dom::object& o, std::string_view key) {
   dom::element e;
   return !o.at_key(key).get(e);
+}
+
+// An edit's field that may change but not be unset (a name, a channel, a URL): nullopt when
+// absent, 400 when null (SPEC D1: the wrong type), else the element.
+Result<std::optional<dom::element>> SetField(const dom::object& o, std::string_view key) {
+  dom::element e;
+  if (o.at_key(key).get(e)) return std::optional<dom::element>();
+  if (e.is_null()) return Status::Invalid(std::string(key) + " must be a string, not null");
+  return std::optional<dom::element>(e);
 }
 
 // The element as minified JSON text: simdjson::minify, in this thread's builder. (minify's own
@@ -128,14 +138,16 @@ Result<std::optional<int64_t>> RunAfter(const dom::element& e) {
   if (e.is_null()) return std::optional<int64_t>();
   if (e.is_string()) {
     auto ms = ParseIso(e.get_string().value_unsafe());
-    if (!ms || *ms < 0 || *ms > kMaxEpochMs) {
+    if (!ms || *ms < kMinEpochMs || *ms > kMaxEpochMs) {
       return Status::Invalid("runAfter must be an ISO-8601 date (e.g. 2024-05-01T12:00:00.000Z)");
     }
     return std::optional<int64_t>(*ms);
   }
   if (e.is_int64()) {
     int64_t ms = e.get_int64().value_unsafe();
-    if (ms < 0 || ms > kMaxEpochMs) return Status::Invalid("runAfter is out of range");
+    if (ms < kMinEpochMs || ms > kMaxEpochMs) {
+      return Status::Invalid("runAfter must be from year 0000 to 9999");
+    }
     return std::optional<int64_t>(ms);
   }
   return Bad("runAfter", "an ISO-8601 date string or integer epoch milliseconds");
@@ -305,7 +317,7 @@ Result<engine::NewGroup> ParseNewGroup(std::string_view body) {
 
 Result<std::optional<std::string>> ParseGroupUpdate(std::string_view body) {
   ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
-  auto e = Field(o, "name");
+  ASSIGN_OR_RETURN(auto e, SetField(o, "name"));
   if (!e) return std::optional<std::string>();
   ASSIGN_OR_RETURN(std::string name, String(*e, "name"));
   return std::optional<std::string>(std::move(name));
@@ -337,11 +349,13 @@ Result<std::vector<engine::NewTask>> ParseNewTasks(std::string_view body, bool* 
 Result<engine::TaskPatch> ParseTaskPatch(std::string_view body) {
   ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
   engine::TaskPatch p;
-  if (auto e = Field(o, "name")) {
-    ASSIGN_OR_RETURN(p.name, String(*e, "name"));
+  ASSIGN_OR_RETURN(auto name, SetField(o, "name"));
+  if (name) {
+    ASSIGN_OR_RETURN(p.name, String(*name, "name"));
   }
-  if (auto e = Field(o, "channel")) {
-    ASSIGN_OR_RETURN(p.channel, String(*e, "channel", kMaxNameLength));
+  ASSIGN_OR_RETURN(auto channel, SetField(o, "channel"));
+  if (channel) {
+    ASSIGN_OR_RETURN(p.channel, String(*channel, "channel", kMaxNameLength));
     if (p.channel->empty()) return Status::Invalid("channel must not be empty");
   }
   if (Has(o, "workgroup")) {
@@ -425,6 +439,8 @@ Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body) {
   return out;
 }
 
+Status ParseUnusedBody(std::string_view body) { return ParseObject(body).status(); }
+
 Result<std::string> ParseWorkerOnly(std::string_view body) {
   ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
   return WorkerId(o);
@@ -446,11 +462,13 @@ Result<engine::OperatorFields> ParseOperator(std::string_view body, bool create)
     ASSIGN_OR_RETURN(f.channel, RequiredString(o, "channel", kMaxNameLength));
     ASSIGN_OR_RETURN(f.url, RequiredString(o, "url", 0));
   } else {
-    if (auto e = Field(o, "channel")) {
-      ASSIGN_OR_RETURN(f.channel, String(*e, "channel", kMaxNameLength));
+    ASSIGN_OR_RETURN(auto channel, SetField(o, "channel"));
+    if (channel) {
+      ASSIGN_OR_RETURN(f.channel, String(*channel, "channel", kMaxNameLength));
     }
-    if (auto e = Field(o, "url")) {
-      ASSIGN_OR_RETURN(f.url, String(*e, "url"));
+    ASSIGN_OR_RETURN(auto url, SetField(o, "url"));
+    if (url) {
+      ASSIGN_OR_RETURN(f.url, String(*url, "url"));
     }
   }
   // (the server pushes to it: a URL it cannot post to is refused now, not at each push)

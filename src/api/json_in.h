@@ -35,7 +35,10 @@ Result<AcquireRequest> ParseAcquire(std::string_view body);
 Result<engine::ReleaseCommand> ParseRelease(std::string_view body);
 // N8: the body must be an array of objects; each item's own problems stay with the item.
 Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body);
-Result<std::string> ParseWorkerOnly(std::string_view body);                      // heartbeat
+Result<std::string> ParseWorkerOnly(std::string_view body);  // heartbeat
+// A body a route does not read (pause, resume, pluck, maintenance): nothing, or an object (SPEC
+// §4).
+Status ParseUnusedBody(std::string_view body);
 Result<int64_t> ParseAttempts(std::string_view body, int64_t default_attempts);  // reset/retry
 Result<engine::OperatorFields> ParseOperator(std::string_view body, bool create);
 

@@ -137,6 +137,7 @@ void GroupRoutes(Router& s, Engine* e) {
     s.Post(std::string("/api/v1/task_group/([^/]+)/") + action,
            Json([e, paused](const Request& req) -> Result<std::string> {
              ASSIGN_OR_RETURN(Id id, PathId(req));
+             RETURN_IF_ERROR(ParseUnusedBody(req.body));
              ASSIGN_OR_RETURN(auto g, e->SetGroupPaused(id, paused));
              return GroupJson(g);
            }));
@@ -189,6 +190,7 @@ void TaskRoutes(Router& s, Engine* e) {
          }));
   s.Post("/api/v1/task/([^/]+)/pluck", Json([e](const Request& req) -> Result<std::string> {
            ASSIGN_OR_RETURN(Id id, PathId(req));
+           RETURN_IF_ERROR(ParseUnusedBody(req.body));
            ASSIGN_OR_RETURN(auto t, e->PluckTask(id));
            return TaskJson(t);
          }));
@@ -242,12 +244,14 @@ void OperatorRoutes(Router& s, Engine* e) {
 void AdminRoutes(Router& s, Engine* e, std::function<void()> on_examine) {
   auto answer = [](int64_t n) { return "{\"success\":true,\"count\":" + std::to_string(n) + "}"; };
   JsonHandler clean = [e, answer](const Request& req) -> Result<std::string> {
+    RETURN_IF_ERROR(ParseUnusedBody(req.body));
     ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().http_clean_batch, 1));
     if (!e->options().clean_expired_groups) return answer(0);
     ASSIGN_OR_RETURN(int64_t n, e->CleanExpiredGroups(static_cast<int>(batch)));
     return answer(n);
   };
   JsonHandler bootstrap = [e, answer, on_examine](const Request& req) -> Result<std::string> {
+    RETURN_IF_ERROR(ParseUnusedBody(req.body));
     ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().bootstrap_batch, 1));
     ASSIGN_OR_RETURN(int64_t promoted, e->PromoteDue(static_cast<int>(batch)));
     ASSIGN_OR_RETURN(int64_t expired, e->ExpireLeases(static_cast<int>(batch)));
@@ -255,7 +259,10 @@ void AdminRoutes(Router& s, Engine* e, std::function<void()> on_examine) {
     return answer(promoted + expired);
   };
   // parentsComplete is kept exact on every write (engine/txn.h), so nothing is out of sync.
-  JsonHandler sync = [answer](const Request&) -> Result<std::string> { return answer(0); };
+  JsonHandler sync = [answer](const Request& req) -> Result<std::string> {
+    RETURN_IF_ERROR(ParseUnusedBody(req.body));
+    return answer(0);
+  };
   for (auto& [path, handler] :
        {std::pair{"/api/v1/clean", clean}, std::pair{"/api/v1/bootstrap", bootstrap},
         std::pair{"/api/v1/sync", sync}}) {

@@ -64,6 +64,36 @@ TEST(JsonIn, WhatJavaScriptWritesIsTaken) {
             Code::kInvalidArgument);
 }
 
+// SPEC D1: a name, channel or URL an edit would unset is the wrong type, not "unchanged".
+TEST(JsonIn, AnEditCannotUnsetWhatMustStaySet) {
+  for (const char* body : {R"({"name":null})", R"({"channel":null})"}) {
+    EXPECT_EQ(ParseTaskPatch(body).status().code(), Code::kInvalidArgument) << body;
+  }
+  EXPECT_EQ(ParseGroupUpdate(R"({"name":null})").status().code(), Code::kInvalidArgument);
+  for (const char* body : {R"({"channel":null})", R"({"url":null})"}) {
+    EXPECT_EQ(ParseOperator(body, /*create=*/false).status().code(), Code::kInvalidArgument)
+        << body;
+  }
+  EXPECT_TRUE(ParseTaskPatch(R"({"key":null,"workgroup":null,"input":null,"priority":null})").ok());
+}
+
+// SPEC §4: a body is an object (or nothing), even where the route reads none of it.
+TEST(JsonIn, AnUnusedBodyIsStillAnObject) {
+  for (const char* body : {"", " ", "{}", R"({"any":1})"}) EXPECT_TRUE(ParseUnusedBody(body).ok());
+  for (const char* body : {"{bad", "[1]", "5", "null"}) {
+    EXPECT_EQ(ParseUnusedBody(body).code(), Code::kInvalidArgument) << body;
+  }
+}
+
+// A runAfter in the past, even before 1970, is "now" (D7 takes any ISO-8601 date).
+TEST(JsonIn, ARunAfterBefore1970IsTaken) {
+  auto p = ParseTaskPatch(R"({"runAfter":"1969-12-31T23:59:59.000Z"})");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(**p->run_after, -1000);
+  EXPECT_EQ(**ParseTaskPatch(R"({"runAfter":-5})")->run_after, -5);
+  EXPECT_FALSE(ParseTaskPatch(R"({"runAfter":-62167219200001})").ok());
+}
+
 // Reference §4.3.2: siblings are matched with JavaScript's ===, so a number is one id whatever
 // its spelling, and a string is never a number.
 TEST(JsonIn, ChildIdsAreMatchedAsJavaScriptValues) {

@@ -50,6 +50,13 @@ class HttpTest(unittest.TestCase):
         self.refused("GET", "/api/v1/nothing/here", 404)
         self.refused("DELETE", "/api/v1/task_groups", 404)
         self.assertEqual(self.crew.ok("GET", tasks), [])
+        # SPEC §4: a body is an object even where the route reads none of it.
+        t = self.crew.task(g, name="t", channel="c")
+        self.refused("POST", f"/api/v1/task_group/{g}/pause", 400, raw=b"{bad")
+        self.refused("POST", f"/api/v1/task/{t['_id']}/pluck", 400, raw=b"[1]")
+        self.refused("POST", "/api/v1/clean", 400, raw=b"5")
+        self.assertFalse(self.crew.ok("GET", f"/api/v1/task_group/{g}")["isPaused"])
+        self.assertEqual(len(self.crew.ok("GET", tasks)), 1)
 
     def test_bodies_up_to_the_limit_are_read_whole(self):
         # A body past the loop's 1 MiB read-ahead is read on (it hung until the request timed out).
