@@ -1,4 +1,5 @@
 // Tasks: create, update, delete, reset, retry, pluck (reference §4.1, §5.6-5.7; SPEC D5, D8, D9).
+#include <algorithm>
 #include <deque>
 #include <set>
 
@@ -8,13 +9,18 @@ namespace crew::engine {
 
 namespace {
 
-// Counts the distinct parents that are not complete; kInvalidArgument for an unknown one.
-Result<uint32_t> PendingParents(Txn& txn, const std::vector<Id>& parents) {
+// Counts the distinct parents that are not complete; kInvalidArgument for an unknown one, unless
+// `kept` (an edited task's parents before the edit) holds it: a parent deleted since (its group
+// deleted or reset) no longer blocks, reference §4.2, and an edit that sends the task's
+// parentIds back as they are (crew-ui's edit dialog always does) must not fail on it.
+Result<uint32_t> PendingParents(Txn& txn, const std::vector<Id>& parents,
+                                const std::vector<Id>& kept = {}) {
   uint32_t pending = 0;
   std::set<Id> seen;
   for (const Id& p : parents) {
     if (!seen.insert(p).second) continue;
     ASSIGN_OR_RETURN(Task * parent, txn.Find(p));
+    if (!parent && std::find(kept.begin(), kept.end(), p) != kept.end()) continue;
     if (!parent) return Status::Invalid("Cannot create task with missing parent : " + p.Hex());
     pending += !parent->is_complete;
   }
@@ -125,8 +131,16 @@ Status Engine::CheckNoCycle(Txn& txn, const Id& task, const std::vector<Id>& par
 Result<Task> Engine::UpdateTask(const Id& id, const TaskPatch& p) {
   auto r = Write<Task>([&](Txn& txn) -> Result<Task> {
     ASSIGN_OR_RETURN(Task * t, txn.Get(id));
+    // D5: a held task and the duplicates locked with it are one lock, released as one; moving
+    // one of them to another channel or key while held would leave a lock with two holders, or
+    // one no worker holds. (A PUT that sends them back unchanged, as crew-ui's does, is fine.)
+    const bool moves = (p.channel && *p.channel != t->channel) || (p.key && *p.key != t->key);
+    if (moves && t->assigned() && !t->is_complete) {
+      return Status::Conflict("Task " + id.Hex() + " is held by worker " + *t->assigned_to +
+                              ": its channel and key cannot change until it is released");
+    }
     if (p.parent_ids) {
-      ASSIGN_OR_RETURN(uint32_t pending, PendingParents(txn, *p.parent_ids));
+      ASSIGN_OR_RETURN(uint32_t pending, PendingParents(txn, *p.parent_ids, t->parent_ids));
       RETURN_IF_ERROR(CheckNoCycle(txn, id, *p.parent_ids));
       txn.SetParents(t, *p.parent_ids);
       t->pending_parents = pending;
@@ -143,9 +157,9 @@ Result<Task> Engine::UpdateTask(const Id& id, const TaskPatch& p) {
     if (p.error_delay_s) t->error_delay_s = *p.error_delay_s;
     if (p.is_seed) t->is_seed = *p.is_seed;
     if (p.input) t->input = *p.input;
-    if (p.channel || p.key) {
+    if (moves) {
       txn.NoteKeyChanged(*t);
-      if (!t->is_complete && !t->assigned()) RETURN_IF_ERROR(LockToKeyHolder(txn, t));
+      if (!t->is_complete) RETURN_IF_ERROR(LockToKeyHolder(txn, t));
     }
     txn.EmitTask("task:update", id);
     return *t;

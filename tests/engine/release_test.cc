@@ -325,6 +325,45 @@ TEST_F(EngineTest, ATaskEditedIntoADuplicateIsLockedToTheHolder) {
   EXPECT_EQ(Get(rekeyed.id).output, "7");
 }
 
+// D5: a held task and the duplicates locked with it are one lock. Moving one of them to another
+// key or channel while held gave a key two holders (a second worker then took the first one's
+// task) or left a task locked to a worker that never held it; it is refused, and a PUT that
+// sends the same channel and key is not.
+TEST_F(EngineTest, AHeldTaskKeepsItsChannelAndKey) {
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "k1";
+  Task first = Make(g, a);
+  NewTask b = Spec("b", "k");
+  b.key = "k2";
+  Task second = Make(g, b);
+  Task dup = Make(g, a);
+  ASSERT_EQ(Take("k", "w1")->id, first.id);
+  for (const Id& id : {first.id, dup.id}) {
+    TaskPatch to_key;
+    to_key.key = std::optional<std::string>("k2");
+    EXPECT_EQ(engine_->UpdateTask(id, to_key).status().code(), Code::kConflict);
+    TaskPatch unkeyed;
+    unkeyed.key = std::optional<std::string>();
+    EXPECT_EQ(engine_->UpdateTask(id, unkeyed).status().code(), Code::kConflict);
+    TaskPatch to_channel;
+    to_channel.channel = "elsewhere";
+    EXPECT_EQ(engine_->UpdateTask(id, to_channel).status().code(), Code::kConflict);
+    TaskPatch same;
+    same.channel = "k";
+    same.key = std::optional<std::string>("k1");
+    same.name = "renamed";
+    EXPECT_EQ(engine_->UpdateTask(id, same).value().assigned_to, "w1");
+  }
+  EXPECT_EQ(Take("k", "w2")->id, second.id);
+  EXPECT_EQ(Get(first.id).assigned_to, "w1");
+  ASSERT_TRUE(Done(first.id, "w1", "1").ok());
+  EXPECT_EQ(Get(dup.id).output, "1");
+  TaskPatch after;  // complete: no lock to keep
+  after.key = std::optional<std::string>("k2");
+  EXPECT_TRUE(engine_->UpdateTask(dup.id, after).ok());
+}
+
 // D5 through a reset: a reset task that is a duplicate of a held one comes back locked to the
 // holder, so no second worker takes it and the holder's lock with it (the holder's release was
 // then refused). Whether it was the locked duplicate itself or complete before.

@@ -55,6 +55,35 @@ TEST_F(EngineTest, UpdateValidatesParentsAndRecomputesParentsComplete) {  // D9
   EXPECT_EQ(Take("c")->id, child.id);
 }
 
+// A parent deleted since (its group deleted) stays in the child's parentIds without blocking it;
+// an edit that sends those parentIds back, as crew-ui's edit dialog does, is no error, and a
+// new unknown id still is (D9).
+TEST_F(EngineTest, UpdateKeepsAParentDeletedSince) {
+  Id elsewhere = Group();
+  Id g = Group();
+  Task parent = Make(elsewhere, "parent", "p");
+  Task other = Make(g, "other", "o");
+  NewTask spec = Spec("child", "c");
+  spec.parent_ids = {parent.id};
+  Task child = Make(g, spec);
+  ASSERT_TRUE(engine_->DeleteGroup(elsewhere).ok());
+  EXPECT_EQ(Get(child.id).parent_ids, std::vector<Id>{parent.id});
+  TaskPatch same;
+  same.name = "renamed";
+  same.parent_ids = std::vector<Id>{parent.id};
+  Task updated = engine_->UpdateTask(child.id, same).value();
+  EXPECT_EQ(updated.name, "renamed");
+  EXPECT_TRUE(updated.parents_complete);
+  TaskPatch more;
+  more.parent_ids = std::vector<Id>{parent.id, other.id};
+  EXPECT_FALSE(engine_->UpdateTask(child.id, more).value().parents_complete);
+  TaskPatch unknown;
+  unknown.parent_ids = std::vector<Id>{parent.id, Id()};
+  EXPECT_EQ(engine_->UpdateTask(child.id, unknown).status().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(Done(Take("o")->id).ok());
+  EXPECT_EQ(Take("c")->id, child.id);
+}
+
 TEST_F(EngineTest, DeleteTaskTakesItsDescendants) {
   Id g = Group();
   Task root = Make(g, "root", "c");
