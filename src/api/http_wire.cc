@@ -362,7 +362,7 @@ void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool 
     }
     if (chunked) {
       put(kChunked);
-    } else {
+    } else if (content_length != kUntilClose) {
       put(kLength);
       p = std::to_chars(p, p + 24, content_length).ptr;
       put("\r\n");

@@ -52,9 +52,13 @@ struct RequestHead {
 WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,
                          RequestHead* head);
 
+// A content_length for a body that ends with the connection: no framing header at all (a stream
+// to an HTTP/1.0 client, which reads no chunked framing: RFC 9112 §6.1).
+inline constexpr size_t kUntilClose = static_cast<size_t>(-1);
+
 // The status line and headers of an answer: res.headers, each of `defaults` that res lacks,
-// then Content-Length (or Transfer-Encoding: chunked when `chunked`), then Connection: close
-// when `close`.
+// then Content-Length (or Transfer-Encoding: chunked when `chunked`, or neither for
+// kUntilClose), then Connection: close when `close`.
 std::string AnswerHead(const httplib::Response& res, size_t content_length, bool chunked,
                        bool close, const httplib::Headers& defaults = {});
 // The same, appended to *out (a connection's output, without a string of its own).

@@ -52,11 +52,17 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
   hooks_.finish(*req, res, route, std::chrono::duration<double>(Clock::now() - started).count());
   const bool head_only = req->method == "HEAD";
   bool close = c->pool_close || stopping_;
-  MarkKeepAlive(*req, close, &res);
-  // A stream: with a length (a download) in order, else chunked until the provider is done.
-  const bool chunked =
+  // A stream: with a length (a download) in order, else chunked until the provider is done; to
+  // an HTTP/1.0 client, which reads no chunked framing, unframed until the connection closes.
+  const bool open_ended =
       res.content_provider_ && (res.is_chunked_content_provider_ || res.content_length_ == 0);
-  const size_t length = res.content_provider_ ? res.content_length_ : res.body.size();
+  const bool until_close = open_ended && req->version == "HTTP/1.0";
+  const bool chunked = open_ended && !until_close;
+  if (until_close) close = true;
+  MarkKeepAlive(*req, close, &res);
+  const size_t length = until_close             ? kUntilClose
+                        : res.content_provider_ ? res.content_length_
+                                                : res.body.size();
   if (!res.content_provider_ || head_only) {  // (HEAD: the head GET's answer would have)
     std::string answer = AnswerHead(res, length, chunked, close, options_.default_headers);
     if (!head_only) answer += res.body;
@@ -88,8 +94,8 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
     };
     sink.done = [&] { done = true; };
     sink.is_writable = [&] { return ok && !ClientGone(c->fd); };
-    while (ok && !done && (chunked || offset < length)) {
-      if (!res.content_provider_(offset, chunked ? 0 : length - offset, sink)) ok = false;
+    while (ok && !done && (open_ended || offset < length)) {
+      if (!res.content_provider_(offset, open_ended ? 0 : length - offset, sink)) ok = false;
     }
     if (ok && chunked) ok = WriteAll(c->fd, "0\r\n\r\n", 5, wait);
     res.content_provider_success_ = ok;

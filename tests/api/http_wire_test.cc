@@ -308,6 +308,12 @@ TEST(HttpWire, AnswerHeadWithClose) {
             "Transfer-Encoding: chunked\r\n"
             "Connection: close\r\n"
             "\r\n");
+  // A stream to an HTTP/1.0 client: no framing, the connection's end is the body's.
+  EXPECT_EQ(AnswerHead(res, kUntilClose, /*chunked=*/false, /*close=*/true),
+            "HTTP/1.1 200 OK\r\n"
+            "X-A: 1\r\n"
+            "Connection: close\r\n"
+            "\r\n");
 }
 
 TEST(HttpWire, ReasonPhrase) {

@@ -261,6 +261,18 @@ class HttpTest(unittest.TestCase):
             pages += self.crew.ok("GET", f"/api/v1/task_group/{g}/tasks?limit=1000&skip={skip}")
         self.assertEqual(whole, pages)
         self.assertEqual([t["createdAt"] for t in whole], sorted((t["createdAt"] for t in whole), reverse=True))
+        # An HTTP/1.0 client reads no chunked framing (RFC 9112 §6.1): its stream is the bare
+        # JSON, ended by closing the connection.
+        with socket.create_connection(("127.0.0.1", self.crew.port), timeout=10) as s:
+            s.sendall(f"GET /api/v1/task_group/{g}/tasks HTTP/1.0\r\n\r\n".encode())
+            raw = b""
+            while chunk := s.recv(1 << 16):
+                raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        self.assertNotIn(b"transfer-encoding", head.lower())
+        self.assertNotIn(b"content-length", head.lower())
+        self.assertIn(b"connection: close", head.lower())
+        self.assertEqual(json.loads(body), whole)
         self.assertEqual(self.crew.ok("GET", f"/api/v1/channel/{channel}/tasks?limit=0"), whole)
         self.assertEqual(len(self.crew.ok("GET", f"/api/v1/task_group/{g}/tasks?skip=1400")), 1100)
         # A deleted task leaves the list.
