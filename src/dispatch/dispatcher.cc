@@ -315,18 +315,17 @@ void Dispatcher::Push(Target t, engine::Acquired a) {
     }
     (answered ? pushed_ : push_failed_).fetch_add(1, std::memory_order_relaxed);
   }
+  // An answer that is no valid release (a 400 no one would see) is the push's error: the task
+  // must not stay held for its lease, and the reason is kept.
+  auto refused = [&](const Status& why) {
+    Json fallback = {{"workerId", worker}, {"error", "operator answer refused: " + why.message()}};
+    return *api::ParseRelease(fallback.dump());
+  };
   auto cmd = api::ParseRelease(release.dump());
-  if (!cmd.ok()) {  // the operator's answer is not a valid release: that is its error
-    Json fallback = {{"workerId", worker},
-                     {"error", "operator answer refused: " + cmd.status().message()}};
-    cmd = api::ParseRelease(fallback.dump());
-  }
+  if (!cmd.ok()) cmd = refused(cmd.status());
   auto done = engine_->Release(a.task.id, *cmd);
-  if (!done.ok() && done.status().code() == Code::kInvalidArgument) {
-    // (children the engine refuses, SPEC D6: a 400 no one would see; the task must not stay held)
-    Json fallback = {{"workerId", worker},
-                     {"error", "operator answer refused: " + done.status().message()}};
-    done = engine_->Release(a.task.id, *api::ParseRelease(fallback.dump()));
+  if (!done.ok() && done.status().code() == Code::kInvalidArgument) {  // (children: SPEC D6)
+    done = engine_->Release(a.task.id, refused(done.status()));
   }
   if (!done.ok()) {
     spdlog::warn("dispatch: release of {} by {} failed: {}", a.task.id.Hex(), worker,
