@@ -22,9 +22,12 @@ after(async () => {
   await crew?.stop();
 });
 
-async function open(hash = '') {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+// A new page at #/<hash>; `setup(page)` runs before it loads (routes, a fake clock), and any other
+// option is the browser context's (a time zone).
+async function open(hash = '', { setup, ...options } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, ...options });
   page.setDefaultTimeout(10000);
+  if (setup) await setup(page);
   await page.goto(`${crew.url}#/${hash}`);
   return page;
 }
@@ -54,6 +57,66 @@ async function sampleGroup(name) {
   const thumb = await crew.task(g._id, { name: 'thumb', channel: ch('thumbs'), parentIds: [fetchT._id] });
   const publish = await crew.task(g._id, { name: 'publish', channel: ch('web'), parentIds: [resize._id, thumb._id] });
   return { g, fetchT, resize, thumb, publish };
+}
+
+// Makes the list at #/<hash> end with a last page of one item, turns to that page, then removes
+// one of the items made, so that page is gone: the list turns to the page before, full, rather than
+// staying on an empty page with no buttons to leave it.
+async function lastPageGoes(hash, countPath, make, remove, rows) {
+  let { count } = await crew.call('GET', countPath);
+  const made = [];
+  while (count < 26 || count % 25 !== 1) {
+    made.push(await make(made.length));
+    count++;
+  }
+  const page = await open(hash);
+  const last = Math.ceil(count / 25);
+  await page.locator('.pager', { hasText: `${count} in all` }).waitFor();
+  await page.getByRole('button', { name: '»' }).click();
+  await page.locator('.pager', { hasText: `page ${last} of ${last}` }).waitFor();
+  await waitFor(async () => (await page.locator(rows).count()) === 1, 'the last page');
+  await remove(made.at(-1));
+  await page.locator('.pager', { hasText: `${count - 1} in all` }).waitFor();
+  await waitFor(async () => (await page.locator(rows).count()) === 25, 'the page before, full');
+  if (last > 2) await page.locator('.pager', { hasText: `page ${last - 1} of ${last - 1}` }).waitFor();
+  await page.close();
+}
+
+// A list polled every 3 s (#/<hash>) whose second load answers late, after the third: the request
+// is read at once, an item is made, the third load shows it, and then the second's older answer
+// arrives; it must not take the item away. The page's clock is Playwright's, run by hand.
+async function lateAnswerDropped(hash, list, make, item) {
+  const signal = () => {
+    let fire;
+    const done = new Promise((r) => { fire = r; });
+    return { fire, done };
+  };
+  const [read, release, answered] = [signal(), signal(), signal()];
+  let n = 0;
+  const page = await open(hash, {
+    setup: async (p) => {
+      await p.clock.install();
+      await p.route(list, async (route) => {
+        if (++n !== 2) return route.continue();
+        const response = await route.fetch();
+        read.fire();
+        await release.done;
+        await route.fulfill({ response });
+        answered.fire();
+      });
+    },
+  });
+  await page.locator('table').waitFor();
+  await page.clock.runFor(3000);
+  await read.done;
+  const made = await make();
+  await page.clock.runFor(3000);
+  await item(page, made).waitFor();
+  release.fire();
+  await answered.done;
+  await page.waitForTimeout(500);
+  assert.equal(await item(page, made).count(), 1, 'an older answer replaced a newer one');
+  await page.close();
 }
 
 describe('dashboard', () => {
@@ -262,6 +325,172 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'DAG' }).click();
     await page.locator('svg.dag').waitFor();
     assert.equal(await page.locator('svg.dag [data-task]').count(), 120);
+    await page.close();
+  });
+
+  test('resume shows the tasks unpaused without a reload', async () => {
+    const g = await crew.call('POST', 'task_groups', { name: 'starts paused', isPaused: true });
+    const t = await crew.task(g._id, { name: 'waits', channel: 'starts-paused' });
+    const page = await open(`group/${g._id}`);
+    await row(page, t._id).locator('.tag', { hasText: 'paused' }).waitFor();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await row(page, t._id).locator('.tag', { hasText: 'ready' }).waitFor();
+    // The same through the API, as another client would.
+    await crew.call('POST', `task_group/${g._id}/pause`);
+    await row(page, t._id).locator('.tag', { hasText: 'paused' }).waitFor();
+    await crew.call('POST', `task_group/${g._id}/resume`);
+    await row(page, t._id).locator('.tag', { hasText: 'ready' }).waitFor();
+    assert.equal((await crew.call('GET', `task/${t._id}`)).isPaused, false);
+    await page.close();
+  });
+
+  test('an edit keeps an untouched runAfter exactly, and reads an edited one as typed', async () => {
+    const g = await crew.group('run after');
+    // Milliseconds, and 02:30 of the night the clocks go back in Berlin (the second of two).
+    const precise = await crew.task(g._id, { name: 'precise', channel: 'run-after', runAfter: '2030-05-06T07:08:09.789Z' });
+    const repeated = await crew.task(g._id, { name: 'repeated hour', channel: 'run-after', runAfter: '2030-10-27T01:30:00.000Z' });
+    const page = await open(`group/${g._id}/task/${precise._id}`, { timezoneId: 'Europe/Berlin' });
+    const panel = page.getByRole('complementary', { name: 'Task detail' });
+    const dialog = page.getByRole('dialog');
+    const edit = async (id, field, value) => {
+      await page.goto(`${crew.url}#/group/${g._id}/task/${id}`);
+      await panel.getByRole('button', { name: 'Edit' }).click();
+      await dialog.getByLabel(field).fill(value);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      return crew.call('GET', `task/${id}`);
+    };
+    let t = await edit(precise._id, 'Name', 'precise, renamed');
+    assert.deepEqual([t.name, t.runAfter], ['precise, renamed', '2030-05-06T07:08:09.789Z']);
+    t = await edit(repeated._id, 'Priority', '4');
+    assert.deepEqual([t.priority, t.runAfter], [4, '2030-10-27T01:30:00.000Z']);
+    t = await edit(repeated._id, 'Run after', '2031-01-02T03:04:05');
+    assert.equal(t.runAfter, '2031-01-02T02:04:05.000Z');
+    await panel.getByRole('button', { name: 'Edit' }).click();
+    assert.equal(await dialog.getByLabel('Run after').inputValue(), '2031-01-02T03:04:05');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    t = await edit(precise._id, 'Run after', '2030-05-06T10:08:09.789');
+    assert.equal(t.runAfter, '2030-05-06T08:08:09.789Z');
+    await page.close();
+  });
+
+  test('a pager whose last page goes turns to the page before', async () => {
+    const g = await crew.group('pager');
+    await crew.call('POST', `task_group/${g._id}/tasks`, Array.from({ length: 51 }, (_, i) => ({ name: `p${i}`, channel: 'pager' })));
+    const page = await open(`group/${g._id}`);
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    await page.locator('.pager', { hasText: 'page 2 of 2' }).waitFor();
+    await waitFor(async () => (await page.locator('table.tasks tbody tr').count()) === 1, 'page 2');
+    const id = await page.locator('table.tasks tbody tr').getAttribute('data-task');
+    await crew.call('DELETE', `task/${id}`);
+    await page.locator('.pager', { hasText: '50 in all' }).waitFor();
+    await waitFor(async () => (await page.locator('table.tasks tbody tr').count()) === 50, 'page 1');
+    await page.close();
+
+    await lastPageGoes('', 'task_groups/count', (i) => crew.group(`pager ${i}`),
+      (made) => crew.call('DELETE', `task_group/${made._id}`), 'table.groups tbody tr');
+    await lastPageGoes('operators', 'operators/count',
+      (i) => crew.call('POST', 'operators', { channel: 'pager-ops', url: `http://127.0.0.1:9/pager-${i}` }),
+      (made) => crew.call('DELETE', `operator/${made._id}`), 'table.operators tbody tr');
+  });
+
+  test('a change made before the live socket joins is not missed', async () => {
+    const g = await crew.group('joining');
+    const t = await crew.task(g._id, { name: 'before the join', channel: 'joining' });
+    // The common case: one load of the tasks, however the socket and the load interleave.
+    const loads = [];
+    let page = await open(`group/${g._id}`, {
+      setup: (p) => p.on('request', (r) => r.url().endsWith(`task_group/${g._id}/tasks`) && loads.push(r.url())),
+    });
+    await page.locator('.live.on').waitFor();
+    await row(page, t._id).waitFor();
+    await page.waitForTimeout(1000);
+    assert.equal(loads.length, 1);
+    await page.close();
+    // socket.io's requests wait until the task is shown and changed: the page has read the group,
+    // and its socket has not joined the group's room yet.
+    let release;
+    const released = new Promise((r) => { release = r; });
+    page = await open(`group/${g._id}`, {
+      setup: (p) => p.route(/\/socket\.io\//, async (route) => { await released; await route.continue(); }),
+    });
+    await row(page, t._id).waitFor();
+    await crew.call('PUT', `task/${t._id}`, { name: 'renamed before the join' });
+    const late = await crew.task(g._id, { name: 'created before the join', channel: 'joining' });
+    release();
+    await page.locator('.live.on').waitFor();
+    await row(page, t._id).getByText('renamed before the join').waitFor();
+    await row(page, late._id).waitFor();
+    await page.close();
+  });
+
+  test('task detail lists a parent of another group', async () => {
+    const home = await crew.group('parent home');
+    const parent = await crew.task(home._id, { name: 'parent elsewhere', channel: 'cross-group' });
+    const g = await crew.group('child home');
+    const local = await crew.task(g._id, { name: 'parent here', channel: 'cross-group' });
+    const child = await crew.task(g._id, { name: 'child', channel: 'cross-group', parentIds: [parent._id, local._id] });
+    const page = await open(`group/${g._id}/task/${child._id}`);
+    const panel = page.getByRole('complementary', { name: 'Task detail' });
+    await panel.getByRole('link', { name: 'parent here' }).waitFor();
+    await panel.getByRole('link', { name: 'parent elsewhere' }).click();
+    await page.locator('.panel h2', { hasText: 'parent elsewhere' }).waitFor();
+    assert.ok(page.url().endsWith(`#/group/${home._id}/task/${parent._id}`));
+    await page.close();
+  });
+
+  test('a polled list keeps a newer answer over an older one', async () => {
+    await lateAnswerDropped('', /task_groups\?limit/, async () => (await crew.group('newer than the late answer')).name,
+      (page, name) => page.locator('table.groups tr', { hasText: name }));
+    await lateAnswerDropped('operators', /operators\?limit/,
+      async () => (await crew.call('POST', 'operators', { channel: 'late', url: 'http://127.0.0.1:9/newer' })).url,
+      (page, url) => page.locator('table.operators tr', { hasText: url }));
+    const g = await crew.group('late channel');
+    await crew.task(g._id, { name: 'one', channel: 'a-channel-before' });
+    await lateAnswerDropped('channels', /\/api\/v1\/channels$/,
+      async () => (await crew.task(g._id, { name: 'two', channel: 'a-channel-newer' })).channel,
+      (page, name) => page.locator('table.channels tr', { hasText: name }));
+  });
+
+  test('a double click on Pluck or on a Confirm acts once', async () => {
+    const g = await crew.group('double');
+    const t = await crew.task(g._id, { name: 'twice', channel: 'double' });
+    const sent = [];
+    const page = await open(`group/${g._id}/task/${t._id}`, {
+      setup: (p) => p.on('request', (r) => r.method() !== 'GET' && r.url().includes('/api/v1/')
+        && sent.push(`${r.method()} ${new URL(r.url()).pathname}`)),
+    });
+    const panel = page.getByRole('complementary', { name: 'Task detail' });
+    await panel.getByRole('button', { name: 'Pluck' }).dblclick();
+    await page.waitForURL((u) => !u.hash.includes(g._id));
+    const plucked = page.url().match(/group\/([0-9a-f]{24})\/task\/([0-9a-f]{24})/);
+    await panel.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).dblclick();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.waitForTimeout(500);
+    assert.deepEqual(sent, [`POST /api/v1/task/${t._id}/pluck`, `DELETE /api/v1/task/${plucked[2]}`]);
+    await page.close();
+  });
+
+  test('the group Reset dialog says what a reset deletes', async () => {
+    const { g, fetchT } = await sampleGroup('no seeds');
+    const page = await open(`group/${g._id}`);
+    await row(page, fetchT._id).waitFor();
+    const dialog = page.getByRole('dialog');
+    // No seed: crew deletes nothing and starts every task over.
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await dialog.getByText('no seed').waitFor();
+    assert.doesNotMatch(await dialog.innerText(), /delete every/i);
+    await dialog.getByRole('button', { name: 'Reset' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal((await crew.call('GET', `task_group/${g._id}/tasks`)).length, 4);
+    // A seed: every other task goes.
+    const seed = await crew.task(g._id, { name: 'seed', channel: 'no-seeds-seed', isSeed: true });
+    await row(page, seed._id).waitFor();
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await dialog.getByText('Delete every task that is not a seed').waitFor();
+    await dialog.getByRole('button', { name: 'Reset' }).click();
+    await waitFor(async () => (await crew.call('GET', `task_group/${g._id}/tasks`)).length === 1, 'the reset');
     await page.close();
   });
 

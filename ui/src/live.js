@@ -13,21 +13,20 @@ const GROUP_EVENTS = [
   'workgroup:delay',
 ];
 
-// Calls onEvent(name, payload) for each event of the group while the component is mounted,
-// and onReconnect() when the connection comes back (events may have been missed meanwhile).
-export function useGroupEvents(groupId, onEvent, onReconnect) {
+// Calls onEvent(name, payload) for each event of the group while the component is mounted, and
+// onJoin() each time the server has acknowledged joining the group's room: on the first connection
+// and on every reconnection. Only changes after a join are sure to arrive as events, so a snapshot
+// read before it may miss some (the caller loads again).
+export function useGroupEvents(groupId, onEvent, onJoin) {
   useEffect(() => {
     const socket = io(socketUrl, {
       path: socketPath,
       transports: ['polling'],
       auth: { token: token() },
     });
-    let connectedBefore = false;
     socket.on('connect', () => {
       liveConnected.set(true);
-      socket.emit('watchTaskGroup', { taskGroupId: groupId });
-      if (connectedBefore) onReconnect();
-      connectedBefore = true;
+      socket.emit('watchTaskGroup', { taskGroupId: groupId }, () => onJoin());
     });
     socket.on('disconnect', () => liveConnected.set(false));
     socket.on('connect_error', () => liveConnected.set(false));

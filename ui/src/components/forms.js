@@ -66,11 +66,22 @@ export function GroupForm({ group, onDone, onClose }) {
   <//>`;
 }
 
+// An instant as a datetime-local value: local wall-clock time, to the second, or to the
+// millisecond when it has any.
 const toLocalInput = (iso) => {
   if (!iso) return '';
   const d = new Date(iso);
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString();
+  return local.slice(0, d.getMilliseconds() ? 23 : 19);
 };
+
+// The runAfter a save sends: none when the field still shows the stored one, for local time cannot
+// name every instant (the hour the clocks go back comes twice), so reading the field back could move
+// it; otherwise the field read as typed, in local time.
+function runAfterBody(text, task) {
+  if (task && text === toLocalInput(task.runAfter)) return undefined;
+  return text ? new Date(text).toISOString() : null;
+}
 
 function taskValues(t) {
   return {
@@ -83,7 +94,7 @@ function taskValues(t) {
   };
 }
 
-function taskBody(v) {
+function taskBody(v, task) {
   return {
     name: v.name, channel: v.channel,
     workgroup: v.workgroup || null, key: v.key || null,
@@ -93,7 +104,7 @@ function taskBody(v) {
     // (empty: null, as the original keeps it: an error is retried at once)
     errorDelayInSeconds: v.errorDelayInSeconds === '' ? null : number(v.errorDelayInSeconds, 'error delay'),
     isSeed: v.isSeed,
-    runAfter: v.runAfter ? new Date(v.runAfter).toISOString() : null,
+    runAfter: runAfterBody(v.runAfter, task),
     parentIds: v.parentIds.split(/[\s,]+/).filter(Boolean),
     input: parseJson(v.input, 'input'),
   };
@@ -102,8 +113,10 @@ function taskBody(v) {
 // Creates a task in groupId, or edits `task` (PUT, reference §5.7).
 export function TaskForm({ groupId, task, onDone, onClose }) {
   const f = useForm(taskValues(task));
+  // (a runAfter with milliseconds shows them, and a field that steps by seconds would refuse it)
+  const msStep = toLocalInput(task?.runAfter).length > 19;
   const save = f.submit(async (v) => {
-    const body = taskBody(v);
+    const body = taskBody(v, task);
     const saved = task ? await api('PUT', `task/${task._id}`, body) : await api('POST', `task_group/${groupId}/tasks`, body);
     onDone(saved);
   });
@@ -117,7 +130,7 @@ export function TaskForm({ groupId, task, onDone, onClose }) {
       <label>Remaining attempts <input type="number" min=${task ? '0' : '1'} ...${f.bind('remainingAttempts')} /></label>
       <label>Progress weight <input type="number" step="any" ...${f.bind('progressWeight')} /></label>
       <label>Error delay (s) <input type="number" step="any" min="0" ...${f.bind('errorDelayInSeconds')} placeholder="none" /></label>
-      <label>Run after <input type="datetime-local" step="1" ...${f.bind('runAfter')} /></label>
+      <label>Run after <input type="datetime-local" step=${msStep ? '0.001' : '1'} ...${f.bind('runAfter')} /></label>
       <label class="check"><input type="checkbox" ...${f.bind('isSeed', 'checkbox')} /> Seed (kept by a group reset)</label>
       <label class="wide">Parent ids <input ...${f.bind('parentIds')} placeholder="ids separated by spaces" /></label>
       <label class="wide">Input (JSON) <textarea rows="6" ...${f.bind('input')} placeholder="null"></textarea></label>

@@ -1,4 +1,5 @@
 // Small shared pieces: status tags, progress bars, pagers, modal dialogs, JSON blocks.
+import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 
 export const Tag = ({ status }) => html`<span class="tag tag-${status}">${status}</span>`;
@@ -15,6 +16,10 @@ export function Progress({ stats }) {
 }
 
 export function Pager({ page, pages, total, onPage }) {
+  // Items go while a page is shown (the last one of the last page deleted): turn to the last page
+  // that is left, or the list stays empty with no button to leave it.
+  const last = Math.max(pages, 1) - 1;
+  useEffect(() => { if (page > last) onPage(last); }, [page, last]);
   if (pages <= 1) return html`<div class="pager muted">${total} in all</div>`;
   return html`<div class="pager">
     <button disabled=${page === 0} onClick=${() => onPage(0)}>«</button>
@@ -34,13 +39,24 @@ export function Dialog({ title, onClose, children }) {
   </div>`;
 }
 
-// A yes/no question before a destructive action.
+// A yes/no question before a destructive action. The action's button is disabled while onYes
+// runs: a double click would do the action twice.
 export function Confirm({ title, text, action = 'OK', onYes, onClose }) {
+  const [busy, setBusy] = useState(false);
+  const yes = async () => {
+    setBusy(true);
+    try {
+      await onYes();
+    } finally {
+      setBusy(false);
+    }
+    onClose();
+  };
   return html`<${Dialog} title=${title} onClose=${onClose}>
     <p>${text}</p>
     <div class="actions">
       <button onClick=${onClose}>Cancel</button>
-      <button class="danger" onClick=${async () => { await onYes(); onClose(); }}>${action}</button>
+      <button class="danger" disabled=${busy} onClick=${yes}>${action}</button>
     </div>
   <//>`;
 }

@@ -9,7 +9,13 @@ export function Channels() {
   const [channels, setChannels] = useState(null);
   useEffect(() => {
     let alive = true;
-    const load = () => api('GET', 'channels').then((c) => alive && setChannels(c), (e) => alive && e.status !== 0 && notify(e.message));
+    let started = 0;
+    const load = () => {
+      // Loads overlap when an answer is slow: one that a newer load started after is older, dropped.
+      const seq = ++started;
+      const latest = () => alive && seq === started;
+      return api('GET', 'channels').then((c) => latest() && setChannels(c), (e) => latest() && e.status !== 0 && notify(e.message));
+    };
     load();
     const timer = setInterval(load, 3000);
     return () => { alive = false; clearInterval(timer); };

@@ -10,12 +10,14 @@ export class GroupModel {
     this.group = null;
     this.tasks = new Map();
     this.loading = null;
+    this.loadStarted = false;  // once a load has started
     this.pending = null;  // events seen during a load
     this.reloadTimer = null;
   }
 
   async load() {
     if (this.loading) return this.loading;
+    this.loadStarted = true;
     this.pending = [];
     this.loading = (async () => {
       try {
@@ -40,11 +42,12 @@ export class GroupModel {
     return this.loading;
   }
 
-  // A change that events describe only partly (key merges, workgroup delays): reload soon,
-  // once for a burst of them.
+  // A change that events describe only partly (key merges, workgroup delays), or that no event
+  // brought (the socket was not in the group's room): reload soon, once for a burst of them. A load
+  // still under way then may have read the group before the change, so the reload waits for it.
   reloadSoon() {
     clearTimeout(this.reloadTimer);
-    this.reloadTimer = setTimeout(() => this.load().catch(() => {}), 500);
+    this.reloadTimer = setTimeout(() => (this.loading ? this.reloadSoon() : this.load().catch(() => {})), 500);
   }
 
   event(name, payload) {
@@ -64,8 +67,9 @@ export class GroupModel {
       case 'task_group:update':
         if (payload) this.group = payload;
         break;
-      case 'group:syncPause':
+      case 'group:syncPause':  // (pause and resume set the flag on the group and on each of its tasks)
         if (this.group) this.group = { ...this.group, isPaused: payload.isPaused };
+        for (const t of this.tasks.values()) this.tasks.set(t._id, { ...t, isPaused: payload.isPaused });
         break;
       case 'group:delete':
         this.onChange('deleted');

@@ -15,6 +15,7 @@ import { TaskPanel } from './task.js';
 
 const TABLE_PAGE = 50;
 const DAG_PAGE = 120;
+const JOIN_WAIT = 2000;  // ms the first load waits at most for the live socket
 
 // Re-renders at most every 150 ms however fast events come.
 function useThrottledVersion() {
@@ -31,6 +32,15 @@ function useThrottledVersion() {
   return [version, bump];
 }
 
+// What a group reset does (reference §5.3): it keeps the seeds, but a group without any seed keeps
+// every task.
+function resetText(model) {
+  const seeded = [...model.tasks.values()].some((t) => t.isSeed);
+  return seeded
+    ? 'Delete every task that is not a seed, and start the seeds over?'
+    : 'This group has no seed task, so no task is deleted: start every task over?';
+}
+
 function GroupActions({ model, group, onDialog }) {
   const close = () => onDialog(null);
   const run = (promise, done) => promise.then(done, (e) => notify(e.message));
@@ -42,8 +52,7 @@ function GroupActions({ model, group, onDialog }) {
       : html`<button onClick=${() => run(api('POST', `task_group/${group._id}/pause`))}>Pause</button>`}
     <button onClick=${retry}>Retry failed</button>
     <button onClick=${() => onDialog(html`<${Confirm} title="Reset group" action="Reset" onClose=${close}
-      text="Delete every task that is not a seed, and start the seeds over?"
-      onYes=${() => run(api('POST', `task_group/${group._id}/reset`))} />`)}>Reset</button>
+      text=${resetText(model)} onYes=${() => run(api('POST', `task_group/${group._id}/reset`))} />`)}>Reset</button>
     <button onClick=${() => onDialog(html`<${GroupForm} group=${group} onClose=${close} onDone=${(g) => { model.apply('task_group:update', g); close(); }} />`)}>Rename</button>
     <button class="danger" onClick=${() => onDialog(html`<${Confirm} title="Delete group" action="Delete" onClose=${close}
       text=${`Delete "${group.name}" and all its ${model.tasks.size} tasks?`}
@@ -87,8 +96,15 @@ export function Group({ id, taskId }) {
   const [page, setPage] = useState(0);
   const [dialog, setDialog] = useState(null);
 
-  useGroupEvents(id, (name, payload) => model.event(name, payload), () => model.reloadSoon());
-  useEffect(() => { model.load().catch((e) => e.status !== 404 && e.status !== 400 && notify(e.message)); }, [model]);
+  // The first load waits for the socket to join the group's room: a snapshot read before the join
+  // could miss a change made in between, which no event brings. A join after a load (a reconnection,
+  // or a join slower than JOIN_WAIT, when the page loads without it) loads again.
+  const load = () => model.load().catch((e) => e.status !== 404 && e.status !== 400 && notify(e.message));
+  useGroupEvents(id, (name, payload) => model.event(name, payload), () => (model.loadStarted ? model.reloadSoon() : load()));
+  useEffect(() => {
+    const timer = setTimeout(() => model.loadStarted || load(), JOIN_WAIT);
+    return () => clearTimeout(timer);
+  }, [model]);
   useEffect(() => setPage(0), [view, hideComplete, status, search]);
 
   const group = model.group;

@@ -17,15 +17,19 @@ export function Groups() {
 
   useEffect(() => {
     let alive = true;
+    let started = 0;
     const load = async () => {
+      // Loads overlap when an answer is slow: one that a newer load started after is older, dropped.
+      const seq = ++started;
+      const latest = () => alive && seq === started;
       try {
         const [{ count }, groups] = await Promise.all([
           api('GET', 'task_groups/count'),
           api('GET', `task_groups?limit=${PAGE}&skip=${page * PAGE}&stats=true`),
         ]);
-        if (alive) setData({ count, groups });
+        if (latest()) setData({ count, groups });
       } catch (e) {
-        if (alive && e.status !== 0) notify(e.message);
+        if (latest() && e.status !== 0) notify(e.message);
       }
     };
     load();

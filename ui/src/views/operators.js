@@ -18,9 +18,15 @@ export function Operators() {
 
   useEffect(() => {  // (every 3 s, as the groups and channels: live when another client edits)
     let alive = true;
-    const load = () => Promise.all([api('GET', 'operators/count'), api('GET', `operators?limit=${PAGE}&skip=${page * PAGE}`)])
-      .then(([{ count }, operators]) => alive && setData({ count, operators }),
-        (e) => alive && e.status !== 0 && notify(e.message));
+    let started = 0;
+    const load = () => {
+      // Loads overlap when an answer is slow: one that a newer load started after is older, dropped.
+      const seq = ++started;
+      const latest = () => alive && seq === started;
+      return Promise.all([api('GET', 'operators/count'), api('GET', `operators?limit=${PAGE}&skip=${page * PAGE}`)])
+        .then(([{ count }, operators]) => latest() && setData({ count, operators }),
+          (e) => latest() && e.status !== 0 && notify(e.message));
+    };
     load();
     const timer = setInterval(load, 3000);
     return () => { alive = false; clearInterval(timer); };

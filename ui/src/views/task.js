@@ -18,14 +18,36 @@ function useLease(task) {
   return lease;
 }
 
+// A task's parents: those of this group from the model, the others (parents may be in any group,
+// reference §4.1) read by id. Each is a task, or { _id, missing } while it is read or when it
+// cannot be (deleted since).
+function useParents(task, model) {
+  const [outside, setOutside] = useState({});  // id -> task, or null when it cannot be read
+  const unknown = (task?.parentIds ?? []).filter((p) => !model.tasks.has(p) && !(p in outside));
+  useEffect(() => {
+    if (!unknown.length) return undefined;
+    let alive = true;
+    Promise.all(unknown.map((id) => api('GET', `task/${id}`).catch(() => null))).then((found) => alive
+      && setOutside((o) => ({ ...o, ...Object.fromEntries(unknown.map((id, i) => [id, found[i]])) })));
+    return () => { alive = false; };
+  }, [unknown.join()]);
+  return (task?.parentIds ?? []).map((p) => model.tasks.get(p) ?? outside[p] ?? { _id: p, missing: p in outside });
+}
+
+// Links to tasks, each with its status; a task of another group links into that group, and one
+// not read (yet) shows its id.
 function TaskLinks({ groupId, tasks, paused }) {
   if (!tasks.length) return html`<span class="muted">none</span>`;
-  return html`<ul class="links">${tasks.map((t) => html`<li key=${t._id}>
-    <a href=${href(`group/${groupId}/task/${t._id}`)}>${t.name}</a> <${Tag} status=${taskStatus(t, paused)} /></li>`)}</ul>`;
+  return html`<ul class="links">${tasks.map((t) => html`<li key=${t._id}>${t.name === undefined
+    ? html`<code>${t._id}</code> <span class="muted">${t.missing ? 'not found' : '…'}</span>`
+    : html`<a href=${href(`group/${t.taskGroupId}/task/${t._id}`)}>${t.name}</a> <${Tag} status=${taskStatus(t, t.taskGroupId === groupId && paused)} />
+      ${t.taskGroupId !== groupId && html`<span class="muted">(another group)</span>`}`}</li>`)}</ul>`;
 }
 
 export function TaskPanel({ groupId, task, model, onDialog }) {
   const lease = useLease(task);
+  const parents = useParents(task, model);
+  const [busy, setBusy] = useState(false);  // (an action under way: a double click would send it twice)
   const close = () => onDialog(null);
   if (!task) {
     return html`<aside class="panel"><header><h2>Task</h2><a class="link" href=${href(`group/${groupId}`)}>✕</a></header>
@@ -33,15 +55,18 @@ export function TaskPanel({ groupId, task, model, onDialog }) {
   }
   const paused = model.group?.isPaused;
   const run = (promise, done) => promise.then(done, (e) => notify(e.message));
-  const parents = task.parentIds.map((p) => model.tasks.get(p)).filter(Boolean);
+  const runOnce = (action, done) => {
+    setBusy(true);
+    return run(action(), done).finally(() => setBusy(false));
+  };
   const failed = !task.isComplete && task.remainingAttempts < 1;
   return html`<aside class="panel" aria-label="Task detail">
     <header><h2>${task.name}</h2><a class="link" aria-label="Close" href=${href(`group/${groupId}`)}>✕</a></header>
     <div class="panel-actions">
       <button onClick=${() => onDialog(html`<${TaskForm} task=${task} onClose=${close} onDone=${(t) => { model.apply('task:update', t); close(); }} />`)}>Edit</button>
-      <button onClick=${() => run(api('POST', `task/${task._id}/reset`, { remainingAttempts: 2 }), () => notify('Task reset', 'info'))}>Reset</button>
-      ${failed && html`<button onClick=${() => run(api('POST', `task/${task._id}/retry`, { remainingAttempts: 1 }), () => notify('Task retried', 'info'))}>Retry</button>`}
-      <button onClick=${() => run(api('POST', `task/${task._id}/pluck`), (t) => go(`group/${t.taskGroupId}/task/${t._id}`))}>Pluck</button>
+      <button disabled=${busy} onClick=${() => runOnce(() => api('POST', `task/${task._id}/reset`, { remainingAttempts: 2 }), () => notify('Task reset', 'info'))}>Reset</button>
+      ${failed && html`<button disabled=${busy} onClick=${() => runOnce(() => api('POST', `task/${task._id}/retry`, { remainingAttempts: 1 }), () => notify('Task retried', 'info'))}>Retry</button>`}
+      <button disabled=${busy} onClick=${() => runOnce(() => api('POST', `task/${task._id}/pluck`), (t) => go(`group/${t.taskGroupId}/task/${t._id}`))}>Pluck</button>
       <button class="danger" onClick=${() => onDialog(html`<${Confirm} title="Delete task" action="Delete" onClose=${close}
         text=${`Delete "${task.name}" and all its descendants?`}
         onYes=${() => run(api('DELETE', `task/${task._id}`), () => go(`group/${groupId}`))} />`)}>Delete</button>
