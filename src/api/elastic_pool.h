@@ -5,10 +5,12 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 
 #include "util/thread_name.h"
 
@@ -25,10 +27,17 @@ class ElasticPool final : public httplib::TaskQueue {
     std::unique_lock<std::mutex> lock(mu_);
     jobs_.push_back(std::move(fn));
     if (idle_ < jobs_.size() && threads_.size() < max_) {
-      threads_.emplace_back([this] {
-        SetThreadName("crew-pool");
-        Work();
-      });
+      try {
+        threads_.emplace_back([this] {
+          SetThreadName("crew-pool");
+          Work();
+        });
+      } catch (const std::system_error& e) {
+        // Out of threads (ulimit -u, a container's pids limit): the job waits for a busy thread
+        // to come free, as it would past `max`; with none at all, for the next enqueue.
+        if (!failed_before_) spdlog::warn("cannot start a pool thread: {}", e.what());
+        failed_before_ = true;
+      }
     }
     cv_.notify_one();
   }
@@ -68,6 +77,7 @@ class ElasticPool final : public httplib::TaskQueue {
   std::vector<std::thread> threads_;
   size_t idle_ = 0;
   bool stop_ = false;
+  bool failed_before_ = false;  // (said once)
 };
 
 }  // namespace crew::api

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <system_error>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -273,14 +275,25 @@ void Dispatcher::Loop() {
         lock.lock();
         if (!got.ok() || got->empty()) break;
         ++inflight_[slot];
-        std::thread([this, t, a = std::move(got->front()), slot]() mutable {
-          SetThreadName("crew-operator");
-          Push(t, std::move(a));
+        auto a = std::make_shared<engine::Acquired>(std::move(got->front()));
+        auto push = [this, t, a, slot] {
+          Push(t, std::move(*a));
           std::lock_guard<std::mutex> done(mu_);
           --inflight_[slot];
           poked_ = true;
           cv_.notify_all();
-        }).detach();
+        };
+        try {
+          std::thread([push] {
+            SetThreadName("crew-operator");
+            push();
+          }).detach();
+        } catch (const std::system_error& e) {  // out of threads: push from here, one at a time
+          spdlog::warn("dispatch: cannot start a thread ({}); pushing in turn", e.what());
+          lock.unlock();
+          push();
+          lock.lock();
+        }
       }
     }
     cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_ || poked_ || dirty_; });
