@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,11 +44,23 @@ constexpr size_t kReadAhead = 1 << 20;
 constexpr int kMaxAnswersPerTurn = 32;
 char listen_tag;  // epoll data of the listening socket
 
+// Descriptors kept from connections for the store (RocksDB opens a WAL, tables, its manifest
+// and logs as it goes; a failed open makes it refuse writes until a restart), backups and pipes:
+// an eighth of the limit, at least 128.
+size_t ConnectionLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  const size_t files = limit.rlim_cur;
+  const size_t reserve = std::max<size_t>(128, files / 8);
+  return files > reserve ? files - reserve : 1;
+}
+
 }  // namespace
 
 LoopServer::LoopServer(const Router* router, LoopHooks hooks, LoopServerOptions options)
     : router_(router), hooks_(std::move(hooks)), options_(std::move(options)) {
   options_.loops = std::max(1, options_.loops);
+  if (options_.max_connections == 0) options_.max_connections = ConnectionLimit();
 }
 
 LoopServer::~LoopServer() {
@@ -245,19 +258,37 @@ void LoopServer::Turn(Loop& loop, bool* done) {
   if (stopping_ && loop.on_pool == 0 && loop.conns.empty()) *done = true;
 }
 
+void LoopServer::PauseAccepting(Loop& loop) {
+  epoll_ctl(loop.epfd, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  loop.listen_paused = true;
+  loop.listen_paused_until = Clock::now() + std::chrono::milliseconds(100);
+}
+
 void LoopServer::Accept(Loop& loop) {
   while (true) {
+    if (open_conns_.load(std::memory_order_relaxed) >= options_.max_connections) {
+      // (new clients wait in the listen backlog until connections close)
+      const auto now = Clock::now();
+      if (now - full_logged_at_ > std::chrono::minutes(1)) {
+        spdlog::warn(
+            "{} connections open, the most the open-file limit allows; not accepting "
+            "until some close",
+            options_.max_connections);
+        full_logged_at_ = now;
+      }
+      PauseAccepting(loop);
+      return;
+    }
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         spdlog::warn("accept: {}; not accepting for 100 ms", std::strerror(errno));
-        epoll_ctl(loop.epfd, EPOLL_CTL_DEL, listen_fd_, nullptr);
-        loop.listen_paused = true;
-        loop.listen_paused_until = Clock::now() + std::chrono::milliseconds(100);
+        PauseAccepting(loop);
       }
       return;
     }
+    open_conns_.fetch_add(1, std::memory_order_relaxed);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto* c = new Conn;
@@ -297,6 +328,7 @@ void LoopServer::Close(Loop& loop, Conn* c) {
   loop.conns.erase(c);
   close(c->fd);  // leaves the epoll set with it
   delete c;
+  open_conns_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {

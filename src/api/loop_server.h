@@ -43,6 +43,9 @@ struct LoopServerOptions {
   int port = 0;  // 0: any free port
   int loops = 4;
   size_t max_pool_threads = 4096;
+  // Open connections at most; 0: the open-file limit less what the store may need
+  // (ConnectionLimit), so that clients cannot take the descriptors RocksDB opens files with.
+  size_t max_connections = 0;
   WireLimits limits;
   int keep_alive_seconds = 75;
   int read_seconds = 30;
@@ -99,6 +102,7 @@ class LoopServer {
 
   void Turn(Loop& loop, bool* done);
   void Accept(Loop& loop);
+  void PauseAccepting(Loop& loop);  // for 100 ms
   void Adopt(Loop& loop, Conn* c);
   void ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers);
   void Serve(Loop& loop, Conn* c, std::vector<Answer>* answers);
@@ -130,6 +134,9 @@ class LoopServer {
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> stop_deadline_{0};  // steady clock ticks: then close what is left
   std::atomic<int> in_flight_{0};
+  std::atomic<size_t> open_conns_{0};
+  std::chrono::steady_clock::time_point
+      full_logged_at_{};  // (the accepting loop's: a full house said once a minute)
   std::atomic<int> on_pool_{0};
   size_t next_loop_ = 0;  // the accepting loop deals connections out in turn
 

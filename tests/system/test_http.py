@@ -5,6 +5,8 @@ batches (SPEC D1, N1, N3, N5, N8, §4).   python3 test_http.py --crew build/crew
 import http.client
 import json
 import os
+import resource
+import shutil
 import signal
 import socket
 import ssl
@@ -280,6 +282,75 @@ class HttpTest(unittest.TestCase):
         self.assertEqual(self.crew.ok("GET", f"/api/v1/task_group/{g}/tasks"), whole[:-1])
         self.refused("GET", f"/api/v1/task_group/{'0' * 24}/tasks", 404)
         self.refused("GET", f"/api/v1/task_group/{g}/tasks?skip=-1", 400)
+
+
+class ResourceLimitsTest(unittest.TestCase):
+    """The process's limits reached by clients leave the server serving, and the store writing."""
+
+    def test_connections_leave_the_store_its_descriptors(self):
+        # With 256 open files, 300 idle connections took them all: RocksDB could then open no
+        # file (here, the backup's flush) and refused writes until a restart. Connections are now
+        # held to the limit less a reserve; the rest wait in the listen backlog.
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+        with Crew(preexec=limit) as crew:
+            conn = http.client.HTTPConnection("127.0.0.1", crew.port, timeout=20)
+            conn.request("GET", "/healthz")
+            self.assertEqual(conn.getresponse().read(), b'{"healthy":true}')
+            idle = [socket.create_connection(("127.0.0.1", crew.port)) for _ in range(300)]
+            try:
+                time.sleep(0.3)  # (accepted, as far as the server will)
+                conn.request("GET", "/api/v1/backup")
+                r = conn.getresponse()
+                self.assertEqual(r.status, 200)
+                self.assertGreater(len(r.read()), 0)
+                def call(method, path, body):  # (on the connection already accepted)
+                    conn.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
+                    answer = conn.getresponse()
+                    self.assertEqual(answer.status, 200)
+                    return json.loads(answer.read())
+
+                g = call("POST", "/api/v1/task_groups", {"name": "g"})["_id"]
+                for i in range(20):
+                    call("POST", f"/api/v1/task_group/{g}/tasks",
+                         {"name": f"t{i}", "channel": "c", "input": "x" * 20_000})
+            finally:
+                for s in idle:
+                    s.close()
+            conn.close()
+            self.assertEqual(crew.request("GET", "/healthz"), (200, {"healthy": True}))
+            self.assertEqual(len(crew.ok("GET", f"/api/v1/task_group/{g}/tasks")), 20)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run the server as another user")
+    def test_a_thread_that_cannot_start_is_no_crash(self):
+        # Long polls each hold a pool thread; past the process limit (ulimit -u) std::thread threw
+        # on the event loop and the process ended. Now a request waits for a thread to come free.
+        def limit():
+            os.setgid(65534)
+            os.setuid(65534)
+            resource.setrlimit(resource.RLIMIT_NPROC, (60, 60))
+
+        tmp = tempfile.mkdtemp(prefix="crew-nproc-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        os.chmod(tmp, 0o777)
+        with Crew(preexec=limit, data_dir=os.path.join(tmp, "data")) as crew:
+            def poll(i):
+                try:
+                    crew.request("POST", f"/api/v1/channel/idle-{i}/acquire", {"workerId": "w", "waitSeconds": 2},
+                                 timeout=30)
+                except OSError:
+                    pass
+
+            polls = [threading.Thread(target=poll, args=(i,)) for i in range(120)]
+            for t in polls:
+                t.start()
+            for t in polls:
+                t.join()
+            self.assertIsNone(crew.proc.poll(), crew.logs())
+            g = crew.group()
+            self.assertEqual(crew.task(g, name="after", channel="c")["name"], "after")
+            self.assertIn("cannot start a pool thread", crew.logs())
 
 
 class TlsTest(unittest.TestCase):
