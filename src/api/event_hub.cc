@@ -6,15 +6,23 @@
 
 namespace crew::api {
 
-std::optional<EventHub::Message> EventHub::Subscription::Next(Clock::time_point until) {
+namespace {
+
+// What a queued message counts against its queue's byte bound: what it references, shared or not.
+size_t Bytes(const EventHub::Message& m) { return m.name.size() + m.data.size(); }
+
+}  // namespace
+
+EventHub::MessagePtr EventHub::Subscription::Next(Clock::time_point until) {
   std::unique_lock<std::mutex> lock(mu_);
   ++reading_;
   cv_.wait_until(lock, until, [this] { return closed_ || !queue_.empty(); });
   --reading_;
   last_read_ = Clock::now();
-  if (queue_.empty() || closed_) return std::nullopt;
-  Message m = std::move(queue_.front());
+  if (queue_.empty() || closed_) return nullptr;
+  MessagePtr m = std::move(queue_.front());
   queue_.pop_front();
+  queue_bytes_ -= Bytes(*m);
   return m;
 }
 
@@ -23,12 +31,36 @@ bool EventHub::Subscription::closed() const {
   return closed_;
 }
 
-bool EventHub::Subscription::Push(Message m) {
+bool EventHub::Subscription::overflowed() const {
   std::lock_guard<std::mutex> lock(mu_);
+  return overflowed_;
+}
+
+bool EventHub::Subscription::Push(Message m) {
+  auto shared = std::make_shared<const Message>(std::move(m));
+  std::lock_guard<std::mutex> lock(mu_);
+  return Enqueue(std::move(shared));
+}
+
+bool EventHub::Subscription::Enqueue(MessagePtr m) {
   if (closed_) return false;
+  const size_t bytes = Bytes(*m);
+  if (queue_.size() >= max_queue_ || queue_bytes_ + bytes > max_queue_bytes_) {
+    overflowed_ = true;  // too slow: it must reconnect and reload
+    CloseLocked();
+    return false;
+  }
+  queue_bytes_ += bytes;
   queue_.push_back(std::move(m));
   cv_.notify_all();
   return true;
+}
+
+void EventHub::Subscription::CloseLocked() {
+  closed_ = true;
+  std::deque<MessagePtr>().swap(queue_);  // (clear() may keep the deque's blocks)
+  queue_bytes_ = 0;
+  cv_.notify_all();
 }
 
 void EventHub::Subscription::Join(const std::string& room) {
@@ -60,6 +92,8 @@ bool EventHub::Subscription::Unread(Clock::time_point now) const {
 
 std::shared_ptr<EventHub::Subscription> EventHub::Subscribe(const std::string& room) {
   auto sub = std::make_shared<Subscription>();
+  sub->max_queue_ = max_queue_;
+  sub->max_queue_bytes_ = max_queue_bytes_;
   sub->Join(room);
   std::function<void()> settle;
   {
@@ -88,35 +122,32 @@ void EventHub::Unsubscribe(const std::shared_ptr<Subscription>& sub) {
   has_subs_.store(!subs_.empty(), std::memory_order_relaxed);
 }
 
+// Every publish first drops the subscriptions whose reader is gone, whatever rooms they hear: a
+// socket.io session abandoned before it joined a room would else be walked by every publish.
 void EventHub::OnEvents(const std::vector<engine::Event>& events) {
   std::lock_guard<std::mutex> lock(mu_);
   if (subs_.empty()) return;
-  const auto now = Clock::now();
-  bool gone = false;  // subscriptions closed here leave subs_
+  DropClosed(Clock::now());
+  bool gone = false;  // subscriptions that overflowed here
   for (const auto& e : events) {
-    std::string data;  // serialized once, and only if someone listens
+    MessagePtr m;  // built once, and only if someone listens
     for (const auto& sub : subs_) {
       std::lock_guard<std::mutex> sub_lock(sub->mu_);
       if (sub->closed_ || !sub->Wants(e.room)) continue;
-      if (sub->Unread(now)) {
-        sub->closed_ = gone = true;  // its reader is gone
-        sub->queue_.clear();
-      } else if (sub->queue_.size() >= max_queue_) {
-        sub->closed_ = gone = true;  // too slow: it must reconnect and reload
-      } else {
-        if (data.empty()) data = EventPayloadJson(e);
-        sub->queue_.push_back({e.name, data});
-      }
-      sub->cv_.notify_all();
+      if (!m) m = std::make_shared<const Message>(Message{e.name, EventPayloadJson(e)});
+      if (!sub->Enqueue(m)) gone = true;
     }
   }
-  if (gone) {
-    std::erase_if(subs_, [](const std::shared_ptr<Subscription>& sub) {
-      std::lock_guard<std::mutex> sub_lock(sub->mu_);
-      return sub->closed_;
-    });
-    has_subs_.store(!subs_.empty(), std::memory_order_relaxed);
-  }
+  if (gone) DropClosed(Clock::now());
+}
+
+void EventHub::DropClosed(Clock::time_point now) {
+  std::erase_if(subs_, [now](const std::shared_ptr<Subscription>& sub) {
+    std::lock_guard<std::mutex> sub_lock(sub->mu_);
+    if (!sub->closed_ && sub->Unread(now)) sub->CloseLocked();  // its reader is gone
+    return sub->closed_;
+  });
+  has_subs_.store(!subs_.empty(), std::memory_order_relaxed);
 }
 
 void EventHub::OnReady(const std::vector<std::string>& channels) {
@@ -141,25 +172,30 @@ uint64_t EventHub::BeginWait(const std::string& channel) {
   return w.gen;
 }
 
+// The client is asked for every 100 ms of waiting however often the waiter wakes: every publish
+// wakes every waiter, so a window restarted at each wake-up never ended under steady writes.
 bool EventHub::Wait(const std::string& channel, uint64_t& gen, Clock::time_point deadline,
                     const std::function<bool()>& still_wanted) {
+  constexpr auto kCheckEvery = std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
+  auto check_at = Clock::now() + kCheckEvery;
   while (true) {
     if (shutdown_) return false;
     if (waits_[channel].gen != gen) {
       gen = waits_[channel].gen;
       return true;
     }
-    auto now = Clock::now();
+    const auto now = Clock::now();
     if (now >= deadline) return false;
-    auto slice = std::min(deadline, now + std::chrono::milliseconds(100));
-    wait_cv_.wait_until(lock, slice);
-    if (Clock::now() >= slice && slice < deadline) {
+    if (now >= check_at) {
       lock.unlock();
-      bool wanted = still_wanted();
+      const bool wanted = still_wanted();
       lock.lock();
       if (!wanted) return false;
+      check_at = now + kCheckEvery;
+      continue;  // (the lock was let go: look at gen and shutdown again)
     }
+    wait_cv_.wait_until(lock, std::min(deadline, check_at));
   }
 }
 
@@ -179,8 +215,7 @@ void EventHub::Shutdown() {
   wait_cv_.notify_all();
   for (const auto& sub : subs) {
     std::lock_guard<std::mutex> lock(sub->mu_);
-    sub->closed_ = true;
-    sub->cv_.notify_all();
+    sub->CloseLocked();
   }
 }
 
@@ -198,7 +233,11 @@ int64_t EventHub::waiters() const {
 
 int64_t EventHub::subscribers() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<int64_t>(subs_.size());
+  const auto now = Clock::now();
+  return std::count_if(subs_.begin(), subs_.end(), [now](const std::shared_ptr<Subscription>& sub) {
+    std::lock_guard<std::mutex> sub_lock(sub->mu_);
+    return !sub->closed_ && !sub->Unread(now);
+  });
 }
 
 }  // namespace crew::api

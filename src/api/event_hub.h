@@ -3,7 +3,11 @@
 //
 // The engine calls OnEvents/OnReady from writer threads, in commit order; they only append to
 // bounded per-subscriber queues and bump counters, so a slow subscriber never slows a writer: a
-// subscriber whose queue overflows is closed and must reconnect (and reload). Thread-safe.
+// subscriber whose queue overflows is closed (its queue dropped) and must reconnect (and reload).
+// An event's message is built once and shared, immutable, by every queue that holds it. A queue
+// is bounded by the bytes it holds as well as by its length, both above what one write publishes
+// at once (a batch create of 100,000 tasks: ~50 MB), so a reader that keeps reading gets every
+// event of such a write, while one that stopped reading is closed. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -32,12 +36,20 @@ class EventHub final : public engine::EngineListener {
     std::string name;  // event name, e.g. "task:update"
     std::string data;  // its payload as one line of JSON
   };
+  using MessagePtr = std::shared_ptr<const Message>;  // shared by every queue that holds it
+  // Per-subscriber queue bounds; a message counts its name and data (shared or not).
+  static constexpr size_t kMaxQueue = 1'000'000;
+  static constexpr size_t kMaxQueueBytes = size_t{128} << 20;
+
   class Subscription {
    public:
-    // The next message; nullopt when `until` passed first (then `closed()` tells why).
-    std::optional<Message> Next(Clock::time_point until);
+    // The next message; null when `until` passed first (then `closed()` tells why).
+    MessagePtr Next(Clock::time_point until);
     bool closed() const;
-    // Queues a message of the subscriber's own (e.g. a protocol reply); false when closed.
+    // True once it was closed because its queue passed a bound (its reader fell behind).
+    bool overflowed() const;
+    // Queues a message of the subscriber's own (e.g. a protocol reply), within the same bounds
+    // as events; false when closed (or closed now: it would overflow).
     bool Push(Message m);
     // Rooms this subscription hears ("" = every room). Changeable while subscribed.
     void Join(const std::string& room);
@@ -51,18 +63,26 @@ class EventHub final : public engine::EngineListener {
     friend class EventHub;
     bool Wants(const std::string& room) const;  // REQUIRES: mu_ held
     bool Unread(Clock::time_point now) const;   // REQUIRES: mu_ held
+    // Queues m, or closes it when m would pass a bound; false when closed. REQUIRES: mu_ held
+    bool Enqueue(MessagePtr m);
+    void CloseLocked();  // drops the queue and wakes the reader. REQUIRES: mu_ held
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::set<std::string> rooms_;
     bool all_rooms_ = false;
-    std::deque<Message> queue_;
+    size_t max_queue_ = kMaxQueue;             // (set by Subscribe)
+    size_t max_queue_bytes_ = kMaxQueueBytes;  // (set by Subscribe)
+    std::deque<MessagePtr> queue_;
+    size_t queue_bytes_ = 0;
     bool closed_ = false;
+    bool overflowed_ = false;
     std::optional<Clock::duration> unread_limit_;
     int reading_ = 0;  // readers in Next
     Clock::time_point last_read_ = Clock::now();
   };
 
-  explicit EventHub(size_t max_queue = 10000) : max_queue_(max_queue) {}
+  explicit EventHub(size_t max_queue = kMaxQueue, size_t max_queue_bytes = kMaxQueueBytes)
+      : max_queue_(max_queue), max_queue_bytes_(max_queue_bytes) {}
 
   std::shared_ptr<Subscription> Subscribe(const std::string& room);  // "" = every room
   // Called by Subscribe once the subscription hears events: the engine's Settle (engine.h,
@@ -78,7 +98,8 @@ class EventHub final : public engine::EngineListener {
             const std::function<bool()>& still_wanted);
   void EndWait(const std::string& channel);
 
-  // Long-poll acquirers waiting now, and open subscriptions (SSE, socket.io): for /metrics.
+  // Long-poll acquirers waiting now, and open subscriptions (SSE, socket.io; not those unread
+  // past their limit, which the next publish drops): for /metrics.
   int64_t waiters() const;
   int64_t subscribers() const;
 
@@ -95,7 +116,11 @@ class EventHub final : public engine::EngineListener {
     uint64_t gen = 0;
     int waiters = 0;
   };
+  // Closes the subscriptions unread past their limit and lets go of every closed one.
+  void DropClosed(Clock::time_point now);  // REQUIRES: mu_ held
+
   const size_t max_queue_;
+  const size_t max_queue_bytes_;
   mutable std::mutex mu_;
   std::condition_variable wait_cv_;
   std::map<std::string, ChannelWait> waits_;         // GUARDED_BY(mu_)

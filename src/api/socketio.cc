@@ -20,6 +20,12 @@ constexpr int kPingIntervalMs = 25000;
 constexpr int kPingTimeoutMs = 20000;
 constexpr char kSeparator = '\x1e';  // between packets of one polling payload
 constexpr size_t kMaxPacketsPerPoll = 500;
+// The largest POST body (maxPayload in the handshake); a larger one is refused with 413 and its
+// session closed, as engine.io does: each packet may queue a reply, and a client that posts
+// without polling would have them all queued.
+constexpr size_t kMaxPayload = 1000000;
+// Abandoned sessions are looked for at most this often, at any socket.io request.
+constexpr auto kSweepEvery = std::chrono::seconds(1);
 
 std::string RandomId() {
   unsigned char bytes[15];
@@ -75,6 +81,7 @@ std::shared_ptr<SocketIo::Session> SocketIo::Open() {
 }
 
 std::shared_ptr<SocketIo::Session> SocketIo::Find(const std::string& sid) {
+  Sweep();  // (not only at a handshake: sessions abandoned hold their subscriptions till then)
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(sid);
   if (it == sessions_.end()) return nullptr;
@@ -104,14 +111,16 @@ bool SocketIo::ClosedLately(const std::string& sid) {
 
 void SocketIo::Sweep() {
   std::vector<std::string> stale;
-  auto limit = Clock::now() - std::chrono::milliseconds(kPingIntervalMs + kPingTimeoutMs);
+  const auto now = Clock::now();
+  const auto limit = now - std::chrono::milliseconds(kPingIntervalMs + kPingTimeoutMs);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (now < next_sweep_) return;
+    next_sweep_ = now + kSweepEvery;
     for (auto& [sid, s] : sessions_) {
       std::lock_guard<std::mutex> session_lock(s->mu);
       if (s->last_seen < limit) stale.push_back(sid);
     }
-    const auto now = Clock::now();
     std::erase_if(closed_, [now](const auto& c) { return c.second < now; });
   }
   for (const auto& sid : stale) Close(sid);
@@ -195,7 +204,7 @@ void SocketIo::Register(Router& server) {
                     {"upgrades", NJson::array()},
                     {"pingInterval", kPingIntervalMs},
                     {"pingTimeout", kPingTimeoutMs},
-                    {"maxPayload", 1000000}};
+                    {"maxPayload", kMaxPayload}};
       return Text(res, "0" + open.dump());
     }
     auto s = Find(req.get_param_value("sid"));
@@ -213,7 +222,7 @@ void SocketIo::Register(Router& server) {
       if (!payload.empty()) payload.push_back(kSeparator);
       payload += m.name.empty() ? m.data : "42[" + NJson(m.name).dump() + "," + m.data + "]";
     };
-    std::optional<EventHub::Message> first = s->sub->Next(ping_at);
+    EventHub::MessagePtr first = s->sub->Next(ping_at);
     if (!first && s->sub->closed()) {
       Close(s->sid);
       return Text(res, "1");
@@ -238,6 +247,11 @@ void SocketIo::Register(Router& server) {
       return EngineError(res, 5, "Unsupported protocol version");
     auto s = Find(req.get_param_value("sid"));
     if (!s) return EngineError(res, 1, "Session ID unknown");
+    if (req.body.size() > kMaxPayload) {
+      Close(s->sid);
+      res.status = 413;
+      return;
+    }
     Text(res, HandlePackets(*s, req.body));
   });
 }

@@ -28,7 +28,7 @@ class SocketIo {
   std::shared_ptr<Session> Open();
   void Close(const std::string& sid);
   bool ClosedLately(const std::string& sid);
-  void Sweep();  // drops sessions that stopped polling
+  void Sweep();  // drops sessions that stopped polling (at most once a second)
   std::string HandlePackets(Session& s, const std::string& body);
 
   EventHub* hub_;
@@ -38,6 +38,7 @@ class SocketIo {
   // Sessions closed lately, and until when a poll of theirs is answered "close" rather than
   // refused: a client's poll may cross its own close on the wire.
   std::map<std::string, EventHub::Clock::time_point> closed_;  // GUARDED_BY(mu_)
+  EventHub::Clock::time_point next_sweep_;                     // GUARDED_BY(mu_)
 };
 
 }  // namespace crew::api

@@ -119,6 +119,9 @@ void Events(RouteContext ctx, const Request& req, Response& res) {
         }
         auto m = sub->Next(EventHub::Clock::now() + std::chrono::seconds(15));
         if (!m) {
+          // One that fell too far behind is cut without the stream's end, so that its client
+          // sees an error (and reloads) rather than an ended stream.
+          if (sub->overflowed()) return false;
           if (sub->closed()) {
             sink.done();
             return true;

@@ -1,10 +1,13 @@
-// api/event_hub: subscriptions that nobody reads any more stop holding events.
+// api/event_hub: subscriptions that nobody reads any more stop holding events; a reader that
+// keeps reading gets every event; long-poll waiters notice a client gone.
 #include "api/event_hub.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace crew::api {
 namespace {
@@ -62,6 +65,94 @@ TEST(EventHub, ASubscriberTooSlowForItsQueueIsClosed) {
   hub.OnEvents(One("g"));
   EXPECT_TRUE(sub->closed());
   EXPECT_EQ(hub.subscribers(), 0);
+}
+
+// One write may publish a whole batch create's events (SPEC N2: ~100,000 tasks in 10 MB) before
+// its reader wakes. A limit of 10,000 messages cut every watcher of such a write, fast or not.
+TEST(EventHub, AWriteOfManyEventsReachesItsReaderWhole) {
+  EventHub hub;
+  auto sub = hub.Subscribe("g");
+  std::vector<engine::Event> batch;
+  for (int i = 0; i < 15000; ++i) batch.push_back(One("g").front());
+  hub.OnEvents(batch);
+  int read = 0;
+  while (sub->Next(EventHub::Clock::now())) ++read;
+  EXPECT_EQ(read, 15000);
+  EXPECT_FALSE(sub->closed());
+}
+
+// A client's own messages (socket.io acks and CONNECT refusals) are bounded like events: a
+// client that posts packets and never polls had every reply queued without limit.
+TEST(EventHub, PushesPastTheQueueLimitCloseTheSubscription) {
+  EventHub hub(/*max_queue=*/3);
+  auto sub = hub.Subscribe("");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(sub->Push({"", "43" + std::to_string(i) + "[]"}));
+  EXPECT_FALSE(sub->Push({"", "431[]"}));
+  EXPECT_TRUE(sub->closed());
+  EXPECT_FALSE(sub->Next(EventHub::Clock::now())) << "its queue was dropped";
+}
+
+// A subscription that hears no event (a socket.io session that never joined a room) and whose
+// reader is gone was counted, and walked by every publish, until a new session's handshake.
+TEST(EventHub, AnAbandonedSubscriptionIsDroppedWithoutAnEventForIt) {
+  EventHub hub;
+  auto quiet = hub.Subscribe("g");
+  quiet->CloseWhenUnread(milliseconds(30));
+  auto other = hub.Subscribe("h");
+  std::this_thread::sleep_for(milliseconds(60));
+  EXPECT_EQ(hub.subscribers(), 1) << "only the subscription without a limit";
+  hub.OnEvents(One("h"));
+  EXPECT_TRUE(quiet->closed());
+  EXPECT_EQ(hub.subscribers(), 1);
+  EXPECT_TRUE(other->Next(EventHub::Clock::now()));
+}
+
+// Under a steady trickle of publishes (each wakes every waiter) the 100 ms window of the
+// "is the client still there" check restarted at every wake-up, so a gone client was never
+// noticed and its waiter held its thread until the deadline.
+TEST(EventHub, AWaiterWhoseClientIsGoneIsNoticedDespiteWakeUps) {
+  EventHub hub;
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    uint64_t g = hub.BeginWait("busy");
+    while (!stop) {
+      hub.OnReady({"busy"});
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    hub.EndWait("busy");
+    (void)g;
+  });
+  uint64_t gen = hub.BeginWait("idle");
+  const auto started = EventHub::Clock::now();
+  bool woke = hub.Wait("idle", gen, started + std::chrono::seconds(3), [] { return false; });
+  const auto waited = EventHub::Clock::now() - started;
+  hub.EndWait("idle");
+  stop = true;
+  trickle.join();
+  EXPECT_FALSE(woke);
+  EXPECT_LT(waited, milliseconds(500));
+}
+
+// Every subscriber kept its own copy of each payload: five SSE readers that never read held
+// five copies of every task. One message is shared; a queue is bounded by the bytes it holds.
+TEST(EventHub, SubscribersShareOneMessageAndAreBoundedByItsBytes) {
+  EventHub hub(/*max_queue=*/1000, /*max_queue_bytes=*/2500);
+  auto reader = hub.Subscribe("g");
+  auto stuck = hub.Subscribe("g");
+  auto big = One("g");
+  big.front().payload = std::string(1000, 'x');
+  hub.OnEvents(big);
+  auto m = reader->Next(EventHub::Clock::now());
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m.use_count(), 2) << "the stuck queue holds the same message";
+  hub.OnEvents(big);
+  EXPECT_FALSE(stuck->closed());
+  hub.OnEvents(big);  // its third would pass 2,500 bytes
+  EXPECT_TRUE(stuck->closed());
+  EXPECT_TRUE(stuck->overflowed());
+  EXPECT_FALSE(reader->closed());
+  // A subscription closed for overflow held its whole queue until it was swept.
+  EXPECT_EQ(m.use_count(), 1) << "its queue was let go at once";
 }
 
 }  // namespace

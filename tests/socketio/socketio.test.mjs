@@ -195,3 +195,28 @@ test('a client hearing steady events is pinged and stays connected past 45 s', a
     await crew.stop();
   }
 });
+
+// Each packet of a POST may queue a reply (an ack, a CONNECT refused), and crew read POSTs of
+// any size: a client posting megabytes of them without polling grew the server without limit.
+// A body over the maxPayload of the handshake is refused with 413 and closes its session, as
+// engine.io does.
+test('a POST over maxPayload is refused with 413 and closes its session', async () => {
+  const crew = await startCrew();
+  try {
+    const url = (sid) => `${crew.base}socket.io/?EIO=4&transport=polling${sid ? `&sid=${sid}` : ''}`;
+    const post = (sid, body) => fetch(url(sid), { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
+    const open = JSON.parse((await (await fetch(url())).text()).slice(1));
+    assert.equal(open.maxPayload, 1000000);
+    const sid = open.sid;
+    const fits = '6\x1e'.repeat(499999) + '6';  // 999,999 bytes of noop packets
+    const ok = await post(sid, fits);
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'ok');
+    const big = await post(sid, '6\x1e'.repeat(500001));  // 1,000,002 bytes
+    assert.equal(big.status, 413);
+    await big.arrayBuffer();
+    assert.equal(await (await fetch(url(sid))).text(), '1', 'its session was closed');
+  } finally {
+    await crew.stop();
+  }
+});
