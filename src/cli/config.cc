@@ -36,6 +36,12 @@ Status Flag(const char* name, const char* text, bool* out) {
   return Status::Ok();
 }
 
+Status WholeNumber(const char* name, double value, int min, int max) {
+  if (value >= min && value <= max && value == std::floor(value)) return Status::Ok();
+  return Status::Invalid(std::string(name) + " must be a whole number from " + std::to_string(min) +
+                         " to " + std::to_string(max));
+}
+
 }  // namespace
 
 EnvErrors ApplyEnvironment(Config* c, const Getenv& getenv) {
@@ -63,21 +69,20 @@ EnvErrors ApplyEnvironment(Config* c, const Getenv& getenv) {
   if (const char* v = getenv("CREW_AUTH_TOKEN")) c->auth_token = v;
   if (const char* v = getenv("CREW_TLS_CERT")) c->tls_cert = v;
   if (const char* v = getenv("CREW_TLS_KEY")) c->tls_key = v;
-  if (const char* v = getenv("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS"); v && *v) {
-    note("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS",
-         Number("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", v, &c->lease_seconds));
-  }
   if (const char* v = getenv("CREW_CLEAN_EXPIRED_GROUPS"); v && *v) {
     note("CREW_CLEAN_EXPIRED_GROUPS",
          Flag("CREW_CLEAN_EXPIRED_GROUPS", v, &c->clean_expired_groups));
   }
-  if (const char* v = getenv("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS"); v && *v) {
-    note("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS",
-         Number("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", v, &c->expired_group_days));
-  }
-  for (auto [name, value] : {std::pair{"CREW_SYNC_CLEAN_SIZE", &c->sync_clean_size},
-                             std::pair{"CREW_CLEAN_BATCH_SIZE", &c->clean_batch_size},
-                             std::pair{"CREW_BOOTSTRAP_BATCH_SIZE", &c->bootstrap_batch_size}}) {
+  // The numbers (their ranges are Validate's).
+  for (auto [name, value] :
+       {std::pair{"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", &c->lease_seconds},
+        std::pair{"CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", &c->expired_group_days},
+        std::pair{"CREW_SYNC_CLEAN_SIZE", &c->sync_clean_size},
+        std::pair{"CREW_CLEAN_BATCH_SIZE", &c->clean_batch_size},
+        std::pair{"CREW_BOOTSTRAP_BATCH_SIZE", &c->bootstrap_batch_size},
+        std::pair{"CREW_OPERATOR_CONCURRENCY", &c->operator_concurrency},
+        std::pair{"CREW_WAL_SPARE_MB", &c->wal_spare_mb},
+        std::pair{"CREW_HTTP_LOOPS", &c->http_loops}}) {
     if (const char* v = getenv(name); v && *v) note(name, Number(name, v, value));
   }
   if (const char* v = getenv("CREW_LOG_LEVEL"); v && *v) c->log_level = v;
@@ -85,16 +90,6 @@ EnvErrors ApplyEnvironment(Config* c, const Getenv& getenv) {
   if (const char* v = getenv("CREW_VIRTUAL_OPERATOR_BASE_URL")) c->virtual_operator_base_url = v;
   if (const char* v = getenv("CREW_VIRTUAL_OPERATOR_AUTH_TOKEN")) c->virtual_operator_token = v;
   if (const char* v = getenv("CREW_CLOUD_TASK_ACCESS_TOKEN")) c->cloud_task_access_token = v;
-  if (const char* v = getenv("CREW_OPERATOR_CONCURRENCY"); v && *v) {
-    note("CREW_OPERATOR_CONCURRENCY",
-         Number("CREW_OPERATOR_CONCURRENCY", v, &c->operator_concurrency));
-  }
-  if (const char* v = getenv("CREW_WAL_SPARE_MB"); v && *v) {
-    note("CREW_WAL_SPARE_MB", Number("CREW_WAL_SPARE_MB", v, &c->wal_spare_mb));
-  }
-  if (const char* v = getenv("CREW_HTTP_LOOPS"); v && *v) {
-    note("CREW_HTTP_LOOPS", Number("CREW_HTTP_LOOPS", v, &c->http_loops));
-  }
   return errors;
 }
 
@@ -108,13 +103,9 @@ Status Validate(const Config& c) {
   if (!(c.expired_group_days > 0 && c.expired_group_days <= 36'500)) {
     return Status::Invalid("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS must be above 0 and at most 36500");
   }
-  for (auto [name, value] : {std::pair{"CREW_SYNC_CLEAN_SIZE", c.sync_clean_size},
-                             std::pair{"CREW_CLEAN_BATCH_SIZE", c.clean_batch_size},
-                             std::pair{"CREW_BOOTSTRAP_BATCH_SIZE", c.bootstrap_batch_size}}) {
-    if (!(value >= 1 && value <= 1'000'000 && value == std::floor(value))) {
-      return Status::Invalid(std::string(name) + " must be a whole number from 1 to 1000000");
-    }
-  }
+  RETURN_IF_ERROR(WholeNumber("CREW_SYNC_CLEAN_SIZE", c.sync_clean_size, 1, 1'000'000));
+  RETURN_IF_ERROR(WholeNumber("CREW_CLEAN_BATCH_SIZE", c.clean_batch_size, 1, 1'000'000));
+  RETURN_IF_ERROR(WholeNumber("CREW_BOOTSTRAP_BATCH_SIZE", c.bootstrap_batch_size, 1, 1'000'000));
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return Status::Invalid("TLS needs both --tls-cert and --tls-key");
   }
@@ -122,14 +113,8 @@ Status Validate(const Config& c) {
   if (!(c.operator_concurrency >= 1 && c.operator_concurrency <= 1000)) {
     return Status::Invalid("CREW_OPERATOR_CONCURRENCY must be between 1 and 1000");
   }
-  if (!(c.wal_spare_mb >= 0 && c.wal_spare_mb <= 4096 &&
-        c.wal_spare_mb == static_cast<int>(c.wal_spare_mb))) {
-    return Status::Invalid("CREW_WAL_SPARE_MB must be a whole number from 0 to 4096");
-  }
-  if (!(c.http_loops >= 1 && c.http_loops <= 64 &&
-        c.http_loops == static_cast<int>(c.http_loops))) {
-    return Status::Invalid("CREW_HTTP_LOOPS must be a whole number from 1 to 64");
-  }
+  RETURN_IF_ERROR(WholeNumber("CREW_WAL_SPARE_MB", c.wal_spare_mb, 0, 4096));
+  RETURN_IF_ERROR(WholeNumber("CREW_HTTP_LOOPS", c.http_loops, 1, 64));
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::Invalid("the log format must be text or json, got '" + c.log_format + "'");
   }
