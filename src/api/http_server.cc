@@ -15,6 +15,7 @@
 
 #include "api/api_docs.h"
 #include "api/client_socket.h"
+#include "api/connection_cap.h"
 #include "api/elastic_pool.h"
 #include "api/http_metrics.h"
 #include "api/json_out.h"
@@ -55,6 +56,28 @@ const char* DefaultMessage(int status) {
       return status >= 500 ? "Internal server error" : "Request refused";
   }
 }
+
+// httplib's task queue over TLS, a task per connection (which it closes at its end): runs them
+// on an ElasticPool and holds them to `cap`. enqueue runs on httplib's accept thread and returns
+// once there is room for another connection, so that further clients wait in the listen backlog.
+class CappedPool final : public httplib::TaskQueue {
+ public:
+  CappedPool(size_t max_threads, ConnectionCap* cap) : pool_(max_threads), cap_(cap) {}
+
+  void enqueue(std::function<void()> serve) override {
+    cap_->Opened();
+    pool_.enqueue([serve = std::move(serve), cap = cap_] {
+      serve();
+      cap->Closed();
+    });
+    cap_->AwaitRoom();
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  ElasticPool pool_;
+  ConnectionCap* const cap_;
+};
 
 }  // namespace
 
@@ -176,7 +199,8 @@ void HttpServer::StartHttplib() {
       std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
   auto& s = *server_;
   size_t max_threads = options_.max_threads;
-  s.new_task_queue = [max_threads] { return new ElasticPool(max_threads); };
+  cap_ = std::make_unique<ConnectionCap>(ConnectionLimit());
+  s.new_task_queue = [max_threads, cap = cap_.get()] { return new CappedPool(max_threads, cap); };
   s.set_tcp_nodelay(true);
   s.set_keep_alive_max_count(100000);
   s.set_keep_alive_timeout(75);
@@ -281,6 +305,7 @@ void HttpServer::Run() {
 void HttpServer::Stop() {
   if (loops_) return loops_->Stop();
   server_->stop();
+  cap_->Stop();  // (httplib's accept thread may be waiting for room: it must see the stop)
   // httplib would wait out each idle keep-alive connection (75 s): once the requests in hand
   // are answered, end the idle ones. (Shutting a connection down earlier would also drop the
   // answer in progress: httplib checks that the peer is readable before it writes.)

@@ -4,6 +4,7 @@
 //   answers held for a shared WAL sync, the others (long polls, streams, downloads) run on a
 //   pool thread;
 // - HTTPS (N5): cpp-httplib's server, a thread per connection from an elastic pool.
+// Both keep open connections below the open-file limit's share for them (connection_cap.h).
 // Keep-alive connections stay open until 75 s idle; TCP_NODELAY is on. Stop() stops accepting
 // and lets in-flight requests finish; Run() then returns. Every answered request is counted for
 // /metrics (api/http_metrics.h).
@@ -26,6 +27,7 @@ namespace crew::api {
 
 class SocketIo;
 class HttpMetrics;
+class ConnectionCap;
 class LoopServer;
 
 // Operator pushes (dispatch/dispatcher.h), shown by /metrics.
@@ -76,6 +78,7 @@ class HttpServer {
   ServerOptions options_;
   Router router_;
   std::unique_ptr<LoopServer> loops_;        // plain HTTP
+  std::unique_ptr<ConnectionCap> cap_;       // HTTPS: counts its open connections
   std::unique_ptr<httplib::Server> server_;  // HTTPS
   std::unique_ptr<SocketIo> socketio_;
   std::unique_ptr<HttpMetrics> metrics_;

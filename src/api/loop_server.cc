@@ -4,7 +4,6 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/client_socket.h"
+#include "api/connection_cap.h"
 #include "api/elastic_pool.h"
 #include "api/json_out.h"
 #include "api/loop_conn.h"
@@ -43,17 +43,6 @@ constexpr size_t kReadAhead = 1 << 20;
 // connection with many pipelined requests neither holds up the others nor piles up answers.
 constexpr int kMaxAnswersPerTurn = 32;
 char listen_tag;  // epoll data of the listening socket
-
-// Descriptors kept from connections for the store (RocksDB opens a WAL, tables, its manifest
-// and logs as it goes; a failed open makes it refuse writes until a restart), backups and pipes:
-// an eighth of the limit, at least 128.
-size_t ConnectionLimit() {
-  rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
-  const size_t files = limit.rlim_cur;
-  const size_t reserve = std::max<size_t>(128, files / 8);
-  return files > reserve ? files - reserve : 1;
-}
 
 }  // namespace
 
@@ -268,14 +257,7 @@ void LoopServer::Accept(Loop& loop) {
   while (true) {
     if (open_conns_.load(std::memory_order_relaxed) >= options_.max_connections) {
       // (new clients wait in the listen backlog until connections close)
-      const auto now = Clock::now();
-      if (now - full_logged_at_ > std::chrono::minutes(1)) {
-        spdlog::warn(
-            "{} connections open, the most the open-file limit allows; not accepting "
-            "until some close",
-            options_.max_connections);
-        full_logged_at_ = now;
-      }
+      LogConnectionsFull(options_.max_connections, &full_logged_at_);
       PauseAccepting(loop);
       return;
     }

@@ -22,6 +22,88 @@ import crewproc  # noqa: E402
 from crewproc import Crew, free_port, main_with_crew  # noqa: E402
 
 
+def make_cert(tmp):
+    """A self-signed certificate for 127.0.0.1 and its key, written in `tmp`: their paths."""
+    cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                           "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True)
+    if made.returncode != 0:
+        raise RuntimeError(made.stderr)
+    return cert, key
+
+
+class TlsCrew:
+    """`crew start` serving HTTPS (a fresh self-signed certificate) on a free port, its log in its temp
+    dir; stopped by its PID on leaving `with` (stop() answers the exit code, None if it had to be killed)."""
+
+    def __init__(self, preexec=None):
+        self.tmp = tempfile.mkdtemp(prefix="crew-tls-")
+        self.proc = None
+        try:
+            self.cert, self.key = make_cert(self.tmp)
+            self.port = free_port()
+            self.context = ssl._create_unverified_context()
+            with open(os.path.join(self.tmp, "crew.log"), "a") as log:
+                self.proc = subprocess.Popen(
+                    [crewproc.CREW, "start", "--data-dir", os.path.join(self.tmp, "d"), "--port", str(self.port),
+                     "--tls-cert", self.cert, "--tls-key", self.key],
+                    stdout=log, stderr=log, preexec_fn=preexec)
+            for _ in range(400):
+                try:
+                    if self.request("GET", "/healthz", timeout=2)[0] == 200:
+                        return
+                except OSError:
+                    time.sleep(0.05)
+            raise RuntimeError("crew did not answer over HTTPS: " + self.logs()[-2000:])
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def logs(self):
+        with open(os.path.join(self.tmp, "crew.log")) as f:
+            return f.read()
+
+    def connection(self, timeout=20):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=self.context)
+
+    def request(self, method, path, body=None, timeout=10):
+        conn = self.connection(timeout)
+        try:
+            conn.request(method, path, None if body is None else json.dumps(body),
+                         {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            return r.status, json.loads(r.read())
+        finally:
+            conn.close()
+
+    def tls_socket(self, timeout=10):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return self.context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+    def raw(self, request):
+        """Sends `request` (bytes) on a TLS connection of its own; answers all read until it closed."""
+        with self.tls_socket() as tls:
+            tls.sendall(request)
+            answer = b""
+            while chunk := tls.recv(1 << 16):
+                answer += chunk
+        return answer
+
+    def stop(self):
+        code = None
+        if self.proc is not None:
+            code = crewproc.stop_process(self.proc)
+            self.proc = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return code
+
+
 class HttpTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -287,40 +369,67 @@ class HttpTest(unittest.TestCase):
 class ResourceLimitsTest(unittest.TestCase):
     """The process's limits reached by clients leave the server serving, and the store writing."""
 
+    def idle_connections_leave_writes(self, connect):
+        """With 300 idle connections open (past the cap), a backup and writes on a connection accepted
+        before them succeed, and once they close new clients are served. `connect()`: a new
+        http.client connection to the server."""
+        conn = connect()
+        conn.request("GET", "/healthz")
+        self.assertEqual(conn.getresponse().read(), b'{"healthy":true}')
+        idle = [socket.create_connection(("127.0.0.1", conn.port)) for _ in range(300)]
+        try:
+            time.sleep(0.3)  # (accepted, as far as the server will)
+            conn.request("GET", "/api/v1/backup")
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertGreater(len(r.read()), 0)
+            g = self.call(conn, "POST", "/api/v1/task_groups", {"name": "g"})["_id"]
+            for i in range(20):
+                self.call(conn, "POST", f"/api/v1/task_group/{g}/tasks",
+                          {"name": f"t{i}", "channel": "c", "input": "x" * 20_000})
+        finally:
+            for s in idle:
+                s.close()
+            conn.close()
+        conn = connect()  # (a new client: accepted once the idle ones closed)
+        self.assertEqual(self.call(conn, "GET", "/healthz"), {"healthy": True})
+        self.assertEqual(len(self.call(conn, "GET", f"/api/v1/task_group/{g}/tasks")), 20)
+        conn.close()
+
+    def call(self, conn, method, path, body=None):
+        conn.request(method, path, None if body is None else json.dumps(body), {"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        self.assertEqual(answer.status, 200)
+        return json.loads(answer.read())
+
+    @staticmethod
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
     def test_connections_leave_the_store_its_descriptors(self):
         # With 256 open files, 300 idle connections took them all: RocksDB could then open no
         # file (here, the backup's flush) and refused writes until a restart. Connections are now
         # held to the limit less a reserve; the rest wait in the listen backlog.
-        def limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        with Crew(preexec=self.limit) as crew:
+            self.idle_connections_leave_writes(
+                lambda: http.client.HTTPConnection("127.0.0.1", crew.port, timeout=20))
 
-        with Crew(preexec=limit) as crew:
-            conn = http.client.HTTPConnection("127.0.0.1", crew.port, timeout=20)
-            conn.request("GET", "/healthz")
-            self.assertEqual(conn.getresponse().read(), b'{"healthy":true}')
+    def test_tls_connections_leave_the_store_its_descriptors(self):
+        # The same over TLS: httplib accepted every connection (a thread and a descriptor each),
+        # so RocksDB ran out of descriptors and refused writes. It now stops accepting at the
+        # same cap; and a stop while its accept thread waits for room still ends at once.
+        with TlsCrew(preexec=self.limit) as crew:
+            self.idle_connections_leave_writes(crew.connection)
             idle = [socket.create_connection(("127.0.0.1", crew.port)) for _ in range(300)]
             try:
-                time.sleep(0.3)  # (accepted, as far as the server will)
-                conn.request("GET", "/api/v1/backup")
-                r = conn.getresponse()
-                self.assertEqual(r.status, 200)
-                self.assertGreater(len(r.read()), 0)
-                def call(method, path, body):  # (on the connection already accepted)
-                    conn.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
-                    answer = conn.getresponse()
-                    self.assertEqual(answer.status, 200)
-                    return json.loads(answer.read())
-
-                g = call("POST", "/api/v1/task_groups", {"name": "g"})["_id"]
-                for i in range(20):
-                    call("POST", f"/api/v1/task_group/{g}/tasks",
-                         {"name": f"t{i}", "channel": "c", "input": "x" * 20_000})
+                time.sleep(0.3)
+                self.assertIn("connections open, the most the open-file limit allows", crew.logs())
+                started = time.monotonic()
+                self.assertEqual(crew.stop(), 0)
+                self.assertLess(time.monotonic() - started, 10)
             finally:
                 for s in idle:
                     s.close()
-            conn.close()
-            self.assertEqual(crew.request("GET", "/healthz"), (200, {"healthy": True}))
-            self.assertEqual(len(crew.ok("GET", f"/api/v1/task_group/{g}/tasks")), 20)
 
     @unittest.skipUnless(os.geteuid() == 0, "needs root to run the server as another user")
     def test_a_thread_that_cannot_start_is_no_crash(self):
@@ -355,53 +464,29 @@ class ResourceLimitsTest(unittest.TestCase):
 
 class TlsTest(unittest.TestCase):
     def test_https_with_tls_cert_and_key(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-            made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                                   "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True)
-            self.assertEqual(made.returncode, 0, made.stderr)
-            port = free_port()
-            proc = subprocess.Popen([crewproc.CREW, "start", "--data-dir", os.path.join(tmp, "d"), "--port", str(port),
-                                     "--tls-cert", cert, "--tls-key", key],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                context = ssl._create_unverified_context()
-                for _ in range(200):
-                    try:
-                        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
-                        conn.request("GET", "/healthz")
-                        body = json.loads(conn.getresponse().read())
-                        break
-                    except OSError:
-                        time.sleep(0.05)
-                self.assertEqual(body, {"healthy": True})
-                # An error httplib answers itself carries its JSON message with its length, and
-                # the connection serves on (the length said 0 and the body followed it).
-                conn.request("GET", "/api/v1/no-such-route")
-                r = conn.getresponse()
-                self.assertEqual((r.status, json.loads(r.read())), (404, {"message": "Not found"}))
-                conn.request("GET", "/healthz")
-                self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
-                # A POST without Content-Length has no body (it waited 30 s for one, then 400).
-                raw = socket.create_connection(("127.0.0.1", port))
-                tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
-                tls.settimeout(5)
-                tls.sendall(b"POST /api/v1/clean HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                answer = b""
-                while chunk := tls.recv(65536):
-                    answer += chunk
-                tls.close()
-                self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
-                # A second crew on the port in use refuses to start (httplib's SO_REUSEPORT let
-                # it listen too, and the kernel split connections between two data dirs).
-                second = subprocess.run([crewproc.CREW, "start", "--data-dir", os.path.join(tmp, "d2"),
-                                         "--port", str(port), "--tls-cert", cert, "--tls-key", key],
-                                        capture_output=True, text=True, timeout=20)
-                self.assertEqual(second.returncode, 1, second.stderr)
-                self.assertIn("cannot listen", second.stderr)
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                self.assertEqual(proc.wait(20), 0)
+        with TlsCrew() as crew:
+            conn = crew.connection(timeout=2)
+            conn.request("GET", "/healthz")
+            self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
+            # An error httplib answers itself carries its JSON message with its length, and
+            # the connection serves on (the length said 0 and the body followed it).
+            conn.request("GET", "/api/v1/no-such-route")
+            r = conn.getresponse()
+            self.assertEqual((r.status, json.loads(r.read())), (404, {"message": "Not found"}))
+            conn.request("GET", "/healthz")
+            self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
+            conn.close()
+            # A POST without Content-Length has no body (it waited 30 s for one, then 400).
+            answer = crew.raw(b"POST /api/v1/clean HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
+            # A second crew on the port in use refuses to start (httplib's SO_REUSEPORT let
+            # it listen too, and the kernel split connections between two data dirs).
+            second = subprocess.run([crewproc.CREW, "start", "--data-dir", os.path.join(crew.tmp, "d2"),
+                                     "--port", str(crew.port), "--tls-cert", crew.cert, "--tls-key", crew.key],
+                                    capture_output=True, text=True, timeout=20)
+            self.assertEqual(second.returncode, 1, second.stderr)
+            self.assertIn("cannot listen", second.stderr)
+            self.assertEqual(crew.stop(), 0)
 
 
 class AuthTest(unittest.TestCase):
