@@ -9,8 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "api/api_docs.h"
@@ -78,6 +81,33 @@ class CappedPool final : public httplib::TaskQueue {
   ElasticPool pool_;
   ConnectionCap* const cap_;
 };
+
+// A stream without a length (a long task list, an event stream) to an HTTP/1.0 client: httplib
+// framed it chunked, which such a client does not read (RFC 9112 §6.1). It goes unframed
+// instead, ended by closing the connection, as the event loops send it (loop_pool.cc).
+void SendUntilClose(const httplib::Request& req, httplib::Response& res) {
+  if (req.version != "HTTP/1.0" || !res.is_chunked_content_provider_) return;
+  res.is_chunked_content_provider_ = false;  // httplib writes it bare until the provider is done
+  res.headers.erase("Transfer-Encoding");
+  res.headers.erase("Content-Encoding");  // (httplib compresses chunked streams only)
+  res.headers.erase("Keep-Alive");
+  res.set_header("Connection", "close");
+}
+
+// True for an answer that SendUntilClose made end with its connection, on a connection that
+// httplib keeps open nevertheless (the HTTP/1.0 client asked so: Connection: Keep-Alive).
+bool KeptOpenAfterUnframed(const httplib::Request& req, const httplib::Response& res) {
+  return res.content_provider_ && res.content_length_ == 0 && !res.is_chunked_content_provider_ &&
+         req.version == "HTTP/1.0" && req.get_header_value("Connection") == "Keep-Alive";
+}
+
+// Ends such a connection once its answer is written: a close_notify is the stream's end (a bare
+// close reads as a cut: OpenSSL 3 answered the EOF with an alert), and with the socket shut
+// down, httplib's wait for the next request ends and it closes the connection.
+void EndUnframed(const httplib::Request& req) {
+  if (req.ssl) SSL_shutdown(const_cast<SSL*>(req.ssl));  // (the connection's, on its thread)
+  if (int fd = ClientSocket(req); fd >= 0) shutdown(fd, SHUT_RDWR);
+}
 
 }  // namespace
 
@@ -235,13 +265,15 @@ void HttpServer::StartHttplib() {
       seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_here).count();
     }
+    SendUntilClose(req, res);
     Finish(req, res, nullptr, seconds);
   });
-  s.set_logger([this](const httplib::Request&, const httplib::Response&) {
+  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     if (counted_here) {
       counted_here = false;
       --in_flight_;
     }
+    if (KeptOpenAfterUnframed(req, res)) EndUnframed(req);
   });
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3);

@@ -488,6 +488,44 @@ class TlsTest(unittest.TestCase):
             self.assertIn("cannot listen", second.stderr)
             self.assertEqual(crew.stop(), 0)
 
+    def test_https_stream_to_an_http10_client_is_unframed(self):
+        # httplib sent an HTTP/1.0 client chunked framing, which it does not read (RFC 9112
+        # §6.1): the chunk sizes were read as part of the JSON. As over plain HTTP, the stream now
+        # has no framing header and ends with the connection (even one the client kept alive).
+        with TlsCrew() as crew:
+            status, group = crew.request("POST", "/api/v1/task_groups", {"name": "g"})
+            self.assertEqual(status, 200)
+            g = group["_id"]
+            status, made = crew.request("POST", f"/api/v1/task_group/{g}/tasks",
+                                        [{"name": f"t{i}", "channel": "c"} for i in range(1200)])
+            self.assertEqual(status, 200)
+            for extra in (b"", b"Connection: Keep-Alive\r\n"):
+                raw = crew.raw(f"GET /api/v1/task_group/{g}/tasks HTTP/1.0\r\n".encode() + extra + b"\r\n")
+                head, _, body = raw.partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+                self.assertNotIn(b"transfer-encoding", head.lower())
+                self.assertNotIn(b"content-length", head.lower())
+                self.assertIn(b"connection: close", head.lower())
+                self.assertEqual(sorted(t["_id"] for t in json.loads(body)), sorted(t["_id"] for t in made))
+            # The event stream too: its first event is bare.
+            with crew.tls_socket() as tls:
+                tls.sendall(b"GET /api/v1/events HTTP/1.0\r\n\r\n")
+                raw = b""
+                while b": connected" not in raw and (chunk := tls.recv(1 << 16)):
+                    raw += chunk
+            head, _, body = raw.partition(b"\r\n\r\n")
+            self.assertNotIn(b"transfer-encoding", head.lower())
+            self.assertTrue(body.startswith(b": connected\n\n"), raw)
+            # An HTTP/1.1 client still gets it chunked, on a connection that serves on.
+            conn = crew.connection()
+            conn.request("GET", f"/api/v1/task_group/{g}/tasks")
+            r = conn.getresponse()
+            self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+            self.assertEqual(len(json.loads(r.read())), 1200)
+            conn.request("GET", "/healthz")
+            self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
+            conn.close()
+
 
 class AuthTest(unittest.TestCase):
     def test_token_guards_the_api_but_not_healthz(self):
