@@ -370,6 +370,18 @@ Result<std::optional<Task>> Engine::LoadTask(const Id& id, std::string* stored) 
   return t;
 }
 
+namespace {
+
+// A task's parent list as read (`list`) decoded into t->parent_ids: its record said `parents`.
+Status DecodeParentList(const Id& id, const Result<std::optional<std::string>>& list,
+                        uint32_t parents, Task* t) {
+  if (!list.ok()) return list.status();
+  if (!*list) return Status::Corruption("task " + id.Hex() + " has no parent list");
+  return DecodeParents(**list, parents, &t->parent_ids);
+}
+
+}  // namespace
+
 Status Engine::LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
                             std::optional<std::string> raw) const {
   out->reset();
@@ -378,23 +390,43 @@ Status Engine::LoadTaskInto(const Id& id, std::optional<Task>* out, std::string*
   // hold this task's records. A deep queue's head is not in the cache (it keeps the records
   // written last), and writing them first for each acquire split the turn's one RocksDB write
   // in many.
+  const std::string key = storage::IdKey(id);
   auto get = [&](Cf cf) {
-    const std::string key = storage::IdKey(id);
     return GatheredTaskRecords(id) ? store_->Get(cf, key) : store_->GetWritten(cf, key);
   };
   if (!raw) {
     ASSIGN_OR_RETURN(raw, get(Cf::kTasks));
   }
   if (!raw) return Status::Ok();
-  Task& t = out->emplace();
   uint32_t parents = 0;
-  Status decoded = DecodeTask(*raw, &t, &parents);
+  Status decoded = DecodeTask(*raw, &out->emplace(), &parents);
   if (decoded.ok() && parents > 0) {
-    auto list = get(Cf::kParents);
-    decoded = !list.ok() ? list.status()
-              : !*list   ? Status::Corruption("task " + id.Hex() + " has no parent list")
-                         : DecodeParents(**list, parents, &t.parent_ids);
+    // Between two reads, a thread that does not hold the writer may see a write (a delete, a
+    // PUT of the parents) land: its record and parent list were then of two versions (a 500,
+    // or a task whose parentsComplete disagreed with its parentIds).
+    if (write_holder_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+      return LoadTaskAtOnce(id, out, stored);
+    }
+    decoded = DecodeParentList(id, get(Cf::kParents), parents, &**out);
   }
+  if (!decoded.ok()) {
+    out->reset();
+    return decoded;
+  }
+  if (stored) *stored = std::move(*raw);
+  return Status::Ok();
+}
+
+// The record and parent list from one snapshot of the store. The cached record is set aside:
+// it may be a turn's gathered write, not in the store yet.
+Status Engine::LoadTaskAtOnce(const Id& id, std::optional<Task>* out, std::string* stored) const {
+  out->reset();
+  ASSIGN_OR_RETURN(auto both, store_->GetTogether(Cf::kTasks, Cf::kParents, storage::IdKey(id)));
+  auto& [raw, list] = both;
+  if (!raw) return Status::Ok();  // deleted meanwhile (or new in a turn, not written yet)
+  uint32_t parents = 0;
+  Status decoded = DecodeTask(*raw, &out->emplace(), &parents);
+  if (decoded.ok() && parents > 0) decoded = DecodeParentList(id, list, parents, &**out);
   if (!decoded.ok()) {
     out->reset();
     return decoded;

@@ -297,6 +297,8 @@ class Engine {
   // record's bytes as the caller already took them from the task cache.
   Status LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
                       std::optional<std::string> raw = std::nullopt) const;
+  // LoadTaskInto's read of a task with parents on a thread that does not hold the writer.
+  Status LoadTaskAtOnce(const Id& id, std::optional<Task>* out, std::string* stored) const;
   // A large group's delete, reset and retry, in batches (groups.cc).
   size_t BatchedPart(size_t n) const;
   template <typename Step>

@@ -249,6 +249,28 @@ Result<std::optional<std::string>> Store::GetWritten(Cf cf, std::string_view key
   return std::optional<std::string>(std::move(value));
 }
 
+Result<std::pair<std::optional<std::string>, std::optional<std::string>>> Store::GetTogether(
+    Cf a, Cf b, std::string_view key) const {
+  if (before_read_) {
+    before_read_(a);
+    before_read_(b);
+  }
+  rocksdb::ManagedSnapshot snapshot(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  std::pair<std::optional<std::string>, std::optional<std::string>> out;
+  for (auto [cf, value] : {std::pair{a, &out.first}, std::pair{b, &out.second}}) {
+    std::string v;
+    rocksdb::Status s = db_->Get(ro, handle(cf), key, &v);
+    if (s.ok()) {
+      *value = std::move(v);
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s);
+    }
+  }
+  return out;
+}
+
 Status Store::Scan(Cf cf, std::string_view prefix, bool reverse,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
   if (before_read_) before_read_(cf);

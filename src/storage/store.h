@@ -89,6 +89,10 @@ class Store {
   // The same without the before-read hook (SetBeforeRead): for a caller that knows no write the
   // hook would make first touches key.
   Result<std::optional<std::string>> GetWritten(Cf cf, std::string_view key) const;
+  // The values at key in two column families as of one moment (nullopt where absent): for
+  // records written together, read by a thread that another may write between two Gets.
+  Result<std::pair<std::optional<std::string>, std::optional<std::string>>> GetTogether(
+      Cf a, Cf b, std::string_view key) const;
   // Calls fn(key, value) for every entry in [lower, upper), in key order, until fn returns
   // false; without the before-read hook (GetWritten).
   Status RangeWritten(Cf cf, std::string_view lower, std::string_view upper,
