@@ -1,12 +1,13 @@
 // A window of a group's DAG drawn as SVG: dagre lays the nodes out left to right, and each
 // node's colour follows its task's live status. Parents outside the window are drawn faded, so
-// every edge into the window is visible. The layout is recomputed only when the window's nodes
-// or edges change; status changes only repaint.
+// every edge into the window is visible; parents in other groups are drawn with a dotted border and
+// link into their group, and one that cannot be read says so. The layout is recomputed only when
+// the window's nodes or edges change; status changes only repaint.
 import { useMemo } from 'preact/hooks';
 import dagre from '@dagrejs/dagre';
 import { html } from '../html.js';
 import { href } from '../router.js';
-import { taskStatus } from '../status.js';
+import { shortId, taskStatus } from '../status.js';
 
 const W = 150;
 const H = 36;
@@ -32,21 +33,32 @@ const clip = (text, n) => {
 };
 const path = (points) => points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
 
-export function Dag({ groupId, window, tasks, groupPaused, selected }) {
-  // The window's ids, plus parents outside it (context), and the edges between them.
+// A parent not read (yet): its id, and whether it was not found.
+function UnreadNode({ id, missing, at }) {
+  return html`<g class="node node-unread${missing ? ' missing' : ''}" data-task=${id}
+      transform="translate(${at.x - W / 2},${at.y - H / 2})">
+    <rect width=${W} height=${H} rx="6" />
+    <text x="8" y="15" class="node-name"><tspan class="node-sub">task </tspan>${shortId(id)}</text>
+    <text x="8" y="29" class="node-sub">${missing ? 'not found' : '…'}</text>
+    <title>${id}: ${missing ? 'not found (deleted?)' : 'being read'}</title>
+  </g>`;
+}
+
+// `parent(id)` is a task of the group or of another one (GroupModel.parent).
+export function Dag({ groupId, window, parent, groupPaused, selected }) {
+  // The window's ids, plus parents outside it (context, or of other groups), and the edges between them.
   const shape = useMemo(() => {
     const inside = new Set(window.map((t) => t._id));
     const nodes = new Set(inside);
     const edges = [];
     for (const t of window) {
       for (const p of t.parentIds) {
-        if (!tasks.has(p)) continue;
         nodes.add(p);
         edges.push([p, t._id]);
       }
     }
     return { inside, nodes: [...nodes], edges, key: [...nodes].join() + '|' + edges.join() };
-  }, [window, tasks]);
+  }, [window]);
   const drawn = useMemo(() => layout(shape.nodes, shape.edges), [shape.key]);
 
   if (!window.length) return html`<p class="empty">No tasks to draw.</p>`;
@@ -56,17 +68,20 @@ export function Dag({ groupId, window, tasks, groupPaused, selected }) {
         <path d="M 0 0 L 10 5 L 0 10 z" fill="#8a94a6" /></marker></defs>
       ${drawn.paths.map((e) => html`<path key=${e.from + e.to} class="edge" d=${path(e.points)} marker-end="url(#arrow)" />`)}
       ${shape.nodes.map((id) => {
-        const t = tasks.get(id);
+        const t = parent(id);
         const p = drawn.pos.get(id);
-        if (!t || !p) return null;
-        const status = taskStatus(t, groupPaused);
-        const cls = `node node-${status}${shape.inside.has(id) ? '' : ' context'}${selected === id ? ' selected' : ''}`;
-        return html`<a key=${id} href=${href(`group/${groupId}/task/${id}`)} data-task=${id} data-status=${status}>
+        if (!p) return null;
+        if (t.name === undefined) return html`<${UnreadNode} key=${id} id=${id} missing=${t.missing} at=${p} />`;
+        const own = t.taskGroupId === groupId;
+        const status = taskStatus(t, own && groupPaused);
+        const place = own ? (shape.inside.has(id) ? '' : ' context') : ' external';
+        const cls = `node node-${status}${place}${selected === id ? ' selected' : ''}`;
+        return html`<a key=${id} href=${href(`group/${t.taskGroupId}/task/${id}`)} data-task=${id} data-status=${status}>
           <g class=${cls} transform="translate(${p.x - W / 2},${p.y - H / 2})">
             <rect width=${W} height=${H} rx="6" />
             <text x="8" y="15" class="node-name">${clip(t.name, 20)}</text>
-            <text x="8" y="29" class="node-sub">${status} · ${clip(t.channel, 14)}</text>
-            <title>${t.name} (${t.channel}): ${status}</title>
+            <text x="8" y="29" class="node-sub">${status} · ${own ? clip(t.channel, 14) : 'other group'}</text>
+            <title>${t.name} (${t.channel}${own ? '' : ', in another group'}): ${status}</title>
           </g></a>`;
       })}
     </svg>

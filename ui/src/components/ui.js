@@ -1,5 +1,5 @@
-// Small shared pieces: status tags, progress bars, pagers, modal dialogs, JSON blocks.
-import { useEffect, useState } from 'preact/hooks';
+// Small shared pieces: status tags, progress bars, pagers, action buttons, modal dialogs, JSON blocks.
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 
 export const Tag = ({ status }) => html`<span class="tag tag-${status}">${status}</span>`;
@@ -37,6 +37,24 @@ export function Dialog({ title, onClose, children }) {
       ${children}
     </div>
   </div>`;
+}
+
+// A button whose action (a function returning a promise) runs once per click: the button is
+// disabled while it runs, and the second click of a double click is no second action. (A toggle
+// shows the opposite action by then, as Pause turns into Resume: a double click undid itself.)
+export function ActionButton({ action, children, ...props }) {
+  const running = useRef(false);  // (set at once: the disabled state shows only at the next render)
+  const [busy, setBusy] = useState(false);
+  const click = (e) => {
+    if (e.detail > 1 || running.current) return;
+    running.current = true;
+    setBusy(true);
+    action().finally(() => {
+      running.current = false;
+      setBusy(false);
+    });
+  };
+  return html`<button ...${props} disabled=${busy} onClick=${click}>${children}</button>`;
 }
 
 // A yes/no question before a destructive action. The action's button is disabled while onYes

@@ -6,8 +6,8 @@ import { api } from '../api.js';
 import { useGroupEvents } from '../live.js';
 import { go, href } from '../router.js';
 import { notify } from '../store.js';
-import { STATUSES, byPriorityThenAge, fmtDate, taskStatus } from '../status.js';
-import { Confirm, Pager, Progress, Tag } from '../components/ui.js';
+import { STATUSES, byPriorityThenAge, fmtDate, shortId, taskStatus } from '../status.js';
+import { ActionButton, Confirm, Pager, Progress, Tag } from '../components/ui.js';
 import { GroupForm, TaskForm } from '../components/forms.js';
 import { Dag } from '../components/dag.js';
 import { GroupModel } from './group-model.js';
@@ -44,13 +44,11 @@ function resetText(model) {
 function GroupActions({ model, group, onDialog }) {
   const close = () => onDialog(null);
   const run = (promise, done) => promise.then(done, (e) => notify(e.message));
-  const retry = () => run(api('POST', `task_group/${group._id}/retry`, { remainingAttempts: 2 }), () => notify('Failed tasks get 2 more attempts', 'info'));
+  const retry = () => run(model.retryFailed(2), () => notify('Failed tasks get 2 more attempts', 'info'));
   return html`<div class="toolbar">
     <button class="primary" onClick=${() => onDialog(html`<${TaskForm} groupId=${group._id} onClose=${close} onDone=${() => close()} />`)}>Add task</button>
-    ${group.isPaused
-      ? html`<button onClick=${() => run(api('POST', `task_group/${group._id}/resume`))}>Resume</button>`
-      : html`<button onClick=${() => run(api('POST', `task_group/${group._id}/pause`))}>Pause</button>`}
-    <button onClick=${retry}>Retry failed</button>
+    <${ActionButton} action=${() => run(model.setPaused(!group.isPaused))}>${group.isPaused ? 'Resume' : 'Pause'}<//>
+    <${ActionButton} action=${retry}>Retry failed<//>
     <button onClick=${() => onDialog(html`<${Confirm} title="Reset group" action="Reset" onClose=${close}
       text=${resetText(model)} onYes=${() => run(api('POST', `task_group/${group._id}/reset`))} />`)}>Reset</button>
     <button onClick=${() => onDialog(html`<${GroupForm} group=${group} onClose=${close} onDone=${(g) => { model.apply('task_group:update', g); close(); }} />`)}>Rename</button>
@@ -60,11 +58,18 @@ function GroupActions({ model, group, onDialog }) {
   </div>`;
 }
 
-function TaskTable({ groupId, rows, group, selected, tasks }) {
-  const parentTag = (pid) => {
-    const p = tasks.get(pid);
-    return p ? html`<a key=${pid} href=${href(`group/${groupId}/task/${pid}`)}><${Tag} status=${taskStatus(p, group.isPaused)} /></a>` : null;
-  };
+// A parent in the table: its status, linked to it; one of another group also says so with its name,
+// and one not read (yet) shows its id.
+function ParentTag({ groupId, parent: p, paused }) {
+  if (p.name === undefined) {
+    return html`<span class="parent-unread" title=${p._id}><code>${shortId(p._id)}</code> <span class="muted">${p.missing ? 'not found' : '…'}</span></span>`;
+  }
+  const own = p.taskGroupId === groupId;
+  return html`<a class=${own ? '' : 'parent-outside'} href=${href(`group/${p.taskGroupId}/task/${p._id}`)}>
+    <${Tag} status=${taskStatus(p, own && paused)} />${own ? '' : html` ${p.name} <span class="muted">(other group)</span>`}</a>`;
+}
+
+function TaskTable({ groupId, rows, group, selected, model }) {
   return html`<table class="tasks">
     <thead><tr><th>Status</th><th>Name</th><th>Channel</th><th>Attempts left</th><th>Priority</th><th>Run after</th><th>Parents</th><th>Seed</th></tr></thead>
     <tbody>${rows.map((t) => html`<tr key=${t._id} class=${selected === t._id ? 'selected' : ''} data-task=${t._id}
@@ -75,7 +80,7 @@ function TaskTable({ groupId, rows, group, selected, tasks }) {
       <td class="num">${t.remainingAttempts}</td>
       <td class="num">${t.priority}</td>
       <td class="muted">${fmtDate(t.runAfter)}</td>
-      <td class="parents">${t.parentIds.map(parentTag)}</td>
+      <td class="parents">${t.parentIds.map((p) => html`<${ParentTag} key=${p} groupId=${groupId} parent=${model.parent(p)} paused=${group.isPaused} />`)}</td>
       <td>${t.isSeed ? 'yes' : ''}</td>
     </tr>`)}</tbody>
   </table>`;
@@ -116,12 +121,14 @@ export function Group({ id, taskId }) {
       && (!q || t.name.toLowerCase().includes(q) || t.channel.toLowerCase().includes(q) || t._id === q));
   }, [sorted, hideComplete, status, search, group?.isPaused]);
 
-  if (problem) return html`<section><h1>Task group</h1><p class="empty">${problem} <a href=${href('')}>All groups</a></p></section>`;
-  if (!group) return html`<section><p class="muted">Loading…</p></section>`;
-
   const size = view === 'table' ? TABLE_PAGE : DAG_PAGE;
   const pages = Math.max(1, Math.ceil(filtered.length / size));
   const shown = filtered.slice(page * size, (page + 1) * size);
+  useEffect(() => { model.readParents(shown); });  // (those of other groups: each read once)
+
+  if (problem) return html`<section><h1>Task group</h1><p class="empty">${problem} <a href=${href('')}>All groups</a></p></section>`;
+  if (!group) return html`<section><p class="muted">Loading…</p></section>`;
+
   const selectedTask = taskId ? model.tasks.get(taskId) : null;
 
   return html`<section class=${selectedTask ? 'with-panel' : ''}>
@@ -145,8 +152,8 @@ export function Group({ id, taskId }) {
       <div class="main-col">
         ${model.tasks.size === 0 ? html`<p class="empty">No tasks in this group yet.</p>`
           : view === 'table'
-            ? html`<${TaskTable} groupId=${id} rows=${shown} group=${group} selected=${taskId} tasks=${model.tasks} />`
-            : html`<${Dag} groupId=${id} window=${shown} tasks=${model.tasks} groupPaused=${group.isPaused} selected=${taskId} />`}
+            ? html`<${TaskTable} groupId=${id} rows=${shown} group=${group} selected=${taskId} model=${model} />`
+            : html`<${Dag} groupId=${id} window=${shown} parent=${(p) => model.parent(p)} groupPaused=${group.isPaused} selected=${taskId} />`}
         <${Pager} page=${page} pages=${pages} total=${filtered.length} onPage=${setPage} />
       </div>
       ${taskId && html`<${TaskPanel} key=${taskId} groupId=${id} task=${selectedTask} model=${model} onDialog=${setDialog} />`}

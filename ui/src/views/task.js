@@ -18,20 +18,13 @@ function useLease(task) {
   return lease;
 }
 
-// A task's parents: those of this group from the model, the others (parents may be in any group,
-// reference §4.1) read by id. Each is a task, or { _id, missing } while it is read or when it
-// cannot be (deleted since).
+// A task's parents (GroupModel.parent): those of other groups are read again when the detail
+// opens, as their groups' events do not come to this page.
 function useParents(task, model) {
-  const [outside, setOutside] = useState({});  // id -> task, or null when it cannot be read
-  const unknown = (task?.parentIds ?? []).filter((p) => !model.tasks.has(p) && !(p in outside));
   useEffect(() => {
-    if (!unknown.length) return undefined;
-    let alive = true;
-    Promise.all(unknown.map((id) => api('GET', `task/${id}`).catch(() => null))).then((found) => alive
-      && setOutside((o) => ({ ...o, ...Object.fromEntries(unknown.map((id, i) => [id, found[i]])) })));
-    return () => { alive = false; };
-  }, [unknown.join()]);
-  return (task?.parentIds ?? []).map((p) => model.tasks.get(p) ?? outside[p] ?? { _id: p, missing: p in outside });
+    if (task) model.readParents([task], true);
+  }, [task?._id]);
+  return (task?.parentIds ?? []).map((p) => model.parent(p));
 }
 
 // Links to tasks, each with its status; a task of another group links into that group, and one
