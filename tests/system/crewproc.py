@@ -100,8 +100,12 @@ class Crew:
         with open(self.log_path) as f:
             return f.read()[-2000:]
 
+    def connection(self, timeout=10):
+        """A new client connection to the server (http.client)."""
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
     def request(self, method, path, body=None, raw=None, headers=None, timeout=10):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = self.connection(timeout)
         try:
             data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
             hdrs = {"Content-Type": "application/json", **(headers or {})}
@@ -148,10 +152,13 @@ class Crew:
         self.start()
 
     def stop(self, timeout=15):
-        """terminate(), then removes the temp dir (the log, and the data unless `data_dir` was given)."""
+        """terminate(), then removes the temp dir (the log, and the data unless `data_dir` was given);
+        answers terminate()'s exit code (None when it had to kill, or nothing ran)."""
+        code = None
         if self.proc is not None:
-            self.terminate(timeout)
+            code = self.terminate(timeout)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        return code
 
 
 def main_with_crew(argv):

@@ -32,55 +32,17 @@ def make_cert(tmp):
     return cert, key
 
 
-class TlsCrew:
-    """`crew start` serving HTTPS (a fresh self-signed certificate) on a free port, its log in its temp
-    dir; stopped by its PID on leaving `with` (stop() answers the exit code, None if it had to be killed)."""
+class TlsCrew(Crew):
+    """Crew serving HTTPS with a fresh self-signed certificate (`cert`, `key`)."""
 
     def __init__(self, preexec=None):
-        self.tmp = tempfile.mkdtemp(prefix="crew-tls-")
-        self.proc = None
-        try:
-            self.cert, self.key = make_cert(self.tmp)
-            self.port = free_port()
-            self.context = ssl._create_unverified_context()
-            with open(os.path.join(self.tmp, "crew.log"), "a") as log:
-                self.proc = subprocess.Popen(
-                    [crewproc.CREW, "start", "--data-dir", os.path.join(self.tmp, "d"), "--port", str(self.port),
-                     "--tls-cert", self.cert, "--tls-key", self.key],
-                    stdout=log, stderr=log, preexec_fn=preexec)
-            for _ in range(400):
-                try:
-                    if self.request("GET", "/healthz", timeout=2)[0] == 200:
-                        return
-                except OSError:
-                    time.sleep(0.05)
-            raise RuntimeError("crew did not answer over HTTPS: " + self.logs()[-2000:])
-        except BaseException:
-            self.stop()
-            raise
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def logs(self):
-        with open(os.path.join(self.tmp, "crew.log")) as f:
-            return f.read()
+        self.certs = tempfile.mkdtemp(prefix="crew-tls-")
+        self.cert, self.key = make_cert(self.certs)
+        self.context = ssl._create_unverified_context()
+        super().__init__("--tls-cert", self.cert, "--tls-key", self.key, preexec=preexec)
 
     def connection(self, timeout=20):
         return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=self.context)
-
-    def request(self, method, path, body=None, timeout=10):
-        conn = self.connection(timeout)
-        try:
-            conn.request(method, path, None if body is None else json.dumps(body),
-                         {"Content-Type": "application/json"})
-            r = conn.getresponse()
-            return r.status, json.loads(r.read())
-        finally:
-            conn.close()
 
     def tls_socket(self, timeout=10):
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
@@ -95,12 +57,9 @@ class TlsCrew:
                 answer += chunk
         return answer
 
-    def stop(self):
-        code = None
-        if self.proc is not None:
-            code = crewproc.stop_process(self.proc)
-            self.proc = None
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def stop(self, timeout=15):
+        code = super().stop(timeout)
+        shutil.rmtree(self.certs, ignore_errors=True)
         return code
 
 
