@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A DAG run with nothing but curl: a seed task whose release spawns two children that fan in to
-# a final task. Start a server first (./scripts/start), then: demo/dag.sh [http://127.0.0.1:3000/]
+# A DAG run with curl (python3 reads the JSON answers): a seed task whose release spawns A and B
+# and a final task C that fans in from both. Start a server first (./scripts/start), then:
+# demo/dag.sh [http://127.0.0.1:3000/]
 set -euo pipefail
 BASE="${1:-${CREW_API_BASE_URL:-http://127.0.0.1:3000/}}"
 api() { curl -sS -f -X "$1" "${BASE}api/v1/$2" -H 'Content-Type: application/json' ${3:+-d "$3"}; }

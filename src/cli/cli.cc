@@ -22,6 +22,7 @@
 #include "dispatch/dispatcher.h"
 #include "engine/engine.h"
 #include "storage/store.h"
+#include "util/thread_name.h"
 #include "work/demo_workers.h"
 
 namespace crew::cli {
@@ -137,6 +138,7 @@ int Start(const Config& config) {
   dispatcher.Start();
 
   std::thread waiter([&] {
+    SetThreadName("crew-signal");
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("{} received: finishing in-flight requests",
@@ -263,6 +265,8 @@ int Run(int argc, char** argv) {
       ->default_str("http://127.0.0.1:3000/");
   work_cmd->add_option("--speed", demo.speed, "Divide every wait and delay by this factor")
       ->default_str("1");
+  // (no flag carries the token: the variable is read above, so the help must name it)
+  work_cmd->footer("Bearer token of a server started with --auth-token: env CREW_AUTH_TOKEN");
 
   BackupOptions backup;
   RestoreOptions restore;

@@ -3,6 +3,7 @@
     python3 test_cli.py --crew build/crew"""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crewproc  # noqa: E402
 from crewproc import Crew, free_port, main_with_crew  # noqa: E402
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
 
 def run(*args, env=None, timeout=20):
     return subprocess.run([crewproc.CREW, *args], capture_output=True, text=True, timeout=timeout,
@@ -27,6 +30,26 @@ class CliTest(unittest.TestCase):
         r = run("--version")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"crew \d+\.\d+\.\d+")
+
+    def test_the_clients_help_names_the_variables_they_read(self):
+        # `crew work` read CREW_AUTH_TOKEN (for a server started with --auth-token) without its
+        # --help saying so.
+        for command in ("work", "backup"):
+            r = run(command, "--help")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for name in ("CREW_API_BASE_URL", "CREW_AUTH_TOKEN"):
+                self.assertIn(name, r.stdout, f"crew {command} --help")
+
+    def test_the_example_environment_file_has_every_variable_of_the_readme(self):
+        # packaging/crew.env.example lacked CREW_SYNC_LEASES, CREW_WAL_SPARE_MB and CREW_HTTP_LOOPS.
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        table = readme[readme.index("| flag | environment | default |"):]
+        documented = set(re.findall(r"\b(?:CREW_[A-Z_]+|PORT)\b", table[:table.index("\n\n")]))
+        with open(os.path.join(ROOT, "packaging", "crew.env.example")) as f:
+            listed = set(re.findall(r"^#?([A-Z_]+)=", f.read(), re.M))
+        self.assertGreater(len(documented), 15)
+        self.assertEqual(documented - listed, set())
 
     def test_bad_flag_exits_1_with_a_message(self):
         r = run("start", "--no-such-flag")
