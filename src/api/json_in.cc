@@ -1,5 +1,7 @@
 #include "api/json_in.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -46,6 +48,20 @@ Result<dom::object> ParseObject(std::string_view body) {
   ASSIGN_OR_RETURN(dom::element root, Parse(body));
   if (!root.is_object()) return Status::Invalid("the body must be a JSON object");
   return dom::object(root);
+}
+
+// Whether a Content-Type names JSON: application/json, in any case, with any parameters (the
+// type the original's body parser read; it left others unread).
+bool IsJsonType(std::string_view content_type) {
+  constexpr std::string_view kJson = "application/json";
+  const size_t end = std::min(content_type.find(';'), content_type.size());
+  std::string_view type = content_type.substr(0, end);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  return type.size() == kJson.size() &&
+         std::equal(type.begin(), type.end(), kJson.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
 }
 
 // A field: nullopt when absent or null.
@@ -439,7 +455,10 @@ Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body) {
   return out;
 }
 
-Status ParseUnusedBody(std::string_view body) { return ParseObject(body).status(); }
+Status ParseUnusedBody(std::string_view body, std::string_view content_type) {
+  if (body.empty() || !IsJsonType(content_type)) return Status::Ok();
+  return ParseObject(body).status();
+}
 
 Result<std::string> ParseWorkerOnly(std::string_view body) {
   ASSIGN_OR_RETURN(dom::object o, ParseObject(body));

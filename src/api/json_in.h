@@ -36,9 +36,11 @@ Result<engine::ReleaseCommand> ParseRelease(std::string_view body);
 // N8: the body must be an array of objects; each item's own problems stay with the item.
 Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body);
 Result<std::string> ParseWorkerOnly(std::string_view body);  // heartbeat
-// A body a route does not read (pause, resume, pluck, maintenance): nothing, or an object (SPEC
-// §4).
-Status ParseUnusedBody(std::string_view body);
+// A body a route does not read (a GET, a DELETE, pause, resume, pluck, maintenance; the router
+// checks it, router.h): nothing, a body of another type than JSON (ignored, as the original's
+// body parser did, reference §1), or a JSON object (SPEC §4). `content_type` is the request's
+// Content-Type header.
+Status ParseUnusedBody(std::string_view body, std::string_view content_type);
 Result<int64_t> ParseAttempts(std::string_view body, int64_t default_attempts);  // reset/retry
 Result<engine::OperatorFields> ParseOperator(std::string_view body, bool create);
 

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "api/json_in.h"
+#include "api/route_util.h"
+
 namespace crew::api {
 
 namespace {
@@ -33,9 +36,22 @@ bool TopLevelAlternation(const std::string& pattern) {
   return false;
 }
 
+// The handler of a route that does not read its body, behind the check of that body (both front
+// ends run a route's handler, so both check it).
+Router::Handler CheckingUnusedBody(Router::Handler h) {
+  return [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    if (!req.body.empty()) {
+      Status s = ParseUnusedBody(req.body, req.get_header_value("Content-Type"));
+      if (!s.ok()) return ReplyError(res, s);
+    }
+    h(req, res);
+  };
+}
+
 }  // namespace
 
-void Router::Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop) {
+void Router::Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop,
+                 Body body) {
   std::string prefix, suffix;
   if (!TopLevelAlternation(pattern)) {
     size_t literal = std::min(pattern.find_first_of(kSpecial), pattern.size());
@@ -48,6 +64,7 @@ void Router::Add(const char* method, const std::string& pattern, Handler h, OnLo
       suffix = pattern.substr(last + 1 + (pattern[last] == '\\'));
     }
   }
+  if (body == Body::kUnread) h = CheckingUnusedBody(std::move(h));
   Route r{method, pattern, prefix, suffix, std::regex(pattern), std::move(h), std::move(on_loop)};
   if (prefix == pattern) {
     r.shape = Route::Shape::kLiteral;
@@ -117,20 +134,20 @@ bool Router::Matches(const Route& r, httplib::Request& req) {
   return std::regex_match(path, req.matches, r.pattern);
 }
 
-void Router::Get(const std::string& p, Handler h, OnLoop on_loop) {
-  Add("GET", p, std::move(h), std::move(on_loop));
+void Router::Get(const std::string& p, Handler h, OnLoop on_loop, Body body) {
+  Add("GET", p, std::move(h), std::move(on_loop), body);
 }
-void Router::Post(const std::string& p, Handler h, OnLoop on_loop) {
-  Add("POST", p, std::move(h), std::move(on_loop));
+void Router::Post(const std::string& p, Handler h, OnLoop on_loop, Body body) {
+  Add("POST", p, std::move(h), std::move(on_loop), body);
 }
-void Router::Put(const std::string& p, Handler h, OnLoop on_loop) {
-  Add("PUT", p, std::move(h), std::move(on_loop));
+void Router::Put(const std::string& p, Handler h, OnLoop on_loop, Body body) {
+  Add("PUT", p, std::move(h), std::move(on_loop), body);
 }
-void Router::Patch(const std::string& p, Handler h, OnLoop on_loop) {
-  Add("PATCH", p, std::move(h), std::move(on_loop));
+void Router::Patch(const std::string& p, Handler h, OnLoop on_loop, Body body) {
+  Add("PATCH", p, std::move(h), std::move(on_loop), body);
 }
-void Router::Delete(const std::string& p, Handler h, OnLoop on_loop) {
-  Add("DELETE", p, std::move(h), std::move(on_loop));
+void Router::Delete(const std::string& p, Handler h, OnLoop on_loop, Body body) {
+  Add("DELETE", p, std::move(h), std::move(on_loop), body);
 }
 
 const Router::Route* Router::Match(httplib::Request& req) const {

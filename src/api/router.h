@@ -23,6 +23,10 @@ class Router {
   // runs on a pool thread, which may wait. Runs before the handler, on the parsed request.
   using OnLoop = std::function<bool(const httplib::Request&)>;
   static bool Always(const httplib::Request&) { return true; }
+  // Whether a route's handler reads the request body. The router checks the body of one that
+  // does not before it runs (ParseUnusedBody: a malformed JSON body is 400, as the original's
+  // router-level body parser answered, reference §1, SPEC §4); one that does checks it itself.
+  enum class Body { kUnread, kRead };
 
   struct Route {
     std::string method;
@@ -31,7 +35,7 @@ class Router {
     // what a request costs most to route).
     std::string prefix, suffix;
     std::regex pattern;
-    Handler handler;
+    Handler handler;  // (kUnread: with the body check before it)
     OnLoop on_loop;
     // How the path is matched: all literal (kLiteral: the path is the prefix); the prefix, one
     // group and the suffix (kGroup: the part between them is checked by hand, as std::regex
@@ -45,11 +49,16 @@ class Router {
     int label = -1;
   };
 
-  void Get(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
-  void Post(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
-  void Put(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
-  void Patch(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
-  void Delete(const std::string& pattern, Handler h, OnLoop on_loop = nullptr);
+  void Get(const std::string& pattern, Handler h, OnLoop on_loop = nullptr,
+           Body body = Body::kUnread);
+  void Post(const std::string& pattern, Handler h, OnLoop on_loop = nullptr,
+            Body body = Body::kUnread);
+  void Put(const std::string& pattern, Handler h, OnLoop on_loop = nullptr,
+           Body body = Body::kUnread);
+  void Patch(const std::string& pattern, Handler h, OnLoop on_loop = nullptr,
+             Body body = Body::kUnread);
+  void Delete(const std::string& pattern, Handler h, OnLoop on_loop = nullptr,
+              Body body = Body::kUnread);
 
   // The first route of req.method (HEAD: GET's) matching req.path, with req.matches filled;
   // nullptr when none does.
@@ -60,7 +69,7 @@ class Router {
   void InstallInto(httplib::Server& server) const;
 
  private:
-  void Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop);
+  void Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop, Body body);
   static bool Matches(const Route& r, httplib::Request& req);
   static bool MatchGroup(const Route& r, httplib::Request& req);
   std::vector<Route> routes_;

@@ -83,7 +83,7 @@ void GroupRoutes(Router& s, Engine* e) {
            ASSIGN_OR_RETURN(auto tasks, e->CreateTasks(id, bodies));
            return is_array ? ArrayJson(tasks, TaskJson) : TaskJson(tasks.at(0));
          }),
-         Router::Always);
+         Router::Always, Router::Body::kRead);
   s.Get("/api/v1/task_groups", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 50, 0));
           ASSIGN_OR_RETURN(int64_t skip, QueryInt(req, "skip", 0, 0));
@@ -98,7 +98,7 @@ void GroupRoutes(Router& s, Engine* e) {
            ASSIGN_OR_RETURN(auto g, e->CreateGroup(ng));
            return GroupJson(g);
          }),
-         Router::Always);
+         Router::Always, Router::Body::kRead);
   s.Get("/api/v1/task_group/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(Id id, PathId(req));
           ASSIGN_OR_RETURN(auto g, e->GetGroup(id));
@@ -114,7 +114,8 @@ void GroupRoutes(Router& s, Engine* e) {
           ASSIGN_OR_RETURN(auto name, ParseGroupUpdate(req.body));
           ASSIGN_OR_RETURN(auto g, e->RenameGroup(id, name));
           return GroupJson(g);
-        }));
+        }),
+        nullptr, Router::Body::kRead);
   s.Delete("/api/v1/task_group/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
              ASSIGN_OR_RETURN(Id id, PathId(req));
              RETURN_IF_ERROR(e->DeleteGroup(id));
@@ -125,19 +126,20 @@ void GroupRoutes(Router& s, Engine* e) {
            ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 5));  // D10
            ASSIGN_OR_RETURN(auto g, e->ResetGroup(id, attempts));
            return GroupJson(g);
-         }));
+         }),
+         nullptr, Router::Body::kRead);
   s.Post("/api/v1/task_group/([^/]+)/retry", Json([e](const Request& req) -> Result<std::string> {
            ASSIGN_OR_RETURN(Id id, PathId(req));
            ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 2));
            ASSIGN_OR_RETURN(auto g, e->RetryGroup(id, attempts));
            return GroupJson(g);
-         }));
+         }),
+         nullptr, Router::Body::kRead);
   for (const char* action : {"pause", "resume"}) {
     bool paused = std::string(action) == "pause";
     s.Post(std::string("/api/v1/task_group/([^/]+)/") + action,
            Json([e, paused](const Request& req) -> Result<std::string> {
              ASSIGN_OR_RETURN(Id id, PathId(req));
-             RETURN_IF_ERROR(ParseUnusedBody(req.body));
              ASSIGN_OR_RETURN(auto g, e->SetGroupPaused(id, paused));
              return GroupJson(g);
            }));
@@ -170,7 +172,8 @@ void TaskRoutes(Router& s, Engine* e) {
           ASSIGN_OR_RETURN(auto patch, ParseTaskPatch(req.body));
           ASSIGN_OR_RETURN(auto t, e->UpdateTask(id, patch));
           return TaskJson(t);
-        }));
+        }),
+        nullptr, Router::Body::kRead);
   s.Delete("/api/v1/task/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
              ASSIGN_OR_RETURN(Id id, PathId(req));
              RETURN_IF_ERROR(e->DeleteTask(id));
@@ -181,16 +184,17 @@ void TaskRoutes(Router& s, Engine* e) {
            ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 2));
            ASSIGN_OR_RETURN(auto t, e->ResetTask(id, attempts));
            return TaskJson(t);
-         }));
+         }),
+         nullptr, Router::Body::kRead);
   s.Post("/api/v1/task/([^/]+)/retry", Json([e](const Request& req) -> Result<std::string> {
            ASSIGN_OR_RETURN(Id id, PathId(req));
            ASSIGN_OR_RETURN(int64_t attempts, ParseAttempts(req.body, 2));
            ASSIGN_OR_RETURN(auto t, e->RetryTask(id, attempts));
            return TaskJson(t);
-         }));
+         }),
+         nullptr, Router::Body::kRead);
   s.Post("/api/v1/task/([^/]+)/pluck", Json([e](const Request& req) -> Result<std::string> {
            ASSIGN_OR_RETURN(Id id, PathId(req));
-           RETURN_IF_ERROR(ParseUnusedBody(req.body));
            ASSIGN_OR_RETURN(auto t, e->PluckTask(id));
            return TaskJson(t);
          }));
@@ -220,7 +224,8 @@ void OperatorRoutes(Router& s, Engine* e) {
            ASSIGN_OR_RETURN(auto fields, ParseOperator(req.body, true));
            ASSIGN_OR_RETURN(auto o, e->CreateOperator(fields));
            return OperatorJson(o);
-         }));
+         }),
+         nullptr, Router::Body::kRead);
   s.Get("/api/v1/operator/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
           ASSIGN_OR_RETURN(Id id, PathId(req));
           ASSIGN_OR_RETURN(auto o, e->GetOperator(id));
@@ -231,7 +236,8 @@ void OperatorRoutes(Router& s, Engine* e) {
           ASSIGN_OR_RETURN(auto fields, ParseOperator(req.body, false));
           ASSIGN_OR_RETURN(auto o, e->UpdateOperator(id, fields));
           return OperatorJson(o);
-        }));
+        }),
+        nullptr, Router::Body::kRead);
   s.Delete("/api/v1/operator/([^/]+)", Json([e](const Request& req) -> Result<std::string> {
              ASSIGN_OR_RETURN(Id id, PathId(req));
              RETURN_IF_ERROR(e->DeleteOperator(id));
@@ -244,14 +250,12 @@ void OperatorRoutes(Router& s, Engine* e) {
 void AdminRoutes(Router& s, Engine* e, std::function<void()> on_examine) {
   auto answer = [](int64_t n) { return "{\"success\":true,\"count\":" + std::to_string(n) + "}"; };
   JsonHandler clean = [e, answer](const Request& req) -> Result<std::string> {
-    RETURN_IF_ERROR(ParseUnusedBody(req.body));
     ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().http_clean_batch, 1));
     if (!e->options().clean_expired_groups) return answer(0);
     ASSIGN_OR_RETURN(int64_t n, e->CleanExpiredGroups(static_cast<int>(batch)));
     return answer(n);
   };
   JsonHandler bootstrap = [e, answer, on_examine](const Request& req) -> Result<std::string> {
-    RETURN_IF_ERROR(ParseUnusedBody(req.body));
     ASSIGN_OR_RETURN(int64_t batch, QueryInt(req, "batch", e->options().bootstrap_batch, 1));
     ASSIGN_OR_RETURN(int64_t promoted, e->PromoteDue(static_cast<int>(batch)));
     ASSIGN_OR_RETURN(int64_t expired, e->ExpireLeases(static_cast<int>(batch)));
@@ -259,10 +263,7 @@ void AdminRoutes(Router& s, Engine* e, std::function<void()> on_examine) {
     return answer(promoted + expired);
   };
   // parentsComplete is kept exact on every write (engine/txn.h), so nothing is out of sync.
-  JsonHandler sync = [answer](const Request& req) -> Result<std::string> {
-    RETURN_IF_ERROR(ParseUnusedBody(req.body));
-    return answer(0);
-  };
+  JsonHandler sync = [answer](const Request&) -> Result<std::string> { return answer(0); };
   for (auto& [path, handler] :
        {std::pair{"/api/v1/clean", clean}, std::pair{"/api/v1/bootstrap", bootstrap},
         std::pair{"/api/v1/sync", sync}}) {

@@ -242,18 +242,21 @@ void SocketIo::Register(Router& server) {
     }
     Text(res, payload);
   });
-  server.Post("/socket.io/?", [this](const httplib::Request& req, httplib::Response& res) {
-    if (req.get_param_value("EIO") != "4")
-      return EngineError(res, 5, "Unsupported protocol version");
-    auto s = Find(req.get_param_value("sid"));
-    if (!s) return EngineError(res, 1, "Session ID unknown");
-    if (req.body.size() > kMaxPayload) {
-      Close(s->sid);
-      res.status = 413;
-      return;
-    }
-    Text(res, HandlePackets(*s, req.body));
-  });
+  server.Post(
+      "/socket.io/?",
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (req.get_param_value("EIO") != "4")
+          return EngineError(res, 5, "Unsupported protocol version");
+        auto s = Find(req.get_param_value("sid"));
+        if (!s) return EngineError(res, 1, "Session ID unknown");
+        if (req.body.size() > kMaxPayload) {
+          Close(s->sid);
+          res.status = 413;
+          return;
+        }
+        Text(res, HandlePackets(*s, req.body));
+      },
+      nullptr, Router::Body::kRead);  // (Engine.IO packets, text/plain)
 }
 
 }  // namespace crew::api

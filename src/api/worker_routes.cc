@@ -165,13 +165,16 @@ void RegisterWorkerRoutes(Router& s, RouteContext ctx) {
         }
         auto parsed = ParseAcquire(b);
         return !parsed.ok() || parsed->wait_seconds <= 0;
-      });
+      },
+      Router::Body::kRead);
   s.Post("/api/v1/task/([^/]+)/release",
-         Json([ctx](const Request& req) { return ReleaseOne(ctx, req); }), Router::Always);
+         Json([ctx](const Request& req) { return ReleaseOne(ctx, req); }), Router::Always,
+         Router::Body::kRead);
   s.Post("/api/v1/tasks/release", Json([ctx](const Request& req) { return ReleaseMany(ctx, req); }),
-         Router::Always);
+         Router::Always, Router::Body::kRead);
   s.Post("/api/v1/task/([^/]+)/heartbeat",
-         Json([ctx](const Request& req) { return HeartbeatOne(ctx, req); }), Router::Always);
+         Json([ctx](const Request& req) { return HeartbeatOne(ctx, req); }), Router::Always,
+         Router::Body::kRead);
   s.Post("/api/v1/task/([^/]+)/(?:examine|execute)",
          Json([ctx](const Request& req) { return Examine(ctx, req); }));
   s.Get("/api/v1/events", [ctx](const Request& req, Response& res) { Events(ctx, req, res); });

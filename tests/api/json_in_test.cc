@@ -77,11 +77,22 @@ TEST(JsonIn, AnEditCannotUnsetWhatMustStaySet) {
   EXPECT_TRUE(ParseTaskPatch(R"({"key":null,"workgroup":null,"input":null,"priority":null})").ok());
 }
 
-// SPEC §4: a body is an object (or nothing), even where the route reads none of it.
+// SPEC §4: a JSON body is an object (or nothing), even where the route reads none of it; a body
+// of another type is left unread, as the original's body parser left it (reference §1).
 TEST(JsonIn, AnUnusedBodyIsStillAnObject) {
-  for (const char* body : {"", " ", "{}", R"({"any":1})"}) EXPECT_TRUE(ParseUnusedBody(body).ok());
+  constexpr const char* kJson = "application/json";
+  for (const char* body : {"", " ", "{}", R"({"any":1})"}) {
+    EXPECT_TRUE(ParseUnusedBody(body, kJson).ok()) << body;
+  }
   for (const char* body : {"{bad", "[1]", "5", "null"}) {
-    EXPECT_EQ(ParseUnusedBody(body).code(), Code::kInvalidArgument) << body;
+    EXPECT_EQ(ParseUnusedBody(body, kJson).code(), Code::kInvalidArgument) << body;
+  }
+  for (const char* type : {"Application/JSON; charset=utf-8", " application/json ;x=y"}) {
+    EXPECT_EQ(ParseUnusedBody("{oops", type).code(), Code::kInvalidArgument) << type;
+  }
+  for (const char* type : {"", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                           "application/jsonx", "application/octet-stream"}) {
+    EXPECT_TRUE(ParseUnusedBody("{oops", type).ok()) << type;
   }
 }
 

@@ -101,6 +101,30 @@ class HttpTest(unittest.TestCase):
         self.assertFalse(self.crew.ok("GET", f"/api/v1/task_group/{g}")["isPaused"])
         self.assertEqual(len(self.crew.ok("GET", tasks)), 1)
 
+    def test_a_malformed_json_body_is_refused_by_every_route_that_reads_none(self):
+        # A DELETE or GET with a malformed JSON body was answered 200 and acted (a group, task or
+        # operator deleted): only pause, resume, pluck and the maintenance routes refused it.
+        g = self.crew.group()
+        t = self.crew.task(g, name="t", channel="c")
+        op = self.crew.ok("POST", "/api/v1/operators", {"channel": "c", "url": "http://127.0.0.1:9/x"})
+        kept = [f"/api/v1/task_group/{g}", f"/api/v1/task/{t['_id']}", f"/api/v1/operator/{op['_id']}"]
+        for path in kept:
+            self.refused("DELETE", path, 400, raw=b'{"oops')
+            self.refused("GET", path, 400, raw=b'{"oops')
+        for path in ("/api/v1/task_groups", f"/api/v1/task_group/{g}/tasks", "/api/v1/channels", "/healthz",
+                     "/metrics", "/api-docs/openapi.json", "/socket.io/?EIO=4&transport=polling"):
+            self.refused("GET", path, 400, raw=b'{"oops')
+        self.refused("POST", f"/api/v1/task/{t['_id']}/examine?accessToken=x", 400, raw=b'{"oops')
+        for path in kept:
+            self.crew.ok("GET", path)
+        # A body of another type is not read (as the original's JSON body parser left it).
+        for path in ("/healthz", "/metrics", "/api/v1/task_groups"):
+            status, _ = self.crew.request("GET", path, raw=b'{"oops', headers={"Content-Type": "text/plain"})
+            self.assertEqual(status, 200, path)
+        status, _ = self.crew.request("DELETE", kept[1], raw=b"{oops", headers={"Content-Type": "text/plain"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.crew.request("GET", kept[1])[0], 404)
+
     def test_bodies_up_to_the_limit_are_read_whole(self):
         # A body past the loop's 1 MiB read-ahead is read on (it hung until the request timed out).
         g = self.crew.group()
