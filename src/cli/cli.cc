@@ -101,6 +101,9 @@ int Start(const Config& config) {
   engine_options.lease_ms = static_cast<int64_t>(config.lease_seconds * 1000);
   engine_options.sync_leases = config.sync_leases;
   engine_options.clean_expired_groups = config.clean_expired_groups;
+  // Reference §6: an external cron runs the clean itself. Lease expiry and delayed tasks stay
+  // in-process (SPEC D13): they are no batch job here, and nothing else would run them.
+  engine_options.scheduled_clean = !config.use_external_cron;
   engine_options.expired_group_age_ms =
       static_cast<int64_t>(config.expired_group_days * 86'400'000);
   engine_options.clean_batch = static_cast<int>(config.sync_clean_size);
@@ -152,6 +155,11 @@ int Start(const Config& config) {
                config.relaxed_durability ? "relaxed"
                : config.sync_leases      ? "full, leases synced"
                                          : "full");
+  if (config.use_external_cron && config.clean_expired_groups) {
+    spdlog::info(
+        "CREW_USE_EXTERNAL_CRON=yes: expired groups are deleted only when /api/v1/clean "
+        "is called");
+  }
   server.Run();
   if (waiter.joinable()) {
     // Run() also returns if the listener fails; make the waiter return then too.

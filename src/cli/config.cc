@@ -73,6 +73,8 @@ EnvErrors ApplyEnvironment(Config* c, const Getenv& getenv) {
     note("CREW_CLEAN_EXPIRED_GROUPS",
          Flag("CREW_CLEAN_EXPIRED_GROUPS", v, &c->clean_expired_groups));
   }
+  if (const char* v = getenv("CREW_USE_EXTERNAL_CRON"); v && *v)
+    note("CREW_USE_EXTERNAL_CRON", Flag("CREW_USE_EXTERNAL_CRON", v, &c->use_external_cron));
   // The numbers (their ranges are Validate's).
   for (auto [name, value] :
        {std::pair{"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", &c->lease_seconds},

@@ -25,6 +25,7 @@ struct Config {
   std::string tls_cert, tls_key;         // CREW_TLS_CERT, CREW_TLS_KEY
   double lease_seconds = 60;             // CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS
   bool clean_expired_groups = true;      // CREW_CLEAN_EXPIRED_GROUPS (yes/no)
+  bool use_external_cron = false;        // CREW_USE_EXTERNAL_CRON (yes/no)
   double expired_group_days = 7;         // CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS
   // Maintenance batches (reference §10): the hourly clean's, and the default `?batch=` of the
   // /api/v1/clean and /api/v1/bootstrap routes.

@@ -572,7 +572,7 @@ void Engine::MaintenanceLoop() {
       more = *promoted == kBatch || *expired == kBatch;
     }
     if (clock_->NowMs() >= next_clean) {
-      if (options_.clean_expired_groups) {
+      if (options_.clean_expired_groups && options_.scheduled_clean) {
         auto cleaned = CleanExpiredGroups(options_.clean_batch);
         if (cleaned.ok() && *cleaned)
           spdlog::info("maintenance: deleted {} expired groups", *cleaned);

@@ -43,6 +43,9 @@ struct EngineOptions {
   int clean_batch = 20;       // groups per hourly clean (CREW_SYNC_CLEAN_SIZE)
   int http_clean_batch = 20;  // /api/v1/clean's default ?batch= (CREW_CLEAN_BATCH_SIZE)
   int bootstrap_batch = 100;  // /api/v1/bootstrap's default ?batch= (CREW_BOOTSTRAP_BATCH_SIZE)
+  // Whether the maintenance thread deletes expired groups hourly. False with an external cron
+  // (CREW_USE_EXTERNAL_CRON=yes, reference §6): only /api/v1/clean deletes them, when called.
+  bool scheduled_clean = true;
   // Acquire and heartbeat answer once their lease is handed to the OS (a crash of crew loses
   // none), and it is synced with the next WAL sync (at most Store::kLazySyncDelay later): a lease
   // lost to a power cut only hands its task out again, as an expired lease does (D2). True: they

@@ -8,16 +8,6 @@
 namespace crew::engine {
 namespace {
 
-// Polls `done` for up to 2 s (the background sync runs within Store::kLazySyncDelay).
-template <typename Fn>
-bool Eventually(Fn done) {
-  for (int i = 0; i < 400; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return done();
-}
-
 TEST_F(EngineTest, WritesAnswerOnceSynced) {
   const uint64_t before = store_->Stats().wal_syncs;
   Make(Group(), "t", "c");

@@ -96,6 +96,35 @@ TEST_F(EngineTest, CleanExpiredGroupsDeletesOnlyOldOnes) {
   EXPECT_TRUE(engine_->GetGroup(young).ok());
 }
 
+// CREW_USE_EXTERNAL_CRON=yes was ignored: the maintenance thread still deleted expired groups
+// hourly. Without its scheduled clean, only CleanExpiredGroups (/api/v1/clean) deletes them.
+TEST_F(EngineTest, TheScheduledCleanRunsOnlyWhenNoExternalCronDoes) {
+  for (bool scheduled : {true, false}) {
+    options_.scheduled_clean = scheduled;
+    Reopen();
+    Id old_group = Group();
+    clock_.AdvanceMs(options_.expired_group_age_ms + 1000);
+    Id young = Group();
+    // A pass of the maintenance thread is seen by the lease it frees. The clean is due 60 s
+    // after the thread started (before the first lease was freed): it runs at the latest in the
+    // pass that frees the second lease, so before the third is freed.
+    engine_->StartMaintenance();
+    for (int pass = 0; pass < 3; ++pass) {
+      const std::string channel = "c" + std::to_string(pass);
+      Make(young, "t", channel);
+      Task held = *Take(channel);
+      clock_.AdvanceMs(options_.lease_ms + 1);  // (60 s + 1 ms; the thread looks within 1 s)
+      ASSERT_TRUE(Eventually([&] { return !Get(held.id).assigned_to; })) << "pass " << pass;
+    }
+    engine_->StopMaintenance();
+    EXPECT_EQ(engine_->GetGroup(old_group).ok(), !scheduled) << "scheduled " << scheduled;
+    // (the first round's young group is old by the second round too)
+    EXPECT_EQ(engine_->CleanExpiredGroups(10).value() > 0, !scheduled);  // (/api/v1/clean)
+    EXPECT_FALSE(engine_->GetGroup(old_group).ok());
+    EXPECT_TRUE(engine_->GetGroup(young).ok());
+  }
+}
+
 // A workgroup delay that is over is forgotten (for good: a restart does not bring it back);
 // one still running is kept, and a task of either workgroup behaves as before.
 TEST_F(EngineTest, PastWorkgroupDelaysAreForgotten) {

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
@@ -17,6 +19,17 @@
 #include "temp_dir.h"
 
 namespace crew::engine {
+
+// Polls `done` for up to 2 s (what another thread does: the background sync runs within
+// Store::kLazySyncDelay, the maintenance thread once woken).
+template <typename Fn>
+bool Eventually(Fn done) {
+  for (int i = 0; i < 400; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
 
 // Records what the engine publishes. Thread-safe: events of a lease (acquire) are published from
 // the store's background sync thread once a sync covers them.

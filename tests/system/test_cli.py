@@ -142,6 +142,27 @@ class CliTest(unittest.TestCase):
         finally:
             crew.stop()
 
+    def test_an_external_cron_leaves_the_clean_to_its_calls(self):
+        # CREW_USE_EXTERNAL_CRON=yes was ignored (the hourly clean went on deleting expired groups,
+        # engine test TheScheduledCleanRunsOnlyWhenNoExternalCronDoes); reference §6.
+        r = run("start", env={"CREW_USE_EXTERNAL_CRON": "maybe"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("CREW_USE_EXTERNAL_CRON", r.stderr)
+        crew = Crew(env={"CREW_USE_EXTERNAL_CRON": "yes", "CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS": "0.00001"})
+        try:
+            self.assertIn("CREW_USE_EXTERNAL_CRON=yes: expired groups are deleted only when /api/v1/clean",
+                          crew.logs())
+            crew.group("old")
+            time.sleep(1.0)  # 0.864 s: expired
+            self.assertEqual(crew.ok("POST", "/api/v1/clean")["count"], 1)
+        finally:
+            crew.stop()
+        crew = Crew(env={"CREW_USE_EXTERNAL_CRON": "no"})
+        try:
+            self.assertNotIn("CREW_USE_EXTERNAL_CRON", crew.logs())
+        finally:
+            crew.stop()
+
     def test_port_env_is_honoured(self):
         port = free_port()
         crew = Crew(port=port, env={"PORT": "1"})  # the flag wins over PORT
