@@ -60,9 +60,10 @@ HttpMetrics::HttpMetrics(const std::vector<std::string>& templates) {
 }
 
 int HttpMetrics::RouteIndex(std::string_view path) const {
+  const int templates = static_cast<int>(routes_.size()) - 2;
+  if (path.empty()) return templates;  // refused before its request line was read: "other"
   std::array<std::string_view, kMaxSegments + 1> seg;
   size_t n = Split(path, seg);
-  const int templates = static_cast<int>(routes_.size()) - 2;
   for (int i = 0; i < templates && n <= kMaxSegments; ++i) {
     const Route& r = routes_[i];
     const size_t parts = r.parts.size();

@@ -1,7 +1,8 @@
 // HttpMetrics: counts of the requests served, by method, route and status, and a histogram of
 // their durations by route (SPEC N6, /metrics). The route label is the path template of the
 // OpenAPI document that matches the path, written as the README writes routes
-// ("/api/v1/task/:id/release"), "other" for any other /api/ path and "/*" for the rest (the
+// ("/api/v1/task/:id/release"), "other" for any other /api/ path (and an empty one: a request
+// refused before its request line was read) and "/*" for the rest (the
 // dashboard's files), so ids, channel names and unknown paths never become label values: the
 // number of series is bounded. A `{channel}` parameter
 // matches one or more path segments (channel names may hold a slash), any other one segment.

@@ -122,6 +122,39 @@ struct Framing {
   }
 };
 
+// A request line's method, version and target into *req, and its path and query. Set before its
+// headers are read, so that a request refused for them (a body over the limit, a malformed
+// header) is still known by its method and path (/metrics labels its answer with them).
+void SetRequestLine(std::string_view method, std::string_view version, std::string_view target,
+                    httplib::Request* req) {
+  // (assigned in place: a request the loop reuses keeps its strings' room)
+  req->method.assign(method);
+  req->version.assign(version);
+  req->target.assign(target);
+  // The absolute form (RFC 9112 §3.2.2) names the same resource as its path.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.front() != '/' && target.size() >= scheme.size() &&
+        EqualsNoCase(target.substr(0, scheme.size()), scheme)) {
+      size_t path_start = target.find_first_of("/?", scheme.size());
+      target = path_start == std::string_view::npos ? "" : target.substr(path_start);
+      break;
+    }
+  }
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (path.empty()) path = "/";  // ("http://host" or "http://host?q")
+  // (decode_url appends char by char; a path without an escape is its own decoding)
+  if (path.find('%') == std::string_view::npos) {
+    req->path.assign(path);
+  } else {
+    req->path = httplib::detail::decode_url(std::string(path), false);
+  }
+  req->params.clear();
+  if (q != std::string_view::npos) {
+    httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
+  }
+}
+
 // The request line and headers, up to and including the empty line, into *req and, once
 // complete, *head (its length last).
 std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& limits,
@@ -143,8 +176,9 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
   std::string_view version = line.substr(sp2 + 1);
   if (target.size() > limits.max_uri) return Refuse(414, "Request URI is too long");
   if (!KnownMethod(method)) return Refuse(400, "Unsupported method");
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return Refuse(400, "Unsupported version");
   if (target.empty()) return Refuse(400, "Malformed request line");
+  SetRequestLine(method, version, target, req);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return Refuse(400, "Unsupported version");
 
   httplib::Headers headers;
   Framing framing;
@@ -186,32 +220,6 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
   if (pos > limits.max_head) return Refuse(431, "Request headers are too large");
   if (auto refused = framing.Into(version == "HTTP/1.1", limits, head)) return refused;
 
-  // (assigned in place: a request the loop reuses keeps its strings' room)
-  req->method.assign(method);
-  req->version.assign(version);
-  req->target.assign(target);
-  // The absolute form (RFC 9112 §3.2.2) names the same resource as its path.
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.front() != '/' && target.size() >= scheme.size() &&
-        EqualsNoCase(target.substr(0, scheme.size()), scheme)) {
-      size_t path_start = target.find_first_of("/?", scheme.size());
-      target = path_start == std::string_view::npos ? "" : target.substr(path_start);
-      break;
-    }
-  }
-  size_t q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  if (path.empty()) path = "/";  // ("http://host" or "http://host?q")
-  // (decode_url appends char by char; a path without an escape is its own decoding)
-  if (path.find('%') == std::string_view::npos) {
-    req->path.assign(path);
-  } else {
-    req->path = httplib::detail::decode_url(std::string(path), false);
-  }
-  req->params.clear();
-  if (q != std::string_view::npos) {
-    httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
-  }
   req->headers = std::move(headers);
   head->len = pos;
   return std::nullopt;

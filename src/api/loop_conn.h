@@ -69,10 +69,13 @@ struct LoopServer::Answer {
   Conn* conn = nullptr;
   std::unique_ptr<httplib::Request> req;  // (once emitted, to Loop::spare_requests if it has room)
   httplib::Response res;
-  const Router::Route* route = nullptr;  // the route that answered (null: none did)
-  uint64_t seq = 0;                      // the sync its own write needs (0: none)
+  // The route that answered, or would have (refused while read); its /metrics label. Null: none.
+  const Router::Route* route = nullptr;
+  uint64_t seq = 0;   // the sync its own write needs (0: none)
   uint64_t wait = 0;  // held: the sync it leaves after (its own, or an earlier answer's)
-  bool timed = true;  // a routed request (else refused while being read)
+  // In flight and timed from `started`: a request whose request line was read (else refused
+  // before).
+  bool timed = true;
   loop::Clock::time_point started;
   bool close = false;
 };

@@ -399,14 +399,7 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
     if (w.state == WireRequest::State::kRefused) {
       c->in.clear();
       c->last_request = true;
-      Answer a;
-      a.conn = c;
-      a.req = std::move(req);
-      a.res = Refusal(w.status, w.message);
-      a.timed = false;
-      a.close = true;
-      ++c->answering;
-      answers->push_back(std::move(a));
+      Refuse(loop, c, std::move(req), w, answers);
       return;
     }
     c->in.erase(0, w.consumed);
@@ -416,6 +409,25 @@ void LoopServer::Serve(Loop& loop, Conn* c, std::vector<Answer>* answers) {
     req->local_port = c->local_port;
     Handle(loop, c, std::move(req), w.keep_alive, answers);
   }
+}
+
+// A request refused while it was read: answered, then its connection closed. One whose request
+// line was read is counted as a routed one, by its method and route, with its duration
+// (/metrics); one refused before is not in flight, and its labels say "other".
+void LoopServer::Refuse(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req,
+                        const WireRequest& w, std::vector<Answer>* answers) {
+  Answer& a = answers->emplace_back();
+  a.conn = c;
+  a.req = std::move(req);
+  a.res = Refusal(w.status, w.message);
+  a.close = true;
+  a.timed = !a.req->method.empty();
+  if (a.timed) {
+    ++in_flight_;
+    a.started = loop.now;
+    a.route = router_->Match(*a.req);
+  }
+  ++c->answering;
 }
 
 void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, bool keep_alive,

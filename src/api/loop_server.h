@@ -108,6 +108,8 @@ class LoopServer {
   void Serve(Loop& loop, Conn* c, std::vector<Answer>* answers);
   void Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, bool keep_alive,
               std::vector<Answer>* answers);
+  void Refuse(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, const WireRequest& w,
+              std::vector<Answer>* answers);
   void Finish(Loop& loop, std::vector<Answer>* answers);
   void Release(Loop& loop, uint64_t synced, const Status& status);
   std::optional<Status> Ask(Loop& loop, uint64_t seq);

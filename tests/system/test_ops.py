@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -120,6 +121,36 @@ class MetricsTest(unittest.TestCase):
                 if name != "crew_channel_tasks":
                     self.assertNotIn("ops/metrics", val, f"{name} {key}={val}")
         self.assertIn("text/plain; version=0.0.4", self.content_type("/metrics"))
+
+    def raw(self, request):
+        """Sends `request` (bytes) on a connection of its own; answers the status of its answer."""
+        with socket.create_connection(("127.0.0.1", self.crew.port), timeout=10) as conn:
+            conn.sendall(request)
+            answer = b""
+            while chunk := conn.recv(1 << 16):
+                answer += chunk
+        return int(answer.split(b" ", 2)[1])
+
+    def test_requests_refused_while_read_keep_their_method_and_route(self):
+        # A 413 (Content-Length over the limit) or a 400 (an unsupported version, after the method
+        # and path) was counted as method="other", route="/", and without a duration.
+        before = parse_metrics(self.scrape())
+        too_big = f"POST /api/v1/task_group/{'0' * 24}/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n"
+        self.assertEqual(self.raw(too_big.encode()), 413)
+        self.assertEqual(self.raw(b"GET /api/v1/operators/count HTTP/1.2\r\nHost: x\r\n\r\n"), 400)
+        self.assertEqual(self.raw(b"BREW /api/v1/operators/count HTTP/1.1\r\nHost: x\r\n\r\n"), 400)
+        after = parse_metrics(self.scrape())
+
+        def delta(name, **labels):
+            return value(after, name, **labels) - value(before, name, **labels)
+
+        req, seconds = "crew_http_requests_total", "crew_http_request_duration_seconds_count"
+        self.assertEqual(delta(req, method="POST", route="/api/v1/task_group/:id/tasks", code="413"), 1)
+        self.assertEqual(delta(seconds, route="/api/v1/task_group/:id/tasks"), 1)
+        self.assertEqual(delta(req, method="GET", route="/api/v1/operators/count", code="400"), 1)
+        self.assertEqual(delta(seconds, route="/api/v1/operators/count"), 1)
+        # Refused before its request line was read: neither is known.
+        self.assertEqual(delta(req, method="other", route="other", code="400"), 1)
 
     def test_histogram_buckets_are_cumulative(self):
         self.ok("GET", "/api/v1/task_groups")
