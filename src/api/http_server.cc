@@ -211,6 +211,7 @@ void HttpServer::StartLoops() {
     return defer.seq();
   };
   static_assert(engine::DeferSync::kGathered == LoopHooks::kTurnSeq);
+  static_assert(engine::DeferSync::kGatheredLease == LoopHooks::kTurnOnly);
   hooks.await = [this](uint64_t seq) { return engine_->AwaitDurable(seq); };
   // The turn's gathered writes go to the store before any of its answers leave. Relaxed: they go
   // to the OS too (a crash of crew then loses none). Full: a held answer waits for a sync, which

@@ -67,9 +67,9 @@ void LoopServer::Finish(Loop& loop, std::vector<Answer>* answers) {
   if (hooks_.end_turn) {
     const Result<uint64_t> turn = hooks_.end_turn();
     for (Answer& a : *answers) {
-      if (a.seq != LoopHooks::kTurnSeq) continue;
+      if (a.seq != LoopHooks::kTurnSeq && a.seq != LoopHooks::kTurnOnly) continue;
       if (turn.ok()) {
-        a.seq = *turn;
+        a.seq = a.seq == LoopHooks::kTurnSeq ? *turn : 0;
       } else {  // (refused now; it still leaves after its connection's earlier answers)
         a.res = Refusal(503, turn.status().message());
         a.seq = 0;

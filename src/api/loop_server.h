@@ -63,18 +63,20 @@ struct LoopHooks {
   std::function<bool(const httplib::Request&, httplib::Response&)> before;
   // Runs a routed request's handler. `on_loop`: on an event loop, where it must not wait for
   // durability; it returns the sequence number its answer waits for (0: none), or kTurnSeq:
-  // the one `end_turn` answers.
+  // the one `end_turn` answers, or kTurnOnly: none, but it is refused if `end_turn` fails (a
+  // lease, which leaves before its sync but not before it is written).
   std::function<uint64_t(const Router::Route&, const httplib::Request&, httplib::Response&,
                          bool on_loop)>
       run;
   static constexpr uint64_t kTurnSeq = UINT64_MAX;
+  static constexpr uint64_t kTurnOnly = UINT64_MAX - 1;
   // Returns once every write up to seq is durable (or the store failed). Called by the sync
   // thread only (or on a loop, with await_on_loop).
   std::function<Status(uint64_t seq)> await;
   // Called once per turn, before its first answer leaves: writes what the turn's requests left
   // to it (engine's gathered writes; with relaxed durability it also hands them to the OS) and
   // answers the sequence number that answers of kTurnSeq wait for. A failure refuses those
-  // answers (503). Optional (unset: no `run` answers kTurnSeq).
+  // answers and those of kTurnOnly (503). Optional (unset: no `run` answers either).
   std::function<Result<uint64_t>()> end_turn;
   // Every answer, just before it is written: fills in what the handler left (an error's JSON
   // body) and counts it. `route`: the route that answered (null: none did). seconds: since the

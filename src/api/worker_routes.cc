@@ -64,7 +64,7 @@ Result<std::string> ReleaseMany(RouteContext ctx, const Request& req) {
       valid_index.push_back(i);
     }
   }
-  auto results = ctx.engine->ReleaseBatch(valid);
+  ASSIGN_OR_RETURN(auto results, ctx.engine->ReleaseBatch(valid));
   // (an item without a string taskId is answered with "taskId": null)
   auto task_id = [&](size_t i) {
     return items[i].task_id ? engine::JsonQuote(*items[i].task_id) : std::string("null");

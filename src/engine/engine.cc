@@ -561,13 +561,15 @@ void Engine::MaintenanceLoop() {
   while (!maint_stop_) {
     maint_wake_at_ = clock_->NowMs() + 1000;  // re-check at least every second
     lock.unlock();
-    bool more = false;
+    bool more = false, backoff = false;
     auto promoted = PromoteDue(kBatch);
     auto expired = ExpireLeases(kBatch);
     if (!promoted.ok() || !expired.ok()) {
       if (MaintenanceStopping()) break;  // (a lease read-back cut short by the stop)
+      if (store_->failed()) return IdleUntilStopped();
       spdlog::error("maintenance: {}",
                     (!promoted.ok() ? promoted.status() : expired.status()).ToString());
+      backoff = true;  // (the timer NextTimer answers is still due: tried again in a second)
     } else {
       more = *promoted == kBatch || *expired == kBatch;
     }
@@ -592,13 +594,22 @@ void Engine::MaintenanceLoop() {
     int64_t next_timer = NextTimer();
     lock.lock();
     if (more) continue;
-    maint_wake_at_ = std::min(maint_wake_at_, next_timer);
+    if (!backoff) maint_wake_at_ = std::min(maint_wake_at_, next_timer);
     while (!maint_stop_) {
       int64_t wait_ms = maint_wake_at_ - clock_->NowMs();
       if (wait_ms <= 0) break;
       maint_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
     }
   }
+}
+
+// Once the store refuses writes, every pass would fail (and, a lease or delay being due, at
+// once, again and again) until a restart (README "A full disk"): say so once and wait to be
+// stopped. (The store logged the cause.)
+void Engine::IdleUntilStopped() {
+  spdlog::warn("maintenance: paused until a restart, as the store refuses writes");
+  std::unique_lock<std::mutex> lock(maint_mu_);
+  maint_cv_.wait(lock, [this] { return maint_stop_; });
 }
 
 }  // namespace crew::engine

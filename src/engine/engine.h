@@ -146,7 +146,9 @@ class Txn;
 // written to the store but gathered into one batch with the thread's other writes until the
 // thread calls Engine::EndTurn() (an event loop's turn: one RocksDB write and WAL record for all
 // of the turn's requests, instead of one each). seq() is then kGathered: EndTurn() answers the
-// sequence number to wait for instead. Until then the thread's own reads of the store write the
+// sequence number to wait for instead; or, when only leases were gathered, kGatheredLease: the
+// answer waits for no sync, but it must not leave if EndTurn() fails (its lease was never
+// written). Until then the thread's own reads of the store write the
 // batch first if it writes what they read (Engine::SeeOwnWrites), and any other thread's write
 // writes it first, so every reader that may know of a write reads it: only the other threads'
 // reads of the store (not of the engine's caches) miss a write nobody was answered yet.
@@ -154,11 +156,15 @@ class Txn;
 class DeferSync {
  public:
   static constexpr uint64_t kGathered = UINT64_MAX;
+  static constexpr uint64_t kGatheredLease = UINT64_MAX - 1;
   explicit DeferSync(bool gather = false);
   ~DeferSync();
   DeferSync(const DeferSync&) = delete;
   DeferSync& operator=(const DeferSync&) = delete;
-  uint64_t seq() const { return gathered_ ? kGathered : seq_; }
+  uint64_t seq() const {
+    if (gathered_) return kGathered;
+    return gathered_lease_ ? kGatheredLease : seq_;
+  }
 
  private:
   friend class Engine;
@@ -166,7 +172,8 @@ class DeferSync {
   static DeferSync*& Current();
   uint64_t seq_ = 0;
   bool gather_;
-  bool gathered_ = false;  // a write that waits for its sync was gathered
+  bool gathered_ = false;        // a write that waits for its sync was gathered
+  bool gathered_lease_ = false;  // a lease was gathered (Ack::kLease)
   DeferSync* outer_;
 };
 
@@ -233,8 +240,10 @@ class Engine {
   Result<std::vector<Acquired>> Acquire(const std::string& channel, const std::string& worker,
                                         int limit);
   Result<Task> Release(const Id& id, const ReleaseCommand& cmd);
-  // Each item succeeds or fails alone; the successes are one durable write (N8).
-  std::vector<Result<Task>> ReleaseBatch(const std::vector<std::pair<Id, ReleaseCommand>>& items);
+  // Each item succeeds or fails alone; the successes are one durable write (N8). An error when
+  // that write failed (then no item did anything).
+  Result<std::vector<Result<Task>>> ReleaseBatch(
+      const std::vector<std::pair<Id, ReleaseCommand>>& items);
   Result<Task> Heartbeat(const Id& id, const std::string& worker);
 
   // --- operators (reference §5.9)
@@ -288,6 +297,7 @@ class Engine {
   // this thread), which knows what it gathered.
   bool GatheredTaskRecords(const Id& id) const;
   void MaintenanceLoop();
+  void IdleUntilStopped();  // the maintenance thread's end once the store refuses writes
   void WakeMaintenance(int64_t at_ms);
   bool MaintenanceStopping();  // StopMaintenance was called
   bool GroupPausedCached(const Id& id) const;

@@ -236,7 +236,7 @@ Result<Task> Engine::Release(const Id& id, const ReleaseCommand& cmd) {
   return r;
 }
 
-std::vector<Result<Task>> Engine::ReleaseBatch(
+Result<std::vector<Result<Task>>> Engine::ReleaseBatch(
     const std::vector<std::pair<Id, ReleaseCommand>>& items) {
   std::vector<Result<Task>> results;
   std::vector<Task*> done(items.size(), nullptr);
@@ -264,9 +264,7 @@ std::vector<Result<Task>> Engine::ReleaseBatch(
     }
     return true;
   });
-  if (!committed.ok()) {
-    return std::vector<Result<Task>>(items.size(), committed.status());
-  }
+  RETURN_IF_ERROR(committed.status());
   for (auto& r : results) {
     if (r.ok()) FillDerived(*r);
   }

@@ -168,7 +168,9 @@ class Txn {
 // Runs fn(Txn&) -> Result<T> under the single writer, commits it, and returns once durable
 // (group commit), after its events went out in commit order; under a DeferSync, once written,
 // or once gathered (engine.h). A lease (Ack::kLease) returns once written; its events go out
-// when a sync covers it (Store::SyncSoon).
+// when a sync covers it (Store::SyncSoon). Once the store has failed, every call answers its
+// sticky error, even one that would write nothing: its answer (a release found complete by a
+// refused write still in the memtable, a lease) could not be made durable either.
 template <typename T, typename Fn>
 Result<T> Engine::Write(Fn&& fn, Ack ack) {
   uint64_t seq = 0;
@@ -183,6 +185,7 @@ Result<T> Engine::Write(Fn&& fn, Ack ack) {
       std::atomic<std::thread::id>* holder;
       ~Leave() { holder->store(std::thread::id(), std::memory_order_relaxed); }
     } leave{&write_holder_};
+    if (store_->failed()) return store_->WriteError();
     // Another thread's gathered writes come before this one's reads (its own: SeeOwnWrites).
     if (gathered_.Count() > 0 && gather_owner_.load(std::memory_order_relaxed) != me) {
       uint64_t written;
@@ -200,6 +203,7 @@ Result<T> Engine::Write(Fn&& fn, Ack ack) {
       }
       if (ack == Ack::kLease && !options_.sync_leases) {
         gathered_lease_.store(true, std::memory_order_relaxed);
+        defer->gathered_lease_ = true;
       } else {
         defer->gathered_ = true;
       }

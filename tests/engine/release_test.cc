@@ -429,7 +429,9 @@ TEST_F(EngineTest, BatchReleaseCommitsTheGoodItemsOnly) {  // N8
   ReleaseCommand ok, wrong;
   ok.worker_id = "w";
   wrong.worker_id = "x";
-  auto results = engine_->ReleaseBatch({{a.id, ok}, {b.id, wrong}, {Id(), ok}});
+  auto batch = engine_->ReleaseBatch({{a.id, ok}, {b.id, wrong}, {Id(), ok}});
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  auto& results = *batch;
   ASSERT_EQ(results.size(), 3u);
   EXPECT_TRUE(results[0].ok());
   EXPECT_EQ(results[1].status().code(), Code::kConflict);

@@ -105,6 +105,29 @@ class DurabilityTest(unittest.TestCase):
             crew.stop()
 
 
+def limit_files():
+    # A file-size limit stands in for a full disk: a write past it fails (EFBIG, SIGXFSZ ignored)
+    # as on ENOSPC, for the WAL and for RocksDB's LOG alike. The limit is below the LOG's first
+    # lines, which RocksDB's own logger answered with an abort (info_log.h).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (96 << 10, resource.RLIM_INFINITY))
+
+
+def thread_cpu_ticks(pid, name):
+    """The CPU time (utime + stime, in clock ticks) of the process's threads called `name`."""
+    ticks = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:  # (the thread ended)
+            continue
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if comm == name:
+            ticks += int(rest[11]) + int(rest[12])
+    return ticks
+
+
 class FullDiskTest(unittest.TestCase):
     def test_a_full_disk_refuses_writes_and_loses_nothing_acknowledged(self):
         self.fill_the_disk({})
@@ -114,29 +137,26 @@ class FullDiskTest(unittest.TestCase):
         # hand-over turns them into 503s.
         self.fill_the_disk({"CREW_RELAXED_DURABILITY": "1"})
 
-    def fill_the_disk(self, env):
-        # A file-size limit stands in for a full disk: a write past it fails (EFBIG, SIGXFSZ
-        # ignored) as on ENOSPC, for the WAL and for RocksDB's LOG alike. The limit is below the
-        # LOG's first lines, which RocksDB's own logger answered with an abort (info_log.h).
-        def limit_files():
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (96 << 10, resource.RLIM_INFINITY))
+    def fill(self, crew, group):
+        """Creates tasks of 4 KB until the WAL reaches the limit; answers their ids and the refusal."""
+        acked, refusal = [], None
+        for _ in range(100):
+            status, answer = crew.request("POST", f"/api/v1/task_group/{group}/tasks",
+                                          {"name": "t", "channel": "c", "input": {"pad": "x" * 4000}})
+            if status != 200:
+                refusal = (status, answer)
+                break
+            acked.append(answer["_id"])
+        self.assertIsNotNone(refusal, "the WAL never reached the limit")
+        self.assertEqual(refusal[0], 503, refusal)
+        self.assertIn("refusing writes", refusal[1]["message"])
+        self.assertGreater(len(acked), 3)
+        return acked, refusal
 
+    def fill_the_disk(self, env):
         crew = Crew(env={"CREW_WAL_SPARE_MB": "0", **env}, preexec=limit_files)
         try:
-            g = crew.group("full")
-            acked, refusal = [], None
-            for _ in range(100):
-                status, answer = crew.request("POST", f"/api/v1/task_group/{g}/tasks",
-                                              {"name": "t", "channel": "c", "input": {"pad": "x" * 4000}})
-                if status != 200:
-                    refusal = (status, answer)
-                    break
-                acked.append(answer["_id"])
-            self.assertIsNotNone(refusal, "the WAL never reached the limit")
-            self.assertEqual(refusal[0], 503, refusal)
-            self.assertIn("refusing writes", refusal[1]["message"])
-            self.assertGreater(len(acked), 3)
+            acked, _ = self.fill(crew, crew.group("full"))
             # Every later write is refused, reads go on, and /healthz says why. The refusals are
             # not logged one line each (at most one a second).
             for _ in range(50):
@@ -157,6 +177,68 @@ class FullDiskTest(unittest.TestCase):
             for t in acked:
                 self.assertEqual(crew.request("GET", f"/api/v1/task/{t}")[0], 200, t)
             self.assertEqual(crew.request("POST", "/api/v1/task_groups", {"name": "after"})[0], 200)
+        finally:
+            crew.stop()
+
+    def test_a_full_disk_refuses_worker_writes_that_would_write_nothing(self):
+        # A release retried after its 503 answered 200 "complete" (the refused write was still in
+        # the memtable, so the retry wrote nothing), and acquire and heartbeat answered 200 with a
+        # lease that never reached the OS: a restart undid all three.
+        crew = Crew(env={"CREW_WAL_SPARE_MB": "0"}, preexec=limit_files)
+        try:
+            g = crew.group("full")
+            crew.ok("POST", f"/api/v1/task_group/{g}/tasks", [{"name": "w", "channel": "w"} for _ in range(4)])
+            a, b, c = (crew.ok("POST", "/api/v1/channel/w/acquire", {"workerId": "k"})["task"]["_id"]
+                       for _ in range(3))
+            _, refusal = self.fill(crew, g)
+            message = refusal[1]["message"]
+            release = {"workerId": "k", "output": {"v": 1}}
+            for _ in range(2):  # the retry too
+                self.assertEqual(crew.request("POST", f"/api/v1/task/{a}/release", release), (503, {"message": message}))
+            batch = [{"taskId": b, "workerId": "k"}, {"taskId": "nonsense", "workerId": "k"}]
+            for _ in range(2):
+                self.assertEqual(crew.request("POST", "/api/v1/tasks/release", batch), (503, {"message": message}))
+            refused = [("POST", "/api/v1/channel/w/acquire", {"workerId": "k2"}),
+                       ("POST", "/api/v1/channel/w/acquire", {"workerId": "k2", "limit": 2}),
+                       ("POST", "/api/v1/channel/nothing/acquire", {"workerId": "k2"}),
+                       ("POST", f"/api/v1/task/{c}/heartbeat", {"workerId": "k"})]
+            for method, path, body in refused:
+                self.assertEqual(crew.request(method, path, body), (503, {"message": message}), path)
+            # Reads go on and show no lease handed out since.
+            self.assertEqual(crew.ok("GET", f"/api/v1/task/{c}")["assignedTo"], "k")
+            waiting = [t for t in crew.ok("GET", f"/api/v1/task_group/{g}/tasks") if t["channel"] == "w"]
+            self.assertEqual(sorted(t["assignedTo"] or "" for t in waiting), ["", "k", "k", "k"])
+            self.assertEqual(crew.terminate(), 1, crew.logs())
+            crew.preexec = None
+            crew.start()
+            for t in (a, b):
+                task = crew.ok("GET", f"/api/v1/task/{t}")
+                self.assertEqual((task["isComplete"], task["assignedTo"]), (False, "k"), task)
+        finally:
+            crew.stop()
+
+    def test_a_full_disk_idles_the_maintenance_thread(self):
+        # With writes refused, the maintenance thread spun on a due lease it could not expire,
+        # logging each pass (~68,000 lines a second).
+        crew = Crew(env={"CREW_WAL_SPARE_MB": "0", "CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS": "1"},
+                    preexec=limit_files)
+        try:
+            g = crew.group("full")
+            crew.task(g, name="held", channel="w")
+            self.assertIsNotNone(crew.ok("POST", "/api/v1/channel/w/acquire", {"workerId": "k"})["task"])
+            self.fill(crew, g)
+            time.sleep(1.5)  # the lease is due
+            with open(crew.log_path) as log:
+                lines_before = log.read().count("\n")
+            ticks_before = thread_cpu_ticks(crew.proc.pid, "crew-maint")
+            time.sleep(2)
+            ticks = thread_cpu_ticks(crew.proc.pid, "crew-maint") - ticks_before
+            with open(crew.log_path) as log:
+                text = log.read()
+            # (the log is under the file-size limit too: a flood stopped at 96 KB)
+            self.assertLessEqual(text.count("maintenance:"), 1, crew.logs())
+            self.assertLess(text.count("\n") - lines_before, 3, crew.logs())
+            self.assertLess(ticks, os.sysconf("SC_CLK_TCK") // 10, "crew-maint used CPU while refused")
         finally:
             crew.stop()
 
