@@ -21,6 +21,7 @@
 #include "api/connection_cap.h"
 #include "api/elastic_pool.h"
 #include "api/http_metrics.h"
+#include "api/http_wire.h"
 #include "api/json_out.h"
 #include "api/loop_server.h"
 #include "api/route_util.h"
@@ -284,6 +285,12 @@ void HttpServer::StartHttplib() {
          req.method == "DELETE") &&
         !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
       const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+    }
+    // The query as Express reads it (httplib's parser cut values that hold '=').
+    std::string_view target = req.target;
+    target = target.substr(0, target.find('#'));
+    if (size_t q = target.find('?'); q != std::string_view::npos) {
+      ParseQuery(target.substr(q + 1), &const_cast<httplib::Request&>(req).params);
     }
     if (!counted_here) {
       counted_here = true;

@@ -122,6 +122,26 @@ struct Framing {
   }
 };
 
+}  // namespace
+
+void ParseQuery(std::string_view query, httplib::Params* params) {
+  params->clear();
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    if (key.empty()) continue;
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    params->emplace(httplib::detail::decode_url(std::string(key), true),
+                    httplib::detail::decode_url(std::string(value), true));
+  }
+}
+
+namespace {
+
 // A request line's method, version and target into *req, and its path and query. Set before its
 // headers are read, so that a request refused for them (a body over the limit, a malformed
 // header) is still known by its method and path (/metrics labels its answer with them).
@@ -140,6 +160,7 @@ void SetRequestLine(std::string_view method, std::string_view version, std::stri
       break;
     }
   }
+  target = target.substr(0, target.find('#'));  // (a fragment is no part of the resource)
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   if (path.empty()) path = "/";  // ("http://host" or "http://host?q")
@@ -149,10 +170,7 @@ void SetRequestLine(std::string_view method, std::string_view version, std::stri
   } else {
     req->path = httplib::detail::decode_url(std::string(path), false);
   }
-  req->params.clear();
-  if (q != std::string_view::npos) {
-    httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req->params);
-  }
+  ParseQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1), &req->params);
 }
 
 // The request line and headers, up to and including the empty line, into *req and, once

@@ -46,6 +46,12 @@ struct RequestHead {
   size_t chunk_data = 0;
 };
 
+// A query string's pairs into *params as Express's parser (qs) reads them: split at '&' only,
+// each at its first '=' (a value may hold more: a base64 token's padding), '+' and %XX decoded
+// in both. (httplib's parse_query_text also split at ';', and cut a value that held '=': an
+// examine's accessToken "abc==" did not match.)
+void ParseQuery(std::string_view query, httplib::Params* params);
+
 // Parses the request at the start of `buf` into *req (method, target, path and params decoded,
 // version, headers, body; matches and addresses untouched) and, once its head is complete,
 // *head. Content-Length and Transfer-Encoding frame the body and are not among req->headers.

@@ -28,6 +28,7 @@ constexpr int64_t kMaxEpochMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 Result<dom::element> Parse(std::string_view body) {
   thread_local dom::parser parser;
   static const std::string kEmpty = "{}";
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);  // (a BOM: express.json() drops it)
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   std::string_view text = blank ? std::string_view(kEmpty) : body;
   dom::element root;

@@ -99,7 +99,7 @@ bool Router::MatchGroup(const Route& r, httplib::Request& req) {
   const auto end = path.end() - static_cast<std::ptrdiff_t>(r.suffix.size());
   if (begin == end) return false;
   for (auto it = begin; it != end; ++it) {
-    if (r.segment ? *it == '/' : (*it == '\n' || *it == '\r')) return false;
+    if (r.segment && *it == '/') return false;  // (a channel may hold any character)
   }
   req.matches = kTwoGroups;
   for (size_t i = 0; i < 2; ++i) {
@@ -154,10 +154,10 @@ const Router::Route* Router::Match(httplib::Request& req) const {
   std::string_view method = req.method;
   if (method == "HEAD") method = "GET";
   // The original's router (Express, not strict) serves "/api/v1/channels/" as
-  // "/api/v1/channels": so does this one (no API route ends with a slash; the dashboard's
-  // catch-all would take the path first).
+  // "/api/v1/channels", and "/healthz/" as "/healthz": so does this one (no route needs a path's
+  // last slash; the dashboard's files have none).
   std::string& path = req.path;
-  if (path.size() > 5 && path.back() == '/' && path.starts_with("/api/")) path.pop_back();
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
   for (const Route& r : routes_) {
     if (r.method == method && Matches(r, req)) return &r;
   }
@@ -176,8 +176,11 @@ void Router::Label(const std::function<int(std::string_view path_template)>& lab
 
 void Router::InstallInto(httplib::Server& server) const {
   for (const Route& r : routes_) {
-    // (an API path may end with a slash, as Match allows)
-    const std::string pattern = r.source.starts_with("/api/") ? r.source + "/?" : r.source;
+    // (a path may end with a slash, and a channel hold a line end, as Match allows)
+    std::string pattern = r.source.ends_with("/?") ? r.source : r.source + "/?";
+    if (size_t any = pattern.find("(.+)"); any != std::string::npos) {
+      pattern.replace(any, 4, "([\\s\\S]+)");
+    }
     if (r.method == "GET") {
       server.Get(pattern, r.handler);
     } else if (r.method == "POST") {

@@ -50,7 +50,8 @@ TEST(Router, FirstMatchingRouteOfTheMethodWins) {
 
 // As the original's router (Express, not strict): an API path with a trailing slash is served
 // as the path without it.
-TEST(Router, AnApiPathWithATrailingSlashIsServedAsWithout) {
+// Express is not strict: "/healthz/" is "/healthz" (reference §1).
+TEST(Router, APathWithATrailingSlashIsServedAsWithout) {
   std::string hit;
   Router r;
   r.Get("/api/v1/task_groups", Named(&hit, "groups"));
@@ -62,10 +63,12 @@ TEST(Router, AnApiPathWithATrailingSlashIsServedAsWithout) {
   EXPECT_EQ(group, "abc");
   EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups//"), "none");
   EXPECT_EQ(Route(r, "POST", "/api/v1/task_groups/"), "none");
-  EXPECT_EQ(Route(r, "GET", "/other/"), "none");
+  EXPECT_EQ(Route(r, "GET", "/other/"), "/other");
+  EXPECT_EQ(Route(r, "GET", "/"), "none");
   r.Get("(/.*)", Named(&hit, "pages"));  // (the dashboard's catch-all comes last)
   EXPECT_EQ(Route(r, "GET", "/api/v1/task_groups/"), "/api/v1/task_groups");
-  EXPECT_EQ(Route(r, "GET", "/other/"), "(/.*)");
+  EXPECT_EQ(Route(r, "GET", "/other/"), "/other");
+  EXPECT_EQ(Route(r, "GET", "/"), "(/.*)");
 }
 
 TEST(Router, AnOptionalLastCharacterIsNotPartOfTheLiteralPrefix) {
@@ -152,7 +155,8 @@ TEST(Router, ALiteralEndMustMatchTooButNotAnEscapeOrAnAlternative) {
 }
 
 // A pattern of one group between literals is matched without running the whole regex; it must
-// match exactly the paths the regex does.
+// match exactly the paths the regex does, but that a "(.+)" group (a channel) takes line ends
+// too, as Express's ([^/]+?) parameter on the undecoded path does: as ([\s\S]+).
 TEST(Router, AGroupBetweenLiteralsMatchesAsTheWholeRegexWould) {
   std::string hit;
   Router r;
@@ -182,7 +186,10 @@ TEST(Router, AGroupBetweenLiteralsMatchesAsTheWholeRegexWould) {
     std::string expected = "none", expected_group;
     for (const std::string& pattern : {task, channel, tail}) {
       std::smatch m;
-      if (std::regex_match(path, m, std::regex(pattern))) {
+      const std::string any = pattern == channel ? "/api/v1/channel/([\\s\\S]+)/acquire" : pattern;
+      // (a last slash is no part of the path)
+      const std::string bare = path.ends_with('/') ? path.substr(0, path.size() - 1) : path;
+      if (std::regex_match(bare, m, std::regex(any))) {
         expected = pattern;
         expected_group = m[1].str();
         break;

@@ -157,6 +157,33 @@ class HttpTest(unittest.TestCase):
                 self.assertEqual(status, 200, (method, name))
                 self.assertTrue(answer["success"], (method, name))
 
+    def test_requests_are_read_as_express_reads_them(self):
+        # The original's router and parsers (Express 4, reference §1) as the oracle.
+        raw = self.crew.request
+        # A query value holding '=' (a base64 token's padding, as the original's Cloud Tasks
+        # messenger sends it unescaped) was cut; ';' separates nothing.
+        with Crew(env={"CREW_CLOUD_TASK_ACCESS_TOKEN": "abc=="}) as crew:
+            g = crew.group()
+            t = crew.task(g, name="t", channel="c")["_id"]
+            self.assertEqual(crew.request("POST", f"/api/v1/task/{t}/examine?accessToken=abc==")[0], 200)
+            self.assertEqual(crew.request("POST", f"/api/v1/task/{t}/examine?accessToken=abc")[0], 401)
+        for i in range(3):
+            self.crew.group(f"q{i}")
+        self.assertEqual(raw("GET", "/api/v1/task_groups?limit=2;skip=1")[0], 400)  # ("2;skip=1")
+        # Routing is not strict: a last slash is no part of any route; a fragment sent raw is
+        # no part of the resource.
+        self.assertEqual(raw("GET", "/healthz/"), (200, {"healthy": True}))
+        self.assertEqual(raw("GET", "/api/v1/task_groups/count#top")[0], 200)
+        self.assertEqual(len(raw("GET", "/api/v1/task_groups?limit=1#x")[1]), 1)
+        # A channel may hold any character, a line end too: its tasks are acquired by it.
+        g = self.crew.group()
+        self.crew.task(g, name="t", channel="line1\nline2")
+        status, got = raw("POST", "/api/v1/channel/line1%0Aline2/acquire", {"workerId": "w"})
+        self.assertEqual((status, got["task"]["channel"]), (200, "line1\nline2"))
+        # A body starting with a UTF-8 byte order mark (express.json() drops it).
+        status, made = raw("POST", f"/api/v1/task_group/{g}/tasks", raw=b'\xef\xbb\xbf{"name":"bom","channel":"c"}')
+        self.assertEqual((status, made["name"]), (200, "bom"))
+
     def test_cors_preflight(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
         conn.request("OPTIONS", "/api/v1/task_groups", headers={"Access-Control-Request-Headers": "content-type"})
