@@ -189,9 +189,9 @@ Status Engine::ReleaseFailure(Txn& txn, Task* t, const std::string& error, int64
 
 // Reference §4.3.3: every incomplete task of the workgroup, in any channel and group, waits.
 Status Engine::DelayWorkgroup(Txn& txn, const Task& t, double seconds) {
+  // (the last delay wins, a shorter one too, as each task's runAfter in the original)
   const int64_t until = txn.now() + SecondsToMs(seconds);
-  auto current = txn.WorkgroupUntil(*t.workgroup);
-  txn.SetWorkgroupUntil(*t.workgroup, std::max(until, current.value_or(until)));
+  txn.SetWorkgroupUntil(*t.workgroup, until);
   Event e;
   e.room = t.group_id.Hex();
   e.name = "workgroup:delay";

@@ -194,6 +194,27 @@ TEST_F(EngineTest, AnErrorThatDelaysItsWorkgroupWaitsForTheWorkgroupsDelay) {
   EXPECT_EQ(Take("c")->id, held.id);
 }
 
+// Reference §4.3.3 sets every member's runAfter to now + the delay: the last delay wins, a
+// shorter one too (it was kept at the longer, while its event announced the shorter).
+TEST_F(EngineTest, ALaterShorterWorkgroupDelayReplacesTheLongerOne) {
+  Id g = Group();
+  for (const char* name : {"a", "b", "c"}) {
+    NewTask t = Spec(name, "c");
+    t.workgroup = "wg";
+    Make(g, t);
+  }
+  Task a = *Take("c"), b = *Take("c");
+  ASSERT_TRUE(Fail(a.id, "w", "\"429\"", 100).ok());
+  ReleaseCommand done;
+  done.worker_id = "w";
+  done.output = "1";
+  done.workgroup_delay_s = 1;
+  ASSERT_TRUE(engine_->Release(b.id, done).ok());
+  EXPECT_FALSE(Take("c"));
+  Advance(1001);
+  EXPECT_EQ(Take("c")->name, "c");
+}
+
 // Reference §4.3.1 and §4.3.3: the error's delay goes to every duplicate; the workgroup's
 // replaces it only for those of the workgroup.
 TEST_F(EngineTest, AnErrorThatDelaysItsWorkgroupGivesOtherDuplicatesTheErrorDelay) {
