@@ -10,6 +10,7 @@
 
 #include "util/coding.h"
 #include "util/iso_time.h"
+#include "util/json_text.h"
 
 namespace crew::api {
 
@@ -171,12 +172,12 @@ class TaskWriter {
       Lit("null");
     }
   }
-  // "number" fields print as integers when they hold one (1, not 1.0), else shortest round trip.
+  // "number" fields print as JavaScript prints them (1, not 1.0; 0.0001, not 1e-04).
   void Number(double v) {
     if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
       Integer(static_cast<int64_t>(v));
     } else if (std::isfinite(v)) {
-      p_ = std::to_chars(p_, p_ + kMaxNumber, v).ptr;
+      p_ = ToJsNumber(v, p_);
     } else {
       Lit("null");
     }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -98,7 +99,7 @@ int Start(const Config& config) {
   if (!store.ok()) return Fail(store.status().message());
 
   engine::EngineOptions engine_options;
-  engine_options.lease_ms = static_cast<int64_t>(config.lease_seconds * 1000);
+  engine_options.lease_ms = std::llround(config.lease_seconds * 1000);  // (1.005 s: 1005 ms)
   engine_options.sync_leases = config.sync_leases;
   engine_options.clean_expired_groups = config.clean_expired_groups;
   // Reference §6: an external cron runs the clean itself. Lease expiry and delayed tasks stay

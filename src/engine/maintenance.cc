@@ -7,6 +7,7 @@
 
 #include "engine/txn.h"
 #include "util/coding.h"
+#include "util/json_text.h"
 
 namespace crew::engine {
 
@@ -41,10 +42,10 @@ Status ScanDue(storage::Store* store, const std::string& floor, int64_t now, int
   }
 }
 
-// The seconds as JavaScript prints them (reference §4.7): 60, 1.5, 0.25.
+// The seconds as JavaScript prints them (reference §4.7): 60, 1.5, 0.25, 100000.
 std::string LeaseMessage(int64_t lease_ms) {
   char secs[32];
-  char* end = std::to_chars(secs, secs + sizeof secs, static_cast<double>(lease_ms) / 1000).ptr;
+  char* end = ToJsNumber(static_cast<double>(lease_ms) / 1000, secs);
   return "Task not completed in " + std::string(secs, end) + " seconds.";
 }
 

@@ -1,6 +1,9 @@
 #include "util/json_text.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <cstdlib>
 
 namespace crew {
 
@@ -137,6 +140,50 @@ std::optional<std::string> JavaScriptJson(std::string_view text, bool fix_utf8) 
     ++i;
   }
   if (!changed) return std::nullopt;
+  return out;
+}
+
+char* ToJsNumber(double v, char* out) {
+  if (v == 0) {  // (-0 too)
+    *out = '0';
+    return out + 1;
+  }
+  char sci[32];  // "-d.ddddddddddddddde-308": the shortest round trip, in exponent form
+  const char* sci_end = std::to_chars(sci, sci + sizeof sci, v, std::chars_format::scientific).ptr;
+  const char* p = sci;
+  if (*p == '-') *out++ = *p++;
+  const char* e = std::find(p, sci_end, 'e');
+  char digits[20];
+  int k = 0;
+  for (const char* d = p; d < e; ++d) {
+    if (*d != '.') digits[k++] = *d;
+  }
+  int exponent = 0;
+  std::from_chars(e + 1 + (e[1] == '+'), sci_end, exponent);
+  const int n = exponent + 1;  // where the decimal point goes, counted in digits
+  auto put = [&](const char* from, int count) { out = std::copy(from, from + count, out); };
+  if (k <= n && n <= 21) {  // an integer: the digits, then zeros
+    put(digits, k);
+    out = std::fill_n(out, n - k, '0');
+  } else if (0 < n && n <= 21) {  // 1.5
+    put(digits, n);
+    *out++ = '.';
+    put(digits + n, k - n);
+  } else if (-6 < n && n <= 0) {  // 0.0001
+    *out++ = '0';
+    *out++ = '.';
+    out = std::fill_n(out, -n, '0');
+    put(digits, k);
+  } else {  // 1.5e-7, 1e+21
+    *out++ = digits[0];
+    if (k > 1) {
+      *out++ = '.';
+      put(digits + 1, k - 1);
+    }
+    *out++ = 'e';
+    *out++ = n - 1 < 0 ? '-' : '+';
+    out = std::to_chars(out, out + 4, std::abs(n - 1)).ptr;
+  }
   return out;
 }
 

@@ -15,4 +15,10 @@ namespace crew {
 // them. nullopt when nothing needed a change.
 std::optional<std::string> JavaScriptJson(std::string_view text, bool fix_utf8);
 
+// Writes v as JavaScript's String(v) does (ECMA-262 Number::toString): the shortest digits that
+// read back as v, as a decimal from 1e-7 up to 1e21 (0.0001, 100000, 1152921504606847000) and in
+// exponent form outside (1e-7, 1e+21). REQUIRES: v finite, 32 chars of room at out. Answers the
+// end of what it wrote.
+char* ToJsNumber(double v, char* out);
+
 }  // namespace crew

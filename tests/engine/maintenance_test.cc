@@ -28,15 +28,20 @@ TEST_F(EngineTest, ExpiredLeaseFreesTheTaskAndItsDuplicates) {
   EXPECT_TRUE(Take("k", "w2"));
 }
 
-// The lease's seconds as JavaScript prints them: a fractional lease said "1.500000".
+// The lease's seconds as JavaScript prints them: a fractional lease said "1.500000", one of
+// 100000 s "1e+05".
 TEST_F(EngineTest, AFractionalLeaseIsNamedAsJavaScriptPrintsIt) {
-  Close();
-  options_.lease_ms = 1500;
-  Open();
-  Make(Group(), "a", "c");
-  Task held = *Take("c");
-  Advance(1501);
-  EXPECT_EQ(Get(held.id).errors.back(), "\"Task not completed in 1.5 seconds.\"");
+  for (const auto& [lease_ms, seconds] :
+       {std::pair<int64_t, const char*>{1500, "1.5"}, {100'000'000, "100000"}, {1005, "1.005"}}) {
+    Close();
+    options_.lease_ms = lease_ms;
+    Open();
+    Make(Group(), "a", "c");
+    Task held = *Take("c");
+    Advance(lease_ms + 1);
+    EXPECT_EQ(Get(held.id).errors.back(),
+              "\"Task not completed in " + std::string(seconds) + " seconds.\"");
+  }
 }
 
 // The lease index lives in memory: after a restart, the leases held before it are read back from

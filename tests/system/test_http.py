@@ -2,6 +2,7 @@
 """Black-box HTTP tests of the real binary: bad input, connections, long-poll, auth, SSE,
 batches (SPEC D1, N1, N3, N5, N8, §4).   python3 test_http.py --crew build/crew"""
 
+import datetime
 import http.client
 import json
 import os
@@ -183,6 +184,24 @@ class HttpTest(unittest.TestCase):
         # A body starting with a UTF-8 byte order mark (express.json() drops it).
         status, made = raw("POST", f"/api/v1/task_group/{g}/tasks", raw=b'\xef\xbb\xbf{"name":"bom","channel":"c"}')
         self.assertEqual((status, made["name"]), (200, "bom"))
+
+    def test_numbers_and_leases_as_javascript_writes_them(self):
+        # A fraction JavaScript writes 0.0001 was written 1e-04; a lease of 1.005 s was cut to
+        # 1004 ms (1.005 * 1000 is 1004.999...).
+        g = self.crew.group()
+        status, raw = self.crew.request("POST", f"/api/v1/task_group/{g}/tasks",
+                                        {"name": "t", "channel": "numbers", "errorDelayInSeconds": 0.0001})
+        self.assertEqual(status, 200)
+        conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
+        conn.request("GET", f"/api/v1/task/{raw['_id']}")
+        self.assertIn(b'"errorDelayInSeconds":0.0001,', conn.getresponse().read())
+        conn.close()
+        with Crew(env={"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS": "1.005"}) as crew:
+            crew.task(crew.group(), name="t", channel="c")
+            held = crew.ok("POST", "/api/v1/channel/c/acquire", {"workerId": "w"})["task"]
+            lease = crew.ok("GET", f"/api/v1/task/{held['_id']}/lease")
+            ms = [datetime.datetime.fromisoformat(lease[f].replace("Z", "+00:00")) for f in ("assignedAt", "leaseExpiresAt")]
+            self.assertEqual((ms[1] - ms[0]).total_seconds(), 1.005)
 
     def test_cors_preflight(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)

@@ -12,6 +12,33 @@ namespace crew {
 namespace {
 
 // What JSON.parse takes and strict parsers refuse, made what the original would have stored.
+// The strings node's String(v) gives for each.
+TEST(ToJsNumber, WritesNumbersAsJavaScriptDoes) {
+  const std::pair<double, const char*> cases[] = {
+      {0, "0"},
+      {-0.0, "0"},
+      {1.5, "1.5"},
+      {-2.25, "-2.25"},
+      {60, "60"},
+      {100000, "100000"},
+      {0.0001, "0.0001"},
+      {1e-7, "1e-7"},
+      {1.5e-7, "1.5e-7"},
+      {0.000001, "0.000001"},
+      {1.004, "1.004"},
+      {1e21, "1e+21"},
+      {1.5e300, "1.5e+300"},
+      {123456789012345680000.0, "123456789012345680000"},
+      {1152921504606846976.0, "1152921504606847000"},
+      {0.1 + 0.2, "0.30000000000000004"},
+      {5e-324, "5e-324"},
+      {-1.7976931348623157e308, "-1.7976931348623157e+308"}};
+  for (const auto& [v, js] : cases) {
+    char buf[32];
+    EXPECT_EQ(std::string(buf, ToJsNumber(v, buf)), js) << v;
+  }
+}
+
 TEST(JavaScriptJson, MendsLoneSurrogatesAndIntegersPast64Bits) {
   EXPECT_FALSE(JavaScriptJson(R"({"a":[1,-2.5e3,"x\"y\\",true,null,18446744073709551615]})", true));
   EXPECT_FALSE(JavaScriptJson(R"({"s":"\ud83d\ude00 \u00e9"})", false));  // a pair is kept
