@@ -155,8 +155,11 @@ Result<std::optional<int64_t>> RunAfter(const dom::element& e) {
   if (e.is_null()) return std::optional<int64_t>();
   if (e.is_string()) {
     auto ms = ParseIso(e.get_string().value_unsafe());
-    if (!ms || *ms < kMinEpochMs || *ms > kMaxEpochMs) {
+    if (!ms) {
       return Status::Invalid("runAfter must be an ISO-8601 date (e.g. 2024-05-01T12:00:00.000Z)");
+    }
+    if (*ms < kMinEpochMs || *ms > kMaxEpochMs) {
+      return Status::Invalid("runAfter must be from year 0000 to 9999");
     }
     return std::optional<int64_t>(*ms);
   }

@@ -240,8 +240,12 @@ std::optional<int64_t> ParseIso(std::string_view text) {
         ++pos;
         int oh, om = 0;
         if (!Digits(text, pos, 2, oh)) return std::nullopt;
-        if (At(text, pos, ':')) ++pos;
-        if (pos < text.size() && !Digits(text, pos, 2, om)) return std::nullopt;
+        if (At(text, pos, ':')) {  // (then its minutes must follow: "+05:" is no offset)
+          ++pos;
+          if (!Digits(text, pos, 2, om)) return std::nullopt;
+        } else if (pos < text.size() && !Digits(text, pos, 2, om)) {
+          return std::nullopt;
+        }
         if (oh > 23 || om > 59) return std::nullopt;
         offset_min = (c == '+' ? 1 : -1) * (oh * 60 + om);
       }

@@ -103,6 +103,11 @@ TEST(JsonIn, ARunAfterBefore1970IsTaken) {
   EXPECT_EQ(**p->run_after, -1000);
   EXPECT_EQ(**ParseTaskPatch(R"({"runAfter":-5})")->run_after, -5);
   EXPECT_FALSE(ParseTaskPatch(R"({"runAfter":-62167219200001})").ok());
+  // A valid ISO-8601 date past the years kept is refused as such, not as no date at all.
+  for (const char* body : {R"({"runAfter":"+010000-01-01T00:00:00Z"})",
+                           R"({"runAfter":"9999-12-31T23:59:59.999-00:01"})"}) {
+    EXPECT_EQ(ParseTaskPatch(body).status().message(), "runAfter must be from year 0000 to 9999");
+  }
 }
 
 // Reference §4.3.2: siblings are matched with JavaScript's ===, so a number is one id whatever
