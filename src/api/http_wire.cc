@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <tuple>
 
@@ -352,13 +353,34 @@ std::string AnswerHead(const httplib::Response& res, size_t content_length, bool
 }
 
 // Every answer carries a head of ~20 pieces: written into room made once (AppendWritten).
+namespace {
+
+// "Date: Mon, 07 Dec 2026 04:20:00 GMT\r\n" (RFC 9110 §6.6.1: an origin server with a clock
+// sends it), made once a second per thread.
+std::string_view DateHeader() {
+  thread_local time_t made_at = -1;
+  thread_local char line[64];
+  thread_local size_t size = 0;
+  const time_t now = time(nullptr);
+  if (now != made_at) {
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    size = strftime(line, sizeof line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &utc);
+    made_at = now;
+  }
+  return std::string_view(line, size);
+}
+
+}  // namespace
+
 void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool chunked, bool close,
                       const httplib::Headers& defaults, std::string* out) {
   constexpr std::string_view kChunked = "Transfer-Encoding: chunked\r\n";
   constexpr std::string_view kLength = "Content-Length: ";
   constexpr std::string_view kClose = "Connection: close\r\n";
   const std::string_view reason = ReasonPhrase(res.status);
-  size_t room = 32 + reason.size() + kLength.size() + 24 + kClose.size();
+  const std::string_view date = DateHeader();
+  size_t room = 32 + reason.size() + date.size() + kLength.size() + 24 + kClose.size();
   for (const auto& [name, value] : res.headers) room += name.size() + value.size() + 4;
   for (const auto& [name, value] : defaults) room += name.size() + value.size() + 4;
 
@@ -378,6 +400,7 @@ void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool 
     *p++ = ' ';
     put(reason);
     put("\r\n");
+    put(date);
     for (const auto& [name, value] : res.headers) header(name, value);
     for (const auto& [name, value] : defaults) {
       // (not res.has_header: a lookup in httplib's map folds case through a C library call

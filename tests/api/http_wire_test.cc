@@ -252,11 +252,23 @@ TEST(HttpWire, BareNewlineLineEndingsAccepted) {
   EXPECT_EQ(req.body, "abc");
 }
 
+// AnswerHead's text without its Date line, which must follow the status line (RFC 9110
+// §6.6.1: "Date: Mon, 07 Dec 2026 04:20:00 GMT").
+std::string Head(const httplib::Response& res, size_t content_length, bool chunked, bool close,
+                 const httplib::Headers& defaults = {}) {
+  std::string head = AnswerHead(res, content_length, chunked, close, defaults);
+  const size_t start = head.find("\r\n") + 2, end = head.find("\r\n", start) + 2;
+  const std::string date = head.substr(start, end - start);
+  EXPECT_TRUE(date.starts_with("Date: ") && date.ends_with(" GMT\r\n") && date.size() == 37)
+      << date;
+  return head.erase(start, end - start);
+}
+
 TEST(HttpWire, AnswerHeadWithHeaderAndContentLength) {
   httplib::Response res;
   res.status = 200;
   res.set_header("Content-Type", "application/json");
-  EXPECT_EQ(AnswerHead(res, 42, /*chunked=*/false, /*close=*/false),
+  EXPECT_EQ(Head(res, 42, /*chunked=*/false, /*close=*/false),
             "HTTP/1.1 200 OK\r\n"
             "Content-Type: application/json\r\n"
             "Content-Length: 42\r\n"
@@ -267,7 +279,7 @@ TEST(HttpWire, AnswerHeadChunked) {
   httplib::Response res;
   res.status = 200;
   res.set_header("Content-Type", "text/event-stream");
-  EXPECT_EQ(AnswerHead(res, 0, /*chunked=*/true, /*close=*/false),
+  EXPECT_EQ(Head(res, 0, /*chunked=*/true, /*close=*/false),
             "HTTP/1.1 200 OK\r\n"
             "Content-Type: text/event-stream\r\n"
             "Transfer-Encoding: chunked\r\n"
@@ -280,14 +292,14 @@ TEST(HttpWire, AnswerHeadAddsTheDefaultsTheAnswerLacks) {
   res.set_header("Cache-Control", "no-cache");
   const httplib::Headers defaults = {{"Access-Control-Allow-Origin", "*"},
                                      {"Cache-Control", "no-store"}};
-  EXPECT_EQ(AnswerHead(res, 0, false, false, defaults),
+  EXPECT_EQ(Head(res, 0, false, false, defaults),
             "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
             "Content-Length: 0\r\n\r\n");
   // A header name's case does not matter: the answer's own "cache-control" stands.
   httplib::Response lower;
   lower.status = 200;
   lower.set_header("cache-control", "no-cache");
-  EXPECT_EQ(AnswerHead(lower, 0, false, false, defaults),
+  EXPECT_EQ(Head(lower, 0, false, false, defaults),
             "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n"
             "Content-Length: 0\r\n\r\n");
 }
@@ -295,21 +307,21 @@ TEST(HttpWire, AnswerHeadAddsTheDefaultsTheAnswerLacks) {
 TEST(HttpWire, AnswerHeadWithClose) {
   httplib::Response res;
   res.status = 413;
-  EXPECT_EQ(AnswerHead(res, 0, /*chunked=*/false, /*close=*/true),
+  EXPECT_EQ(Head(res, 0, /*chunked=*/false, /*close=*/true),
             "HTTP/1.1 413 Payload Too Large\r\n"
             "Content-Length: 0\r\n"
             "Connection: close\r\n"
             "\r\n");
   res.status = 200;
   res.set_header("X-A", "1");
-  EXPECT_EQ(AnswerHead(res, 0, /*chunked=*/true, /*close=*/true),
+  EXPECT_EQ(Head(res, 0, /*chunked=*/true, /*close=*/true),
             "HTTP/1.1 200 OK\r\n"
             "X-A: 1\r\n"
             "Transfer-Encoding: chunked\r\n"
             "Connection: close\r\n"
             "\r\n");
   // A stream to an HTTP/1.0 client: no framing, the connection's end is the body's.
-  EXPECT_EQ(AnswerHead(res, kUntilClose, /*chunked=*/false, /*close=*/true),
+  EXPECT_EQ(Head(res, kUntilClose, /*chunked=*/false, /*close=*/true),
             "HTTP/1.1 200 OK\r\n"
             "X-A: 1\r\n"
             "Connection: close\r\n"

@@ -3,6 +3,7 @@
 batches (SPEC D1, N1, N3, N5, N8, §4).   python3 test_http.py --crew build/crew"""
 
 import datetime
+import email.utils
 import http.client
 import json
 import os
@@ -202,6 +203,17 @@ class HttpTest(unittest.TestCase):
             lease = crew.ok("GET", f"/api/v1/task/{held['_id']}/lease")
             ms = [datetime.datetime.fromisoformat(lease[f].replace("Z", "+00:00")) for f in ("assignedAt", "leaseExpiresAt")]
             self.assertEqual((ms[1] - ms[0]).total_seconds(), 1.005)
+
+    def test_every_answer_carries_its_date(self):
+        # RFC 9110 §6.6.1: an origin server with a clock sends Date (Express did; crew did not).
+        for path in ("/healthz", "/api/v1/task_groups", "/api/v1/nope"):
+            conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+            conn.close()
+            sent = email.utils.parsedate_to_datetime(r.getheader("Date"))
+            self.assertLess(abs((sent - datetime.datetime.now(datetime.timezone.utc)).total_seconds()), 5, path)
 
     def test_cors_preflight(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.crew.port, timeout=5)
