@@ -302,7 +302,7 @@ void Dispatcher::Loop() {
 
 void Dispatcher::Push(Target t, engine::Acquired a) {
   const std::string worker = "operator_" + t.id;
-  const int64_t timeout_ms = std::max<int64_t>(1000, engine_->options().lease_ms * 9 / 10);
+  const int64_t timeout_ms = std::max<int64_t>(1, engine_->options().lease_ms * 9 / 10);
   Json body;
   body["input"] = Json::parse(a.task.input, nullptr, false);
   body["parents"] = Json::array();

@@ -184,6 +184,17 @@ class OperatorTest(unittest.TestCase):
         self.assertIn("timeout", json.dumps(got["errors"][0]))
         wait_for(lambda: len([p for p in self.op.pushes if p["path"] == "/slow"]) >= 2, timeout=20)
 
+    def test_a_short_lease_times_the_push_out_at_nine_tenths_of_it(self):
+        # README: a push times out after 90% of the lease. The timeout had a floor of 1 s, so
+        # under a lease of 0.5 s the lease expired first and the push was made again meanwhile.
+        self.crew.stop()
+        self.crew = start_crew(env={"CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS": "0.5"})
+        self.group = self.crew.ok("POST", "api/v1/task_groups", {"name": "short"})["_id"]
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_slow", "url": self.op.url("slow")})
+        t = self.task("op_slow", remainingAttempts=2)
+        got = wait_for(lambda: self.get(t)["errors"] and self.get(t), timeout=20)
+        self.assertEqual(got["errors"][0], "timeout of 450ms exceeded")
+
     def test_a_push_cut_by_a_crash_is_made_again_after_restart(self):
         self.crew.ok("POST", "api/v1/operators", {"channel": "op_crash", "url": self.op.url("hang-once")})
         t = self.task("op_crash", input={"n": 4})
