@@ -1,13 +1,17 @@
-// Lease expiry, delayed-task promotion and expired-group cleanup (SPEC D2, D13).
+// Lease expiry, delayed-task promotion and expired-group cleanup, and the thread that runs them
+// (SPEC D2, D13).
 #include <charconv>
 #include <chrono>
 #include <climits>
+#include <mutex>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "engine/txn.h"
 #include "util/coding.h"
 #include "util/json_text.h"
+#include "util/thread_name.h"
 
 namespace crew::engine {
 
@@ -254,6 +258,99 @@ std::vector<Id> Engine::ReadyTasks(const std::string& channel) {
     for (const ReadyEntry& e : it->second) out.push_back(e.id);
   }
   return out;
+}
+
+// The maintenance thread (SPEC D13).
+
+void Engine::StartMaintenance() {
+  {
+    std::lock_guard<std::mutex> lock(maint_mu_);
+    maint_stop_ = false;
+  }
+  maint_thread_ = std::thread([this] {
+    SetThreadName("crew-maint");
+    MaintenanceLoop();
+  });
+}
+
+void Engine::StopMaintenance() {
+  {
+    std::lock_guard<std::mutex> lock(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maint_thread_.joinable()) maint_thread_.join();
+}
+
+bool Engine::MaintenanceStopping() {
+  std::lock_guard<std::mutex> lock(maint_mu_);
+  return maint_stop_;
+}
+
+void Engine::WakeMaintenance(int64_t at_ms) {
+  std::lock_guard<std::mutex> lock(maint_mu_);
+  if (at_ms < maint_wake_at_) {
+    maint_wake_at_ = at_ms;
+    maint_cv_.notify_all();
+  }
+}
+
+void Engine::MaintenanceLoop() {
+  constexpr int kBatch = 1000;
+  int64_t next_clean = clock_->NowMs() + 60'000;  // let a restarted server settle first
+  std::unique_lock<std::mutex> lock(maint_mu_);
+  while (!maint_stop_) {
+    maint_wake_at_ = clock_->NowMs() + 1000;  // re-check at least every second
+    lock.unlock();
+    bool more = false, backoff = false;
+    auto promoted = PromoteDue(kBatch);
+    auto expired = ExpireLeases(kBatch);
+    if (!promoted.ok() || !expired.ok()) {
+      if (MaintenanceStopping()) break;  // (a lease read-back cut short by the stop)
+      if (store_->failed()) return IdleUntilStopped();
+      spdlog::error("maintenance: {}",
+                    (!promoted.ok() ? promoted.status() : expired.status()).ToString());
+      backoff = true;  // (the timer NextTimer answers is still due: tried again in a second)
+    } else {
+      more = *promoted == kBatch || *expired == kBatch;
+    }
+    if (clock_->NowMs() >= next_clean) {
+      if (options_.clean_expired_groups && options_.scheduled_clean) {
+        auto cleaned = CleanExpiredGroups(options_.clean_batch);
+        if (cleaned.ok() && *cleaned)
+          spdlog::info("maintenance: deleted {} expired groups", *cleaned);
+      }
+      Result<int64_t> forgot = 0;
+      do {
+        forgot = ForgetPastWorkgroupDelays(kBatch);
+      } while (forgot.ok() && *forgot == kBatch);
+      if (!forgot.ok()) spdlog::error("maintenance: {}", forgot.status().ToString());
+      next_clean = clock_->NowMs() + options_.clean_interval_ms;
+    }
+    {
+      std::lock_guard<std::mutex> write_lock(write_mu_);
+      if (!children_scanned_) children_scan_.Drop();  // (idle: let go of what it holds)
+      children_scanned_ = false;
+    }
+    int64_t next_timer = NextTimer();
+    lock.lock();
+    if (more) continue;
+    if (!backoff) maint_wake_at_ = std::min(maint_wake_at_, next_timer);
+    while (!maint_stop_) {
+      int64_t wait_ms = maint_wake_at_ - clock_->NowMs();
+      if (wait_ms <= 0) break;
+      maint_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
+    }
+  }
+}
+
+// Once the store refuses writes, every pass would fail (and, a lease or delay being due, at
+// once, again and again) until a restart (README "A full disk"): say so once and wait to be
+// stopped. (The store logged the cause.)
+void Engine::IdleUntilStopped() {
+  spdlog::warn("maintenance: paused until a restart, as the store refuses writes");
+  std::unique_lock<std::mutex> lock(maint_mu_);
+  maint_cv_.wait(lock, [this] { return maint_stop_; });
 }
 
 }  // namespace crew::engine
