@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 CREW = os.environ.get("CREW_BIN", "")
 
@@ -159,6 +160,18 @@ class Crew:
             code = self.terminate(timeout)
         shutil.rmtree(self.tmp, ignore_errors=True)
         return code
+
+
+class SharedCrewTest(unittest.TestCase):
+    """A TestCase whose tests share one Crew, `cls.crew`, started once for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.crew = Crew()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.crew.stop()
 
 
 def main_with_crew(argv):

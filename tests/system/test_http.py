@@ -21,7 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crewproc  # noqa: E402
-from crewproc import Crew, free_port, main_with_crew  # noqa: E402
+from crewproc import Crew, SharedCrewTest, free_port, main_with_crew  # noqa: E402
 
 
 def make_cert(tmp):
@@ -65,15 +65,7 @@ class TlsCrew(Crew):
         return code
 
 
-class HttpTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.crew = Crew()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.crew.stop()
-
+class HttpTest(SharedCrewTest):
     def refused(self, method, path, status, body=None, raw=None):
         got, answer = self.crew.request(method, path, body, raw=raw)
         self.assertEqual(got, status, f"{method} {path} {raw or body!r:.80} -> {got} {answer!r:.200}")

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crewproc import Crew, main_with_crew  # noqa: E402
+from crewproc import SharedCrewTest, main_with_crew  # noqa: E402
 
 
 class Client:
@@ -37,15 +37,7 @@ class Client:
         self.conn.close()
 
 
-class ReadsRacingWritesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.crew = Crew()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.crew.stop()
-
+class ReadsRacingWritesTest(SharedCrewTest):
     def race(self, write, read, seconds, readers=3):
         """Runs write() in a loop on one connection and read(client) on `readers` others for
         `seconds`; answers the failures read() returned (strings), at most 5."""

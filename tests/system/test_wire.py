@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crewproc import Crew, main_with_crew  # noqa: E402
+from crewproc import Crew, SharedCrewTest, main_with_crew  # noqa: E402
 
 TIMEOUT = 5  # every socket: a hang fails the test instead of blocking it
 JSON_TYPE = "application/json; charset=utf-8"
@@ -140,15 +140,7 @@ def request(method, path, body=None, headers=(), version="HTTP/1.1"):
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
-class WireTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.crew = Crew()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.crew.stop()
-
+class WireTest(SharedCrewTest):
     def wire(self):
         w = Wire(self.crew.port)
         self.addCleanup(w.close)
