@@ -1,4 +1,4 @@
-// A small Crew worker library for Node.js 20+: nothing beyond Node's own fetch.
+// A small Crew worker library for Node.js 18+ (Debian 12's): nothing beyond Node's own fetch.
 //
 //   import { Worker, runWorkers } from './crew-worker.mjs';
 //   class Resize extends Worker {
@@ -70,6 +70,17 @@ const sleep = (seconds, signal) =>
     signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
   });
 
+/** A signal that aborts when either does: AbortSignal.any where it exists (Node 20.3+). */
+function eitherSignal(a, b) {
+  if (AbortSignal.any) return AbortSignal.any([a, b]);
+  const both = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) both.abort(s.reason);
+    else s.addEventListener('abort', () => both.abort(s.reason), { once: true });
+  }
+  return both.signal;
+}
+
 /** The release `error` for a thrown value: never empty (an empty error means success). */
 export function errorText(e) {
   return (e instanceof Error ? e.message : String(e ?? '')) || e?.name || 'Error';
@@ -94,7 +105,7 @@ export class Client {
       method: 'POST',
       headers: this.headers,
       body: JSON.stringify(body),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      signal: signal ? eitherSignal(signal, timeout) : timeout,
     });
     const text = await response.text();
     let answer;
