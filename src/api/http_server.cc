@@ -1,5 +1,6 @@
 #include "api/http_server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -32,6 +33,7 @@ namespace crew::api {
 
 thread_local bool HttpServer::counted_here = false;
 thread_local std::chrono::steady_clock::time_point HttpServer::started_here;
+thread_local const Router::Route* HttpServer::routed_here = nullptr;
 
 bool SecretEquals(const std::string& given, const std::string& expected) {
   if (given.size() != expected.size()) return false;
@@ -148,7 +150,13 @@ bool HttpServer::Before(const httplib::Request& req, httplib::Response& res) con
   }
   // socket.io carries its token in the CONNECT packet instead (socketio.h).
   const std::string& token = options_.auth_token;
-  bool guarded = req.path.rfind("/api/", 0) == 0;
+  // (the path as sent: routes match its literal parts without regard to case, router.h)
+  constexpr std::string_view kApi = "/api/";
+  const std::string& path = req.path;
+  bool guarded = path.size() >= kApi.size() &&
+                 std::equal(kApi.begin(), kApi.end(), path.begin(), [](char api, char c) {
+                   return api == (c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c);
+                 });
   if (!token.empty() && guarded && !TokenMatches(req.get_header_value("Authorization"), token)) {
     res.status = 401;
     res.set_content(MessageJson("Authorization: Bearer <token> is missing or wrong"),
@@ -268,9 +276,10 @@ void HttpServer::StartHttplib() {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_here).count();
     }
     SendUntilClose(req, res);
-    Finish(req, res, nullptr, seconds);
+    Finish(req, res, routed_here, seconds);
   });
   s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    routed_here = nullptr;  // (an answer httplib gives before routing has no route)
     if (counted_here) {
       counted_here = false;
       --in_flight_;
@@ -286,7 +295,10 @@ void HttpServer::StartHttplib() {
         !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
       const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
     }
-    // The query as Express reads it (httplib's parser cut values that hold '=').
+    // The path as sent, which the router matches (httplib decoded it), and the query as Express
+    // reads it (httplib's parser cut values that hold '=').
+    routed_here = nullptr;
+    const_cast<httplib::Request&>(req).path.assign(TargetPath(req.target));
     std::string_view target = req.target;
     target = target.substr(0, target.find('#'));
     if (size_t q = target.find('?'); q != std::string_view::npos) {
@@ -313,7 +325,7 @@ void HttpServer::StartHttplib() {
         res.status = 500;
         res.set_content(MessageJson("internal error: " + what), "application/json; charset=utf-8");
       });
-  router_.InstallInto(s);
+  router_.InstallInto(s, [](const Router::Route* route) { routed_here = route; });
 }
 
 Status HttpServer::Bind() {

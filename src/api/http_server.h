@@ -86,6 +86,7 @@ class HttpServer {
   std::atomic<int> in_flight_{0};         // HTTPS (the loops count their own)
   static thread_local bool counted_here;  // this thread's request is counted in in_flight_
   static thread_local std::chrono::steady_clock::time_point started_here;  // when it was routed
+  static thread_local const Router::Route* routed_here;  // its route (HTTPS), for /metrics
 };
 
 }  // namespace crew::api

@@ -141,6 +141,21 @@ void ParseQuery(std::string_view query, httplib::Params* params) {
   }
 }
 
+std::string_view TargetPath(std::string_view target) {
+  // The absolute form (RFC 9112 §3.2.2) names the same resource as its path.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!target.empty() && target.front() != '/' && target.size() >= scheme.size() &&
+        EqualsNoCase(target.substr(0, scheme.size()), scheme)) {
+      size_t path_start = target.find_first_of("/?", scheme.size());
+      target = path_start == std::string_view::npos ? "" : target.substr(path_start);
+      break;
+    }
+  }
+  target = target.substr(0, target.find('#'));  // (a fragment is no part of the resource)
+  std::string_view path = target.substr(0, target.find('?'));
+  return path.empty() ? "/" : path;  // ("http://host" or "http://host?q")
+}
+
 namespace {
 
 // A request line's method, version and target into *req, and its path and query. Set before its
@@ -152,25 +167,9 @@ void SetRequestLine(std::string_view method, std::string_view version, std::stri
   req->method.assign(method);
   req->version.assign(version);
   req->target.assign(target);
-  // The absolute form (RFC 9112 §3.2.2) names the same resource as its path.
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.front() != '/' && target.size() >= scheme.size() &&
-        EqualsNoCase(target.substr(0, scheme.size()), scheme)) {
-      size_t path_start = target.find_first_of("/?", scheme.size());
-      target = path_start == std::string_view::npos ? "" : target.substr(path_start);
-      break;
-    }
-  }
-  target = target.substr(0, target.find('#'));  // (a fragment is no part of the resource)
+  req->path.assign(TargetPath(target));  // (as sent: the router decodes what it matched, router.h)
+  target = target.substr(0, target.find('#'));
   size_t q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  if (path.empty()) path = "/";  // ("http://host" or "http://host?q")
-  // (decode_url appends char by char; a path without an escape is its own decoding)
-  if (path.find('%') == std::string_view::npos) {
-    req->path.assign(path);
-  } else {
-    req->path = httplib::detail::decode_url(std::string(path), false);
-  }
   ParseQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1), &req->params);
 }
 

@@ -52,7 +52,11 @@ struct RequestHead {
 // examine's accessToken "abc==" did not match.)
 void ParseQuery(std::string_view query, httplib::Params* params);
 
-// Parses the request at the start of `buf` into *req (method, target, path and params decoded,
+// The path of a request target (origin or absolute form) as sent, %-encoded: the router matches
+// it so, and decodes the parameter it matched (router.h). "/" when the target has none.
+std::string_view TargetPath(std::string_view target);
+
+// Parses the request at the start of `buf` into *req (method, target, path as sent, params decoded,
 // version, headers, body; matches and addresses untouched) and, once its head is complete,
 // *head. Content-Length and Transfer-Encoding frame the body and are not among req->headers.
 WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib::Request* req,

@@ -452,9 +452,8 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
       a.seq = hooks_.run(*route, *a.req, a.res, true);
     } else {
       c->pool_route = route;
+      // (the same request: its matches still point into its path, where Match left them)
       c->pool_request = std::shared_ptr<httplib::Request>(std::move(a.req));
-      // (matches point into the path they were taken from)
-      std::regex_match(c->pool_request->path, c->pool_request->matches, route->pattern);
       c->pool_close = a.close;
       loop.to_pool.push_back(c);
       answers->pop_back();

@@ -1,7 +1,9 @@
 #include "api/router.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 #include "api/json_in.h"
 #include "api/route_util.h"
@@ -48,6 +50,98 @@ Router::Handler CheckingUnusedBody(Router::Handler h) {
   };
 }
 
+char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+bool EqualsFolded(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Fold(a[i]) != Fold(b[i])) return false;
+  }
+  return true;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The byte of the escape "%XX" at in[i]; -1 when there is none.
+int EscapedByte(std::string_view in, size_t i) {
+  if (i + 2 >= in.size() || in[i] != '%') return -1;
+  const int hi = HexDigit(in[i + 1]), lo = HexDigit(in[i + 2]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+// `in` decoded into *out as JavaScript's decodeURIComponent decodes it: false (a URIError) for a
+// '%' without two hex digits, or escaped bytes that are not the UTF-8 of a code point (a stray
+// continuation byte, a truncated or overlong sequence, a surrogate, past U+10FFFF). Bytes not
+// escaped are kept as they are.
+bool DecodeUriComponent(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size();) {
+    if (in[i] != '%') {
+      out->push_back(in[i++]);
+      continue;
+    }
+    const int lead = EscapedByte(in, i);
+    if (lead < 0) return false;
+    i += 3;
+    int more;
+    uint32_t cp, min;
+    if (lead < 0x80) {
+      more = 0, cp = static_cast<uint32_t>(lead), min = 0;
+    } else if ((lead & 0xE0) == 0xC0) {
+      more = 1, cp = lead & 0x1F, min = 0x80;
+    } else if ((lead & 0xF0) == 0xE0) {
+      more = 2, cp = lead & 0x0F, min = 0x800;
+    } else if ((lead & 0xF8) == 0xF0) {
+      more = 3, cp = lead & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    out->push_back(static_cast<char>(lead));
+    for (int k = 0; k < more; ++k, i += 3) {
+      const int next = EscapedByte(in, i);
+      if (next < 0 || (next & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | static_cast<uint32_t>(next & 0x3F);
+      out->push_back(static_cast<char>(next));
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  }
+  return true;
+}
+
+// req.matches as std::regex would make them for one group at [begin, end) of req.path (matches[0]
+// and matches[1] the group's text, as with the whole pattern): a copy of the match_results of
+// an empty pattern with one group (made once, by std::regex: there is no other way to make one)
+// has two sub-matches, whose ends are set to the group's, and an empty prefix and suffix, set to
+// the group's start as a match on an empty range there would. (A sub_match is a std::pair of
+// iterators with a `matched` flag, all public; the match_results itself is not const.)
+void SetGroup(httplib::Request& req, size_t begin_at, size_t end_at) {
+  static const std::smatch kTwoGroups = [] {
+    static const std::string empty;
+    std::smatch m;
+    std::regex_match(empty, m, std::regex("()"));
+    return m;
+  }();
+  const auto begin = req.path.cbegin() + static_cast<std::ptrdiff_t>(begin_at);
+  const auto end = req.path.cbegin() + static_cast<std::ptrdiff_t>(end_at);
+  req.matches = kTwoGroups;
+  for (size_t i = 0; i < 2; ++i) {
+    auto& m = const_cast<std::ssub_match&>(req.matches[i]);
+    m.first = begin;
+    m.second = end;
+    m.matched = true;
+  }
+  for (const std::ssub_match* edge : {&req.matches.prefix(), &req.matches.suffix()}) {
+    auto& m = const_cast<std::ssub_match&>(*edge);
+    m.first = m.second = begin;
+    m.matched = false;
+  }
+}
+
 }  // namespace
 
 void Router::Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop,
@@ -65,7 +159,11 @@ void Router::Add(const char* method, const std::string& pattern, Handler h, OnLo
     }
   }
   if (body == Body::kUnread) h = CheckingUnusedBody(std::move(h));
-  Route r{method, pattern, prefix, suffix, std::regex(pattern), std::move(h), std::move(on_loop)};
+  Route r{method,       pattern,           prefix, suffix, std::regex(pattern), {},
+          std::move(h), std::move(on_loop)};
+  if (r.pattern.mark_count() > 1) {
+    throw std::invalid_argument("a route's pattern has more than one group: " + pattern);
+  }
   if (prefix == pattern) {
     r.shape = Route::Shape::kLiteral;
   } else {
@@ -76,51 +174,37 @@ void Router::Add(const char* method, const std::string& pattern, Handler h, OnLo
       }
     }
   }
+  if (r.shape == Route::Shape::kRegex) r.folded = std::regex(pattern, std::regex::icase);
   routes_.push_back(std::move(r));
 }
 
+Router::Router() {
+  bad_param_.source = "(a group that does not decode)";
+  bad_param_.on_loop = Always;
+  bad_param_.handler = [](const httplib::Request& req, httplib::Response& res) {
+    ReplyJson(res, 400, MessageJson("Failed to decode param '" + req.matches[1].str() + "'"));
+  };
+}
+
 // The text between a kGroup route's prefix and suffix is the group when it is not empty and
-// holds no character the group excludes. req.matches is then made as std::regex would make it
-// (matches[0] and matches[1] the group's text, as with the whole pattern): a copy of the
-// match_results of an empty pattern with one group (made once, by std::regex: there is no
-// other way to make one) has two sub-matches, whose ends are set to the group's, and an empty
-// prefix and suffix, set to the group's start as a match on an empty range there would. (A
-// sub_match is a std::pair of iterators with a `matched` flag, all public; the match_results
-// itself is not const.)
+// holds no character the group excludes.
 bool Router::MatchGroup(const Route& r, httplib::Request& req) {
-  static const std::smatch kTwoGroups = [] {
-    static const std::string empty;
-    std::smatch m;
-    std::regex_match(empty, m, std::regex("()"));
-    return m;
-  }();
   const std::string& path = req.path;
-  const auto begin = path.begin() + static_cast<std::ptrdiff_t>(r.prefix.size());
-  const auto end = path.end() - static_cast<std::ptrdiff_t>(r.suffix.size());
+  const size_t begin = r.prefix.size(), end = path.size() - r.suffix.size();
   if (begin == end) return false;
-  for (auto it = begin; it != end; ++it) {
-    if (r.segment && *it == '/') return false;  // (a channel may hold any character)
-  }
-  req.matches = kTwoGroups;
-  for (size_t i = 0; i < 2; ++i) {
-    auto& m = const_cast<std::ssub_match&>(req.matches[i]);
-    m.first = begin;
-    m.second = end;
-    m.matched = true;
-  }
-  for (const std::ssub_match* edge : {&req.matches.prefix(), &req.matches.suffix()}) {
-    auto& m = const_cast<std::ssub_match&>(*edge);
-    m.first = m.second = begin;
-    m.matched = false;
-  }
+  if (r.segment && path.find('/', begin) < end) return false;  // (a channel may hold any)
+  SetGroup(req, begin, end);
   return true;
 }
 
-bool Router::Matches(const Route& r, httplib::Request& req) {
+bool Router::Matches(const Route& r, httplib::Request& req, bool folded) {
   const std::string& path = req.path;
-  if (path.size() < r.prefix.size() + r.suffix.size() ||
-      path.compare(0, r.prefix.size(), r.prefix) != 0 ||
-      path.compare(path.size() - r.suffix.size(), r.suffix.size(), r.suffix) != 0) {
+  if (path.size() < r.prefix.size() + r.suffix.size()) return false;
+  if (folded ? !EqualsFolded(std::string_view(path).substr(0, r.prefix.size()), r.prefix) ||
+                   !EqualsFolded(std::string_view(path).substr(path.size() - r.suffix.size()),
+                                 r.suffix)
+             : path.compare(0, r.prefix.size(), r.prefix) != 0 ||
+                   path.compare(path.size() - r.suffix.size(), r.suffix.size(), r.suffix) != 0) {
     return false;
   }
   switch (r.shape) {
@@ -131,7 +215,7 @@ bool Router::Matches(const Route& r, httplib::Request& req) {
     case Route::Shape::kRegex:
       break;
   }
-  return std::regex_match(path, req.matches, r.pattern);
+  return std::regex_match(path, req.matches, folded ? r.folded : r.pattern);
 }
 
 void Router::Get(const std::string& p, Handler h, OnLoop on_loop, Body body) {
@@ -158,8 +242,60 @@ const Router::Route* Router::Match(httplib::Request& req) const {
   // last slash; the dashboard's files have none).
   std::string& path = req.path;
   if (path.size() > 1 && path.back() == '/') path.pop_back();
+  // (branch-free, so that it runs 16 or 32 characters at a time)
+  uint8_t folded = 0, escaped = 0;
+  for (const char c : path) {
+    folded |= static_cast<uint8_t>(static_cast<uint8_t>(c - 'A') < 26);
+    escaped |= static_cast<uint8_t>(c == '%');
+  }
+  if (folded | escaped) return MatchSlow(req, method, folded != 0);
   for (const Route& r : routes_) {
-    if (r.method == method && Matches(r, req)) return &r;
+    if (r.method == method && Matches(r, req, false)) return &r;
+  }
+  return nullptr;
+}
+
+// As Express: each route's pattern is matched against the path as sent, whatever its method, and
+// its group decoded; one that does not decode ends the search (Express then tries no other
+// route); the first route of the method whose group decodes is the match.
+const Router::Route* Router::MatchSlow(httplib::Request& req, std::string_view method,
+                                       bool folded) const {
+  std::string& path = req.path;
+  const bool escaped = path.find('%') != std::string::npos;
+  std::string decoded;
+  for (const Route& r : routes_) {
+    const bool ours = r.method == method;
+    if ((!ours && !escaped) || !Matches(r, req, folded)) continue;
+    const bool grouped =
+        r.shape != Route::Shape::kLiteral && req.matches.size() > 1 && req.matches[1].matched;
+    size_t begin = path.size(), end = path.size();
+    const Route* matched = &r;
+    if (grouped) {
+      begin = static_cast<size_t>(req.matches[1].first - path.cbegin());
+      end = static_cast<size_t>(req.matches[1].second - path.cbegin());
+      std::string_view group = std::string_view(path).substr(begin, end - begin);
+      if (group.find('%') != std::string_view::npos) {
+        if (!DecodeUriComponent(group, &decoded)) {
+          // (a pattern without a literal start, the dashboard's "(/.*)", is no route of the
+          // original's: a path no route of its matched is 404 there)
+          if (r.prefix.empty()) continue;
+          matched = &bad_param_;  // (its group left as sent, for its message)
+        } else if (ours) {
+          path.replace(begin, end - begin, decoded);
+          end = begin + decoded.size();
+        }
+      }
+    }
+    if (!ours && matched != &bad_param_) continue;
+    // The literal parts as the route spells them (lowercase), so that the path's labels in
+    // /metrics and in the log are the route's whatever the case it was sent in.
+    if (folded) {
+      for (size_t i = 0; i < path.size(); ++i) {
+        if (i < begin || i >= end) path[i] = Fold(path[i]);
+      }
+    }
+    if (grouped) SetGroup(req, begin, end);
+    return matched;
   }
   return nullptr;
 }
@@ -174,25 +310,26 @@ void Router::Label(const std::function<int(std::string_view path_template)>& lab
   }
 }
 
-void Router::InstallInto(httplib::Server& server) const {
-  for (const Route& r : routes_) {
-    // (a path may end with a slash, and a channel hold a line end, as Match allows)
-    std::string pattern = r.source.ends_with("/?") ? r.source : r.source + "/?";
-    if (size_t any = pattern.find("(.+)"); any != std::string::npos) {
-      pattern.replace(any, 4, "([\\s\\S]+)");
+void Router::InstallInto(httplib::Server& server, std::function<void(const Route*)> routed) const {
+  // One handler of every path per method, which routes as Match: httplib's own routing would
+  // match the decoded path with case, and try every route's regex in turn.
+  auto serve = [this, routed = std::move(routed)](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    // (httplib's own request, not const where it routes it)
+    const Route* route = Match(const_cast<httplib::Request&>(req));
+    if (routed) routed(route);
+    if (!route) {
+      res.status = 404;
+      return;
     }
-    if (r.method == "GET") {
-      server.Get(pattern, r.handler);
-    } else if (r.method == "POST") {
-      server.Post(pattern, r.handler);
-    } else if (r.method == "PUT") {
-      server.Put(pattern, r.handler);
-    } else if (r.method == "PATCH") {
-      server.Patch(pattern, r.handler);
-    } else {
-      server.Delete(pattern, r.handler);
-    }
-  }
+    route->handler(req, res);
+  };
+  const std::string any = "[\\s\\S]*";
+  server.Get(any, serve);
+  server.Post(any, serve);
+  server.Put(any, serve);
+  server.Patch(any, serve);
+  server.Delete(any, serve);
 }
 
 }  // namespace crew::api

@@ -1,8 +1,16 @@
 // Router: the route table of the API, shared by both front ends (http_server.h): the event loop
 // (loop_server.h) matches requests against it itself, and the TLS front end installs it into
 // cpp-httplib. Routes are tried in the order they were added; a pattern must match the whole
-// path (std::regex_match), its groups land in Request::matches, as with httplib (a pattern of
-// one group between literals: matches[1] only).
+// path (std::regex_match), its group lands in Request::matches, as with httplib (a pattern has
+// at most one group; one between literals: matches[1] only).
+//
+// As Express 4 (the original's router): a pattern is matched against the path as sent, still
+// %-encoded, its literal parts without regard to ASCII case (its group keeps the path's case);
+// then the group's text is decoded as decodeURIComponent does. So "/api/v1/task/<id>%2Fretry"
+// is GET /api/v1/task/:id of "<id>/retry", and "/api/v1/t%61sk/<id>" no route. A group that
+// does not decode (a bad escape, or bytes that are not UTF-8) is a 400, on a route of any
+// method whose pattern matches the path, unless one earlier matched it whole (as Express); but
+// a pattern without a literal start (the dashboard's "(/.*)") then does not match.
 #pragma once
 
 #include <functional>
@@ -35,7 +43,8 @@ class Router {
     // what a request costs most to route).
     std::string prefix, suffix;
     std::regex pattern;
-    Handler handler;  // (kUnread: with the body check before it)
+    std::regex folded;  // kRegex: the pattern without regard to case
+    Handler handler;    // (kUnread: with the body check before it)
     OnLoop on_loop;
     // How the path is matched: all literal (kLiteral: the path is the prefix); the prefix, one
     // group and the suffix (kGroup: the part between them is checked by hand, as std::regex
@@ -60,19 +69,32 @@ class Router {
   void Delete(const std::string& pattern, Handler h, OnLoop on_loop = nullptr,
               Body body = Body::kUnread);
 
-  // The first route of req.method (HEAD: GET's) matching req.path, with req.matches filled;
-  // nullptr when none does.
+  Router();
+
+  // The first route of req.method (HEAD: GET's) matching req.path (as sent: %-encoded), with
+  // req.matches filled; nullptr when none does. A matched group that holds an escape is decoded:
+  // req.path becomes the path with it decoded, into which req.matches point; its literal parts
+  // take the route's case. A group that does not decode: a route (with no label) that answers
+  // 400 {"message"}, the group left as sent in req.path.
   const Route* Match(httplib::Request& req) const;
   // Gives each route of a known shape the label `label_of` answers for its path template: its
   // literal path, or its group written "{id}" (one segment) or "{channel}" (one or more).
   void Label(const std::function<int(std::string_view path_template)>& label_of);
-  void InstallInto(httplib::Server& server) const;
+  // Serves httplib's requests with this router, as Match. REQUIRES: req.path is the path as sent
+  // (set from req.target before routing: httplib decodes it). `routed` (if set) is told of each
+  // request's route (nullptr: none) before its handler runs.
+  void InstallInto(httplib::Server& server,
+                   std::function<void(const Route*)> routed = nullptr) const;
 
  private:
   void Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop, Body body);
-  static bool Matches(const Route& r, httplib::Request& req);
+  // `folded`: the path holds an ASCII capital, so literals are compared without case.
+  static bool Matches(const Route& r, httplib::Request& req, bool folded);
   static bool MatchGroup(const Route& r, httplib::Request& req);
+  // The path holds an escape or a capital: its match, with the group decoded.
+  const Route* MatchSlow(httplib::Request& req, std::string_view method, bool folded) const;
   std::vector<Route> routes_;
+  Route bad_param_;  // a group that does not decode: 400
 };
 
 }  // namespace crew::api

@@ -1,5 +1,5 @@
 // Router: first match in order, whole-path regex, HEAD served by GET routes, literal prefixes
-// and suffixes.
+// and suffixes; the path as sent, its literals without case, its group decoded (as Express 4).
 #include "api/router.h"
 
 #include <gtest/gtest.h>
@@ -199,6 +199,112 @@ TEST(Router, AGroupBetweenLiteralsMatchesAsTheWholeRegexWould) {
     EXPECT_EQ(Route(r, "POST", path, &group), expected) << path;
     EXPECT_EQ(group, expected_group) << path;
   }
+}
+
+// The routes of the original's shapes, for the tests of the path as sent below.
+Router ExpressShapes(std::string* hit) {
+  Router r;
+  r.Post("/api/v1/channel/(.+)/acquire", Named(hit, "acquire"));
+  r.Get("/api/v1/task_groups", Named(hit, "groups"));
+  r.Get("/api/v1/task/([^/]+)", Named(hit, "task"));
+  r.Post("/api/v1/task/([^/]+)/retry", Named(hit, "retry"));
+  r.Post("/api/v1/task/([^/]+)/(?:examine|execute)", Named(hit, "examine"));
+  r.Get("(/.*)", Named(hit, "pages"));
+  return r;
+}
+
+// The name of the route that serves `path`; "none" when none does.
+std::string Served(const Router& r, std::string* hit, const std::string& method,
+                   const std::string& path, std::string* group = nullptr) {
+  hit->clear();
+  return Route(r, method, path, group) == "none" ? "none" : *hit;
+}
+
+// Express matches the path as sent and only then decodes the parameter: an escaped '/' is part
+// of it, and an escaped literal is no route's.
+TEST(Router, TheRawPathIsMatchedAndOnlyTheGroupDecoded) {
+  std::string hit;
+  Router r = ExpressShapes(&hit);
+  httplib::Request req;
+  req.method = "GET";
+  req.path = "/api/v1/task/abc%2Fretry";
+  ASSERT_NE(r.Match(req), nullptr);
+  EXPECT_EQ(req.matches[1].str(), "abc/retry");
+  EXPECT_EQ(req.path, "/api/v1/task/abc/retry") << "the path with its group decoded";
+  EXPECT_EQ(Served(r, &hit, "POST", "/api/v1/task/abc%2Fretry"), "none") << "no POST /task/:id";
+  EXPECT_EQ(Served(r, &hit, "POST", "/api/v1/task/abc/retry"), "retry");
+  std::string group;
+  EXPECT_EQ(Served(r, &hit, "GET", "/api/v1/t%61sk/abc", &group), "pages");
+  EXPECT_EQ(group, "/api/v1/task/abc") << "the dashboard's files are looked up decoded";
+  EXPECT_EQ(Served(r, &hit, "POST", "/api/v1/t%61sk/abc/retry"), "none");
+  EXPECT_EQ(Served(r, &hit, "POST", "/api/v1/channel/a%2Fb%20%E2%82%AC/acquire", &group),
+            "acquire");
+  EXPECT_EQ(group, "a/b \xe2\x82\xac");
+  EXPECT_EQ(Served(r, &hit, "POST", "/api/v1/channel/a%2fb/c/acquire", &group), "acquire");
+  EXPECT_EQ(group, "a/b/c");
+  EXPECT_EQ(Served(r, &hit, "GET", "/api/v1/task/%F0%9F%98%80%00", &group), "task");
+  EXPECT_EQ(group, std::string("\xf0\x9f\x98\x80\0", 5));
+  EXPECT_EQ(Served(r, &hit, "GET", "/api/v1/task_groups%2F"), "pages") << "an escaped last slash";
+}
+
+// decodeURIComponent's URIError: Express answers 400 "Failed to decode param", on a route of any
+// method whose pattern matches (it matches the path before the method); the dashboard's catch-all
+// is no route of the original's, so a path only it matches is not found.
+TEST(Router, AGroupThatDoesNotDecodeIsA400OnARouteOfAnyMethod) {
+  std::string hit;
+  Router r = ExpressShapes(&hit);
+  for (const char* bad : {"%ZZ", "%", "a%2", "%E0%A4%A", "%C0%80", "%ED%A0%80", "%F4%90%80%80",
+                          "%80", "%E2%82", "%E2%28%A1", "%F8%88%80%80%80"}) {
+    for (const char* method : {"GET", "HEAD", "POST", "DELETE"}) {
+      httplib::Request req;
+      req.method = method;
+      req.path = std::string("/api/v1/task/") + bad;
+      const Router::Route* route = r.Match(req);
+      ASSERT_NE(route, nullptr) << method << " " << bad;
+      httplib::Response res;
+      route->handler(req, res);
+      EXPECT_EQ(res.status, 400) << method << " " << bad;
+      EXPECT_EQ(res.body, std::string("{\"message\":\"Failed to decode param '") + bad + "'\"}");
+      EXPECT_EQ(route->label, -1) << "labelled by its path";
+    }
+  }
+  // A route that matched whole before it stands; one whose pattern does not match is no matter.
+  EXPECT_EQ(Served(r, &hit, "POST", "/api/v1/task/ok/retry"), "retry");
+  EXPECT_EQ(Served(r, &hit, "GET", "/api/v1/nothing/%ZZ"), "none");
+  EXPECT_EQ(Served(r, &hit, "GET", "/%ZZ"), "none");
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/API/V1/TASK/%ZZ/EXAMINE";
+  ASSERT_NE(r.Match(req), nullptr);
+  EXPECT_EQ(req.path, "/api/v1/task/%ZZ/examine") << "its literals as the route's, for /metrics";
+}
+
+// Express routes are not case-sensitive (path-to-regexp's sensitive: false): literals match
+// whatever their case, a parameter keeps its own, and the path takes the route's literals.
+TEST(Router, LiteralsMatchWithoutRegardToCase) {
+  std::string hit;
+  Router r = ExpressShapes(&hit);
+  httplib::Request req;
+  req.method = "GET";
+  req.path = "/API/V1/Task_Groups/";
+  ASSERT_NE(r.Match(req), nullptr);
+  EXPECT_EQ(req.path, "/api/v1/task_groups");
+  std::string group;
+  req = httplib::Request();
+  req.method = "POST";
+  req.path = "/Api/V1/TASK/AbC%2fD/RETRY";
+  const Router::Route* route = r.Match(req);
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->source, "/api/v1/task/([^/]+)/retry");
+  EXPECT_EQ(req.matches[1].str(), "AbC/D");
+  EXPECT_EQ(req.path, "/api/v1/task/AbC/D/retry");
+  EXPECT_EQ(Served(r, &hit, "POST", "/API/v1/task/Ab/ExEcUtE", &group), "examine");
+  EXPECT_EQ(group, "Ab");
+  EXPECT_EQ(Served(r, &hit, "POST", "/API/V1/CHANNEL/Chan%20X/ACQUIRE", &group), "acquire");
+  EXPECT_EQ(group, "Chan X");
+  EXPECT_EQ(Served(r, &hit, "GET", "/Assets/X.JS", &group), "pages");
+  EXPECT_EQ(group, "/Assets/X.JS") << "a whole-path group keeps its case";
+  EXPECT_EQ(Served(r, &hit, "PUT", "/API/V1/TASK_GROUPS"), "none");
 }
 
 }  // namespace
