@@ -276,6 +276,7 @@ void HttpServer::StartHttplib() {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_here).count();
     }
     SendUntilClose(req, res);
+    res.set_header("Date", std::string(HttpDate()));  // (as the event loop's every answer)
     Finish(req, res, routed_here, seconds);
   });
   s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {

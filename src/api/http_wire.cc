@@ -351,12 +351,9 @@ std::string AnswerHead(const httplib::Response& res, size_t content_length, bool
   return out;
 }
 
-// Every answer carries a head of ~20 pieces: written into room made once (AppendWritten).
-namespace {
-
 // "Date: Mon, 07 Dec 2026 04:20:00 GMT\r\n" (RFC 9110 §6.6.1: an origin server with a clock
 // sends it), made once a second per thread.
-std::string_view DateHeader() {
+std::string_view DateHeaderLine() {
   thread_local time_t made_at = -1;
   thread_local char line[64];
   thread_local size_t size = 0;
@@ -370,15 +367,20 @@ std::string_view DateHeader() {
   return std::string_view(line, size);
 }
 
-}  // namespace
+std::string_view HttpDate() {
+  constexpr size_t kName = sizeof("Date: ") - 1, kEnd = sizeof("\r\n") - 1;
+  const std::string_view line = DateHeaderLine();
+  return line.substr(kName, line.size() - kName - kEnd);
+}
 
+// Every answer carries a head of ~20 pieces: written into room made once (AppendWritten).
 void AppendAnswerHead(const httplib::Response& res, size_t content_length, bool chunked, bool close,
                       const httplib::Headers& defaults, std::string* out) {
   constexpr std::string_view kChunked = "Transfer-Encoding: chunked\r\n";
   constexpr std::string_view kLength = "Content-Length: ";
   constexpr std::string_view kClose = "Connection: close\r\n";
   const std::string_view reason = ReasonPhrase(res.status);
-  const std::string_view date = DateHeader();
+  const std::string_view date = DateHeaderLine();
   size_t room = 32 + reason.size() + date.size() + kLength.size() + 24 + kClose.size();
   for (const auto& [name, value] : res.headers) room += name.size() + value.size() + 4;
   for (const auto& [name, value] : defaults) room += name.size() + value.size() + 4;

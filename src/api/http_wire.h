@@ -66,6 +66,11 @@ WireRequest ParseRequest(std::string_view buf, const WireLimits& limits, httplib
 // to an HTTP/1.0 client, which reads no chunked framing: RFC 9112 §6.1).
 inline constexpr size_t kUntilClose = static_cast<size_t>(-1);
 
+// Now, as a Date header's value ("Mon, 07 Dec 2026 04:20:00 GMT"), made once a second per
+// thread; and the header's whole line, "Date: <now>\r\n".
+std::string_view HttpDate();
+std::string_view DateHeaderLine();
+
 // The status line and headers of an answer: res.headers, each of `defaults` that res lacks,
 // then Content-Length (or Transfer-Encoding: chunked when `chunked`, or neither for
 // kUntilClose), then Connection: close when `close`.

@@ -521,6 +521,21 @@ class TlsTest(unittest.TestCase):
             self.assertIn("cannot listen", second.stderr)
             self.assertEqual(crew.stop(), 0)
 
+    def test_https_answers_carry_their_date_and_ignore_a_fragment(self):
+        # As over plain HTTP: a Date header (RFC 9110 §6.6.1) on every answer, an error's too,
+        # and a raw #fragment is no part of the path.
+        with TlsCrew() as crew:
+            for path in ("/healthz", "/healthz#top", "/api/v1/task_groups#x", "/api/v1/nope"):
+                conn = crew.connection(timeout=5)
+                conn.request("GET", path)
+                r = conn.getresponse()
+                body = json.loads(r.read())
+                conn.close()
+                self.assertEqual(r.status, 404 if "nope" in path else 200, (path, body))
+                sent = email.utils.parsedate_to_datetime(r.getheader("Date"))
+                now = datetime.datetime.now(datetime.timezone.utc)
+                self.assertLess(abs((sent - now).total_seconds()), 5, path)
+
     def test_https_stream_to_an_http10_client_is_unframed(self):
         # httplib sent an HTTP/1.0 client chunked framing, which it does not read (RFC 9112
         # §6.1): the chunk sizes were read as part of the JSON. As over plain HTTP, the stream now
