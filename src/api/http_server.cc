@@ -28,6 +28,7 @@
 #include "api/route_util.h"
 #include "api/routes.h"
 #include "api/socketio.h"
+#include "util/ascii.h"
 
 namespace crew::api {
 
@@ -151,12 +152,7 @@ bool HttpServer::Before(const httplib::Request& req, httplib::Response& res) con
   // socket.io carries its token in the CONNECT packet instead (socketio.h).
   const std::string& token = options_.auth_token;
   // (the path as sent: routes match its literal parts without regard to case, router.h)
-  constexpr std::string_view kApi = "/api/";
-  const std::string& path = req.path;
-  bool guarded = path.size() >= kApi.size() &&
-                 std::equal(kApi.begin(), kApi.end(), path.begin(), [](char api, char c) {
-                   return api == (c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c);
-                 });
+  bool guarded = StartsWithNoCase(req.path, "/api/");
   if (!token.empty() && guarded && !TokenMatches(req.get_header_value("Authorization"), token)) {
     res.status = 401;
     res.set_content(MessageJson("Authorization: Bearer <token> is missing or wrong"),

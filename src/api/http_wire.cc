@@ -1,13 +1,13 @@
 #include "api/http_wire.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <ctime>
 #include <optional>
 #include <tuple>
 
+#include "util/ascii.h"
 #include "util/coding.h"
 
 namespace crew::api {
@@ -23,18 +23,6 @@ WireRequest Refuse(int status, std::string message) {
   w.message = std::move(message);
   w.keep_alive = false;
   return w;
-}
-
-// ASCII case folding (header names and the tokens compared here are ASCII; std::tolower is a
-// call into the C library per character, and depends on the locale).
-char FoldCase(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (FoldCase(a[i]) != FoldCase(b[i])) return false;
-  }
-  return true;
 }
 
 // Whether a comma-separated header value lists `token` (Connection: keep-alive, Upgrade).
@@ -276,12 +264,9 @@ WireRequest ParseChunked(std::string_view buf, const WireLimits& limits, std::st
     if (size_text.empty() || size_text.size() > 8) return Refuse(400, "Malformed chunk size");
     size_t size = 0;
     for (char c : size_text) {
-      if (!std::isxdigit(static_cast<unsigned char>(c))) {
-        return Refuse(400, "Malformed chunk size");
-      }
-      size = size * 16 + static_cast<size_t>(std::isdigit(static_cast<unsigned char>(c))
-                                                 ? c - '0'
-                                                 : std::tolower(c) - 'a' + 10);
+      const int digit = HexValue(c);
+      if (digit < 0) return Refuse(400, "Malformed chunk size");
+      size = size * 16 + static_cast<size_t>(digit);
     }
     if (size == 0) {  // the last chunk, then trailers (ignored) up to an empty line
       const size_t trailers = pos;

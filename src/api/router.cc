@@ -7,6 +7,7 @@
 
 #include "api/json_in.h"
 #include "api/route_util.h"
+#include "util/ascii.h"
 
 namespace crew::api {
 
@@ -50,27 +51,10 @@ Router::Handler CheckingUnusedBody(Router::Handler h) {
   };
 }
 
-char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool EqualsFolded(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Fold(a[i]) != Fold(b[i])) return false;
-  }
-  return true;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The byte of the escape "%XX" at in[i]; -1 when there is none.
 int EscapedByte(std::string_view in, size_t i) {
   if (i + 2 >= in.size() || in[i] != '%') return -1;
-  const int hi = HexDigit(in[i + 1]), lo = HexDigit(in[i + 2]);
+  const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
@@ -200,8 +184,8 @@ bool Router::MatchGroup(const Route& r, httplib::Request& req) {
 bool Router::Matches(const Route& r, httplib::Request& req, bool folded) {
   const std::string& path = req.path;
   if (path.size() < r.prefix.size() + r.suffix.size()) return false;
-  if (folded ? !EqualsFolded(std::string_view(path).substr(0, r.prefix.size()), r.prefix) ||
-                   !EqualsFolded(std::string_view(path).substr(path.size() - r.suffix.size()),
+  if (folded ? !EqualsNoCase(std::string_view(path).substr(0, r.prefix.size()), r.prefix) ||
+                   !EqualsNoCase(std::string_view(path).substr(path.size() - r.suffix.size()),
                                  r.suffix)
              : path.compare(0, r.prefix.size(), r.prefix) != 0 ||
                    path.compare(path.size() - r.suffix.size(), r.suffix.size(), r.suffix) != 0) {
@@ -291,7 +275,7 @@ const Router::Route* Router::MatchSlow(httplib::Request& req, std::string_view m
     // /metrics and in the log are the route's whatever the case it was sent in.
     if (folded) {
       for (size_t i = 0; i < path.size(); ++i) {
-        if (i < begin || i >= end) path[i] = Fold(path[i]);
+        if (i < begin || i >= end) path[i] = FoldCase(path[i]);
       }
     }
     if (grouped) SetGroup(req, begin, end);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "util/ascii.h"
+
 namespace crew {
 
 namespace {
@@ -12,19 +14,12 @@ namespace {
 constexpr std::string_view kReplacement = "\\ufffd";
 constexpr std::string_view kReplacementUtf8 = "\xEF\xBF\xBD";
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The code unit of a `\uXXXX` escape at text[i] (the backslash), or -1.
 int EscapedUnit(std::string_view text, size_t i) {
   if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
   int unit = 0;
   for (size_t k = i + 2; k < i + 6; ++k) {
-    int h = Hex(text[k]);
+    int h = HexValue(text[k]);
     if (h < 0) return -1;
     unit = unit * 16 + h;
   }
