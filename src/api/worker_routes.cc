@@ -35,7 +35,7 @@ void Acquire(RouteContext ctx, const Request& req, Response& res) {
     if (!ctx.hub->Wait(channel, gen, deadline, alive) || !alive()) break;
   }
   if (waits) ctx.hub->EndWait(channel);
-  if (!got.ok()) return ReplyError(res, got.status());
+  if (!got.ok()) return ReplyFailure(req, res, got.status());
   if (a.limit) return ReplyJson(res, 200, AcquiredListJson(*got));
   ReplyJson(res, 200, AcquiredJson(got->empty() ? nullptr : &got->front()));
 }
@@ -102,7 +102,7 @@ void Events(RouteContext ctx, const Request& req, Response& res) {
     auto id = ParseId(req.get_param_value("taskGroupId"));
     if (!id.ok()) return ReplyError(res, id.status());
     auto g = ctx.engine->GetGroup(*id);
-    if (!g.ok()) return ReplyError(res, g.status());
+    if (!g.ok()) return ReplyFailure(req, res, g.status());
     room = id->Hex();
   }
   auto sub = ctx.hub->Subscribe(room);

@@ -204,6 +204,11 @@ class FullDiskTest(unittest.TestCase):
                        ("POST", f"/api/v1/task/{c}/heartbeat", {"workerId": "k"})]
             for method, path, body in refused:
                 self.assertEqual(crew.request(method, path, body), (503, {"message": message}), path)
+            # An acquire refused is logged as the other refused writes are (one line a second).
+            time.sleep(1.1)
+            self.assertEqual(crew.request("POST", "/api/v1/channel/w/acquire", {"workerId": "k3"})[0], 503)
+            with open(crew.log_path) as log:
+                self.assertIn("POST /api/v1/channel/w/acquire: ", log.read(), crew.logs())
             # Reads go on and show no lease handed out since.
             self.assertEqual(crew.ok("GET", f"/api/v1/task/{c}")["assignedTo"], "k")
             waiting = [t for t in crew.ok("GET", f"/api/v1/task_group/{g}/tasks") if t["channel"] == "w"]
