@@ -5,7 +5,6 @@
 #include <sys/resource.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -49,12 +48,14 @@ class Fanout final : public engine::EngineListener {
   engine::EngineListener* b_;
 };
 
+// Logs `message` as an error, in the log's format (a json log stays one object per line),
+// whatever --log-level says: a start that fails must say why.
 int Fail(const std::string& message) {
-  spdlog::error("{}", message);
-  // (heard whatever --log-level says: a start that fails must say why)
-  if (!spdlog::default_logger()->should_log(spdlog::level::err)) {
-    std::fprintf(stderr, "error: %s\n", message.c_str());
-  }
+  auto logger = spdlog::default_logger();
+  const auto level = logger->level();
+  if (!logger->should_log(spdlog::level::err)) logger->set_level(spdlog::level::err);
+  logger->error("{}", message);
+  logger->set_level(level);
   return 1;
 }
 
@@ -257,7 +258,8 @@ int Run(int argc, char** argv) {
   start->add_option("--tls-key", config.tls_key, "PEM private key (env CREW_TLS_KEY)");
   start
       ->add_option("--log-level", config.log_level,
-                   "trace, debug, info, warn, error, critical or off (env CREW_LOG_LEVEL)")
+                   "trace, debug, info, warn (or warning), error, critical or off (env "
+                   "CREW_LOG_LEVEL)")
       ->default_str("info");
   start
       ->add_option("--log-format", config.log_format,
@@ -291,6 +293,8 @@ int Run(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // (CREW_LOG_FORMAT=json: the refusal is a line of the json log too)
+    if (config.log_format == "json") return Fail(e.what());
     app.exit(e);
     return 1;
   }

@@ -120,8 +120,9 @@ Status Validate(const Config& c) {
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::Invalid("the log format must be text or json, got '" + c.log_format + "'");
   }
-  static const char* const kLevels[] = {"trace", "debug",    "info", "warn",
-                                        "error", "critical", "off"};
+  // ("warning" is how a line names the level: spdlog reads both)
+  static const char* const kLevels[] = {"trace",   "debug", "info",     "warn",
+                                        "warning", "error", "critical", "off"};
   for (const char* level : kLevels) {
     if (c.log_level == level) return Status::Ok();
   }

@@ -2,6 +2,7 @@
 """The `crew` command line: version, exit codes, environment, graceful stop (SPEC N7, D15).
     python3 test_cli.py --crew build/crew"""
 
+import json
 import os
 import re
 import signal
@@ -87,6 +88,20 @@ class CliTest(unittest.TestCase):
                 r = run("start", "--data-dir", tmp, "--port", str(s.getsockname()[1]), "--log-level", level)
                 self.assertEqual(r.returncode, 1)
                 self.assertIn("cannot listen", r.stderr, level)
+                # A json log stays one object per line, the refusal's too.
+                r = run("start", "--data-dir", tmp, "--port", str(s.getsockname()[1]), "--log-level", level,
+                        "--log-format", "json")
+                self.assertEqual(r.returncode, 1)
+                lines = [json.loads(line) for line in r.stderr.splitlines()]
+                self.assertIn("cannot listen", lines[-1]["msg"], level)
+                self.assertEqual(lines[-1]["level"], "error")
+            # The level a line names ("warning") is one --log-level reads.
+            r = run("start", "--data-dir", tmp, "--port", str(s.getsockname()[1]), "--log-level", "warning")
+            self.assertIn("cannot listen", r.stderr)
+        # A flag CLI11 refuses, with the format from the environment.
+        r = run("start", "--port", "abc", env={"CREW_LOG_FORMAT": "json"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--port", json.loads(r.stderr.splitlines()[-1])["msg"])
 
     def test_a_bad_variable_fails_only_a_start_that_reads_it(self):
         # It broke --help, --version and every command, and a flag could not override it.
