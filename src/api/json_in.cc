@@ -520,7 +520,12 @@ Result<engine::OperatorFields> ParseOperator(std::string_view body, bool create)
 Result<Id> ParseId(std::string_view text) {
   auto id = Id::FromHex(text);
   if (!id) {
-    return Status::Invalid("malformed id '" + std::string(text.substr(0, 64)) +
+    // (at most 64 bytes of it, cut before a character rather than inside one)
+    size_t shown = std::min<size_t>(text.size(), 64);
+    while (shown < text.size() && shown > 0 && (static_cast<uint8_t>(text[shown]) & 0xC0) == 0x80) {
+      --shown;
+    }
+    return Status::Invalid("malformed id '" + std::string(text.substr(0, shown)) +
                            "': ids are 24 hex characters");
   }
   return *id;

@@ -37,11 +37,16 @@ def check_routes_on_the_path_as_sent(test, crew):
     test.assertEqual(got["task"]["_id"], t)
     test.assertEqual(crew.ok("GET", f"/api/v1/TASK/{t}/LEASE")["assignedTo"], "w")
     test.assertEqual(crew.request("GET", "/HEALTHZ"), (200, {"healthy": True}))
+    # A long parameter's message is cut before a character, not inside one.
+    status, answer = crew.request("GET", "/api/v1/task/a" + "%C3%A9" * 40)
+    test.assertEqual((status, answer["message"]), (400, f"malformed id 'a{'é' * 31}': ids are 24 hex characters"))
+    test.assertEqual(crew.request("POST", f"/api/v1/task/{t}%2F/execute")[0], 401)
     # /metrics labels them by their routes.
     metrics = crew.request("GET", "/metrics")[1].decode()
     for method, route, code in (("PATCH", "/api/v1/operator/:id", 400),
                                 ("POST", "/api/v1/channel/:channel/acquire", 200),
-                                ("GET", "/api/v1/task/:id/lease", 200)):
+                                ("GET", "/api/v1/task/:id/lease", 200),
+                                ("POST", "/api/v1/task/:id/execute", 401)):
         test.assertIn(f'crew_http_requests_total{{method="{method}",route="{route}",code="{code}"}}', metrics)
 
 
