@@ -64,6 +64,21 @@ const char* DefaultMessage(int status) {
   }
 }
 
+// The TLS connection this thread serves (httplib serves each on one thread, a CappedPool task):
+// its SSL, noted once its handshake is done, and whether it is ending. A request whose head
+// httplib refuses (a request line or header that does not parse) carries neither its SSL nor
+// its address, and httplib would read the bytes after it as further requests: the plain front
+// end closes the connection then (RFC 9112 §2.2), and so does this one (the logger below).
+struct TlsConnection {
+  SSL* ssl = nullptr;
+  bool ending = false;
+};
+thread_local TlsConnection tls_here;
+
+void NoteHandshake(const SSL* ssl, int where, int /*ret*/) {
+  if (where & SSL_CB_HANDSHAKE_DONE) tls_here.ssl = const_cast<SSL*>(ssl);
+}
+
 // httplib's task queue over TLS, a task per connection (which it closes at its end): runs them
 // on an ElasticPool and holds them to `cap`. enqueue runs on httplib's accept thread and returns
 // once there is room for another connection, so that further clients wait in the listen backlog.
@@ -74,7 +89,9 @@ class CappedPool final : public httplib::TaskQueue {
   void enqueue(std::function<void()> serve) override {
     cap_->Opened();
     pool_.enqueue([serve = std::move(serve), cap = cap_] {
+      tls_here = {};
       serve();
+      tls_here = {};
       cap->Closed();
     });
     cap_->AwaitRoom();
@@ -231,8 +248,10 @@ void HttpServer::StartLoops() {
 
 // TLS: cpp-httplib's server, a thread per connection, with the same routes and hooks.
 void HttpServer::StartHttplib() {
-  server_ =
+  auto tls =
       std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+  if (tls->is_valid()) SSL_CTX_set_info_callback(tls->ssl_context(), NoteHandshake);
+  server_ = std::move(tls);
   auto& s = *server_;
   size_t max_threads = options_.max_threads;
   cap_ = std::make_unique<ConnectionCap>(ConnectionLimit());
@@ -266,6 +285,11 @@ void HttpServer::StartHttplib() {
   // calls the logger then), so Stop() can let them finish before closing idle connections.
   // The post-routing handler runs for every answer just before its headers are written.
   s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (tls_here.ending) return;  // (read from the ended connection's buffer: never sent)
+    if (!counted_here) {          // its head refused: the connection ends with it (the logger)
+      res.headers.erase("Keep-Alive");
+      res.set_header("Connection", "close");
+    }
     std::optional<double> seconds;
     if (counted_here) {
       seconds =
@@ -280,10 +304,21 @@ void HttpServer::StartHttplib() {
     if (counted_here) {
       counted_here = false;
       --in_flight_;
+    } else if (tls_here.ssl && !tls_here.ending) {
+      // Its head refused, and answered: a close_notify, and the socket shut down so that
+      // httplib's wait for the next request ends (EndUnframed).
+      tls_here.ending = true;
+      SSL_shutdown(tls_here.ssl);
+      shutdown(SSL_get_fd(tls_here.ssl), SHUT_RDWR);
     }
     if (KeptOpenAfterUnframed(req, res)) EndUnframed(req);
   });
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // A request httplib still read from the connection's buffer after it ended is not run.
+    if (tls_here.ending) {
+      res.status = 400;
+      return httplib::Server::HandlerResponse::Handled;
+    }
     // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3);
     // httplib would read one until the connection closed (30 s, then 400). Said so here, before
     // it reads. (The request is httplib's own, not const: only this hook sees it so.)

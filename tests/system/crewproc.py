@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -185,3 +186,44 @@ def main_with_crew(argv):
         sys.exit(f"usage: {argv[0]} --crew PATH [unittest args]")
     os.environ["CREW_BIN"] = CREW
     return argv
+
+
+def make_cert(tmp):
+    """A self-signed certificate for 127.0.0.1 and its key, written in `tmp`: their paths."""
+    cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                           "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True)
+    if made.returncode != 0:
+        raise RuntimeError(made.stderr)
+    return cert, key
+
+
+class TlsCrew(Crew):
+    """Crew serving HTTPS with a fresh self-signed certificate (`cert`, `key`)."""
+
+    def __init__(self, preexec=None):
+        self.certs = tempfile.mkdtemp(prefix="crew-tls-")
+        self.cert, self.key = make_cert(self.certs)
+        self.context = ssl._create_unverified_context()
+        super().__init__("--tls-cert", self.cert, "--tls-key", self.key, preexec=preexec)
+
+    def connection(self, timeout=20):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=self.context)
+
+    def tls_socket(self, timeout=10):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return self.context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+    def raw(self, request):
+        """Sends `request` (bytes) on a TLS connection of its own; answers all read until it closed."""
+        with self.tls_socket() as tls:
+            tls.sendall(request)
+            answer = b""
+            while chunk := tls.recv(1 << 16):
+                answer += chunk
+        return answer
+
+    def stop(self, timeout=15):
+        code = super().stop(timeout)
+        shutil.rmtree(self.certs, ignore_errors=True)
+        return code

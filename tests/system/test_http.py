@@ -9,10 +9,7 @@ import json
 import os
 import resource
 import shutil
-import signal
 import socket
-import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,49 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import crewproc  # noqa: E402
-from crewproc import Crew, SharedCrewTest, free_port, main_with_crew  # noqa: E402
-
-
-def make_cert(tmp):
-    """A self-signed certificate for 127.0.0.1 and its key, written in `tmp`: their paths."""
-    cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                           "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True)
-    if made.returncode != 0:
-        raise RuntimeError(made.stderr)
-    return cert, key
-
-
-class TlsCrew(Crew):
-    """Crew serving HTTPS with a fresh self-signed certificate (`cert`, `key`)."""
-
-    def __init__(self, preexec=None):
-        self.certs = tempfile.mkdtemp(prefix="crew-tls-")
-        self.cert, self.key = make_cert(self.certs)
-        self.context = ssl._create_unverified_context()
-        super().__init__("--tls-cert", self.cert, "--tls-key", self.key, preexec=preexec)
-
-    def connection(self, timeout=20):
-        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=self.context)
-
-    def tls_socket(self, timeout=10):
-        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        return self.context.wrap_socket(raw, server_hostname="127.0.0.1")
-
-    def raw(self, request):
-        """Sends `request` (bytes) on a TLS connection of its own; answers all read until it closed."""
-        with self.tls_socket() as tls:
-            tls.sendall(request)
-            answer = b""
-            while chunk := tls.recv(1 << 16):
-                answer += chunk
-        return answer
-
-    def stop(self, timeout=15):
-        code = super().stop(timeout)
-        shutil.rmtree(self.certs, ignore_errors=True)
-        return code
+from crewproc import Crew, SharedCrewTest, TlsCrew, free_port, main_with_crew  # noqa: E402
 
 
 class HttpTest(SharedCrewTest):
@@ -493,86 +448,6 @@ class ResourceLimitsTest(unittest.TestCase):
             g = crew.group()
             self.assertEqual(crew.task(g, name="after", channel="c")["name"], "after")
             self.assertIn("cannot start a pool thread", crew.logs())
-
-
-class TlsTest(unittest.TestCase):
-    def test_https_with_tls_cert_and_key(self):
-        with TlsCrew() as crew:
-            conn = crew.connection(timeout=2)
-            conn.request("GET", "/healthz")
-            self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
-            # An error httplib answers itself carries its JSON message with its length, and
-            # the connection serves on (the length said 0 and the body followed it).
-            conn.request("GET", "/api/v1/no-such-route")
-            r = conn.getresponse()
-            self.assertEqual((r.status, json.loads(r.read())), (404, {"message": "Not found"}))
-            conn.request("GET", "/healthz")
-            self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
-            conn.close()
-            # A POST without Content-Length has no body (it waited 30 s for one, then 400).
-            answer = crew.raw(b"POST /api/v1/clean HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
-            # A second crew on the port in use refuses to start (httplib's SO_REUSEPORT let
-            # it listen too, and the kernel split connections between two data dirs).
-            second = subprocess.run([crewproc.CREW, "start", "--data-dir", os.path.join(crew.tmp, "d2"),
-                                     "--port", str(crew.port), "--tls-cert", crew.cert, "--tls-key", crew.key],
-                                    capture_output=True, text=True, timeout=20)
-            self.assertEqual(second.returncode, 1, second.stderr)
-            self.assertIn("cannot listen", second.stderr)
-            self.assertEqual(crew.stop(), 0)
-
-    def test_https_answers_carry_their_date_and_ignore_a_fragment(self):
-        # As over plain HTTP: a Date header (RFC 9110 §6.6.1) on every answer, an error's too,
-        # and a raw #fragment is no part of the path.
-        with TlsCrew() as crew:
-            for path in ("/healthz", "/healthz#top", "/api/v1/task_groups#x", "/api/v1/nope"):
-                conn = crew.connection(timeout=5)
-                conn.request("GET", path)
-                r = conn.getresponse()
-                body = json.loads(r.read())
-                conn.close()
-                self.assertEqual(r.status, 404 if "nope" in path else 200, (path, body))
-                sent = email.utils.parsedate_to_datetime(r.getheader("Date"))
-                now = datetime.datetime.now(datetime.timezone.utc)
-                self.assertLess(abs((sent - now).total_seconds()), 5, path)
-
-    def test_https_stream_to_an_http10_client_is_unframed(self):
-        # httplib sent an HTTP/1.0 client chunked framing, which it does not read (RFC 9112
-        # §6.1): the chunk sizes were read as part of the JSON. As over plain HTTP, the stream now
-        # has no framing header and ends with the connection (even one the client kept alive).
-        with TlsCrew() as crew:
-            status, group = crew.request("POST", "/api/v1/task_groups", {"name": "g"})
-            self.assertEqual(status, 200)
-            g = group["_id"]
-            status, made = crew.request("POST", f"/api/v1/task_group/{g}/tasks",
-                                        [{"name": f"t{i}", "channel": "c"} for i in range(1200)])
-            self.assertEqual(status, 200)
-            for extra in (b"", b"Connection: Keep-Alive\r\n"):
-                raw = crew.raw(f"GET /api/v1/task_group/{g}/tasks HTTP/1.0\r\n".encode() + extra + b"\r\n")
-                head, _, body = raw.partition(b"\r\n\r\n")
-                self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
-                self.assertNotIn(b"transfer-encoding", head.lower())
-                self.assertNotIn(b"content-length", head.lower())
-                self.assertIn(b"connection: close", head.lower())
-                self.assertEqual(sorted(t["_id"] for t in json.loads(body)), sorted(t["_id"] for t in made))
-            # The event stream too: its first event is bare.
-            with crew.tls_socket() as tls:
-                tls.sendall(b"GET /api/v1/events HTTP/1.0\r\n\r\n")
-                raw = b""
-                while b": connected" not in raw and (chunk := tls.recv(1 << 16)):
-                    raw += chunk
-            head, _, body = raw.partition(b"\r\n\r\n")
-            self.assertNotIn(b"transfer-encoding", head.lower())
-            self.assertTrue(body.startswith(b": connected\n\n"), raw)
-            # An HTTP/1.1 client still gets it chunked, on a connection that serves on.
-            conn = crew.connection()
-            conn.request("GET", f"/api/v1/task_group/{g}/tasks")
-            r = conn.getresponse()
-            self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
-            self.assertEqual(len(json.loads(r.read())), 1200)
-            conn.request("GET", "/healthz")
-            self.assertEqual(json.loads(conn.getresponse().read()), {"healthy": True})
-            conn.close()
 
 
 class AuthTest(unittest.TestCase):

@@ -9,8 +9,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crewproc import Crew, main_with_crew  # noqa: E402
-from test_http import TlsCrew  # noqa: E402
+from crewproc import Crew, TlsCrew, main_with_crew  # noqa: E402
+
 
 
 def check_routes_on_the_path_as_sent(test, crew):
