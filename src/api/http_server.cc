@@ -1,6 +1,5 @@
 #include "api/http_server.h"
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
