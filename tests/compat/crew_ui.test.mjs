@@ -209,6 +209,11 @@ test('crew-ui\'s forms: add a group and tasks, edit, pluck, reset, retry and del
   await page.getByRole('button', { name: 'Reset' }).click();
   await dialog.getByRole('button', { name: 'Reset' }).click();
   await dialog.waitFor({ state: 'detached' });
+  // crew-ui reloads the group 1.1 s after the last group:retry or group:reset event (a lodash
+  // debounce shared by its TaskGroup views); had the page moved on by then (the delete below
+  // returns to "/"), it would ask for task_group/undefined. Its reload is awaited here.
+  await page.waitForResponse((r) => r.request().method() === 'GET' &&
+    r.url().endsWith(`/api/v1/task_group/${groupId}`));
 
   // Delete the child, then pluck the parent: a clone of it in a new, paused group.
   await page.locator('tr', { hasText: 'child renamed' }).locator('button:has(.pi-trash)').click();
