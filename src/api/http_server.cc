@@ -329,12 +329,7 @@ void HttpServer::StartHttplib() {
     // The path as sent, which the router matches (httplib decoded it), and the query as Express
     // reads it (httplib's parser cut values that hold '=').
     routed_here = nullptr;
-    const_cast<httplib::Request&>(req).path.assign(TargetPath(req.target));
-    std::string_view target = req.target;
-    target = target.substr(0, target.find('#'));
-    if (size_t q = target.find('?'); q != std::string_view::npos) {
-      ParseQuery(target.substr(q + 1), &const_cast<httplib::Request&>(req).params);
-    }
+    SetPathAndQuery(req.target, &const_cast<httplib::Request&>(req));
     if (!counted_here) {
       counted_here = true;
       started_here = std::chrono::steady_clock::now();

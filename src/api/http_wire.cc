@@ -111,8 +111,10 @@ struct Framing {
   }
 };
 
-}  // namespace
-
+// A query string's pairs into *params as Express's parser (qs) reads them: split at '&' only,
+// each at its first '=' (a value may hold more: a base64 token's padding), '+' and %XX decoded
+// in both. (httplib's parse_query_text also split at ';', and cut a value that held '=': an
+// examine's accessToken "abc==" did not match.)
 void ParseQuery(std::string_view query, httplib::Params* params) {
   params->clear();
   while (!query.empty()) {
@@ -129,7 +131,9 @@ void ParseQuery(std::string_view query, httplib::Params* params) {
   }
 }
 
-std::string_view TargetPath(std::string_view target) {
+}  // namespace
+
+void SetPathAndQuery(std::string_view target, httplib::Request* req) {
   // The absolute form (RFC 9112 §3.2.2) names the same resource as its path.
   for (std::string_view scheme : {"http://", "https://"}) {
     if (!target.empty() && target.front() != '/' && target.size() >= scheme.size() &&
@@ -140,8 +144,10 @@ std::string_view TargetPath(std::string_view target) {
     }
   }
   target = target.substr(0, target.find('#'));  // (a fragment is no part of the resource)
-  std::string_view path = target.substr(0, target.find('?'));
-  return path.empty() ? "/" : path;  // ("http://host" or "http://host?q")
+  const size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  req->path.assign(path.empty() ? "/" : path);  // ("http://host" or "http://host?q")
+  ParseQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1), &req->params);
 }
 
 namespace {
@@ -155,10 +161,7 @@ void SetRequestLine(std::string_view method, std::string_view version, std::stri
   req->method.assign(method);
   req->version.assign(version);
   req->target.assign(target);
-  req->path.assign(TargetPath(target));  // (as sent: the router decodes what it matched, router.h)
-  target = target.substr(0, target.find('#'));
-  size_t q = target.find('?');
-  ParseQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1), &req->params);
+  SetPathAndQuery(target, req);
 }
 
 // The request line and headers, up to and including the empty line, into *req and, once

@@ -46,15 +46,11 @@ struct RequestHead {
   size_t chunk_data = 0;
 };
 
-// A query string's pairs into *params as Express's parser (qs) reads them: split at '&' only,
-// each at its first '=' (a value may hold more: a base64 token's padding), '+' and %XX decoded
-// in both. (httplib's parse_query_text also split at ';', and cut a value that held '=': an
-// examine's accessToken "abc==" did not match.)
-void ParseQuery(std::string_view query, httplib::Params* params);
-
-// The path of a request target (origin or absolute form) as sent, %-encoded: the router matches
-// it so, and decodes the parameter it matched (router.h). "/" when the target has none.
-std::string_view TargetPath(std::string_view target);
+// req->path and req->params from a request target (origin or absolute form), for both front
+// ends: the path as sent, %-encoded ("/" when the target has none; the router matches it so and
+// decodes the parameter it matched, router.h), and the query's pairs as Express's parser (qs)
+// reads them (split at '&' only, each at its first '=', '+' and %XX decoded in both).
+void SetPathAndQuery(std::string_view target, httplib::Request* req);
 
 // Parses the request at the start of `buf` into *req (method, target, path as sent, params decoded,
 // version, headers, body; matches and addresses untouched) and, once its head is complete,

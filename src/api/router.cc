@@ -232,7 +232,7 @@ const Router::Route* Router::Match(httplib::Request& req) const {
     folded |= static_cast<uint8_t>(static_cast<uint8_t>(c - 'A') < 26);
     escaped |= static_cast<uint8_t>(c == '%');
   }
-  if (folded | escaped) return MatchSlow(req, method, folded != 0);
+  if (folded | escaped) return MatchSlow(req, method, folded != 0, escaped != 0);
   for (const Route& r : routes_) {
     if (r.method == method && Matches(r, req, false)) return &r;
   }
@@ -242,10 +242,9 @@ const Router::Route* Router::Match(httplib::Request& req) const {
 // As Express: each route's pattern is matched against the path as sent, whatever its method, and
 // its group decoded; one that does not decode ends the search (Express then tries no other
 // route); the first route of the method whose group decodes is the match.
-const Router::Route* Router::MatchSlow(httplib::Request& req, std::string_view method,
-                                       bool folded) const {
+const Router::Route* Router::MatchSlow(httplib::Request& req, std::string_view method, bool folded,
+                                       bool escaped) const {
   std::string& path = req.path;
-  const bool escaped = path.find('%') != std::string::npos;
   std::string decoded;
   for (const Route& r : routes_) {
     const bool ours = r.method == method;

@@ -91,8 +91,9 @@ class Router {
   // `folded`: the path holds an ASCII capital, so literals are compared without case.
   static bool Matches(const Route& r, httplib::Request& req, bool folded);
   static bool MatchGroup(const Route& r, httplib::Request& req);
-  // The path holds an escape or a capital: its match, with the group decoded.
-  const Route* MatchSlow(httplib::Request& req, std::string_view method, bool folded) const;
+  // The path holds an escape or a capital (`escaped`, `folded`): its match, the group decoded.
+  const Route* MatchSlow(httplib::Request& req, std::string_view method, bool folded,
+                         bool escaped) const;
   std::vector<Route> routes_;
   Route bad_param_;  // a group that does not decode: 400
 };
