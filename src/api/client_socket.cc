@@ -1,9 +1,8 @@
 #include "api/client_socket.h"
 
-#include <dirent.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -13,30 +12,8 @@ namespace crew::api {
 
 namespace {
 
-bool Serves(int fd, const httplib::Request& req) {
-  std::string ip;
-  int port;
-  if (!Endpoint(fd, true, &ip, &port) || port != req.remote_port || ip != req.remote_addr) {
-    return false;
-  }
-  return !Endpoint(fd, false, &ip, &port) || req.local_port < 0 || port == req.local_port;
-}
-
-// Calls fn(fd) for every socket of this process.
-template <typename Fn>
-void ForEachSocket(Fn&& fn) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return;
-  while (dirent* entry = readdir(dir)) {
-    char* end;
-    long fd = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || entry->d_name[0] == '\0' || fd == dirfd(dir)) continue;
-    struct stat st;
-    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    if (!fn(static_cast<int>(fd))) break;
-  }
-  closedir(dir);
-}
+thread_local int client_fd = -1;
+thread_local bool client_tls = false;
 
 }  // namespace
 
@@ -56,47 +33,19 @@ bool Endpoint(int fd, bool peer, std::string* ip, int* port) {
   return true;
 }
 
-void ShutdownReads(int local_port) {
-  ForEachSocket([local_port](int fd) {
-    std::string ip;
-    int port;
-    if (Endpoint(fd, false, &ip, &port) && port == local_port && Endpoint(fd, true, &ip, &port)) {
-      shutdown(fd, SHUT_RD);
-    }
-    return true;
-  });
+void SetClientConnection(int fd, bool tls) {
+  client_fd = fd;
+  client_tls = tls;
 }
 
-void RaiseListenBacklog(int port) {
-  ForEachSocket([port](int fd) {
-    std::string ip;
-    int p;
-    if (Endpoint(fd, false, &ip, &p) && p == port && !Endpoint(fd, true, &ip, &p)) {
-      listen(fd, SOMAXCONN);
-    }
-    return true;
-  });
-}
+bool ClientGone() { return ClientGone(client_fd, client_tls); }
 
-static thread_local int known_client = -1;
-
-void SetClientSocket(int fd) { known_client = fd; }
-
-int ClientSocket(const httplib::Request& req) {
-  if (known_client >= 0) return known_client;
-  thread_local int cached = -1;
-  if (cached >= 0 && Serves(cached, req)) return cached;
-  cached = -1;
-  ForEachSocket([&](int fd) {
-    if (!Serves(fd, req)) return true;
-    cached = fd;
-    return false;
-  });
-  return cached;
-}
-
-bool ClientGone(int fd) {
+bool ClientGone(int fd, bool tls) {
   if (fd < 0) return false;
+  if (tls) {
+    pollfd p{fd, POLLRDHUP, 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
   char byte;
   ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0) return false;  // more data (a pipelined request): still there

@@ -26,32 +26,4 @@ void LogConnectionsFull(size_t open, std::chrono::steady_clock::time_point* logg
   *logged_at = now;
 }
 
-void ConnectionCap::Opened() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++open_;
-}
-
-void ConnectionCap::Closed() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    --open_;
-  }
-  room_.notify_one();
-}
-
-void ConnectionCap::AwaitRoom() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (open_ < max_ || stopped_) return;
-  LogConnectionsFull(open_, &full_logged_at_);
-  room_.wait(lock, [this] { return open_ < max_ || stopped_; });
-}
-
-void ConnectionCap::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_ = true;
-  }
-  room_.notify_all();
-}
-
 }  // namespace crew::api

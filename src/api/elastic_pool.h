@@ -1,4 +1,4 @@
-// ElasticPool: the thread pool of blocking requests (both front ends, http_server.h).
+// ElasticPool: the thread pool of requests that may wait (loop_server.h), plain or TLS.
 #pragma once
 
 #include <condition_variable>

@@ -114,8 +114,7 @@ void HttpMetrics::Render(PromText& out) const {
   }
   out.Family("crew_http_request_duration_seconds", "histogram",
              "Time from a request's start (the event loop woke to its bytes; routing, for a "
-             "request run on a pool thread or over TLS) until its answer's headers, by route "
-             "template.");
+             "request run on a pool thread) until its answer's headers, by route template.");
   for (const auto& [route, h] : durations_) {
     const std::string& label = routes_[route].label;
     int64_t cumulative = 0;

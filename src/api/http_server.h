@@ -1,17 +1,12 @@
 // HttpServer: the REST API, SSE and pages (SPEC §1, §3, §4 "Connections"), one route table
-// (router.h) behind one of two front ends:
-// - plain HTTP: event loops (loop_server.h); requests that never wait run on a loop, their
-//   answers held for a shared WAL sync, the others (long polls, streams, downloads) run on a
-//   pool thread;
-// - HTTPS (N5): cpp-httplib's server, a thread per connection from an elastic pool.
-// Both keep open connections below the open-file limit's share for them (connection_cap.h).
-// Keep-alive connections stay open until 75 s idle; TCP_NODELAY is on. Stop() stops accepting
-// and lets in-flight requests finish; Run() then returns. Every answered request is counted for
-// /metrics (api/http_metrics.h).
+// (router.h) behind the event loops (loop_server.h), plain HTTP or HTTPS (N5): requests that
+// never wait run on a loop, their answers held for a shared WAL sync, the others (long polls,
+// streams, downloads) run on a pool thread. Open connections stay below the open-file limit's
+// share for them (connection_cap.h). Keep-alive connections stay open until 75 s idle; TCP_NODELAY
+// is on. Stop() stops accepting and lets in-flight requests finish; Run() then returns. Every
+// answered request is counted for /metrics (api/http_metrics.h).
 #pragma once
 
-#include <atomic>
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,7 +22,6 @@ namespace crew::api {
 
 class SocketIo;
 class HttpMetrics;
-class ConnectionCap;
 class LoopServer;
 
 // Operator pushes (dispatch/dispatcher.h), shown by /metrics.
@@ -42,7 +36,7 @@ struct ServerOptions {
   std::string tls_cert, tls_key;  // N5: both set = HTTPS
   size_t max_body_bytes = 10 << 20;
   size_t max_threads = 4096;  // pool threads, for requests that may wait
-  int loops = 4;              // event loops (plain HTTP)
+  int loops = 4;              // event loops
   // examine/execute (reference §5.8): the ?accessToken= they need (empty: always refused), and
   // what they trigger (a dispatch pass).
   std::string examine_token;
@@ -56,7 +50,8 @@ class HttpServer {
   // The store serves /metrics and backups (GET /api/v1/backup); none is owned.
   HttpServer(engine::Engine* engine, storage::Store* store, EventHub* hub, ServerOptions options);
   ~HttpServer();
-  // Binds the listening socket; kUnavailable when the address is in use or unusable.
+  // Binds the listening socket; kUnavailable when the address is in use or unusable, kInvalid
+  // when the TLS certificate or key cannot be used.
   Status Bind();
   // Serves until Stop(). REQUIRES: Bind() succeeded.
   void Run();
@@ -65,7 +60,6 @@ class HttpServer {
 
  private:
   void StartLoops();
-  void StartHttplib();
   bool Before(const httplib::Request& req, httplib::Response& res) const;
   void Finish(const httplib::Request& req, httplib::Response& res, const Router::Route* route,
               std::optional<double> seconds) const;
@@ -77,16 +71,10 @@ class HttpServer {
   EventHub* hub_;
   ServerOptions options_;
   Router router_;
-  std::unique_ptr<LoopServer> loops_;        // plain HTTP
-  std::unique_ptr<ConnectionCap> cap_;       // HTTPS: counts its open connections
-  std::unique_ptr<httplib::Server> server_;  // HTTPS
+  std::unique_ptr<LoopServer> loops_;
   std::unique_ptr<SocketIo> socketio_;
   std::unique_ptr<HttpMetrics> metrics_;
   int port_ = 0;
-  std::atomic<int> in_flight_{0};         // HTTPS (the loops count their own)
-  static thread_local bool counted_here;  // this thread's request is counted in in_flight_
-  static thread_local std::chrono::steady_clock::time_point started_here;  // when it was routed
-  static thread_local const Router::Route* routed_here;  // its route (HTTPS), for /metrics
 };
 
 }  // namespace crew::api

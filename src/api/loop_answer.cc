@@ -148,7 +148,7 @@ void LoopServer::FlushTouched(Loop& loop) {
 
 void LoopServer::Flush(Loop& loop, Conn* c) {
   while (c->out_sent < c->out.size()) {
-    ssize_t n = send(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent, MSG_NOSIGNAL);
+    ssize_t n = ConnSend(c->fd, c->ssl, c->out.data() + c->out_sent, c->out.size() - c->out_sent);
     if (n > 0) {
       c->out_sent += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -170,7 +170,7 @@ void LoopServer::Flush(Loop& loop, Conn* c) {
   if (c->close_after && !c->lingering) {
     // Read (and drop) what the client still sends, so that closing does not reset the
     // connection under the answer it has yet to read.
-    shutdown(c->fd, SHUT_WR);
+    ConnEndWrites(c->fd, c->ssl);
     c->lingering = true;
     c->linger_until = Clock::now() + kLinger;
   }

@@ -18,6 +18,7 @@
 #include <httplib.h>
 
 #include "api/loop_server.h"
+#include "api/tls.h"
 
 namespace crew::api {
 
@@ -31,6 +32,7 @@ httplib::Response Refusal(int status, const std::string& message);
 
 struct LoopServer::Conn {
   int fd = -1;
+  SSL* ssl = nullptr;  // its TLS session (null: plain HTTP), read and written through (tls.h)
   Loop* loop = nullptr;
   std::string remote_addr, local_addr;
   int remote_port = -1, local_port = -1;
@@ -56,6 +58,9 @@ struct LoopServer::Conn {
   bool lingering = false;  // written its last answer; reading what follows until EOF
   loop::Clock::time_point linger_until;
   bool watching_out = false;
+  // TLS: its session must write before it reads on (a handshake's flight, a key update's
+  // answer) and the socket is full: read again once it is writable.
+  bool read_wants_out = false;
 
   // A request that may wait: run on the pool once this turn's answers are out. While on_pool,
   // the pool thread owns every field but these two, which only the loop touches.

@@ -15,10 +15,11 @@ namespace {
 
 using loop::Clock;
 
-// Writes all of data on a non-blocking socket, waiting up to `seconds` each time it is full.
-bool WriteAll(int fd, const char* data, size_t n, int seconds) {
+// Writes all of data on a non-blocking socket (through its TLS session, if any), waiting up to
+// `seconds` each time it is full.
+bool WriteAll(int fd, SSL* ssl, const char* data, size_t n, int seconds) {
   while (n > 0) {
-    ssize_t w = send(fd, data, n, MSG_NOSIGNAL);
+    ssize_t w = ConnSend(fd, ssl, data, n);
     if (w > 0) {
       data += w;
       n -= static_cast<size_t>(w);
@@ -40,14 +41,14 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
                         std::shared_ptr<httplib::Request> req) {
   const int wait = options_.write_seconds;
   bool ok = c->out_sent >= c->out.size() ||
-            WriteAll(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent, wait);
+            WriteAll(c->fd, c->ssl, c->out.data() + c->out_sent, c->out.size() - c->out_sent, wait);
   c->out.clear();
   c->out_sent = 0;
   const auto started = Clock::now();
   httplib::Response res;
-  SetClientSocket(c->fd);  // for a long poll's ClientGone()
+  SetClientConnection(c->fd, c->ssl != nullptr);  // for a long poll's ClientGone()
   hooks_.run(*route, *req, res, false);
-  SetClientSocket(-1);
+  SetClientConnection(-1, false);
   if (res.status == -1) res.status = 200;
   hooks_.finish(*req, res, route, std::chrono::duration<double>(Clock::now() - started).count());
   const bool head_only = req->method == "HEAD";
@@ -66,10 +67,10 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
   if (!res.content_provider_ || head_only) {  // (HEAD: the head GET's answer would have)
     std::string answer = AnswerHead(res, length, chunked, close, options_.default_headers);
     if (!head_only) answer += res.body;
-    ok = ok && WriteAll(c->fd, answer.data(), answer.size(), wait);
+    ok = ok && WriteAll(c->fd, c->ssl, answer.data(), answer.size(), wait);
   } else {
     std::string head = AnswerHead(res, length, chunked, close, options_.default_headers);
-    ok = ok && WriteAll(c->fd, head.data(), head.size(), wait);
+    ok = ok && WriteAll(c->fd, c->ssl, head.data(), head.size(), wait);
     size_t offset = 0;
     bool done = false;
     httplib::DataSink sink;
@@ -85,19 +86,19 @@ void LoopServer::OnPool(Conn* c, const Router::Route* route,
         chunk.assign(size, static_cast<size_t>(len));
         chunk.append(data, n);
         chunk.append("\r\n", 2);
-        ok = WriteAll(c->fd, chunk.data(), chunk.size(), wait);
+        ok = WriteAll(c->fd, c->ssl, chunk.data(), chunk.size(), wait);
       } else {
-        ok = WriteAll(c->fd, data, n, wait);
+        ok = WriteAll(c->fd, c->ssl, data, n, wait);
       }
       offset += n;
       return ok;
     };
     sink.done = [&] { done = true; };
-    sink.is_writable = [&] { return ok && !ClientGone(c->fd); };
+    sink.is_writable = [&] { return ok && !ClientGone(c->fd, c->ssl != nullptr); };
     while (ok && !done && (open_ended || offset < length)) {
       if (!res.content_provider_(offset, open_ended ? 0 : length - offset, sink)) ok = false;
     }
-    if (ok && chunked) ok = WriteAll(c->fd, "0\r\n\r\n", 5, wait);
+    if (ok && chunked) ok = WriteAll(c->fd, c->ssl, "0\r\n\r\n", 5, wait);
     res.content_provider_success_ = ok;
   }
   --in_flight_;

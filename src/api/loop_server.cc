@@ -58,6 +58,7 @@ LoopServer::~LoopServer() {
       if (kind == Loop::Kind::kNew) loop->conns.insert(c);
     }
     for (Conn* c : loop->conns) {
+      FreeSession(c->ssl);
       close(c->fd);
       delete c;
     }
@@ -68,6 +69,9 @@ LoopServer::~LoopServer() {
 }
 
 Status LoopServer::Bind() {
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    ASSIGN_OR_RETURN(tls_, TlsContext::Load(options_.tls_cert, options_.tls_key));
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -205,7 +209,8 @@ void LoopServer::Turn(Loop& loop, bool* done) {
       Conn* c = static_cast<Conn*>(tag);
       if (events[i].events & EPOLLOUT) Flush(loop, c);
       if (!loop.conns.count(c)) continue;
-      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+      if ((events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+          ((events[i].events & EPOLLOUT) && c->read_wants_out)) {
         ReadFrom(loop, c, &answers);
       } else if (!c->in.empty()) {
         Serve(loop, c, &answers);  // requests held back while its answers queued up
@@ -275,6 +280,16 @@ void LoopServer::Accept(Loop& loop) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto* c = new Conn;
     c->fd = fd;
+    if (tls_) {
+      c->ssl = tls_->Accept(fd);
+      if (!c->ssl) {
+        delete c;
+        close(fd);
+        open_conns_.fetch_sub(1, std::memory_order_relaxed);
+        continue;
+      }
+      c->request_started = Clock::now();  // (its handshake is due within the request's time)
+    }
     Endpoint(fd, true, &c->remote_addr, &c->remote_port);
     Endpoint(fd, false, &c->local_addr, &c->local_port);
     Loop* to = loops_[next_loop_++ % loops_.size()].get();
@@ -300,7 +315,7 @@ void LoopServer::Watch(Loop& loop, Conn* c) {
   ev.events = c->peer_closed || Backlogged(c) ? 0 : EPOLLIN | EPOLLRDHUP;
   ev.data.ptr = c;
   c->watching_out = c->out_sent < c->out.size();
-  if (c->watching_out) ev.events |= EPOLLOUT;
+  if (c->watching_out || c->read_wants_out) ev.events |= EPOLLOUT;
   if (epoll_ctl(loop.epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
     epoll_ctl(loop.epfd, EPOLL_CTL_ADD, c->fd, &ev);
   }
@@ -308,6 +323,7 @@ void LoopServer::Watch(Loop& loop, Conn* c) {
 
 void LoopServer::Close(Loop& loop, Conn* c) {
   loop.conns.erase(c);
+  FreeSession(c->ssl);
   close(c->fd);  // leaves the epoll set with it
   delete c;
   open_conns_.fetch_sub(1, std::memory_order_relaxed);
@@ -316,14 +332,17 @@ void LoopServer::Close(Loop& loop, Conn* c) {
 void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
   if (Backlogged(c) && !c->lingering) return Watch(loop, c);  // on once the client reads
   size_t got = 0;
+  const bool wanted_out = c->read_wants_out;
+  c->read_wants_out = false;
   while ((c->in.size() < kReadAhead || c->head.len > 0) && got < kReadAhead) {
-    ssize_t n = recv(c->fd, loop.buf.data(), loop.buf.size(), 0);
+    ssize_t n = ConnRecv(c->fd, c->ssl, loop.buf.data(), loop.buf.size(), &c->read_wants_out);
     if (n > 0) {
       got += static_cast<size_t>(n);
       if (!c->lingering && !c->last_request && !c->close_after) {
         c->in.append(loop.buf.data(), static_cast<size_t>(n));
       }
-      if (static_cast<size_t>(n) < loop.buf.size()) break;
+      // (a short read emptied the socket; a TLS read is a record at most: read on)
+      if (static_cast<size_t>(n) < loop.buf.size() && !c->ssl) break;
     } else if (n == 0) {
       c->peer_closed = true;
       break;
@@ -339,8 +358,8 @@ void LoopServer::ReadFrom(Loop& loop, Conn* c, std::vector<Answer>* answers) {
   if (Served(c)) {
     if (c->out_sent < c->out.size() && !c->lingering) return Watch(loop, c);  // still reading?
     Close(loop, c);
-  } else if (c->peer_closed) {
-    Watch(loop, c);  // not readable any more; closed once its answers are out
+  } else if (c->peer_closed || c->read_wants_out != wanted_out) {
+    Watch(loop, c);  // not readable any more (closed once its answers are out), or writable
   }
 }
 
@@ -475,7 +494,7 @@ void LoopServer::Sweep(Loop& loop, bool stopping) {
     }
     const bool writing = c->out_sent < c->out.size();
     // Stopping: a request not yet received is not in hand; only answers being written stay.
-    const bool reading = c->next != nullptr || !c->in.empty();
+    const bool reading = c->next != nullptr || !c->in.empty() || Handshaking(c->ssl);
     if (overdue ||
         (c->lingering ? now >= c->linger_until
          : writing    ? now - c->out_since > std::chrono::seconds(options_.write_seconds)

@@ -1,5 +1,5 @@
-// LoopServer: the plain-HTTP front end, a few epoll event loops (README "HTTP"). The loops are in
-// loop_server.cc, their answers leaving in loop_answer.cc, the WAL syncs in loop_sync.cc, a
+// LoopServer: the HTTP front end, a few epoll event loops (README "HTTP"), plain or TLS. The loops
+// are in loop_server.cc, their answers leaving in loop_answer.cc, the WAL syncs in loop_sync.cc, a
 // request on the pool in loop_pool.cc, their shared state in loop_conn.h.
 //
 // Each loop owns a share of the connections (the first loop accepts them and deals them out in
@@ -12,6 +12,9 @@
 // each loop then writes what it held. Answers leave a connection in the order of its requests. A
 // request that may wait (long poll, event stream, download), or with a large body, takes its
 // connection to a pool thread, which grows on demand, and gives it back when answered.
+//
+// With TLS, each connection's session is read and written on its loop (or its pool thread) as
+// the plain socket would be (tls.h): the same parser and answers serve both.
 //
 // Keep-alive connections stay open until 75 s idle; a request must arrive within 30 s of its
 // first byte and an answer be taken within 30 s. Stop() stops accepting, lets requests in hand
@@ -56,6 +59,8 @@ struct LoopServerOptions {
   // A bigger request (a batch of thousands of tasks) runs on the pool even if its route may run
   // on a loop: its work would hold up the loop's other connections.
   size_t max_loop_body = 64 << 10;
+  // Both set: HTTPS with this PEM certificate chain and key (SPEC N5).
+  std::string tls_cert, tls_key;
 };
 
 struct LoopHooks {
@@ -85,6 +90,8 @@ struct LoopHooks {
                      std::optional<double> seconds)>
       finish;
 };
+
+class TlsContext;
 
 class LoopServer {
  public:
@@ -131,6 +138,7 @@ class LoopServer {
   const Router* router_;
   LoopHooks hooks_;
   LoopServerOptions options_;
+  std::unique_ptr<TlsContext> tls_;  // HTTPS (null: plain)
   int listen_fd_ = -1;
   int port_ = 0;
   std::vector<std::unique_ptr<Loop>> loops_;

@@ -293,26 +293,4 @@ void Router::Label(const std::function<int(std::string_view path_template)>& lab
   }
 }
 
-void Router::InstallInto(httplib::Server& server, std::function<void(const Route*)> routed) const {
-  // One handler of every path per method, which routes as Match: httplib's own routing would
-  // match the decoded path with case, and try every route's regex in turn.
-  auto serve = [this, routed = std::move(routed)](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    // (httplib's own request, not const where it routes it)
-    const Route* route = Match(const_cast<httplib::Request&>(req));
-    if (routed) routed(route);
-    if (!route) {
-      res.status = 404;
-      return;
-    }
-    route->handler(req, res);
-  };
-  const std::string any = "[\\s\\S]*";
-  server.Get(any, serve);
-  server.Post(any, serve);
-  server.Put(any, serve);
-  server.Patch(any, serve);
-  server.Delete(any, serve);
-}
-
 }  // namespace crew::api

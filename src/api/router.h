@@ -1,6 +1,5 @@
-// Router: the route table of the API, shared by both front ends (http_server.h): the event loop
-// (loop_server.h) matches requests against it itself, and the TLS front end installs it into
-// cpp-httplib. Routes are tried in the order they were added; a pattern must match the whole
+// Router: the route table of the API (http_server.h), which the event loops (loop_server.h) match
+// requests against. Routes are tried in the order they were added; a pattern must match the whole
 // path (std::regex_match), its group lands in Request::matches, as with httplib (a pattern has
 // at most one group; one between literals: matches[1] only).
 //
@@ -80,11 +79,6 @@ class Router {
   // Gives each route of a known shape the label `label_of` answers for its path template: its
   // literal path, or its group written "{id}" (one segment) or "{channel}" (one or more).
   void Label(const std::function<int(std::string_view path_template)>& label_of);
-  // Serves httplib's requests with this router, as Match. REQUIRES: req.path is the path as sent
-  // (set from req.target before routing: httplib decodes it). `routed` (if set) is told of each
-  // request's route (nullptr: none) before its handler runs.
-  void InstallInto(httplib::Server& server,
-                   std::function<void(const Route*)> routed = nullptr) const;
 
  private:
   void Add(const char* method, const std::string& pattern, Handler h, OnLoop on_loop, Body body);

@@ -25,13 +25,11 @@ void Acquire(RouteContext ctx, const Request& req, Response& res) {
                   std::chrono::milliseconds(static_cast<int64_t>(a.wait_seconds * 1000));
   const bool waits = a.wait_seconds > 0;
   uint64_t gen = waits ? ctx.hub->BeginWait(channel) : 0;
-  int fd = -1;
-  auto alive = [&] { return !ClientGone(fd); };
+  auto alive = [] { return !ClientGone(); };
   Result<std::vector<engine::Acquired>> got = std::vector<engine::Acquired>();
   while (true) {
     got = ctx.engine->Acquire(channel, a.worker_id, limit);
     if (!got.ok() || !got->empty() || !waits) break;
-    if (fd < 0) fd = ClientSocket(req);
     if (!ctx.hub->Wait(channel, gen, deadline, alive) || !alive()) break;
   }
   if (waits) ctx.hub->EndWait(channel);

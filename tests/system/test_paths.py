@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Routing on the path as sent, as the original's Express 4 router does, on both front ends (plain
-HTTP's event loops, and HTTPS through cpp-httplib): a route's literals match the %-encoded path
+"""Routing on the path as sent, as the original's Express 4 router does, over plain HTTP and HTTPS:
+a route's literals match the %-encoded path
 without regard to case, and only its parameter is decoded (decodeURIComponent); a parameter that
 does not decode is 400 {"message"}.   python3 test_paths.py --crew build/crew"""
 
