@@ -59,6 +59,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store* store, const Clock*
   RETURN_IF_ERROR(engine->Load());
   store->SetOnDurable([e = engine.get()](uint64_t seq) { e->Publish(seq); });
   store->SetBeforeRead([e = engine.get()](storage::Cf cf) { e->SeeOwnWrites(cf); });
+  RETURN_IF_ERROR(engine->FinishGroupOps());
   return engine;
 }
 

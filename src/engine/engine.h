@@ -57,7 +57,8 @@ struct EngineOptions {
   // The tasks one Txn of a large group's delete, reset or retry takes at most (groups.cc):
   // other writes go on between two.
   size_t group_batch = 1000;
-  // Tests: called after each of those Txns, between two (the state a crash there leaves).
+  // Tests: called after each of those Txns, between two (the state a crash there leaves; an
+  // exception it throws ends the operation there).
   std::function<void()> after_group_batch;
 };
 
@@ -312,7 +313,13 @@ class Engine {
                       std::optional<std::string> raw = std::nullopt) const;
   // LoadTaskInto's read of a task with parents on a thread that does not hold the writer.
   Status LoadTaskAtOnce(const Id& id, std::optional<Task>* out, std::string* stored) const;
-  // A large group's delete, reset and retry, in batches (groups.cc).
+  // A large group's delete, reset and retry, in batches (groups.cc). Such an operation notes
+  // itself in kMeta before its first batch and erases the note in its last Txn; start-up
+  // finishes one whose note a crash left (FinishGroupOps).
+  enum class GroupOp : char { kDelete = 'd', kReset = 'r', kRetry = 't' };
+  static std::string GroupOpKey(const Id& group, GroupOp op);
+  Status NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts);
+  Status FinishGroupOps();
   size_t BatchedPart(size_t n) const;
   template <typename Step>
   Status InGroupBatches(const Id& group, std::span<const Id> list, Step&& step);

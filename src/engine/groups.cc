@@ -3,10 +3,15 @@
 #include <chrono>
 #include <set>
 #include <span>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/txn.h"
+#include "util/coding.h"
 
 namespace crew::engine {
 
@@ -75,9 +80,77 @@ Result<Group> Engine::RenameGroup(const Id& id, const std::optional<std::string>
 // producer waited) and crew's memory grew by 0.4 GB. The last Txn takes the last batch, with
 // any task made in the group meanwhile (LateGroupTasks), and emits the group's event.
 // Meanwhile the group's tasks not yet reached can still be acquired, as with a task deleted or
-// reset alone (the holder's release is then refused). A crash in between leaves the operation
-// half done, every batch whole: doing it again finishes it (for an expired group the next clean
-// does).
+// reset alone (the holder's release is then refused). The operation notes itself in kMeta
+// before its first batch, and its last Txn erases the note: a crash in between leaves it half
+// done, every batch whole, and the next start-up does it again, which finishes it (a reset cut
+// short after its tasks were held back had left them waiting for good).
+
+namespace {
+
+constexpr std::string_view kGroupOpPrefix = "groupop/";  // + group id + op -> fixed64 attempts
+
+}  // namespace
+
+std::string Engine::GroupOpKey(const Id& group, GroupOp op) {
+  std::string key(kGroupOpPrefix);
+  key += group.View();
+  key += static_cast<char>(op);
+  return key;
+}
+
+Status Engine::NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts) {
+  return Write<bool>([&](Txn& txn) -> Result<bool> {
+           RETURN_IF_ERROR(txn.GetGroup(group).status());
+           std::string attempts;
+           PutOrderedI64(attempts, remaining_attempts);
+           txn.PutMeta(GroupOpKey(group, op), std::move(attempts));
+           return true;
+         })
+      .status();
+}
+
+// At start-up: the operations a crash cut short, each done again (a delete first: a reset or a
+// retry of the same group then finds it gone). A note that does not parse, or whose group is
+// gone, is erased.
+Status Engine::FinishGroupOps() {
+  std::vector<std::string> notes;
+  std::vector<std::string> values;
+  RETURN_IF_ERROR(
+      store_->Scan(Cf::kMeta, kGroupOpPrefix, false, [&](std::string_view k, std::string_view v) {
+        notes.emplace_back(k);
+        values.emplace_back(v);
+        return true;
+      }));
+  for (size_t i = 0; i < notes.size(); ++i) {
+    const std::string_view rest = std::string_view(notes[i]).substr(kGroupOpPrefix.size());
+    Status done = Status::NotFound("malformed note");
+    if (rest.size() == 13 && values[i].size() == 8) {
+      const Id group = Id::FromBytes(rest.substr(0, 12));
+      const auto op = static_cast<GroupOp>(rest[12]);
+      const int64_t attempts = DecodeOrderedI64(values[i].data());
+      const char* what = op == GroupOp::kDelete  ? "delete"
+                         : op == GroupOp::kReset ? "reset"
+                         : op == GroupOp::kRetry ? "retry"
+                                                 : nullptr;
+      if (what) {
+        spdlog::warn("finishing the {} of task group {} that the last shutdown cut short", what,
+                     group.Hex());
+      }
+      if (op == GroupOp::kDelete) done = DeleteGroup(group);
+      if (op == GroupOp::kReset) done = ResetGroup(group, attempts).status();
+      if (op == GroupOp::kRetry) done = RetryGroup(group, attempts).status();
+    }
+    if (done.code() != Code::kNotFound) {
+      RETURN_IF_ERROR(done);
+      continue;
+    }
+    RETURN_IF_ERROR(Write<bool>([&](Txn& txn) -> Result<bool> {
+                      txn.DeleteIndexKey(Cf::kMeta, notes[i]);
+                      return true;
+                    }).status());
+  }
+  return Status::Ok();
+}
 
 // The ids of list (a group's tasks, in id order) that batches take; the rest goes with the
 // last Txn.
@@ -131,10 +204,12 @@ Status Engine::DeleteGroup(const Id& id) {
     return Status::Ok();
   };
   const size_t batched = BatchedPart(ids.size());
+  if (batched > 0) RETURN_IF_ERROR(NoteGroupOp(id, GroupOp::kDelete, 0));
   RETURN_IF_ERROR(InGroupBatches(id, std::span<const Id>(ids).first(batched), erase));
   return Write<bool>([&](Txn& txn) -> Result<bool> {
            ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
            Group before = *g;
+           if (batched > 0) txn.DeleteIndexKey(Cf::kMeta, GroupOpKey(id, GroupOp::kDelete));
            std::vector<Id> last(ids.begin() + static_cast<std::ptrdiff_t>(batched), ids.end());
            RETURN_IF_ERROR(LateGroupTasks(id, ids, &last));
            deleting.insert(last.begin(), last.end());
@@ -196,7 +271,9 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     }
     return Status::Ok();
   };
-  if (BatchedPart(ids.size()) > 0) {  // (then every listed task goes in the batches)
+  const bool batched = BatchedPart(ids.size()) > 0;
+  if (batched) {  // (then every listed task goes in the batches)
+    RETURN_IF_ERROR(NoteGroupOp(id, GroupOp::kReset, remaining_attempts));
     RETURN_IF_ERROR(InGroupBatches(id, going, erase));
     RETURN_IF_ERROR(InGroupBatches(id, kept, hold));
     RETURN_IF_ERROR(InGroupBatches(id, kept, reopen));
@@ -217,6 +294,7 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     RETURN_IF_ERROR(erase(txn, going));
     RETURN_IF_ERROR(reopen(txn, kept));
     RETURN_IF_ERROR(count(txn, kept));
+    if (batched) txn.DeleteIndexKey(Cf::kMeta, GroupOpKey(id, GroupOp::kReset));
     txn.Emit(GroupEvent("group:reset", id, std::monostate()));
     return before;
   });

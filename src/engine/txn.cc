@@ -399,6 +399,7 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
   // (nothing reads the store from here to the write below: a read would write a half-built batch)
   rocksdb::WriteBatch& b = e_->gathered_;
   for (auto& [cf, key] : raw_deletes_) b.Delete(Handle(cf), key);
+  for (auto& [key, value] : meta_puts_) b.Put(Handle(Cf::kMeta), key, value);
   for (const Id& id : order_) {
     TaskEntry& entry = tasks_[id];
     DiffTask(b, id, entry);

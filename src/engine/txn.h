@@ -75,6 +75,10 @@ class Txn {
   void DeleteIndexKey(storage::Cf cf, std::string key) {
     raw_deletes_.emplace_back(cf, std::move(key));
   }
+  // Writes a kMeta key (a large group operation's note, groups.cc) with the Txn.
+  void PutMeta(std::string key, std::string value) {
+    meta_puts_.emplace_back(std::move(key), std::move(value));
+  }
   // Removes a ready queue entry that names no ready task (self-healing: Commit keeps the
   // queues exact), before the Txn's own queue changes, so a task this Txn makes ready again at
   // that very entry keeps it.
@@ -144,6 +148,7 @@ class Txn {
   std::map<std::string, std::optional<int64_t>> workgroups_;          // nullopt: forgotten
   std::vector<PendingEvent> pending_;
   std::vector<std::pair<storage::Cf, std::string>> raw_deletes_;
+  std::vector<std::pair<std::string, std::string>> meta_puts_;
   int64_t last_id_us_ = 0;
   WorkCounts counts_;
   uint32_t cfs_ = 0;  // the column families written (bit 1 << Cf)

@@ -1,0 +1,121 @@
+// A large group's delete, reset or retry (in batches, groups.cc) that a crash cuts short between
+// two batches: the next start-up finishes it, and a start-up after that has nothing left to do.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/test_engine.h"
+
+namespace crew::engine {
+namespace {
+
+class CutShortTest : public EngineTest {
+ protected:
+  // The next batched operation ends after its `n`th batch, as a crash there would end it; the
+  // engine is then opened again as after a crash (nothing saved at a clean shutdown).
+  template <typename Op>
+  void CutAfterBatch(int n, Op op) {
+    int batches = 0;
+    options_.after_group_batch = [&batches, n] {
+      if (++batches == n) throw std::runtime_error("crash");
+    };
+    Reopen();
+    EXPECT_THROW(op(), std::runtime_error);
+    options_.after_group_batch = nullptr;
+    Reopen();
+  }
+  size_t Notes() {
+    size_t n = 0;
+    EXPECT_TRUE(store_
+                    ->Scan(storage::Cf::kMeta, "groupop/", false,
+                           [&](auto, auto) {
+                             ++n;
+                             return true;
+                           })
+                    .ok());
+    return n;
+  }
+  std::vector<Id> MakeMany(const Id& g, int n, const std::string& channel) {
+    std::vector<Id> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(Make(g, "t" + std::to_string(i), channel).id);
+    return ids;
+  }
+};
+
+// Cut short once every task was held back (parentsComplete false) and none had started over:
+// they waited for good, no parent to release them, until the group was reset again by hand.
+TEST_F(CutShortTest, AResetIsFinishedAtStartUp) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group();
+  std::vector<Id> ids = MakeMany(g, 10, "c");
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Done(Take("c")->id).ok());
+  CutAfterBatch(5, [&] { (void)engine_->ResetGroup(g, 3); });  // the 5 batches of holding back
+  for (const Id& id : ids) {
+    Task t = Get(id);
+    EXPECT_FALSE(t.is_complete);
+    EXPECT_TRUE(t.parents_complete);
+    EXPECT_EQ(t.remaining_attempts, 3);
+  }
+  int taken = 0;
+  while (auto t = Take("c")) ++taken;
+  EXPECT_EQ(taken, 10);
+  const GroupStats s = engine_->GetGroup(g).value().stats;
+  EXPECT_EQ(s.total, 10);
+  EXPECT_EQ(s.complete, 0);
+  EXPECT_EQ(Notes(), 0u);
+  Reopen();  // (nothing left to do: the held tasks stay held by their worker)
+  EXPECT_FALSE(Take("c"));
+}
+
+TEST_F(CutShortTest, ADeleteIsFinishedAtStartUp) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group(), other = Group();
+  std::vector<Id> ids = MakeMany(g, 9, "c");
+  Task kept = Make(other, "kept", "c");
+  CutAfterBatch(2, [&] { (void)engine_->DeleteGroup(g); });
+  EXPECT_EQ(engine_->GetGroup(g).status().code(), Code::kNotFound);
+  for (const Id& id : ids) EXPECT_EQ(engine_->GetTask(id).status().code(), Code::kNotFound);
+  EXPECT_EQ(Take("c")->id, kept.id);
+  EXPECT_FALSE(Take("c"));
+}
+
+TEST_F(CutShortTest, ARetryIsFinishedAtStartUp) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group();
+  std::vector<Id> ids;
+  for (int i = 0; i < 9; ++i) {
+    NewTask t = Spec("t" + std::to_string(i), "c");
+    t.remaining_attempts = 1;
+    t.error_delay_s = 0;
+    ids.push_back(Make(g, t).id);
+  }
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(Fail(Take("c")->id).ok());
+  CutAfterBatch(1, [&] { (void)engine_->RetryGroup(g, 4); });
+  for (const Id& id : ids) EXPECT_EQ(Get(id).remaining_attempts, 4);
+}
+
+// A note whose group was deleted since (or that does not parse) is dropped, not fatal.
+TEST_F(CutShortTest, ANoteOfAGroupGoneSinceIsDropped) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group();
+  MakeMany(g, 9, "c");
+  int batches = 0;
+  options_.after_group_batch = [&] {
+    if (++batches == 1) throw std::runtime_error("crash");
+  };
+  Reopen();
+  EXPECT_THROW((void)engine_->RetryGroup(g, 4), std::runtime_error);
+  options_.after_group_batch = nullptr;
+  ASSERT_TRUE(engine_->DeleteGroup(g).ok());
+  EXPECT_EQ(Notes(), 1u);  // the retry's
+  Reopen();
+  EXPECT_EQ(engine_->GetGroup(g).status().code(), Code::kNotFound);
+  EXPECT_EQ(Notes(), 0u);
+}
+
+}  // namespace
+}  // namespace crew::engine
