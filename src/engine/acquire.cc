@@ -34,10 +34,11 @@ Status Engine::LockDuplicates(Txn& txn, const Task& t) {
 }
 
 // Hands out up to `limit` tasks of the channel: priority first, then age, from the channel's
-// ready queue (in memory: Engine::ready_). A task met there that is no longer acquirable (its
-// group paused, its workgroup delayed, its runAfter not yet past) is only loaded, and Commit
-// moves it out of the queue. The queue is not changed until the Txn commits, so the walk below
-// reads it as it was before.
+// ready queue (in memory: Engine::ready_). An entry whose group is paused or whose workgroup is
+// delayed is set aside, in memory, without loading its task (SetAside). Any other task met there
+// that is not acquirable is only loaded, and Commit moves it out of the queue. Apart from those
+// set aside, the queue is not changed until the Txn commits, so the walk below reads it as it
+// was before.
 Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const std::string& worker,
                                               int limit) {
   auto r = Write<std::vector<Acquired>>(
@@ -45,11 +46,16 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
         std::vector<Acquired> out;
         auto queue = ready_.find(channel);
         if (queue == ready_.end()) return out;
-        for (auto e = queue->second.begin();
-             e != queue->second.end() && static_cast<int>(out.size()) < limit; ++e) {
+        std::set<ReadyEntry>& q = queue->second;
+        for (auto next = q.begin(); next != q.end() && static_cast<int>(out.size()) < limit;) {
+          if (SetAside(channel, *next, txn.now())) {
+            next = q.erase(next);
+            continue;
+          }
+          const auto e = next++;
           const Id id = e->id;
           std::optional<std::string> cached = task_cache_.Get(id);  // (one look for both)
-          if (!cached) ReadAhead(channel, queue->second, e);
+          if (!cached) ReadAhead(channel, q, e);
           ASSIGN_OR_RETURN(Task * t, txn.Find(id, std::move(cached)));
           if (!t || t->placement != Placement::kReady || t->channel != channel ||
               t->priority != e->priority) {
@@ -70,6 +76,10 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
             if (parent) a.parents.push_back({p, parent->channel, parent->input, parent->output});
           }
           out.push_back(std::move(a));
+        }
+        if (q.empty()) {  // (all of it set aside: a channel with no ready task has no queue)
+          ready_.erase(queue);
+          read_ahead_paused_.erase(channel);
         }
         txn.counts().tasks_acquired += static_cast<int64_t>(out.size());
         return out;

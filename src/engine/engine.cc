@@ -25,12 +25,15 @@ constexpr std::string_view kChannelStatsPrefix = "chan/";
 constexpr std::string_view kCountersSaved = "counters_saved2";
 constexpr std::string_view kCountersSavedBefore = "counters_saved";
 // The same for the ready queues (Engine::ready_): kMeta "ready/" str(channel) fixed32(chunk)
-// holds up to kReadyChunk entries of the channel's queue, each ordered(priority) id(12), in
-// order. (A separate marker: a data dir a version without them shut down has counters only.)
-constexpr std::string_view kReadySaved = "ready_saved";
+// holds up to kReadyChunk entries of the channel's queue, each ordered(priority) id(12)
+// group(12) fixed64(workgroup hash), in order. (A separate marker: a data dir a version without
+// them shut down has counters only. "2": entries with their group and workgroup; the queues an
+// older version saved are rebuilt.)
+constexpr std::string_view kReadySaved = "ready_saved2";
+constexpr std::string_view kReadySavedBefore = "ready_saved";
 constexpr std::string_view kReadyPrefix = "ready/";
 constexpr size_t kReadyChunk = 4096;
-constexpr size_t kReadyEntrySize = 8 + 12;
+constexpr size_t kReadyEntrySize = 8 + 12 + 12 + 8;
 
 }  // namespace
 
@@ -112,6 +115,7 @@ Status Engine::Load() {
     done.Delete(meta, kCountersSaved);
   }
   done.Delete(meta, kCountersSavedBefore);
+  done.Delete(meta, kReadySavedBefore);  // (its chunks go with the next save's)
   ASSIGN_OR_RETURN(auto ready_saved, store_->Get(Cf::kMeta, kReadySaved));
   bool ready_loaded = false;
   if (ready_saved) {
@@ -144,9 +148,14 @@ Status Engine::Load() {
   }
   RETURN_IF_ERROR(
       store_->Scan(Cf::kWorkgroups, "", false, [&](std::string_view k, std::string_view v) {
-        if (v.size() == 8) workgroup_until_[std::string(k)] = DecodeOrderedI64(v.data());
+        if (v.size() != 8) return true;
+        workgroup_until_[std::string(k)] = DecodeOrderedI64(v.data());
+        workgroup_until_hash_[WorkgroupHash(k)] = DecodeOrderedI64(v.data());
         return true;
       }));
+  for (const auto& [id, g] : groups_) {
+    if (g.is_paused) paused_groups_.insert(id);
+  }
   int64_t operators = 0;
   RETURN_IF_ERROR(store_->Scan(Cf::kOperators, "", false, [&](std::string_view, std::string_view) {
     ++operators;
@@ -183,7 +192,7 @@ Status Engine::Recount(bool counters, bool ready) {
       // (records come in id order: of one priority, each sorts last so far, and the hint makes
       // its insert constant-time instead of a search of the channel's queue)
       std::set<ReadyEntry>& queue = ready_[t.channel];
-      queue.insert(queue.end(), {t.priority, t.id});
+      queue.insert(queue.end(), {t.priority, t.id, t.group_id, WorkgroupHash(t.workgroup)});
     }
     return true;
   }));
@@ -199,16 +208,57 @@ bool Engine::LoadReadyChunk(std::string_view key, std::string_view value) {
   if (key.size() != 4 + size_t{length} + 4 || value.size() % kReadyEntrySize != 0) return false;
   std::set<ReadyEntry>& queue = ready_[std::string(key.substr(4, length))];
   for (size_t at = 0; at < value.size(); at += kReadyEntrySize) {
-    queue.insert(queue.end(),
-                 {DecodeOrderedI64(value.data() + at), Id::FromBytes(value.substr(at + 8, 12))});
+    queue.insert(
+        queue.end(),
+        {DecodeOrderedI64(value.data() + at), Id::FromBytes(value.substr(at + 8, 12)),
+         Id::FromBytes(value.substr(at + 20, 12)), DecodeFixed64BE(value.data() + at + 32)});
   }
   return true;
+}
+
+uint64_t Engine::WorkgroupHash(std::string_view workgroup) {
+  const uint64_t h = std::hash<std::string_view>()(workgroup);
+  return h ? h : 1;
+}
+
+bool Engine::SetAside(const std::string& channel, const ReadyEntry& e, int64_t now) {
+  if (!paused_groups_.empty() && paused_groups_.count(e.group)) {
+    aside_groups_[e.group][channel].push_back(e);
+    return true;
+  }
+  if (e.workgroup == 0 || workgroup_until_hash_.empty()) return false;
+  auto until = workgroup_until_hash_.find(e.workgroup);
+  // (acquirable once the delay is strictly past, as Txn::PlaceOf has it)
+  if (until == workgroup_until_hash_.end() || until->second < now) return false;
+  AsideWorkgroup& aside = aside_workgroups_[e.workgroup];
+  if (aside.entries.empty()) WakeMaintenance(until->second + 1);
+  aside.until = until->second;
+  aside.entries[channel].push_back(e);
+  return true;
+}
+
+void Engine::PutBack(AsideEntries& entries, std::vector<std::string>* channels) {
+  for (auto& [channel, list] : entries) {
+    std::set<ReadyEntry>& queue = ready_[channel];
+    for (const ReadyEntry& e : list) queue.insert(queue.end(), e);
+    if (channels && std::find(channels->begin(), channels->end(), channel) == channels->end()) {
+      channels->push_back(channel);
+    }
+  }
+}
+
+void Engine::PutAllBack() {
+  for (auto& [group, entries] : aside_groups_) PutBack(entries, nullptr);
+  for (auto& [hash, aside] : aside_workgroups_) PutBack(aside.entries, nullptr);
+  aside_groups_.clear();
+  aside_workgroups_.clear();
 }
 
 Status Engine::SaveCounters() {
   std::lock_guard<std::mutex> writer(write_mu_);
   uint64_t written;
   RETURN_IF_ERROR(WriteGathered(true, &written));  // (the counters below count those writes)
+  PutAllBack();  // (their tasks are ready: saved with their queues)
   std::shared_lock lock(cache_mu_);
   rocksdb::WriteBatch b;
   rocksdb::ColumnFamilyHandle* meta = store_->handle(Cf::kMeta);
@@ -242,6 +292,8 @@ Status Engine::SaveCounters() {
     for (const ReadyEntry& e : queue) {
       PutOrderedI64(value, e.priority);
       value.append(e.id.View());
+      value.append(e.group.View());
+      PutFixed64BE(value, e.workgroup);
       if (value.size() >= kReadyChunk * kReadyEntrySize) put();
     }
     if (!value.empty()) put();

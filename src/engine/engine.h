@@ -54,7 +54,7 @@ struct EngineOptions {
   // The budget of the task cache (task_cache.h): the records written last, so that a read of a
   // task written a moment ago costs no RocksDB Get.
   size_t task_cache_bytes = 32 << 20;
-  // The tasks one Txn of a large group's delete, reset or retry takes at most (groups.cc):
+  // The tasks one Txn of a large group's delete, reset, retry or resume takes at most (groups.cc):
   // other writes go on between two.
   size_t group_batch = 1000;
   // Tests: called after each of those Txns, between two (the state a crash there leaves; an
@@ -256,11 +256,13 @@ class Engine {
   Status DeleteOperator(const Id& id);
 
   // --- maintenance (D2, D13): each returns how many tasks or groups it changed.
-  Result<int64_t> PromoteDue(int limit);    // delayed tasks whose time has come
+  // Delayed tasks whose time has come, and the ready tasks set aside behind a workgroup delay
+  // that is over (SetAside).
+  Result<int64_t> PromoteDue(int limit);
   Result<int64_t> ExpireLeases(int limit);  // abandoned tasks
   Result<int64_t> CleanExpiredGroups(int limit);
   Result<int64_t> ForgetPastWorkgroupDelays(int limit);  // over ones change nothing
-  int64_t NextTimer();  // when the earliest delay or lease is due, or INT64_MAX
+  int64_t NextTimer();  // when the earliest delay, set-aside or lease is due, or INT64_MAX
   // Reads the leases held before Open into the lease index (a scan of every task record, off
   // the writer's lock). The first ExpireLeases or NextTimer does it (the maintenance thread's
   // first pass); later calls return at once.
@@ -268,7 +270,8 @@ class Engine {
   // Channels with ready tasks (an entry of the in-memory ready queue each).
   size_t ReadyChannelCount();
   // The channel's ready tasks, in hand-out order (for tests: the queue against the records).
-  std::vector<Id> ReadyTasks(const std::string& channel);
+  // `set_aside`: with those set aside behind a paused group or a delayed workgroup, in no order.
+  std::vector<Id> ReadyTasks(const std::string& channel, bool set_aside = false);
 
   const Clock* clock() const { return clock_; }
   // Totals of the work done since Open (SPEC N6, /metrics).
@@ -313,10 +316,10 @@ class Engine {
                       std::optional<std::string> raw = std::nullopt) const;
   // LoadTaskInto's read of a task with parents on a thread that does not hold the writer.
   Status LoadTaskAtOnce(const Id& id, std::optional<Task>* out, std::string* stored) const;
-  // A large group's delete, reset and retry, in batches (groups.cc). Such an operation notes
-  // itself in kMeta before its first batch and erases the note in its last Txn; start-up
+  // A large group's delete, reset, retry and resume, in batches (groups.cc). Such an operation
+  // notes itself in kMeta before its first batch and erases the note in its last Txn; start-up
   // finishes one whose note a crash left (FinishGroupOps).
-  enum class GroupOp : char { kDelete = 'd', kReset = 'r', kRetry = 't' };
+  enum class GroupOp : char { kDelete = 'd', kReset = 'r', kRetry = 't', kResume = 'u' };
   static std::string GroupOpKey(const Id& group, GroupOp op);
   Status NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts);
   Status FinishGroupOps();
@@ -402,12 +405,46 @@ class Engine {
   struct ReadyEntry {
     int64_t priority;
     Id id;
+    // What an acquire looks at before it loads the task (SetAside): its group, and its
+    // workgroup's WorkgroupHash (0: none).
+    Id group;
+    uint64_t workgroup = 0;
     bool operator<(const ReadyEntry& o) const {
       return priority != o.priority ? priority > o.priority : id < o.id;
     }
-    bool operator==(const ReadyEntry&) const = default;
+    bool operator==(const ReadyEntry& o) const { return priority == o.priority && id == o.id; }
   };
+  static uint64_t WorkgroupHash(std::string_view workgroup);  // never 0
+  static uint64_t WorkgroupHash(const std::optional<std::string>& workgroup) {
+    return workgroup ? WorkgroupHash(std::string_view(*workgroup)) : 0;
+  }
   std::unordered_map<std::string, std::set<ReadyEntry>> ready_;
+  // Writer-only: ready queue entries an acquire set aside, in memory only, because their group
+  // is paused or their workgroup delayed: each goes back to its channel's queue when its group
+  // resumes (SetGroupPaused) or its workgroup's delay is over (PromoteDue). Their task records
+  // stay kReady, so a restart puts them back in the queues, to be set aside again. An entry
+  // whose task changed meanwhile goes back all the same and is dropped by the acquire that
+  // meets it (as any entry that names no ready task). Before, an acquire re-placed each such task
+  // it met, all in its one Txn: behind a paused group or a delayed workgroup of 200,000 tasks,
+  // one acquire held the writer (and its event loop) 1-4 s and took 0.2-0.4 GB.
+  using AsideEntries = std::unordered_map<std::string, std::vector<ReadyEntry>>;  // by channel
+  std::map<Id, AsideEntries> aside_groups_;
+  struct AsideWorkgroup {
+    int64_t until;  // the delay's end when set aside (the current end: workgroup_until_hash_)
+    AsideEntries entries;
+  };
+  std::unordered_map<uint64_t, AsideWorkgroup> aside_workgroups_;
+  // Writer-only mirrors of what the caches say: the paused groups, and each delayed
+  // workgroup's end by WorkgroupHash (updated at commit with groups_ and workgroup_until_).
+  std::set<Id> paused_groups_;
+  std::unordered_map<uint64_t, int64_t> workgroup_until_hash_;
+  // REQUIRES: write_mu_. True when the entry was set aside (and is to leave the queue).
+  bool SetAside(const std::string& channel, const ReadyEntry& e, int64_t now);
+  // REQUIRES: write_mu_. Puts entries set aside back in their queues, and adds their channels
+  // to *channels (a Txn's ready_channels: waiters wake once it commits).
+  void PutBack(AsideEntries& entries, std::vector<std::string>* channels);
+  // REQUIRES: write_mu_. Every entry set aside back in its queue (before the queues are saved).
+  void PutAllBack();
   // REQUIRES: write_mu_ held by this thread, the task at `from` not in the task cache. Reads it
   // and the tasks queued after it, up to kReadAhead, into the cache in one pass of an iterator
   // (acquire.cc).

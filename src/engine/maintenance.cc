@@ -56,9 +56,20 @@ std::string LeaseMessage(int64_t lease_ms) {
 }  // namespace
 
 // A delayed task whose time has come is only loaded: Commit re-places it (ready, parked, or
-// delayed again by a later workgroup delay).
+// delayed again by a later workgroup delay). The ready tasks set aside behind a workgroup delay
+// that is over (or was forgotten) go back to their queues (not counted: no Txn holds them).
 Result<int64_t> Engine::PromoteDue(int limit) {
   return Write<int64_t>([&](Txn& txn) -> Result<int64_t> {
+    for (auto it = aside_workgroups_.begin(); it != aside_workgroups_.end();) {
+      auto until = workgroup_until_hash_.find(it->first);
+      if (until != workgroup_until_hash_.end() && until->second >= txn.now()) {
+        it->second.until = until->second;
+        ++it;
+        continue;
+      }
+      PutBack(it->second.entries, &txn.ready_channels());
+      it = aside_workgroups_.erase(it);
+    }
     int64_t count = 0;
     std::string floor;
     RETURN_IF_ERROR(ScanDue(
@@ -238,6 +249,10 @@ int64_t Engine::NextTimer() {
     std::lock_guard<std::mutex> lock(write_mu_);  // the floor and the lease index are writer state
     floor = delayed_floor_;
     if (!leases_.empty()) next = leases_.begin()->first;
+    for (const auto& [hash, aside] : aside_workgroups_) {
+      auto until = workgroup_until_hash_.find(hash);
+      next = std::min(next, until == workgroup_until_hash_.end() ? 0 : until->second + 1);
+    }
   }
   auto it = store_->NewIterator(Cf::kDelayed, rocksdb::ReadOptions());
   it->Seek(floor);
@@ -251,11 +266,20 @@ size_t Engine::ReadyChannelCount() {
   return ready_.size();
 }
 
-std::vector<Id> Engine::ReadyTasks(const std::string& channel) {
+std::vector<Id> Engine::ReadyTasks(const std::string& channel, bool set_aside) {
   std::lock_guard<std::mutex> lock(write_mu_);
   std::vector<Id> out;
   if (auto it = ready_.find(channel); it != ready_.end()) {
     for (const ReadyEntry& e : it->second) out.push_back(e.id);
+  }
+  auto add = [&](const AsideEntries& entries) {
+    if (auto it = entries.find(channel); it != entries.end()) {
+      for (const ReadyEntry& e : it->second) out.push_back(e.id);
+    }
+  };
+  if (set_aside) {
+    for (const auto& [group, entries] : aside_groups_) add(entries);
+    for (const auto& [hash, aside] : aside_workgroups_) add(aside.entries);
   }
   return out;
 }

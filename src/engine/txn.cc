@@ -317,9 +317,10 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
     const bool same =
         ready_before && ready_after && o->channel == c->channel && o->priority == c->priority;
     if (ready_before && !same)
-      ready_gone_.emplace_back(o->channel, Engine::ReadyEntry{o->priority, id});
+      ready_gone_.emplace_back(o->channel, Engine::ReadyEntry{o->priority, id, Id(), 0});
     if (ready_after && !same) {
-      ready_new_.emplace_back(c->channel, Engine::ReadyEntry{c->priority, id});
+      ready_new_.emplace_back(c->channel, Engine::ReadyEntry{c->priority, id, c->group_id,
+                                                             Engine::WorkgroupHash(c->workgroup)});
       if (std::find(ready_channels_.begin(), ready_channels_.end(), c->channel) ==
           ready_channels_.end()) {
         ready_channels_.push_back(c->channel);
@@ -500,8 +501,15 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
     for (auto& [id, ge] : groups_) {
       if (ge.cur) {
         e_->groups_[id] = *ge.cur;
+        if (ge.cur->is_paused) {
+          e_->paused_groups_.insert(id);
+        } else {
+          e_->paused_groups_.erase(id);
+        }
       } else if (ge.existed) {
         e_->groups_.erase(id);
+        e_->paused_groups_.erase(id);
+        e_->aside_groups_.erase(id);  // (its tasks are gone with it)
       }
     }
     for (const ChannelStats& delta : channel_delta_) {
@@ -520,11 +528,16 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
       }
     }
     for (auto& [wg, until] : workgroups_) {
+      const uint64_t hash = Engine::WorkgroupHash(std::string_view(wg));
       if (until) {
         e_->workgroup_until_[wg] = *until;
+        e_->workgroup_until_hash_[hash] = *until;
       } else {
         e_->workgroup_until_.erase(wg);
+        e_->workgroup_until_hash_.erase(hash);
       }
+      // (tasks set aside behind it go back when it is over: that moved, maybe sooner)
+      if (e_->aside_workgroups_.count(hash)) e_->WakeMaintenance(until ? *until + 1 : 0);
     }
   }
   e_->group_count_ += group_delta;

@@ -1,5 +1,5 @@
-// A large group's delete, reset or retry (in batches, groups.cc) that a crash cuts short between
-// two batches: the next start-up finishes it, and a start-up after that has nothing left to do.
+// A large group's delete, reset, retry or resume (in batches, groups.cc) that a crash cuts short
+// between two batches: the next start-up finishes it, and one after that has nothing left to do.
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -95,6 +95,23 @@ TEST_F(CutShortTest, ARetryIsFinishedAtStartUp) {
   for (int i = 0; i < 9; ++i) ASSERT_TRUE(Fail(Take("c")->id).ok());
   CutAfterBatch(1, [&] { (void)engine_->RetryGroup(g, 4); });
   for (const Id& id : ids) EXPECT_EQ(Get(id).remaining_attempts, 4);
+}
+
+// Tasks that became ready while their group was paused are parked; past a batch of them, a
+// resume re-places them in batches after the Txn that flips the flag: cut short there, those
+// not yet reached stayed parked in a group no longer paused, for good.
+TEST_F(CutShortTest, AResumeIsFinishedAtStartUp) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group(/*paused=*/true);
+  std::vector<Id> ids = MakeMany(g, 9, "c");
+  EXPECT_FALSE(Take("c"));
+  CutAfterBatch(1, [&] { (void)engine_->SetGroupPaused(g, false); });
+  EXPECT_FALSE(engine_->GetGroup(g).value().is_paused);
+  std::vector<Id> taken;
+  while (auto t = Take("c")) taken.push_back(t->id);
+  EXPECT_EQ(taken, ids);
+  EXPECT_EQ(Notes(), 0u);
 }
 
 // A note whose group was deleted since (or that does not parse) is dropped, not fatal.
