@@ -67,6 +67,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store* store, const Clock*
 }
 
 Status Engine::Load() {
+  next_group_op_ = static_cast<uint64_t>(clock_->NowMs()) * 1000;
   ASSIGN_OR_RETURN(auto schema, store_->Get(Cf::kMeta, "schema"));
   if (!schema) {
     std::string v(1, static_cast<char>(storage::kSchemaVersion));

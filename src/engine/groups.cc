@@ -1,6 +1,7 @@
 // Task groups: create, rename, delete, reset, retry, pause (reference §5.1-5.4, SPEC D10).
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <span>
 #include <string>
@@ -81,77 +82,89 @@ Result<Group> Engine::RenameGroup(const Id& id, const std::optional<std::string>
 // any task made in the group meanwhile (LateGroupTasks), and emits the group's event.
 // Meanwhile the group's tasks not yet reached can still be acquired, as with a task deleted or
 // reset alone (the holder's release is then refused). The operation notes itself in kMeta
-// before its first batch, and its last Txn erases the note: a crash in between leaves it half
-// done, every batch whole, and the next start-up does it again, which finishes it (a reset cut
-// short after its tasks were held back had left them waiting for good).
+// before its first batch (a note of its own: two resets of one group at once each have theirs),
+// and its last Txn erases the note: a crash in between leaves it half done, every batch whole,
+// and the next start-up does it again, which finishes it (a reset cut short after its tasks
+// were held back had left them waiting for good).
 
 namespace {
 
-constexpr std::string_view kGroupOpPrefix = "groupop/";  // + group id + op -> fixed64 attempts
+// + group id(12) + op(1) + fixed64 instance -> ordered(attempts)
+constexpr std::string_view kGroupOpPrefix = "groupop/";
 
 }  // namespace
 
-std::string Engine::GroupOpKey(const Id& group, GroupOp op) {
+std::string Engine::NewGroupOpKey(const Id& group, GroupOp op) {
   std::string key(kGroupOpPrefix);
   key += group.View();
   key += static_cast<char>(op);
+  PutFixed64BE(key, next_group_op_.fetch_add(1, std::memory_order_relaxed));
   return key;
 }
 
-Status Engine::NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts) {
+Result<std::string> Engine::NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts) {
+  std::string key = NewGroupOpKey(group, op);
+  RETURN_IF_ERROR(Write<bool>([&](Txn& txn) -> Result<bool> {
+                    RETURN_IF_ERROR(txn.GetGroup(group).status());
+                    std::string attempts;
+                    PutOrderedI64(attempts, remaining_attempts);
+                    txn.PutMeta(key, std::move(attempts));
+                    return true;
+                  }).status());
+  return key;
+}
+
+// At start-up: each operation a crash cut short done again, once however many notes name it (a
+// delete first: a reset or a retry of the same group then finds it gone; a resume only if the
+// group was not paused since), then its notes erased. A note that does not parse is erased.
+Status Engine::FinishGroupOps() {
+  struct Cut {
+    int64_t attempts = 0;
+    std::vector<std::string> notes;
+  };
+  std::map<std::pair<Id, char>, Cut> cut;  // (in key order: a group's delete first)
+  std::vector<std::string> malformed;
+  RETURN_IF_ERROR(
+      store_->Scan(Cf::kMeta, kGroupOpPrefix, false, [&](std::string_view k, std::string_view v) {
+        const std::string_view rest = k.substr(kGroupOpPrefix.size());
+        const char op = rest.size() == 21 ? rest[12] : 0;
+        if (v.size() != 8 || (op != 'd' && op != 'r' && op != 't' && op != 'u')) {
+          malformed.emplace_back(k);
+          return true;
+        }
+        Cut& c = cut[{Id::FromBytes(rest.substr(0, 12)), op}];
+        c.attempts = DecodeOrderedI64(v.data());
+        c.notes.emplace_back(k);
+        return true;
+      }));
+  for (auto& [what, c] : cut) {
+    const auto& [group, op_char] = what;
+    const auto op = static_cast<GroupOp>(op_char);
+    Status done;
+    if (op == GroupOp::kResume) {
+      auto g = GetGroup(group);
+      done = !g.ok()        ? g.status()
+             : g->is_paused ? Status::Ok()  // (paused after the resume: nothing to finish)
+                            : SetGroupPaused(group, false).status();
+    } else {
+      spdlog::warn("finishing the {} of task group {} that the last shutdown cut short",
+                   op == GroupOp::kDelete  ? "delete"
+                   : op == GroupOp::kReset ? "reset"
+                                           : "retry",
+                   group.Hex());
+      done = op == GroupOp::kDelete  ? DeleteGroup(group)
+             : op == GroupOp::kReset ? ResetGroup(group, c.attempts).status()
+                                     : RetryGroup(group, c.attempts).status();
+    }
+    if (done.code() != Code::kNotFound) RETURN_IF_ERROR(done);  // (gone: nothing to finish)
+    malformed.insert(malformed.end(), c.notes.begin(), c.notes.end());
+  }
+  if (malformed.empty()) return Status::Ok();
   return Write<bool>([&](Txn& txn) -> Result<bool> {
-           RETURN_IF_ERROR(txn.GetGroup(group).status());
-           std::string attempts;
-           PutOrderedI64(attempts, remaining_attempts);
-           txn.PutMeta(GroupOpKey(group, op), std::move(attempts));
+           for (std::string& note : malformed) txn.DeleteIndexKey(Cf::kMeta, std::move(note));
            return true;
          })
       .status();
-}
-
-// At start-up: the operations a crash cut short, each done again (a delete first: a reset or a
-// retry of the same group then finds it gone). A note that does not parse, or whose group is
-// gone, is erased.
-Status Engine::FinishGroupOps() {
-  std::vector<std::string> notes;
-  std::vector<std::string> values;
-  RETURN_IF_ERROR(
-      store_->Scan(Cf::kMeta, kGroupOpPrefix, false, [&](std::string_view k, std::string_view v) {
-        notes.emplace_back(k);
-        values.emplace_back(v);
-        return true;
-      }));
-  for (size_t i = 0; i < notes.size(); ++i) {
-    const std::string_view rest = std::string_view(notes[i]).substr(kGroupOpPrefix.size());
-    Status done = Status::NotFound("malformed note");
-    if (rest.size() == 13 && values[i].size() == 8) {
-      const Id group = Id::FromBytes(rest.substr(0, 12));
-      const auto op = static_cast<GroupOp>(rest[12]);
-      const int64_t attempts = DecodeOrderedI64(values[i].data());
-      const char* what = op == GroupOp::kDelete   ? "delete"
-                         : op == GroupOp::kReset  ? "reset"
-                         : op == GroupOp::kRetry  ? "retry"
-                         : op == GroupOp::kResume ? "resume"
-                                                  : nullptr;
-      if (what) {
-        spdlog::warn("finishing the {} of task group {} that the last shutdown cut short", what,
-                     group.Hex());
-      }
-      if (op == GroupOp::kDelete) done = DeleteGroup(group);
-      if (op == GroupOp::kReset) done = ResetGroup(group, attempts).status();
-      if (op == GroupOp::kRetry) done = RetryGroup(group, attempts).status();
-      if (op == GroupOp::kResume) done = SetGroupPaused(group, false).status();
-    }
-    if (done.code() != Code::kNotFound) {
-      RETURN_IF_ERROR(done);
-      continue;
-    }
-    RETURN_IF_ERROR(Write<bool>([&](Txn& txn) -> Result<bool> {
-                      txn.DeleteIndexKey(Cf::kMeta, notes[i]);
-                      return true;
-                    }).status());
-  }
-  return Status::Ok();
 }
 
 // The ids of list (a group's tasks, in id order) that batches take; the rest goes with the
@@ -206,12 +219,15 @@ Status Engine::DeleteGroup(const Id& id) {
     return Status::Ok();
   };
   const size_t batched = BatchedPart(ids.size());
-  if (batched > 0) RETURN_IF_ERROR(NoteGroupOp(id, GroupOp::kDelete, 0));
+  std::string note;
+  if (batched > 0) {
+    ASSIGN_OR_RETURN(note, NoteGroupOp(id, GroupOp::kDelete, 0));
+  }
   RETURN_IF_ERROR(InGroupBatches(id, std::span<const Id>(ids).first(batched), erase));
   return Write<bool>([&](Txn& txn) -> Result<bool> {
            ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
            Group before = *g;
-           if (batched > 0) txn.DeleteIndexKey(Cf::kMeta, GroupOpKey(id, GroupOp::kDelete));
+           if (batched > 0) txn.DeleteIndexKey(Cf::kMeta, note);
            std::vector<Id> last(ids.begin() + static_cast<std::ptrdiff_t>(batched), ids.end());
            RETURN_IF_ERROR(LateGroupTasks(id, ids, &last));
            deleting.insert(last.begin(), last.end());
@@ -274,8 +290,9 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     return Status::Ok();
   };
   const bool batched = BatchedPart(ids.size()) > 0;
+  std::string note;
   if (batched) {  // (then every listed task goes in the batches)
-    RETURN_IF_ERROR(NoteGroupOp(id, GroupOp::kReset, remaining_attempts));
+    ASSIGN_OR_RETURN(note, NoteGroupOp(id, GroupOp::kReset, remaining_attempts));
     RETURN_IF_ERROR(InGroupBatches(id, going, erase));
     RETURN_IF_ERROR(InGroupBatches(id, kept, hold));
     RETURN_IF_ERROR(InGroupBatches(id, kept, reopen));
@@ -296,7 +313,7 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
     RETURN_IF_ERROR(erase(txn, going));
     RETURN_IF_ERROR(reopen(txn, kept));
     RETURN_IF_ERROR(count(txn, kept));
-    if (batched) txn.DeleteIndexKey(Cf::kMeta, GroupOpKey(id, GroupOp::kReset));
+    if (batched) txn.DeleteIndexKey(Cf::kMeta, note);
     txn.Emit(GroupEvent("group:reset", id, std::monostate()));
     return before;
   });
@@ -318,13 +335,16 @@ Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts) {
     return Status::Ok();
   };
   const size_t batched = BatchedPart(ids.size());
-  if (batched > 0) RETURN_IF_ERROR(NoteGroupOp(id, GroupOp::kRetry, remaining_attempts));
+  std::string note;
+  if (batched > 0) {
+    ASSIGN_OR_RETURN(note, NoteGroupOp(id, GroupOp::kRetry, remaining_attempts));
+  }
   RETURN_IF_ERROR(InGroupBatches(id, std::span<const Id>(ids).first(batched), retry));
   return Write<Group>([&](Txn& txn) -> Result<Group> {
     ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
     Group result = *g;
     RETURN_IF_ERROR(retry(txn, std::span<const Id>(ids).subspan(batched)));
-    if (batched > 0) txn.DeleteIndexKey(Cf::kMeta, GroupOpKey(id, GroupOp::kRetry));
+    if (batched > 0) txn.DeleteIndexKey(Cf::kMeta, note);
     txn.Emit(GroupEvent("group:retry", id, std::monostate()));
     return result;
   });
@@ -339,6 +359,7 @@ Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts) {
 Result<Group> Engine::SetGroupPaused(const Id& id, bool paused) {
   std::vector<Id> parked;
   bool batched = false;
+  std::string note;
   auto load = [&](Txn& txn, std::span<const Id> list) -> Status {
     for (const Id& tid : list) {
       ASSIGN_OR_RETURN(Task * t, txn.Find(tid));
@@ -365,7 +386,8 @@ Result<Group> Engine::SetGroupPaused(const Id& id, bool paused) {
           if (batched) {
             std::string attempts;
             PutOrderedI64(attempts, 0);
-            txn.PutMeta(GroupOpKey(id, GroupOp::kResume), std::move(attempts));
+            note = NewGroupOpKey(id, GroupOp::kResume);
+            txn.PutMeta(note, std::move(attempts));
           } else {
             RETURN_IF_ERROR(load(txn, parked));
           }
@@ -377,7 +399,7 @@ Result<Group> Engine::SetGroupPaused(const Id& id, bool paused) {
   if (!batched) return result;
   RETURN_IF_ERROR(InGroupBatches(id, parked, load));
   RETURN_IF_ERROR(Write<bool>([&](Txn& txn) -> Result<bool> {
-                    txn.DeleteIndexKey(Cf::kMeta, GroupOpKey(id, GroupOp::kResume));
+                    txn.DeleteIndexKey(Cf::kMeta, note);
                     return true;
                   }).status());
   return result;

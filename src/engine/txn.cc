@@ -314,8 +314,11 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   const bool ready_before = o && o->placement == Placement::kReady;
   const bool ready_after = c && c->placement == Placement::kReady;
   if (ready_before || ready_after) {
-    const bool same =
-        ready_before && ready_after && o->channel == c->channel && o->priority == c->priority;
+    // (an entry also carries the group and workgroup an acquire checks without loading the
+    // task: Engine::SetAside)
+    const bool same = ready_before && ready_after && o->channel == c->channel &&
+                      o->priority == c->priority && o->group_id == c->group_id &&
+                      o->workgroup == c->workgroup;
     if (ready_before && !same)
       ready_gone_.emplace_back(o->channel, Engine::ReadyEntry{o->priority, id, Id(), 0});
     if (ready_after && !same) {

@@ -114,6 +114,54 @@ TEST_F(CutShortTest, AResumeIsFinishedAtStartUp) {
   EXPECT_EQ(Notes(), 0u);
 }
 
+// Paused again after a resume that a crash cut short: the pause stands (the start-up resumed it
+// again, and handed out its tasks).
+TEST_F(CutShortTest, APauseAfterAResumeCutShortStands) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group(/*paused=*/true);
+  MakeMany(g, 9, "c");
+  options_.after_group_batch = [&] {
+    ASSERT_TRUE(engine_->SetGroupPaused(g, true).ok());
+    throw std::runtime_error("crash");
+  };
+  Reopen();
+  EXPECT_THROW((void)engine_->SetGroupPaused(g, false), std::runtime_error);
+  options_.after_group_batch = nullptr;
+  Reopen();
+  EXPECT_TRUE(engine_->GetGroup(g).value().is_paused);
+  EXPECT_FALSE(Take("c"));
+  EXPECT_EQ(Notes(), 0u);
+}
+
+// Two resets of one group at once, the second done while the first is under way: the second's
+// end erased the note they shared, and a crash before the first's end left no note to finish it.
+TEST_F(CutShortTest, EachOfTwoResetsAtOnceHasANoteOfItsOwn) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group();
+  std::vector<Id> ids = MakeMany(g, 10, "c");
+  int calls = 0;
+  bool inner = false;
+  options_.after_group_batch = [&] {
+    if (inner) return;
+    if (++calls == 1) {  // (the first's first batch held back two tasks)
+      inner = true;
+      ASSERT_TRUE(engine_->ResetGroup(g, 3).ok());
+      inner = false;
+    }
+    if (calls == 5) throw std::runtime_error("crash");  // (the first held back all of them)
+  };
+  Reopen();
+  EXPECT_THROW((void)engine_->ResetGroup(g, 3), std::runtime_error);
+  options_.after_group_batch = nullptr;
+  Reopen();
+  std::vector<Id> taken;
+  while (auto t = Take("c")) taken.push_back(t->id);
+  EXPECT_EQ(taken, ids);
+  EXPECT_EQ(Notes(), 0u);
+}
+
 // A note whose group was deleted since (or that does not parse) is dropped, not fatal.
 TEST_F(CutShortTest, ANoteOfAGroupGoneSinceIsDropped) {
   options_.group_batch = 2;

@@ -79,6 +79,22 @@ TEST_F(SetAsideTest, AShortenedWorkgroupDelayBringsThemBackSooner) {
   EXPECT_EQ(TakeAll("c").size(), 4u);  // (the first waits for its own delay: 600 s)
 }
 
+// A task set aside behind its workgroup's delay that leaves the workgroup (PUT) is handed out at
+// once: its queue entry named the old workgroup until the delay was over.
+TEST_F(SetAsideTest, ATaskMovedOutOfADelayedWorkgroupIsHandedOutAtOnce) {
+  Id g = Group();
+  std::vector<Id> ids = MakeMany(g, 3, "c", "wg");
+  ASSERT_TRUE(Fail(Take("c")->id, "w", "\"limited\"", 600).ok());
+  EXPECT_FALSE(Take("c"));
+  TaskPatch none;
+  none.workgroup = std::optional<std::string>();
+  ASSERT_TRUE(engine_->UpdateTask(ids[1], none).ok());
+  TaskPatch other;
+  other.workgroup = std::optional<std::string>("other");
+  ASSERT_TRUE(engine_->UpdateTask(ids[2], other).ok());
+  EXPECT_EQ(TakeAll("c"), (std::vector<Id>{ids[1], ids[2]}));
+}
+
 TEST_F(SetAsideTest, TasksSetAsideSurviveACleanRestartAndACrash) {
   for (bool clean : {true, false}) {
     Id g = Group();
