@@ -217,8 +217,10 @@ bool Engine::LoadReadyChunk(std::string_view key, std::string_view value) {
   return true;
 }
 
+// FNV-1a, 64 bits: saved with the queues, so it must not change with the standard library.
 uint64_t Engine::WorkgroupHash(std::string_view workgroup) {
-  const uint64_t h = std::hash<std::string_view>()(workgroup);
+  uint64_t h = 0xcbf29ce484222325;
+  for (unsigned char c : workgroup) h = (h ^ c) * 0x100000001b3;
   return h ? h : 1;
 }
 

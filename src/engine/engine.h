@@ -323,6 +323,7 @@ class Engine {
   std::string NewGroupOpKey(const Id& group, GroupOp op);  // a note's key, unique
   // Writes a new note of the operation; answers its key, for the operation's last Txn to erase.
   Result<std::string> NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts);
+  void EraseNote(const std::string& key);  // (an operation that failed; a failed store keeps it)
   Status FinishGroupOps();
   size_t BatchedPart(size_t n) const;
   template <typename Step>

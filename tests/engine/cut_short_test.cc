@@ -162,6 +162,24 @@ TEST_F(CutShortTest, EachOfTwoResetsAtOnceHasANoteOfItsOwn) {
   EXPECT_EQ(Notes(), 0u);
 }
 
+// An operation that ends by an error (here: its group deleted between two of its batches), not
+// by a crash, erases its note: the next start-up does not do it again.
+TEST_F(CutShortTest, AnOperationThatFailsErasesItsNote) {
+  options_.group_batch = 2;
+  Reopen();
+  Id g = Group();
+  MakeMany(g, 9, "c");
+  bool deleted = false;
+  options_.after_group_batch = [&] {
+    if (deleted) return;
+    deleted = true;
+    ASSERT_TRUE(engine_->DeleteGroup(g).ok());
+  };
+  Reopen();
+  EXPECT_EQ(engine_->RetryGroup(g, 4).status().code(), Code::kNotFound);
+  EXPECT_EQ(Notes(), 0u);
+}
+
 // A note whose group was deleted since (or that does not parse) is dropped, not fatal.
 TEST_F(CutShortTest, ANoteOfAGroupGoneSinceIsDropped) {
   options_.group_batch = 2;
