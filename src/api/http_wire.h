@@ -46,10 +46,10 @@ struct RequestHead {
   size_t chunk_data = 0;
 };
 
-// req->path and req->params from a request target (origin or absolute form), for both front
-// ends: the path as sent, %-encoded ("/" when the target has none; the router matches it so and
-// decodes the parameter it matched, router.h), and the query's pairs as Express's parser (qs)
-// reads them (split at '&' only, each at its first '=', '+' and %XX decoded in both).
+// req->path and req->params from a request target (origin or absolute form): the path as sent,
+// %-encoded ("/" when the target has none; the router matches it so and decodes the parameter it
+// matched, router.h), and the query's pairs as Express's parser (qs) reads them (split at '&' only,
+// each at its first '=', '+' and %XX decoded in both).
 void SetPathAndQuery(std::string_view target, httplib::Request* req);
 
 // Parses the request at the start of `buf` into *req (method, target, path as sent, params decoded,

@@ -74,8 +74,7 @@ SSL* TlsContext::Accept(int fd) const {
   return ssl;
 }
 
-ssize_t ConnRecv(int fd, SSL* ssl, char* buf, size_t n, bool* wants_write) {
-  if (!ssl) return recv(fd, buf, n, 0);
+ssize_t TlsRecv(SSL* ssl, char* buf, size_t n, bool* wants_write) {
   ERR_clear_error();  // (SSL_get_error reads the thread's queue: it must hold this call's only)
   size_t got = 0;
   if (SSL_read_ex(ssl, buf, n, &got) == 1) return static_cast<ssize_t>(got);
@@ -100,8 +99,7 @@ ssize_t ConnRecv(int fd, SSL* ssl, char* buf, size_t n, bool* wants_write) {
   }
 }
 
-ssize_t ConnSend(int fd, SSL* ssl, const char* data, size_t n) {
-  if (!ssl) return send(fd, data, n, MSG_NOSIGNAL);
+ssize_t TlsSend(SSL* ssl, const char* data, size_t n) {
   ERR_clear_error();
   size_t put = 0;
   if (SSL_write_ex(ssl, data, n, &put) == 1) return static_cast<ssize_t>(put);

@@ -4,6 +4,7 @@
 // both kinds of connection with the same code: one request parser, one answer writer.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -38,10 +39,17 @@ class TlsContext {
 // errno (EAGAIN: nothing to read yet; ECONNRESET: the session failed). *wants_write: the session
 // must write before it can read on (its handshake, or an answer to a key update) and the socket
 // is full: read again once it is writable.
-ssize_t ConnRecv(int fd, SSL* ssl, char* buf, size_t n, bool* wants_write);
+// (The plain path inline: it is every plain request's.)
+ssize_t TlsRecv(SSL* ssl, char* buf, size_t n, bool* wants_write);
+inline ssize_t ConnRecv(int fd, SSL* ssl, char* buf, size_t n, bool* wants_write) {
+  return ssl ? TlsRecv(ssl, buf, n, wants_write) : recv(fd, buf, n, 0);
+}
 // send(fd, data, n, MSG_NOSIGNAL) through `ssl`, as recv above. After -1 with EAGAIN, the next
 // call must offer the same bytes again (more may follow them; they may have moved).
-ssize_t ConnSend(int fd, SSL* ssl, const char* data, size_t n);
+ssize_t TlsSend(SSL* ssl, const char* data, size_t n);
+inline ssize_t ConnSend(int fd, SSL* ssl, const char* data, size_t n) {
+  return ssl ? TlsSend(ssl, data, n) : send(fd, data, n, MSG_NOSIGNAL);
+}
 // Ends the writing side: a close_notify through `ssl` (a TLS client reads a bare close as a
 // cut), then the socket's FIN.
 void ConnEndWrites(int fd, SSL* ssl);

@@ -320,8 +320,10 @@ class Engine {
   // notes itself in kMeta before its first batch and erases the note in its last Txn; start-up
   // finishes one whose note a crash left (FinishGroupOps).
   enum class GroupOp : char { kDelete = 'd', kReset = 'r', kRetry = 't', kResume = 'u' };
-  std::string NewGroupOpKey(const Id& group, GroupOp op);  // a note's key, unique
-  // Writes a new note of the operation; answers its key, for the operation's last Txn to erase.
+  // Writes a note of the operation with the Txn; answers its key (unique), for the operation's
+  // last Txn to erase.
+  std::string PutGroupOpNote(Txn& txn, const Id& group, GroupOp op, int64_t remaining_attempts);
+  // The same in a Txn of its own, once the group is found.
   Result<std::string> NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts);
   void EraseNote(const std::string& key);  // (an operation that failed; a failed store keeps it)
   Status FinishGroupOps();
@@ -392,7 +394,7 @@ class Engine {
   std::map<std::string, ChannelStats> channels_;              // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, int64_t> workgroup_until_;  // GUARDED_BY(cache_mu_)
   std::atomic<int64_t> group_count_{0}, operator_count_{0};
-  // The next group operation note's instance (NewGroupOpKey): from the clock at Load, in
+  // The next group operation note's instance (PutGroupOpNote): from the clock at Load, in
   // microseconds, so that no two notes share a key across restarts either.
   std::atomic<uint64_t> next_group_op_{0};
   // Recently written task records, filled at commit (task_cache.h), and read ahead of a deep

@@ -123,24 +123,23 @@ void Engine::EraseNote(const std::string& key) {
   });
 }
 
-std::string Engine::NewGroupOpKey(const Id& group, GroupOp op) {
+std::string Engine::PutGroupOpNote(Txn& txn, const Id& group, GroupOp op,
+                                   int64_t remaining_attempts) {
   std::string key(kGroupOpPrefix);
   key += group.View();
   key += static_cast<char>(op);
   PutFixed64BE(key, next_group_op_.fetch_add(1, std::memory_order_relaxed));
+  std::string attempts;
+  PutOrderedI64(attempts, remaining_attempts);
+  txn.PutMeta(key, std::move(attempts));
   return key;
 }
 
 Result<std::string> Engine::NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts) {
-  std::string key = NewGroupOpKey(group, op);
-  RETURN_IF_ERROR(Write<bool>([&](Txn& txn) -> Result<bool> {
-                    RETURN_IF_ERROR(txn.GetGroup(group).status());
-                    std::string attempts;
-                    PutOrderedI64(attempts, remaining_attempts);
-                    txn.PutMeta(key, std::move(attempts));
-                    return true;
-                  }).status());
-  return key;
+  return Write<std::string>([&](Txn& txn) -> Result<std::string> {
+    RETURN_IF_ERROR(txn.GetGroup(group).status());
+    return PutGroupOpNote(txn, group, op, remaining_attempts);
+  });
 }
 
 // At start-up: each operation a crash cut short done again, once however many notes name it (a
@@ -152,13 +151,13 @@ Status Engine::FinishGroupOps() {
     std::vector<std::string> notes;
   };
   std::map<std::pair<Id, char>, Cut> cut;  // (in key order: a group's delete first)
-  std::vector<std::string> malformed;
+  std::vector<std::string> erase;          // (those that do not parse, then those done)
   RETURN_IF_ERROR(
       store_->Scan(Cf::kMeta, kGroupOpPrefix, false, [&](std::string_view k, std::string_view v) {
         const std::string_view rest = k.substr(kGroupOpPrefix.size());
         const char op = rest.size() == 21 ? rest[12] : 0;
         if (v.size() != 8 || (op != 'd' && op != 'r' && op != 't' && op != 'u')) {
-          malformed.emplace_back(k);
+          erase.emplace_back(k);
           return true;
         }
         Cut& c = cut[{Id::FromBytes(rest.substr(0, 12)), op}];
@@ -186,11 +185,11 @@ Status Engine::FinishGroupOps() {
                                      : SetGroupPaused(group, false).status();
     }
     if (done.code() != Code::kNotFound) RETURN_IF_ERROR(done);  // (gone: nothing to finish)
-    malformed.insert(malformed.end(), c.notes.begin(), c.notes.end());
+    erase.insert(erase.end(), c.notes.begin(), c.notes.end());
   }
-  if (malformed.empty()) return Status::Ok();
+  if (erase.empty()) return Status::Ok();
   return Write<bool>([&](Txn& txn) -> Result<bool> {
-           for (std::string& note : malformed) txn.DeleteIndexKey(Cf::kMeta, std::move(note));
+           for (std::string& note : erase) txn.DeleteIndexKey(Cf::kMeta, std::move(note));
            return true;
          })
       .status();
@@ -419,10 +418,7 @@ Result<Group> Engine::SetGroupPaused(const Id& id, bool paused) {
                                        }));
           batched = parked.size() > std::max<size_t>(options_.group_batch, 1);
           if (batched) {
-            std::string attempts;
-            PutOrderedI64(attempts, 0);
-            note.key = NewGroupOpKey(id, GroupOp::kResume);
-            txn.PutMeta(note.key, std::move(attempts));
+            note.key = PutGroupOpNote(txn, id, GroupOp::kResume, 0);
           } else {
             RETURN_IF_ERROR(load(txn, parked));
           }

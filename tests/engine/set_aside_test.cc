@@ -9,24 +9,7 @@
 namespace crew::engine {
 namespace {
 
-class SetAsideTest : public EngineTest {
- protected:
-  std::vector<Id> MakeMany(const Id& g, int n, const std::string& channel,
-                           const std::optional<std::string>& workgroup = std::nullopt) {
-    std::vector<Id> ids;
-    for (int i = 0; i < n; ++i) {
-      NewTask t = Spec("t" + std::to_string(i), channel);
-      t.workgroup = workgroup;
-      ids.push_back(Make(g, t).id);
-    }
-    return ids;
-  }
-  std::vector<Id> TakeAll(const std::string& channel) {
-    std::vector<Id> got;
-    while (auto t = Take(channel)) got.push_back(t->id);
-    return got;
-  }
-};
+class SetAsideTest : public EngineTest {};
 
 TEST_F(SetAsideTest, APausedGroupsTasksAreSetAsideUntouchedAndComeBackInOrderOnResume) {
   Id paused = Group(), other = Group();

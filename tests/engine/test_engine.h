@@ -142,6 +142,23 @@ class EngineTest : public ::testing::Test {
     return engine_->Release(id, cmd);
   }
   Task Get(const Id& id) { return engine_->GetTask(id).value(); }
+  // n tasks "t0".. of the channel (and workgroup), in creation order.
+  std::vector<Id> MakeMany(const Id& g, int n, const std::string& channel,
+                           const std::optional<std::string>& workgroup = std::nullopt) {
+    std::vector<Id> ids;
+    for (int i = 0; i < n; ++i) {
+      NewTask t = Spec("t" + std::to_string(i), channel);
+      t.workgroup = workgroup;
+      ids.push_back(Make(g, t).id);
+    }
+    return ids;
+  }
+  // Every task the channel hands out now, in order.
+  std::vector<Id> TakeAll(const std::string& channel) {
+    std::vector<Id> got;
+    while (auto t = Take(channel)) got.push_back(t->id);
+    return got;
+  }
   void Advance(int64_t ms) {
     clock_.AdvanceMs(ms);
     ASSERT_TRUE(engine_->PromoteDue(100000).ok());
