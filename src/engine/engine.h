@@ -178,6 +178,14 @@ class DeferSync {
   DeferSync* outer_;
 };
 
+// How far a large reset or retry of a group that a crash cut short got (its note says;
+// Engine::FinishGroupOps): its step `step` done for the tasks up to `through` (in id order), the
+// steps before it for all. The start-up goes on from there. Default: from the start.
+struct GroupOpMark {
+  int step = 0;
+  std::optional<Id> through;
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> Open(storage::Store* store, const Clock* clock,
@@ -212,8 +220,9 @@ class Engine {
   int64_t CountGroups() const { return group_count_.load(); }
   Result<Group> RenameGroup(const Id& id, const std::optional<std::string>& name);
   Status DeleteGroup(const Id& id);
-  Result<Group> ResetGroup(const Id& id, int64_t remaining_attempts);  // D10
-  Result<Group> RetryGroup(const Id& id, int64_t remaining_attempts);
+  Result<Group> ResetGroup(const Id& id, int64_t remaining_attempts,
+                           const GroupOpMark& from = {});  // D10
+  Result<Group> RetryGroup(const Id& id, int64_t remaining_attempts, const GroupOpMark& from = {});
   Result<Group> SetGroupPaused(const Id& id, bool paused);
 
   // --- tasks (reference §4.1, §5.5-5.7)
@@ -322,14 +331,19 @@ class Engine {
   enum class GroupOp : char { kDelete = 'd', kReset = 'r', kRetry = 't', kResume = 'u' };
   // Writes a note of the operation with the Txn; answers its key (unique), for the operation's
   // last Txn to erase.
-  std::string PutGroupOpNote(Txn& txn, const Id& group, GroupOp op, int64_t remaining_attempts);
+  // (An operation that goes on from a mark starts its note there.)
+  std::string PutGroupOpNote(Txn& txn, const Id& group, GroupOp op, int64_t remaining_attempts,
+                             const GroupOpMark& from = {});
   // The same in a Txn of its own, once the group is found.
-  Result<std::string> NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts);
+  Result<std::string> NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts,
+                                  const GroupOpMark& from = {});
   void EraseNote(const std::string& key);  // (an operation that failed; a failed store keeps it)
   Status FinishGroupOps();
   size_t BatchedPart(size_t n) const;
+  // Each batch's Txn may also `mark` the operation's note with the batch's last task.
   template <typename Step>
-  Status InGroupBatches(const Id& group, std::span<const Id> list, Step&& step);
+  Status InGroupBatches(const Id& group, std::span<const Id> list, Step&& step,
+                        const std::function<void(Txn&, const Id&)>& mark = nullptr);
   Status LateGroupTasks(const Id& group, const std::vector<Id>& listed,
                         std::vector<Id>* late) const;
   Result<std::vector<Id>> TaskIdsByIndex(storage::Cf cf, const std::string& prefix, int64_t limit,

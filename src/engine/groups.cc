@@ -87,12 +87,53 @@ Result<Group> Engine::RenameGroup(const Id& id, const std::optional<std::string>
 // before its first batch (a note of its own: two resets of one group at once each have theirs),
 // and its last Txn erases the note: a crash in between leaves it half done, every batch whole,
 // and the next start-up does it again, which finishes it (a reset cut short after its tasks
-// were held back had left them waiting for good).
+// were held back had left them waiting for good). A reset's and a retry's batches also mark the
+// note with how far they got, and the start-up goes on from there: done again from the start,
+// they reopened tasks that had started over and been completed before the crash, which then ran
+// twice.
 
 namespace {
 
-// + group id(12) + op(1) + fixed64 instance -> ordered(attempts)
+// + group id(12) + op(1) + fixed64 instance -> ordered(attempts) [+ step(1) + task id(12)]
+// (the mark: GroupOpMark)
 constexpr std::string_view kGroupOpPrefix = "groupop/";
+
+std::string NoteValue(int64_t remaining_attempts, const GroupOpMark& mark) {
+  std::string v;
+  PutOrderedI64(v, remaining_attempts);
+  if (mark.through) {
+    v += static_cast<char>(mark.step);
+    v += mark.through->View();
+  }
+  return v;
+}
+
+// The note's value, or nullopt if it does not parse.
+std::optional<std::pair<int64_t, GroupOpMark>> ParseNoteValue(std::string_view v) {
+  if (v.size() != 8 && v.size() != 8 + 1 + 12) return std::nullopt;
+  GroupOpMark mark;
+  if (v.size() > 8) {
+    mark.step = static_cast<unsigned char>(v[8]);
+    if (mark.step < 1 || mark.step > 3) return std::nullopt;
+    mark.through = Id::FromBytes(v.substr(9));
+  }
+  return std::make_pair(DecodeOrderedI64(v.data()), mark);
+}
+
+// Which of two marks of one operation got less far (two at once: the start-up goes on from it).
+bool Behind(const GroupOpMark& a, const GroupOpMark& b) {
+  if (!a.through || !b.through) return !a.through && b.through;
+  return a.step != b.step ? a.step < b.step : *a.through < *b.through;
+}
+
+// The part of `list` (in id order) that step `step` of an operation going on from `from` does:
+// all of it past the mark's step, none before it, and in it the tasks after the mark's task.
+std::span<const Id> StillToDo(std::span<const Id> list, int step, const GroupOpMark& from) {
+  if (!from.through || step > from.step) return list;
+  if (step < from.step) return {};
+  auto first = std::upper_bound(list.begin(), list.end(), *from.through);
+  return list.subspan(static_cast<size_t>(first - list.begin()));
+}
 
 // An operation's note, erased (by `erase`) if the operation ends by an error rather than by its
 // last Txn, so that a failed operation is not done again at the next start-up (with the store
@@ -124,30 +165,31 @@ void Engine::EraseNote(const std::string& key) {
 }
 
 std::string Engine::PutGroupOpNote(Txn& txn, const Id& group, GroupOp op,
-                                   int64_t remaining_attempts) {
+                                   int64_t remaining_attempts, const GroupOpMark& from) {
   std::string key(kGroupOpPrefix);
   key += group.View();
   key += static_cast<char>(op);
   PutFixed64BE(key, next_group_op_.fetch_add(1, std::memory_order_relaxed));
-  std::string attempts;
-  PutOrderedI64(attempts, remaining_attempts);
-  txn.PutMeta(key, std::move(attempts));
+  txn.PutMeta(key, NoteValue(remaining_attempts, from));
   return key;
 }
 
-Result<std::string> Engine::NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts) {
+Result<std::string> Engine::NoteGroupOp(const Id& group, GroupOp op, int64_t remaining_attempts,
+                                        const GroupOpMark& from) {
   return Write<std::string>([&](Txn& txn) -> Result<std::string> {
     RETURN_IF_ERROR(txn.GetGroup(group).status());
-    return PutGroupOpNote(txn, group, op, remaining_attempts);
+    return PutGroupOpNote(txn, group, op, remaining_attempts, from);
   });
 }
 
 // At start-up: each operation a crash cut short done again, once however many notes name it (a
 // delete first: a reset or a retry of the same group then finds it gone; a resume only if the
-// group was not paused since), then its notes erased. A note that does not parse is erased.
+// group was not paused since), a reset or a retry from the mark of the one that got least far,
+// then its notes erased. A note that does not parse is erased.
 Status Engine::FinishGroupOps() {
   struct Cut {
     int64_t attempts = 0;
+    GroupOpMark from;
     std::vector<std::string> notes;
   };
   std::map<std::pair<Id, char>, Cut> cut;  // (in key order: a group's delete first)
@@ -156,12 +198,16 @@ Status Engine::FinishGroupOps() {
       store_->Scan(Cf::kMeta, kGroupOpPrefix, false, [&](std::string_view k, std::string_view v) {
         const std::string_view rest = k.substr(kGroupOpPrefix.size());
         const char op = rest.size() == 21 ? rest[12] : 0;
-        if (v.size() != 8 || (op != 'd' && op != 'r' && op != 't' && op != 'u')) {
+        auto value = ParseNoteValue(v);
+        if (!value || (op != 'd' && op != 'r' && op != 't' && op != 'u')) {
           erase.emplace_back(k);
           return true;
         }
         Cut& c = cut[{Id::FromBytes(rest.substr(0, 12)), op}];
-        c.attempts = DecodeOrderedI64(v.data());
+        if (c.notes.empty() || Behind(value->second, c.from)) {
+          c.attempts = value->first;
+          c.from = value->second;
+        }
         c.notes.emplace_back(k);
         return true;
       }));
@@ -180,8 +226,8 @@ Status Engine::FinishGroupOps() {
                                            : "resume",
                    group.Hex());
       done = op == GroupOp::kDelete  ? DeleteGroup(group)
-             : op == GroupOp::kReset ? ResetGroup(group, c.attempts).status()
-             : op == GroupOp::kRetry ? RetryGroup(group, c.attempts).status()
+             : op == GroupOp::kReset ? ResetGroup(group, c.attempts, c.from).status()
+             : op == GroupOp::kRetry ? RetryGroup(group, c.attempts, c.from).status()
                                      : SetGroupPaused(group, false).status();
     }
     if (done.code() != Code::kNotFound) RETURN_IF_ERROR(done);  // (gone: nothing to finish)
@@ -203,7 +249,8 @@ size_t Engine::BatchedPart(size_t n) const {
 }
 
 template <typename Step>
-Status Engine::InGroupBatches(const Id& group, std::span<const Id> list, Step&& step) {
+Status Engine::InGroupBatches(const Id& group, std::span<const Id> list, Step&& step,
+                              const std::function<void(Txn&, const Id&)>& mark) {
   const size_t batch = std::max<size_t>(options_.group_batch, 1);
   for (size_t from = 0; from < list.size(); from += batch) {
     if (from > 0) {
@@ -216,6 +263,7 @@ Status Engine::InGroupBatches(const Id& group, std::span<const Id> list, Step&& 
     RETURN_IF_ERROR(Write<bool>([&](Txn& txn) -> Result<bool> {
                       RETURN_IF_ERROR(txn.GetGroup(group).status());
                       RETURN_IF_ERROR(step(txn, piece));
+                      if (mark) mark(txn, piece.back());
                       return true;
                     }).status());
     if (options_.after_group_batch) options_.after_group_batch();
@@ -274,8 +322,12 @@ Status Engine::DeleteGroup(const Id& id) {
 // batches (above): first the tasks that go, then every task kept is held back (parentsComplete
 // false), then each starts over, then each one's pending parents are counted again, which lets
 // the roots go. All are held back before the first starts over, so that none is handed out
-// while a parent starts over, between two batches or after a crash there.
-Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
+// while a parent starts over, between two batches or after a crash there. Going on `from` a
+// mark (steps 1-3: hold, start over, count), the deletes are done again whole (those done are
+// gone) and each later step where the mark says; a task made in the group while the cut run
+// went on (in the listing: ids grow) then takes those steps alone, not all as in the last Txn.
+Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts,
+                                 const GroupOpMark& from) {
   ASSIGN_OR_RETURN(Group before, GetGroup(id));
   std::vector<Id> ids;
   RETURN_IF_ERROR(GroupTaskIds(store_, id, &ids));
@@ -321,12 +373,17 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
   };
   const bool batched = BatchedPart(ids.size()) > 0;
   OpNote note([this](const std::string& key) { EraseNote(key); });
+  auto mark = [&](int step) {
+    return [&, step](Txn& txn, const Id& last) {
+      txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{step, last}));
+    };
+  };
   if (batched) {  // (then every listed task goes in the batches)
-    ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kReset, remaining_attempts));
+    ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kReset, remaining_attempts, from));
     RETURN_IF_ERROR(InGroupBatches(id, going, erase));
-    RETURN_IF_ERROR(InGroupBatches(id, kept, hold));
-    RETURN_IF_ERROR(InGroupBatches(id, kept, reopen));
-    RETURN_IF_ERROR(InGroupBatches(id, kept, count));
+    RETURN_IF_ERROR(InGroupBatches(id, StillToDo(kept, 1, from), hold, mark(1)));
+    RETURN_IF_ERROR(InGroupBatches(id, StillToDo(kept, 2, from), reopen, mark(2)));
+    RETURN_IF_ERROR(InGroupBatches(id, StillToDo(kept, 3, from), count, mark(3)));
     going.clear();
     kept.clear();
   }
@@ -341,8 +398,9 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
       if (goes) deleting.insert(tid);
     }
     RETURN_IF_ERROR(erase(txn, going));
-    RETURN_IF_ERROR(reopen(txn, kept));
-    RETURN_IF_ERROR(count(txn, kept));
+    // (a task made after the listing is past any mark: it starts over)
+    RETURN_IF_ERROR(reopen(txn, batched ? kept : StillToDo(kept, 2, from)));
+    RETURN_IF_ERROR(count(txn, batched ? kept : StillToDo(kept, 3, from)));
     if (batched) txn.DeleteIndexKey(Cf::kMeta, note.key);
     txn.Emit(GroupEvent("group:reset", id, std::monostate()));
     return before;
@@ -352,8 +410,10 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts) {
 }
 
 // In batches (above): the exhausted tasks among the group's first tasks get their attempts back
-// before the others' (a task made meanwhile has its own).
-Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts) {
+// before the others' (a task made meanwhile has its own). Going on `from` a mark: the tasks
+// after it.
+Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts,
+                                 const GroupOpMark& from) {
   RETURN_IF_ERROR(GetGroup(id).status());
   std::vector<Id> ids;
   RETURN_IF_ERROR(GroupTaskIds(store_, id, &ids));
@@ -366,16 +426,19 @@ Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts) {
     }
     return Status::Ok();
   };
-  const size_t batched = BatchedPart(ids.size());
+  const std::span<const Id> todo = StillToDo(ids, 1, from);
+  const size_t batched = BatchedPart(todo.size());
   OpNote note([this](const std::string& key) { EraseNote(key); });
   if (batched > 0) {
-    ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kRetry, remaining_attempts));
+    ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kRetry, remaining_attempts, from));
   }
-  RETURN_IF_ERROR(InGroupBatches(id, std::span<const Id>(ids).first(batched), retry));
+  RETURN_IF_ERROR(InGroupBatches(id, todo.first(batched), retry, [&](Txn& txn, const Id& last) {
+    txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{1, last}));
+  }));
   Result<Group> done = Write<Group>([&](Txn& txn) -> Result<Group> {
     ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
     Group result = *g;
-    RETURN_IF_ERROR(retry(txn, std::span<const Id>(ids).subspan(batched)));
+    RETURN_IF_ERROR(retry(txn, todo.subspan(batched)));
     if (batched > 0) txn.DeleteIndexKey(Cf::kMeta, note.key);
     txn.Emit(GroupEvent("group:retry", id, std::monostate()));
     return result;

@@ -127,6 +127,89 @@ TEST_F(CutShortTest, APauseAfterAResumeCutShortStands) {
   EXPECT_EQ(Notes(), 0u);
 }
 
+// Cut short after its first tasks started over and were done again: the start-up goes on from
+// where the reset got (its batches mark its note), and those tasks are not reopened a second
+// time (done again from the start, the reset ran them twice).
+TEST_F(CutShortTest, AResetGoesOnFromWhereTheCrashCutIt) {
+  Id g = Group();
+  std::vector<Id> ids = MakeMany(g, 10, "c");
+  for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
+  int batches = 0;
+  // 5 batches hold the 10 tasks back, 5 reopen them, then each counts 2 (which lets them go)
+  CutShort(
+      [&] {
+        if (++batches == 11) {
+          EXPECT_EQ(TakeAll("c"), std::vector<Id>(ids.begin(), ids.begin() + 2));
+          for (int i = 0; i < 2; ++i) ASSERT_TRUE(Done(ids[i]).ok());
+        }
+        if (batches == 12) throw std::runtime_error("crash");
+      },
+      [&] { (void)engine_->ResetGroup(g, 3); });
+  Reopen();
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(Get(ids[i]).is_complete);
+  EXPECT_EQ(TakeAll("c"), std::vector<Id>(ids.begin() + 2, ids.end()));
+  EXPECT_EQ(engine_->GetGroup(g).value().stats.complete, 2);
+  EXPECT_EQ(Notes(), 0u);
+}
+
+// The start-up's own run cut short too, before it marked its note: that note starts at the first
+// run's mark, so the next start-up goes on from there, not from the start. (A group of seeds: a
+// reset deletes every other task, here two made after the cut, in a batch that marks nothing.)
+TEST_F(CutShortTest, AResetCutShortTwiceGoesOnFromTheFirstMark) {
+  Id g = Group();
+  std::vector<Id> ids;
+  for (int i = 0; i < 10; ++i) {
+    NewTask t = Spec("s" + std::to_string(i), "c");
+    t.is_seed = true;
+    ids.push_back(Make(g, t).id);
+  }
+  for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
+  int batches = 0;
+  CutShort(
+      [&] {
+        if (++batches == 11) {
+          for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
+          MakeMany(g, 2, "other");
+        }
+        if (batches == 12) throw std::runtime_error("crash");
+      },
+      [&] { (void)engine_->ResetGroup(g, 3); });
+  options_.after_group_batch = [] { throw std::runtime_error("crash"); };
+  EXPECT_THROW(Reopen(), std::runtime_error);  // (after the start-up's batch of deletes)
+  options_.after_group_batch = nullptr;
+  Reopen();
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(Get(ids[i]).is_complete);
+  EXPECT_EQ(TakeAll("c"), std::vector<Id>(ids.begin() + 2, ids.end()));
+  EXPECT_FALSE(Take("other"));
+  EXPECT_EQ(Notes(), 0u);
+}
+
+// A retry cut short after a task it gave attempts back to failed again: not retried once more.
+TEST_F(CutShortTest, ARetryGoesOnFromWhereTheCrashCutIt) {
+  Id g = Group();
+  std::vector<Id> ids;
+  for (int i = 0; i < 9; ++i) {
+    NewTask t = Spec("t" + std::to_string(i), "c");
+    t.remaining_attempts = 1;
+    t.error_delay_s = 0;
+    ids.push_back(Make(g, t).id);
+  }
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(Fail(Take("c")->id).ok());
+  int batches = 0;
+  CutShort(
+      [&] {
+        if (++batches == 1) {
+          ASSERT_TRUE(Fail(Take("c")->id).ok());  // (the first, retried)
+        }
+        if (batches == 2) throw std::runtime_error("crash");
+      },
+      [&] { (void)engine_->RetryGroup(g, 1); });
+  Reopen();
+  EXPECT_EQ(Get(ids[0]).remaining_attempts, 0);
+  for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(Get(ids[i]).remaining_attempts, 1);
+  EXPECT_EQ(Notes(), 0u);
+}
+
 // Two resets of one group at once, the second done while the first is under way: the second's
 // end erased the note they shared, and a crash before the first's end left no note to finish it.
 TEST_F(CutShortTest, EachOfTwoResetsAtOnceHasANoteOfItsOwn) {
