@@ -315,7 +315,8 @@ Result<engine::ReleaseCommand> ReleaseFrom(const dom::object& o) {
         ++i;
         continue;
       }
-      ASSIGN_OR_RETURN(engine::ChildSpec spec, ChildFrom(child, i++));
+      ASSIGN_OR_RETURN(engine::ChildSpec spec, ChildFrom(child, i));
+      spec.index = i++;
       cmd.children.push_back(std::move(spec));
     }
   }

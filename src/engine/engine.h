@@ -116,6 +116,7 @@ struct ChildSpec {
   NewTask task;
   std::optional<std::string> child_id;
   std::optional<std::vector<std::string>> parent_refs;  // _parent_ids
+  size_t index = 0;  // in the request's children (for messages: some are not taken)
 };
 
 struct ReleaseCommand {

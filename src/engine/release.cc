@@ -13,8 +13,10 @@ namespace {
 // (NaN, an errorDelayInSeconds of null, is no delay.)
 int64_t SecondsToMs(double s) { return s > 0 ? static_cast<int64_t>(std::llround(s * 1000.0)) : 0; }
 
-// D6: `_parent_ids` may name any sibling's `_child_id` in any order. Answers the siblings'
-// creation order (parents first, otherwise request order) and each child's sibling parents.
+// D6: `_parent_ids` may name any sibling's `_child_id` in any order; a `_child_id` that several
+// siblings carry names the first of them, as in the reference (which finds the first sibling
+// made with it). Answers the siblings' creation order (parents first, otherwise request order)
+// and each child's sibling parents.
 Status OrderChildren(const std::vector<ChildSpec>& children, std::vector<size_t>* order,
                      std::vector<std::vector<size_t>>* parents) {
   order->clear();
@@ -22,10 +24,7 @@ Status OrderChildren(const std::vector<ChildSpec>& children, std::vector<size_t>
   if (children.empty()) return Status::Ok();  // (most releases: no deque, map or vectors made)
   std::map<std::string, size_t> by_id;
   for (size_t i = 0; i < children.size(); ++i) {
-    const auto& cid = children[i].child_id;
-    if (cid && !by_id.emplace(*cid, i).second) {
-      return Status::Invalid("children: _child_id " + *cid + " is used twice");
-    }
+    if (const auto& cid = children[i].child_id) by_id.emplace(*cid, i);
   }
   parents->assign(children.size(), {});
   std::vector<std::vector<size_t>> dependents(children.size());
@@ -35,8 +34,8 @@ Status OrderChildren(const std::vector<ChildSpec>& children, std::vector<size_t>
     for (const std::string& ref : *children[i].parent_refs) {
       auto it = by_id.find(ref);
       if (it == by_id.end()) {
-        return Status::Invalid("children[" + std::to_string(i) + "]: _parent_ids names " + ref +
-                               ", which is no sibling's _child_id");
+        return Status::Invalid("children[" + std::to_string(children[i].index) +
+                               "]: _parent_ids names " + ref + ", which is no sibling's _child_id");
       }
       auto& mine = (*parents)[i];
       if (std::find(mine.begin(), mine.end(), it->second) != mine.end()) continue;

@@ -140,6 +140,13 @@ TEST(JsonIn, AnErrorDelayOfNullIsNoDelay) {
   EXPECT_EQ(delay(R"(,"errorDelayInSeconds":5)"), 5);
 }
 
+// A child's place in the request counts the children with an `_id`, which are not made.
+TEST(JsonIn, AChildKeepsItsPlaceInTheRequest) {
+  auto r = Release(R"({"workerId":"w","children":[{"_id":"x"},{"name":"a","channel":"c"}]})");
+  ASSERT_EQ(r.children.size(), 1u);
+  EXPECT_EQ(r.children[0].index, 1u);
+}
+
 // Each text stands alone, whatever the thread's earlier texts were: longer or shorter, and
 // one past the size from which the builder is not kept.
 TEST(JsonIn, EachOutputIsItsOwnWhateverCameBefore) {

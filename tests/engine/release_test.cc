@@ -138,6 +138,41 @@ TEST_F(EngineTest, ChildrenWithUnknownReferenceOrCycleChangeNothing) {
   }
 }
 
+// Siblings that carry one `_child_id` are all made; a reference to it names the first (the
+// reference finds the first sibling made with it). It was refused with 400, and a worker that
+// stamps one `_child_id` on every child could never complete its task.
+TEST_F(EngineTest, ASharedChildIdNamesTheFirstSiblingThatCarriesIt) {
+  Id g = Group();
+  Make(g, "parent", "p");
+  Task parent = *Take("p");
+  ReleaseCommand cmd;
+  cmd.worker_id = "w";
+  cmd.children = {Child("a", "c"), Child("a", "c"), Child("b", "c", {{"a"}})};
+  cmd.children[1].task.name = "a2";
+  ASSERT_TRUE(engine_->Release(parent.id, cmd).ok());
+  std::map<std::string, Task> by_name;
+  auto tasks = engine_->ListGroupTasks(g, -1, 0).value();
+  for (auto& t : tasks) by_name[t.name] = t;
+  ASSERT_EQ(by_name.size(), 4u);
+  EXPECT_EQ(by_name["a2"].parent_ids, std::vector<Id>{parent.id});
+  EXPECT_EQ(by_name["b"].parent_ids, std::vector<Id>{by_name["a"].id});
+}
+
+// An error names the child by its place in the request, where children with an `_id` (not
+// made, reference §4.3.2) count too.
+TEST_F(EngineTest, AnUnknownReferenceNamesTheChildByItsPlaceInTheRequest) {
+  Id g = Group();
+  Make(g, "parent", "p");
+  Task parent = *Take("p");
+  ReleaseCommand cmd;
+  cmd.worker_id = "w";
+  cmd.children = {Child("a", "c"), Child("b", "c", {{"zz"}})};
+  cmd.children[1].index = 2;
+  auto r = engine_->Release(parent.id, cmd);
+  EXPECT_EQ(r.status().message(),
+            "children[2]: _parent_ids names \"zz\", which is no sibling's _child_id");
+}
+
 TEST_F(EngineTest, ChildrenDelayAppliesToEveryDirectChild) {
   Id g = Group();
   Make(g, "parent", "p");
