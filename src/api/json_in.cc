@@ -208,6 +208,29 @@ Result<std::string> WorkerId(const dom::object& o) {
   return w;
 }
 
+// JavaScript truthiness, as the reference decides the error path and
+// stores a falsy input or output as null (reference §2.2, §4.3).
+bool Truthy(const dom::element& e) {
+  switch (e.type()) {
+    case dom::element_type::NULL_VALUE:
+      return false;
+    case dom::element_type::BOOL:
+      return e.get_bool().value_unsafe();
+    case dom::element_type::STRING:
+      return !e.get_string().value_unsafe().empty();
+    case dom::element_type::INT64:
+      return e.get_int64().value_unsafe() != 0;
+    case dom::element_type::UINT64:
+      return e.get_uint64().value_unsafe() != 0;
+    case dom::element_type::DOUBLE: {
+      double d = e.get_double().value_unsafe();
+      return d != 0 && !std::isnan(d);
+    }
+    default:
+      return true;
+  }
+}
+
 // A task body (reference §2.2 defaults, SPEC D11).
 Result<engine::NewTask> TaskFrom(const dom::object& o, bool with_parents = true) {
   engine::NewTask t;
@@ -235,34 +258,13 @@ Result<engine::NewTask> TaskFrom(const dom::object& o, bool with_parents = true)
   if (Has(o, "errorDelayInSeconds")) {  // (null: no delay, as 0: reference §2.2, §4.3.1)
     ASSIGN_OR_RETURN(t.error_delay_s, ErrorDelay(o));
   }
-  if (auto e = Field(o, "input")) t.input = Raw(*e);
+  // (`body.input || null`, reference §2.2: false, 0 and "" are stored as null)
+  if (auto e = Field(o, "input"); e && Truthy(*e)) t.input = Raw(*e);
   if (!with_parents) return t;
   if (auto e = Field(o, "parentIds")) {
     ASSIGN_OR_RETURN(t.parent_ids, IdList(*e, "parentIds"));
   }
   return t;
-}
-
-// JavaScript truthiness, as the reference decides the error path (reference §4.3).
-bool Truthy(const dom::element& e) {
-  switch (e.type()) {
-    case dom::element_type::NULL_VALUE:
-      return false;
-    case dom::element_type::BOOL:
-      return e.get_bool().value_unsafe();
-    case dom::element_type::STRING:
-      return !e.get_string().value_unsafe().empty();
-    case dom::element_type::INT64:
-      return e.get_int64().value_unsafe() != 0;
-    case dom::element_type::UINT64:
-      return e.get_uint64().value_unsafe() != 0;
-    case dom::element_type::DOUBLE: {
-      double d = e.get_double().value_unsafe();
-      return d != 0 && !std::isnan(d);
-    }
-    default:
-      return true;
-  }
 }
 
 // A `_child_id` or a `_parent_ids` entry as the key siblings are matched by. The reference
@@ -304,7 +306,7 @@ Result<engine::ReleaseCommand> ReleaseFrom(const dom::object& o) {
   engine::ReleaseCommand cmd;
   ASSIGN_OR_RETURN(cmd.worker_id, WorkerId(o));
   if (auto e = Field(o, "error"); e && Truthy(*e)) cmd.error = Raw(*e);
-  if (auto e = Field(o, "output")) cmd.output = Raw(*e);
+  if (auto e = Field(o, "output"); e && Truthy(*e)) cmd.output = Raw(*e);  // (falsy: null, §4.3)
   ASSIGN_OR_RETURN(cmd.workgroup_delay_s, Delay(o, "workgroupDelayInSeconds"));
   if (cmd.error) return cmd;  // children and childrenDelayInSeconds: ignored (reference §4.3.1)
   if (auto e = Field(o, "children")) {

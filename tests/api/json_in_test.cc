@@ -15,6 +15,14 @@ engine::ReleaseCommand Release(const std::string& body) {
   return r.ok() ? *r : engine::ReleaseCommand();
 }
 
+// The input of the one task a create's body makes.
+std::string Input(const std::string& body) {
+  bool is_array = false;
+  auto r = ParseNewTasks(body, &is_array);
+  EXPECT_TRUE(r.ok() && r->size() == 1) << body;
+  return r.ok() && r->size() == 1 ? r->front().input : "";
+}
+
 TEST(JsonIn, AReleasesOutputAndErrorAreKeptMinified) {
   auto r = Release(R"({ "workerId": "w", "output": { "a" : [1, 2.5, "x\"y", null, true] } })");
   EXPECT_EQ(r.worker_id, "w");
@@ -138,6 +146,22 @@ TEST(JsonIn, AnErrorDelayOfNullIsNoDelay) {
   EXPECT_EQ(delay(""), 30);
   EXPECT_TRUE(std::isnan(delay(R"(,"errorDelayInSeconds":null)")));
   EXPECT_EQ(delay(R"(,"errorDelayInSeconds":5)"), 5);
+}
+
+// `body.input || null` and a falsy output stored as null (reference §2.2, §4.3): false, 0, -0,
+// "" and null; an empty object or array is kept.
+TEST(JsonIn, AFalsyInputOrOutputIsNull) {
+  for (const char* v : {"false", "0", "-0.0", "\"\"", "null"}) {
+    EXPECT_EQ(Release(std::string(R"({"workerId":"w","output":)") + v + "}").output, "null") << v;
+    EXPECT_EQ(Input(std::string(R"({"name":"n","channel":"c","input":)") + v + "}"), "null") << v;
+    auto child = Release(std::string(R"({"workerId":"w","children":[{"name":"n","channel":"c",)") +
+                         R"("input":)" + v + "}]}");
+    ASSERT_EQ(child.children.size(), 1u);
+    EXPECT_EQ(child.children[0].task.input, "null") << v;
+  }
+  EXPECT_EQ(Release(R"({"workerId":"w","output":{}})").output, "{}");
+  EXPECT_EQ(Input(R"({"name":"n","channel":"c","input":[]})"), "[]");
+  EXPECT_EQ(Input(R"({"name":"n","channel":"c","input":"x"})"), R"("x")");
 }
 
 // A child's place in the request counts the children with an `_id`, which are not made.
