@@ -37,6 +37,41 @@ class CutShortTest : public EngineTest {
         op);
     Reopen();
   }
+  // n tasks of group g in channel c, each as `shape` makes it.
+  std::vector<Id> MakeShaped(const Id& g, int n, const std::function<void(NewTask&)>& shape) {
+    std::vector<Id> ids;
+    for (int i = 0; i < n; ++i) {
+      NewTask t = Spec("t" + std::to_string(i), "c");
+      shape(t);
+      ids.push_back(Make(g, t).id);
+    }
+    return ids;
+  }
+  // n tasks of one attempt, failed (out of attempts).
+  std::vector<Id> MakeFailed(const Id& g, int n) {
+    std::vector<Id> ids = MakeShaped(g, n, [](NewTask& t) {
+      t.remaining_attempts = 1;
+      t.error_delay_s = 0;
+    });
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(Fail(Take("c")->id).ok());
+    return ids;
+  }
+  // Completes channel c's tasks (10 of group g), then resets g, cut short after its 12th batch:
+  // 5 batches hold the 10 back, 5 reopen them, then each counts 2 (which lets them go). Before
+  // the cut, the 2 let go are done again, and `meanwhile` runs.
+  void CutResetAfterTwoStartedOver(const Id& g, const std::function<void()>& meanwhile = nullptr) {
+    for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
+    int batches = 0;
+    CutShort(
+        [&] {
+          if (++batches == 11) {
+            for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
+            if (meanwhile) meanwhile();
+          }
+          if (batches == 12) throw std::runtime_error("crash");
+        },
+        [&] { (void)engine_->ResetGroup(g, 3); });
+  }
   size_t Notes() {
     size_t n = 0;
     EXPECT_TRUE(store_
@@ -85,14 +120,7 @@ TEST_F(CutShortTest, ADeleteIsFinishedAtStartUp) {
 
 TEST_F(CutShortTest, ARetryIsFinishedAtStartUp) {
   Id g = Group();
-  std::vector<Id> ids;
-  for (int i = 0; i < 9; ++i) {
-    NewTask t = Spec("t" + std::to_string(i), "c");
-    t.remaining_attempts = 1;
-    t.error_delay_s = 0;
-    ids.push_back(Make(g, t).id);
-  }
-  for (int i = 0; i < 9; ++i) ASSERT_TRUE(Fail(Take("c")->id).ok());
+  std::vector<Id> ids = MakeFailed(g, 9);
   CutAfterBatch(1, [&] { (void)engine_->RetryGroup(g, 4); });
   for (const Id& id : ids) EXPECT_EQ(Get(id).remaining_attempts, 4);
 }
@@ -133,18 +161,7 @@ TEST_F(CutShortTest, APauseAfterAResumeCutShortStands) {
 TEST_F(CutShortTest, AResetGoesOnFromWhereTheCrashCutIt) {
   Id g = Group();
   std::vector<Id> ids = MakeMany(g, 10, "c");
-  for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
-  int batches = 0;
-  // 5 batches hold the 10 tasks back, 5 reopen them, then each counts 2 (which lets them go)
-  CutShort(
-      [&] {
-        if (++batches == 11) {
-          EXPECT_EQ(TakeAll("c"), std::vector<Id>(ids.begin(), ids.begin() + 2));
-          for (int i = 0; i < 2; ++i) ASSERT_TRUE(Done(ids[i]).ok());
-        }
-        if (batches == 12) throw std::runtime_error("crash");
-      },
-      [&] { (void)engine_->ResetGroup(g, 3); });
+  CutResetAfterTwoStartedOver(g);
   Reopen();
   for (int i = 0; i < 2; ++i) EXPECT_TRUE(Get(ids[i]).is_complete);
   EXPECT_EQ(TakeAll("c"), std::vector<Id>(ids.begin() + 2, ids.end()));
@@ -157,23 +174,8 @@ TEST_F(CutShortTest, AResetGoesOnFromWhereTheCrashCutIt) {
 // reset deletes every other task, here two made after the cut, in a batch that marks nothing.)
 TEST_F(CutShortTest, AResetCutShortTwiceGoesOnFromTheFirstMark) {
   Id g = Group();
-  std::vector<Id> ids;
-  for (int i = 0; i < 10; ++i) {
-    NewTask t = Spec("s" + std::to_string(i), "c");
-    t.is_seed = true;
-    ids.push_back(Make(g, t).id);
-  }
-  for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
-  int batches = 0;
-  CutShort(
-      [&] {
-        if (++batches == 11) {
-          for (const Id& id : TakeAll("c")) ASSERT_TRUE(Done(id).ok());
-          MakeMany(g, 2, "other");
-        }
-        if (batches == 12) throw std::runtime_error("crash");
-      },
-      [&] { (void)engine_->ResetGroup(g, 3); });
+  std::vector<Id> ids = MakeShaped(g, 10, [](NewTask& t) { t.is_seed = true; });
+  CutResetAfterTwoStartedOver(g, [&] { MakeMany(g, 2, "other"); });
   options_.after_group_batch = [] { throw std::runtime_error("crash"); };
   EXPECT_THROW(Reopen(), std::runtime_error);  // (after the start-up's batch of deletes)
   options_.after_group_batch = nullptr;
@@ -187,14 +189,7 @@ TEST_F(CutShortTest, AResetCutShortTwiceGoesOnFromTheFirstMark) {
 // A retry cut short after a task it gave attempts back to failed again: not retried once more.
 TEST_F(CutShortTest, ARetryGoesOnFromWhereTheCrashCutIt) {
   Id g = Group();
-  std::vector<Id> ids;
-  for (int i = 0; i < 9; ++i) {
-    NewTask t = Spec("t" + std::to_string(i), "c");
-    t.remaining_attempts = 1;
-    t.error_delay_s = 0;
-    ids.push_back(Make(g, t).id);
-  }
-  for (int i = 0; i < 9; ++i) ASSERT_TRUE(Fail(Take("c")->id).ok());
+  std::vector<Id> ids = MakeFailed(g, 9);
   int batches = 0;
   CutShort(
       [&] {

@@ -96,20 +96,36 @@ TEST_F(EngineTest, ErrorUsesAnAttemptRecordsTheErrorAndDelays) {
   EXPECT_EQ(Take("c")->id, held.id);
 }
 
-TEST_F(EngineTest, ChildrenInAnyOrderFormTheDag) {  // D6
-  Id g = Group();
-  Make(g, "parent", "p");
-  Task parent = *Take("p");
-  ReleaseCommand cmd;
-  cmd.worker_id = "w";
-  cmd.children = {Child("d", "c", {{"b", "c"}}), Child("c", "c", {{"a"}}), Child("b", "c", {{"a"}}),
-                  Child("a", "c")};
-  ASSERT_TRUE(engine_->Release(parent.id, cmd).ok());
-  std::map<std::string, Task> by_name;
-  auto tasks = engine_->ListGroupTasks(g, -1, 0).value();
-  for (auto& t : tasks) by_name[t.name] = t;
+// A release with children (D6): a task of a new group held by worker "w", and its release.
+class ChildrenTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    group_ = Group();
+    Make(group_, "parent", "p");
+    parent_ = *Take("p");
+    cmd_.worker_id = "w";
+  }
+  // The group's tasks by name, once released.
+  std::map<std::string, Task> ByName() {
+    std::map<std::string, Task> by_name;
+    auto tasks = engine_->ListGroupTasks(group_, -1, 0).value();
+    for (auto& t : tasks) by_name[t.name] = t;
+    return by_name;
+  }
+
+  Id group_;
+  Task parent_;
+  ReleaseCommand cmd_;
+};
+
+TEST_F(ChildrenTest, ChildrenInAnyOrderFormTheDag) {
+  cmd_.children = {Child("d", "c", {{"b", "c"}}), Child("c", "c", {{"a"}}),
+                   Child("b", "c", {{"a"}}), Child("a", "c")};
+  ASSERT_TRUE(engine_->Release(parent_.id, cmd_).ok());
+  auto by_name = ByName();
   ASSERT_EQ(by_name.size(), 5u);
-  EXPECT_EQ(by_name["a"].parent_ids, std::vector<Id>{parent.id});
+  EXPECT_EQ(by_name["a"].parent_ids, std::vector<Id>{parent_.id});
   EXPECT_EQ(by_name["d"].parent_ids, (std::vector<Id>{by_name["b"].id, by_name["c"].id}));
   EXPECT_TRUE(by_name["a"].parents_complete);
   EXPECT_FALSE(by_name["d"].parents_complete);
@@ -122,66 +138,43 @@ TEST_F(EngineTest, ChildrenInAnyOrderFormTheDag) {  // D6
   EXPECT_EQ(order.back(), "d");
 }
 
-TEST_F(EngineTest, ChildrenWithUnknownReferenceOrCycleChangeNothing) {
-  Id g = Group();
-  Make(g, "parent", "p");
-  Task parent = *Take("p");
+TEST_F(ChildrenTest, ChildrenWithUnknownReferenceOrCycleChangeNothing) {
   for (auto children :
        {std::vector<ChildSpec>{Child("a", "c"), Child("b", "c", {{"zz"}})},
         std::vector<ChildSpec>{Child("a", "c", {{"b"}}), Child("b", "c", {{"a"}})}}) {
-    ReleaseCommand cmd;
-    cmd.worker_id = "w";
-    cmd.children = children;
-    EXPECT_EQ(engine_->Release(parent.id, cmd).status().code(), Code::kInvalidArgument);
-    EXPECT_EQ(engine_->ListGroupTasks(g, -1, 0).value().size(), 1u);
-    EXPECT_EQ(Get(parent.id).assigned_to, "w");
+    cmd_.children = children;
+    EXPECT_EQ(engine_->Release(parent_.id, cmd_).status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(engine_->ListGroupTasks(group_, -1, 0).value().size(), 1u);
+    EXPECT_EQ(Get(parent_.id).assigned_to, "w");
   }
 }
 
 // Siblings that carry one `_child_id` are all made; a reference to it names the first (the
 // reference finds the first sibling made with it). It was refused with 400, and a worker that
 // stamps one `_child_id` on every child could never complete its task.
-TEST_F(EngineTest, ASharedChildIdNamesTheFirstSiblingThatCarriesIt) {
-  Id g = Group();
-  Make(g, "parent", "p");
-  Task parent = *Take("p");
-  ReleaseCommand cmd;
-  cmd.worker_id = "w";
-  cmd.children = {Child("a", "c"), Child("a", "c"), Child("b", "c", {{"a"}})};
-  cmd.children[1].task.name = "a2";
-  ASSERT_TRUE(engine_->Release(parent.id, cmd).ok());
-  std::map<std::string, Task> by_name;
-  auto tasks = engine_->ListGroupTasks(g, -1, 0).value();
-  for (auto& t : tasks) by_name[t.name] = t;
+TEST_F(ChildrenTest, ASharedChildIdNamesTheFirstSiblingThatCarriesIt) {
+  cmd_.children = {Child("a", "c"), Child("a", "c"), Child("b", "c", {{"a"}})};
+  cmd_.children[1].task.name = "a2";
+  ASSERT_TRUE(engine_->Release(parent_.id, cmd_).ok());
+  auto by_name = ByName();
   ASSERT_EQ(by_name.size(), 4u);
-  EXPECT_EQ(by_name["a2"].parent_ids, std::vector<Id>{parent.id});
+  EXPECT_EQ(by_name["a2"].parent_ids, std::vector<Id>{parent_.id});
   EXPECT_EQ(by_name["b"].parent_ids, std::vector<Id>{by_name["a"].id});
 }
 
 // An error names the child by its place in the request, where children with an `_id` (not
 // made, reference §4.3.2) count too.
-TEST_F(EngineTest, AnUnknownReferenceNamesTheChildByItsPlaceInTheRequest) {
-  Id g = Group();
-  Make(g, "parent", "p");
-  Task parent = *Take("p");
-  ReleaseCommand cmd;
-  cmd.worker_id = "w";
-  cmd.children = {Child("a", "c"), Child("b", "c", {{"zz"}})};
-  cmd.children[1].index = 2;
-  auto r = engine_->Release(parent.id, cmd);
-  EXPECT_EQ(r.status().message(),
+TEST_F(ChildrenTest, AnUnknownReferenceNamesTheChildByItsPlaceInTheRequest) {
+  cmd_.children = {Child("a", "c"), Child("b", "c", {{"zz"}})};
+  cmd_.children[1].index = 2;
+  EXPECT_EQ(engine_->Release(parent_.id, cmd_).status().message(),
             "children[2]: _parent_ids names \"zz\", which is no sibling's _child_id");
 }
 
-TEST_F(EngineTest, ChildrenDelayAppliesToEveryDirectChild) {
-  Id g = Group();
-  Make(g, "parent", "p");
-  Task parent = *Take("p");
-  ReleaseCommand cmd;
-  cmd.worker_id = "w";
-  cmd.children = {Child("a", "c"), Child("b", "c", {{"a"}})};
-  cmd.children_delay_s = 3;
-  ASSERT_TRUE(engine_->Release(parent.id, cmd).ok());
+TEST_F(ChildrenTest, ChildrenDelayAppliesToEveryDirectChild) {
+  cmd_.children = {Child("a", "c"), Child("b", "c", {{"a"}})};
+  cmd_.children_delay_s = 3;
+  ASSERT_TRUE(engine_->Release(parent_.id, cmd_).ok());
   EXPECT_FALSE(Take("c"));
   Advance(3001);
   EXPECT_EQ(Take("c")->name, "a");
