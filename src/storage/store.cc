@@ -46,6 +46,30 @@ void RemoveLeftSnapshots(const std::string& dir) {
   std::filesystem::remove(parent, ec);  // (only if empty)
 }
 
+// A store's files in `dir` when its CURRENT file (which names the live MANIFEST) is gone: a
+// MANIFEST, table files or WALs. RocksDB would then make a new, empty store there and delete the
+// table files as obsolete (create_if_missing), or refuse with "wal_dir contains existing log
+// file". Empty: none (a new data dir, or a whole store).
+std::string OrphanedStoreFiles(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec) || ec) return "";
+  size_t manifests = 0, tables = 0, logs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto ends = [&](std::string_view suffix) {
+      return name.size() > suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    manifests += name.rfind("MANIFEST-", 0) == 0;
+    tables += ends(".sst") || ends(".ldb");
+    logs += ends(".log");
+  }
+  // (a MANIFEST alone, a new store's creation cut short, holds no task: made again)
+  if (!tables && !logs) return "";
+  return std::to_string(manifests) + " MANIFEST, " + std::to_string(tables) + " table and " +
+         std::to_string(logs) + " WAL file(s)";
+}
+
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
   if (s.IsNotFound()) return Status::NotFound(s.ToString());
@@ -126,6 +150,13 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // rolls at 16 MB and the 5 newest are kept.
   std::error_code dir_error;
   std::filesystem::create_directories(options.dir, dir_error);  // (Open reports a failure)
+  if (std::string orphaned = OrphanedStoreFiles(options.dir); !orphaned.empty()) {
+    return Status::Corruption("cannot open data dir " + options.dir +
+                              ": it holds a store's files (" + orphaned +
+                              ") but no CURRENT file, which names the store's MANIFEST; restore "
+                              "it (or the data dir from a backup): a new store there would delete "
+                              "them");
+  }
   db_options.info_log = InfoLog::Open(options.dir, 16 << 20, 5);
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_mb << 20);
