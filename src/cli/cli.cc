@@ -72,7 +72,20 @@ void RaiseFileLimit() {
   }
 }
 
-// D15: SIGTERM/SIGINT stop accepting, let in-flight requests finish, flush, exit 0.
+// The signals that stop `crew start` and `crew work` gracefully, blocked in every thread made
+// after this call, for one to wait for: SIGTERM, SIGINT, and SIGHUP (a closed terminal), whose
+// default action ended crew at once (a long poll got no answer).
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// D15: SIGTERM/SIGINT/SIGHUP stop accepting, let in-flight requests finish, flush, exit 0.
 int Start(const Config& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   std::error_code ec;
@@ -80,11 +93,7 @@ int Start(const Config& config) {
   if (ec) return Fail("cannot create data dir " + config.data_dir + ": " + ec.message());
 
   // Signals go to the waiting thread below only.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockStopSignals();
   signal(SIGPIPE, SIG_IGN);
   RaiseFileLimit();
 
@@ -146,8 +155,9 @@ int Start(const Config& config) {
     SetThreadName("crew-signal");
     int sig = 0;
     sigwait(&signals, &sig);
-    spdlog::info("{} received: finishing in-flight requests",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    spdlog::info("{} received: finishing in-flight requests", sig == SIGTERM  ? "SIGTERM"
+                                                              : sig == SIGINT ? "SIGINT"
+                                                                              : "SIGHUP");
     hub.Shutdown();  // long polls answer now, event streams end
     server.Stop();
   });
@@ -182,14 +192,11 @@ int Start(const Config& config) {
   return 0;
 }
 
-// N7: the demo workers until SIGINT/SIGTERM; the task in hand is finished and released first.
+// N7: the demo workers until SIGINT/SIGTERM/SIGHUP; the task in hand is finished and released
+// first.
 int Work(const work::DemoOptions& options) {
   if (!(options.speed > 0)) return Fail("--speed must be above 0");
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockStopSignals();
   std::atomic<bool> stop{false};
   std::thread waiter([&] {
     int sig = 0;

@@ -202,8 +202,9 @@ class CliTest(unittest.TestCase):
                 p.send_signal(signal.SIGTERM)
                 self.assertEqual(p.wait(20), 0)
 
-    def test_sigterm_and_sigint_stop_gracefully_and_keep_the_data(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
+    def test_sigterm_sigint_and_sighup_stop_gracefully_and_keep_the_data(self):
+        # (SIGHUP, a closed terminal, ended crew at once: the long poll got no answer)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             crew = Crew()
             try:
                 g = crew.group()
