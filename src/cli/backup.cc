@@ -17,6 +17,7 @@
 #include "storage/store.h"
 #include "util/clock.h"
 #include "util/file.h"
+#include "util/http_url.h"
 #include "util/tar.h"
 
 namespace crew::cli {
@@ -130,14 +131,13 @@ Result<int64_t> CheckDataDir(const std::string& dir) {
 
 int Backup(const BackupOptions& options) {
   if (options.out.empty()) return Fail("--out FILE is required");
-  std::string url = options.url;
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos) {
-    return Fail("the server URL must look like http://host:port/ (got '" + url + "')");
+  // (an ftp:// URL threw from httplib's Client: crew aborted)
+  const std::optional<HttpUrl> url = SplitHttpUrl(options.url);
+  if (!url) {
+    return Fail("the server URL must look like http://host:port/ (got '" + options.url + "')");
   }
-  auto slash = url.find('/', scheme + 3);
-  std::string origin = url.substr(0, slash);
-  std::string path = slash == std::string::npos ? "/" : url.substr(slash);
+  const std::string& origin = url->origin;
+  std::string path = url->path.substr(0, url->path.find('?'));
   if (path.back() != '/') path.push_back('/');
   path += "api/v1/backup";
 

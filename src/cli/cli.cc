@@ -162,8 +162,9 @@ int Start(const Config& config) {
     server.Stop();
   });
   spdlog::info("crew {} listening on {}://{}:{} (data dir {}, {} durability)", CREW_VERSION,
-               config.tls_cert.empty() ? "http" : "https", config.host, server.port(),
-               config.data_dir,
+               config.tls_cert.empty() ? "http" : "https",
+               config.host.find(':') == std::string::npos ? config.host : "[" + config.host + "]",
+               server.port(), config.data_dir,
                config.relaxed_durability ? "relaxed"
                : config.sync_leases      ? "full, leases synced"
                                          : "full");
@@ -246,8 +247,14 @@ int Run(int argc, char** argv) {
   auto* start = app.add_subcommand("start", "Run the server on an embedded RocksDB store");
   start->add_option("--data-dir", config.data_dir, "Data directory (env CREW_DATA_DIR)")
       ->default_str("./crew-data");
-  auto* port =
-      start->add_option("--port,-p", config.port, "TCP port (env PORT)")->default_str("3000");
+  // (an empty value was read as 0, any free port; an empty token or TLS file as none given:
+  // `--auth-token "$TOKEN"` with TOKEN unset served the API without a token)
+  const auto not_empty = [](const std::string& v) {
+    return v.empty() ? std::string("must not be empty") : std::string();
+  };
+  auto* port = start->add_option("--port,-p", config.port, "TCP port, 0: any free one (env PORT)")
+                   ->default_str("3000")
+                   ->check(not_empty);
   start->add_option("--host", config.host, "Address to listen on (env CREW_HOST)")
       ->default_str("127.0.0.1");
   auto* relaxed = start->add_flag("--relaxed-durability", config.relaxed_durability,
@@ -258,11 +265,16 @@ int Run(int argc, char** argv) {
       "Acquire and heartbeat answer after their lease is synced too (by default it is "
       "handed to the OS before the answer and synced with the next sync, <= 5 ms "
       "later) (env CREW_SYNC_LEASES=1)");
-  start->add_option("--auth-token", config.auth_token,
-                    "Require 'Authorization: Bearer TOKEN' on /api/ (env CREW_AUTH_TOKEN)");
-  start->add_option("--tls-cert", config.tls_cert,
-                    "PEM certificate: serve HTTPS (env CREW_TLS_CERT)");
-  start->add_option("--tls-key", config.tls_key, "PEM private key (env CREW_TLS_KEY)");
+  start
+      ->add_option("--auth-token", config.auth_token,
+                   "Require 'Authorization: Bearer TOKEN' on /api/ (env CREW_AUTH_TOKEN)")
+      ->check(not_empty);
+  start
+      ->add_option("--tls-cert", config.tls_cert,
+                   "PEM certificate: serve HTTPS (env CREW_TLS_CERT)")
+      ->check(not_empty);
+  start->add_option("--tls-key", config.tls_key, "PEM private key (env CREW_TLS_KEY)")
+      ->check(not_empty);
   start
       ->add_option("--log-level", config.log_level,
                    "trace, debug, info, warn (or warning), error, critical or off (env "

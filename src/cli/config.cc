@@ -1,4 +1,5 @@
 #include "cli/config.h"
+#include "util/http_url.h"
 
 #include <algorithm>
 #include <cmath>
@@ -112,6 +113,13 @@ Status Validate(const Config& c) {
     return Status::Invalid("TLS needs both --tls-cert and --tls-key");
   }
   if (c.data_dir.empty()) return Status::Invalid("the data dir must not be empty");
+  // (each channel is pushed to it + the channel's name: one that is no URL failed every push,
+  // and used up every task's attempts)
+  if (!c.virtual_operator_base_url.empty() && !SplitHttpUrl(c.virtual_operator_base_url)) {
+    return Status::Invalid(
+        "CREW_VIRTUAL_OPERATOR_BASE_URL must be an http:// or https:// URL, got '" +
+        c.virtual_operator_base_url + "'");
+  }
   if (!(c.operator_concurrency >= 1 && c.operator_concurrency <= 1000)) {
     return Status::Invalid("CREW_OPERATOR_CONCURRENCY must be between 1 and 1000");
   }

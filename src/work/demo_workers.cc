@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/clock.h"
+#include "util/http_url.h"
 #include "util/iso_time.h"
 
 namespace crew::work {
@@ -190,14 +191,13 @@ class DemoWorker {
 }  // namespace
 
 int RunDemoWorkers(const DemoOptions& options, const std::atomic<bool>& stop) {
-  std::string origin = options.base_url;
-  auto scheme = origin.find("://");
-  if (scheme == std::string::npos) {
+  // (an ftp:// URL threw from httplib's Client: crew aborted)
+  const std::optional<HttpUrl> url = SplitHttpUrl(options.base_url);
+  if (!url) {
     spdlog::error("the API URL must look like http://host:port/ (got '{}')", options.base_url);
     return 1;
   }
-  auto slash = origin.find('/', scheme + 3);
-  if (slash != std::string::npos) origin.resize(slash);
+  const std::string origin = url->origin;
   std::vector<Spec> specs = {
       {"Worker A", "worker_a", 10,
        [](const Json&, double) { return Done("Worker A did it!", true); }},

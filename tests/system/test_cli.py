@@ -71,6 +71,25 @@ class CliTest(unittest.TestCase):
         r = run("start", env={"CREW_HTTP_LOOPS": "0"})
         self.assertEqual(r.returncode, 1)
         self.assertIn("CREW_HTTP_LOOPS", r.stderr)
+        # An empty value was taken as none given (`--auth-token "$TOKEN"` with TOKEN unset served
+        # the API without a token; `--port ""` any free port), and a virtual operator base URL
+        # that is no URL failed every push, using up every task's attempts.
+        for flag in ("--auth-token", "--port", "--tls-cert", "--tls-key"):
+            r = run("start", flag, "", env={"CREW_AUTH_TOKEN": "secret"})
+            self.assertEqual(r.returncode, 1, flag)
+            self.assertIn(flag, r.stderr + r.stdout)
+        r = run("start", env={"CREW_VIRTUAL_OPERATOR_BASE_URL": "notaurl/"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("CREW_VIRTUAL_OPERATOR_BASE_URL", r.stderr)
+
+    def test_the_clients_refuse_a_url_they_cannot_use(self):
+        # An ftp:// URL threw from the HTTP client: crew aborted (exit 134).
+        with tempfile.TemporaryDirectory() as tmp:
+            for args in (("work", "--url", "ftp://x/"),
+                         ("backup", "--url", "ftp://x/", "--out", os.path.join(tmp, "b.tar"))):
+                r = run(*args)
+                self.assertEqual(r.returncode, 1, args)
+                self.assertIn("must look like http://host:port/", r.stderr + r.stdout, args)
 
     def test_port_in_use_exits_1(self):
         with socket.socket() as s, tempfile.TemporaryDirectory() as tmp:
