@@ -302,11 +302,14 @@ Result<engine::ChildSpec> ChildFrom(const dom::element& e, size_t index) {
   return c;
 }
 
-Result<engine::ReleaseCommand> ReleaseFrom(const dom::object& o) {
+Result<engine::ReleaseCommand> ReleaseFrom(const dom::object& o,
+                                           Verbatim verbatim = Verbatim::kNone) {
   engine::ReleaseCommand cmd;
   ASSIGN_OR_RETURN(cmd.worker_id, WorkerId(o));
   if (auto e = Field(o, "error"); e && Truthy(*e)) cmd.error = Raw(*e);
-  if (auto e = Field(o, "output"); e && Truthy(*e)) cmd.output = Raw(*e);  // (falsy: null, §4.3)
+  if (auto e = Field(o, "output"); e && (verbatim == Verbatim::kOutput || Truthy(*e))) {
+    cmd.output = Raw(*e);  // (falsy: null, §4.3)
+  }
   ASSIGN_OR_RETURN(cmd.workgroup_delay_s, Delay(o, "workgroupDelayInSeconds"));
   if (cmd.error) return cmd;  // children and childrenDelayInSeconds: ignored (reference §4.3.1)
   if (auto e = Field(o, "children")) {
@@ -438,9 +441,9 @@ Result<AcquireRequest> ParseAcquire(std::string_view body) {
   return r;
 }
 
-Result<engine::ReleaseCommand> ParseRelease(std::string_view body) {
+Result<engine::ReleaseCommand> ParseRelease(std::string_view body, Verbatim verbatim) {
   ASSIGN_OR_RETURN(dom::object o, ParseObject(body));
-  return ReleaseFrom(o);
+  return ReleaseFrom(o, verbatim);
 }
 
 Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body) {

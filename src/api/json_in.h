@@ -32,7 +32,11 @@ Result<std::optional<std::string>> ParseGroupUpdate(std::string_view body);  // 
 Result<std::vector<engine::NewTask>> ParseNewTasks(std::string_view body, bool* is_array);
 Result<engine::TaskPatch> ParseTaskPatch(std::string_view body);
 Result<AcquireRequest> ParseAcquire(std::string_view body);
-Result<engine::ReleaseCommand> ParseRelease(std::string_view body);
+// A falsy `output` is null, as the original's release route stores it (§4.3); an operator's
+// answer (src/dispatch) keeps it, as the original's operator passes it on (`Verbatim::kOutput`).
+enum class Verbatim { kNone, kOutput };
+Result<engine::ReleaseCommand> ParseRelease(std::string_view body,
+                                            Verbatim verbatim = Verbatim::kNone);
 // N8: the body must be an array of objects; each item's own problems stay with the item.
 Result<std::vector<ReleaseItem>> ParseReleaseBatch(std::string_view body);
 Result<std::string> ParseWorkerOnly(std::string_view body);  // heartbeat

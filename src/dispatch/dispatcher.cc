@@ -334,7 +334,8 @@ void Dispatcher::Push(Target t, engine::Acquired a) {
     Json fallback = {{"workerId", worker}, {"error", "operator answer refused: " + why.message()}};
     return *api::ParseRelease(fallback.dump());
   };
-  auto cmd = api::ParseRelease(release.dump());
+  // (its output as it answered, falsy too: the original's operator passes it on as it is)
+  auto cmd = api::ParseRelease(release.dump(), api::Verbatim::kOutput);
   if (!cmd.ok()) cmd = refused(cmd.status());
   auto done = engine_->Release(a.task.id, *cmd);
   if (!done.ok() && done.status().code() == Code::kInvalidArgument) {  // (children: SPEC D6)

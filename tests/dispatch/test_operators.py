@@ -55,7 +55,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = {"/plain": b"plain ok", "/number": b"42",
                # What JSON.stringify writes for a string cut inside an emoji, and Latin-1 bytes.
                "/surrogate": b'{"error":"quota exceeded for \\ud83d"}',
-               "/latin1": '{"error":"Datei fehlt: Grü"}'.encode("latin-1")}
+               "/latin1": '{"error":"Datei fehlt: Grü"}'.encode("latin-1"),
+               "/zero": b'{"output":0}'}
         if self.path in raw:
             data = raw[self.path]
             self.send_response(200)
@@ -243,6 +244,13 @@ class OperatorTest(unittest.TestCase):
             done = wait_for(lambda: self.get(t)["isComplete"] and self.get(t))
             self.assertIsNone(done["output"], path)
             self.assertEqual(done["errors"], [], path)
+
+    def test_a_falsy_output_is_kept_as_the_operator_answered_it(self):
+        # The original's operator passes its answer's output on as it is (Operator.ts); only its
+        # release route stores a falsy output as null.
+        self.crew.ok("POST", "api/v1/operators", {"channel": "op_zero", "url": self.op.url("zero")})
+        t = self.task("op_zero")
+        self.assertEqual(wait_for(lambda: self.get(t)["isComplete"] and self.get(t))["output"], 0)
 
     def test_an_error_answer_with_what_json_parse_takes_is_an_error(self):
         # Reference §7.2.5: a 2xx body's error is an error release; axios reads a lone surrogate
