@@ -181,10 +181,14 @@ class DeferSync {
 
 // How far a large reset or retry of a group that a crash cut short got (its note says;
 // Engine::FinishGroupOps): its step `step` done for the tasks up to `through` (in id order), the
-// steps before it for all. The start-up goes on from there. Default: from the start.
+// steps before it for all. The start-up goes on from there. Default: from the start. A reset's
+// also says whether it found seeds in the group (then only they stay): a seed made or deleted
+// while it ran must not change that at the start-up (a seed made meanwhile had the start-up
+// delete every other task, those the reset had started over too).
 struct GroupOpMark {
   int step = 0;
   std::optional<Id> through;
+  std::optional<bool> seeded;  // (unknown in a note of an earlier version)
 };
 
 class Engine {

@@ -94,13 +94,14 @@ Result<Group> Engine::RenameGroup(const Id& id, const std::optional<std::string>
 
 namespace {
 
-// + group id(12) + op(1) + fixed64 instance -> ordered(attempts) [+ step(1) + task id(12)]
-// (the mark: GroupOpMark)
+// + group id(12) + op(1) + fixed64 instance -> ordered(attempts) + seeded(1) [+ step(1) +
+// task id(12)] (the mark: GroupOpMark; an earlier version wrote the attempts alone)
 constexpr std::string_view kGroupOpPrefix = "groupop/";
 
 std::string NoteValue(int64_t remaining_attempts, const GroupOpMark& mark) {
   std::string v;
   PutOrderedI64(v, remaining_attempts);
+  v += static_cast<char>(mark.seeded.value_or(false));
   if (mark.through) {
     v += static_cast<char>(mark.step);
     v += mark.through->View();
@@ -110,12 +111,16 @@ std::string NoteValue(int64_t remaining_attempts, const GroupOpMark& mark) {
 
 // The note's value, or nullopt if it does not parse.
 std::optional<std::pair<int64_t, GroupOpMark>> ParseNoteValue(std::string_view v) {
-  if (v.size() != 8 && v.size() != 8 + 1 + 12) return std::nullopt;
+  if (v.size() != 8 && v.size() != 9 && v.size() != 9 + 1 + 12) return std::nullopt;
   GroupOpMark mark;
   if (v.size() > 8) {
-    mark.step = static_cast<unsigned char>(v[8]);
+    if (v[8] != 0 && v[8] != 1) return std::nullopt;
+    mark.seeded = v[8] == 1;
+  }
+  if (v.size() > 9) {
+    mark.step = static_cast<unsigned char>(v[9]);
     if (mark.step < 1 || mark.step > 3) return std::nullopt;
-    mark.through = Id::FromBytes(v.substr(9));
+    mark.through = Id::FromBytes(v.substr(10));
   }
   return std::make_pair(DecodeOrderedI64(v.data()), mark);
 }
@@ -331,15 +336,18 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts,
   ASSIGN_OR_RETURN(Group before, GetGroup(id));
   std::vector<Id> ids;
   RETURN_IF_ERROR(GroupTaskIds(store_, id, &ids));
-  // With a seed among them, all tasks but the seeds go (read before the first Txn; the Txns
-  // read again the tasks they change).
+  // With a seed among them (as the run a crash cut short found), all tasks but the seeds go
+  // (read before the first Txn; the Txns read again the tasks they change).
   std::vector<Id> going, kept;
   for (const Id& tid : ids) {
     ASSIGN_OR_RETURN(auto t, LoadTask(tid));
     (t && t->is_seed ? kept : going).push_back(tid);
   }
-  const bool has_seed = !kept.empty();
-  if (!has_seed) std::swap(going, kept);  // (no seed: every task stays)
+  const bool has_seed = from.seeded.value_or(!kept.empty());
+  if (!has_seed) {  // (no seed: every task stays)
+    kept = ids;
+    going.clear();
+  }
   std::set<Id> deleting(going.begin(), going.end());
   auto erase = [&](Txn& txn, std::span<const Id> list) -> Status {
     for (const Id& tid : list) RETURN_IF_ERROR(EraseTask(txn, tid, deleting, false));
@@ -375,11 +383,13 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts,
   OpNote note([this](const std::string& key) { EraseNote(key); });
   auto mark = [&](int step) {
     return [&, step](Txn& txn, const Id& last) {
-      txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{step, last}));
+      txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{step, last, has_seed}));
     };
   };
   if (batched) {  // (then every listed task goes in the batches)
-    ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kReset, remaining_attempts, from));
+    GroupOpMark start = from;
+    start.seeded = has_seed;
+    ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kReset, remaining_attempts, start));
     RETURN_IF_ERROR(InGroupBatches(id, going, erase));
     RETURN_IF_ERROR(InGroupBatches(id, StillToDo(kept, 1, from), hold, mark(1)));
     RETURN_IF_ERROR(InGroupBatches(id, StillToDo(kept, 2, from), reopen, mark(2)));
@@ -433,7 +443,7 @@ Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts,
     ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kRetry, remaining_attempts, from));
   }
   RETURN_IF_ERROR(InGroupBatches(id, todo.first(batched), retry, [&](Txn& txn, const Id& last) {
-    txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{1, last}));
+    txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{1, last, std::nullopt}));
   }));
   Result<Group> done = Write<Group>([&](Txn& txn) -> Result<Group> {
     ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));

@@ -177,12 +177,36 @@ TEST_F(CutShortTest, AResetCutShortTwiceGoesOnFromTheFirstMark) {
   std::vector<Id> ids = MakeShaped(g, 10, [](NewTask& t) { t.is_seed = true; });
   CutResetAfterTwoStartedOver(g, [&] { MakeMany(g, 2, "other"); });
   options_.after_group_batch = [] { throw std::runtime_error("crash"); };
+  Advance(1000);  // (the start-up's note is one of its own, beside the first run's)
   EXPECT_THROW(Reopen(), std::runtime_error);  // (after the start-up's batch of deletes)
   options_.after_group_batch = nullptr;
+  clock_.AdvanceMs(1000);  // (no engine open to promote anything)
   Reopen();
   for (int i = 0; i < 2; ++i) EXPECT_TRUE(Get(ids[i]).is_complete);
   EXPECT_EQ(TakeAll("c"), std::vector<Id>(ids.begin() + 2, ids.end()));
   EXPECT_FALSE(Take("other"));
+  EXPECT_EQ(Notes(), 0u);
+}
+
+// A seed made in a group while a reset that found none ran, then a crash: the start-up goes on
+// as the run that found none (every task stays and starts over). It found the seed, and deleted
+// every other task, those the reset had started over too.
+TEST_F(CutShortTest, ASeedMadeWhileAResetRanDoesNotChangeItAtStartUp) {
+  Id g = Group();
+  std::vector<Id> ids = MakeMany(g, 10, "c");
+  int batches = 0;
+  CutShort(
+      [&] {
+        if (++batches == 2) {
+          NewTask seed = Spec("seed", "c");
+          seed.is_seed = true;
+          ids.push_back(Make(g, seed).id);
+        }
+        if (batches == 3) throw std::runtime_error("crash");
+      },
+      [&] { (void)engine_->ResetGroup(g, 3); });
+  Reopen();
+  EXPECT_EQ(TakeAll("c"), ids);
   EXPECT_EQ(Notes(), 0u);
 }
 
