@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 namespace crew::storage {
 
 namespace fs = std::filesystem;
@@ -72,6 +74,16 @@ void InfoLog::Logv(const char* format, va_list ap) {
     line.resize(head + static_cast<size_t>(n));
   }
   if (line.back() != '\n') line.push_back('\n');
+  // A damaged WAL or MANIFEST, read at start-up, is replayed up to the damage (point-in-time
+  // recovery): RocksDB says so only here ("<file>: dropping N bytes; Corruption: ..."), and the
+  // writes after it are lost. Said in crew's own log too, where an operator looks.
+  if (line.find(": dropping ", head) != std::string::npos &&
+      line.find(" bytes; ", head) != std::string::npos) {
+    spdlog::warn(
+        "the store's recovery dropped a damaged part of a log file, and the writes "
+        "after it: {}",
+        std::string_view(line).substr(head, line.size() - head - 1));
+  }
 
   std::lock_guard<std::mutex> lock(mu_);
   if (size_ > 0 && size_ + line.size() > max_bytes_) StartFile();
