@@ -152,17 +152,15 @@ Clock::duration RunClients(const Endpoint& at, int n, Fn step) {
     fds.push_back(crew_bench::ConnectTcp(at.host, at.port));
     if (fds.back() < 0) Require200(-1, "connect", at.host, "");
   }
-  // (the step is handed the answer the last complete frame found: not framed twice)
-  crew_bench::AnswerFrame framed;
-  auto frame = [&framed](std::string_view buf) {
-    framed = crew_bench::FrameAnswer(buf);
-    if (framed.status < 0) Require200(framed.status, "read", "an answer that is not HTTP", buf);
-    return framed.length;
+  auto frame = [](std::string_view buf) {
+    crew_bench::AnswerFrame f = crew_bench::FrameAnswer(buf);
+    if (f.status < 0) Require200(f.status, "read", "an answer that is not HTTP", buf);
+    return f.length;
   };
   auto start = Clock::now();
   crew_bench::RunClients(fds, frame, [&](size_t i, std::string_view answer, std::string* request) {
     crew_bench::AnswerFrame f;
-    if (!answer.empty()) f = framed;
+    if (!answer.empty()) f = crew_bench::FrameAnswer(answer);
     return step(static_cast<int>(i), f.status, answer.substr(f.body_at, f.body_length), request);
   });
   auto took = Clock::now() - start;
@@ -210,10 +208,8 @@ void Produce(const Options& o, const std::string& wl, const std::string& group,
 // The ids of the tasks an acquire answer holds: {"task": {...} | null} or, for a batch,
 // {"tasks": [{"task": {...}, ...}]}. Read with simdjson's On-Demand API, which walks to the ids
 // and skips the rest. Parsing every field into a DOM (nlohmann) doubled this client's user CPU
-// over W1 (0.47 s vs 0.21 s), CPU the server on the same two cores could have had; simdjson's
-// own DOM parser costs ~40% more than this walk (7,600 against 5,500 instructions per answer),
-// though this binary's On-Demand code is the scalar fallback (compiled for the build's baseline
-// CPU). Exits on a malformed answer.
+// over W1 (0.47 s vs 0.21 s), CPU the server on the same two cores could have had. Exits on a
+// malformed answer.
 std::vector<std::string> AcquiredIds(simdjson::ondemand::parser& json, std::string_view answer,
                                      bool batch) {
   std::vector<std::string> ids;
@@ -257,28 +253,21 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
   const std::string acquire = at.api + "channel/" + channel + "/acquire";
   struct Worker {
     std::string id;
-    std::string acquire;     // its acquire request, the same each time
-    std::string fields;      // its release's fields
     int releasing = 0;       // tasks in the release under way
     bool acquiring = false;  // pipelined: an acquire follows that release
     Clock::time_point started;
   };
   std::vector<Worker> workers(o.workers);
-  for (int w = 0; w < o.workers; ++w) {
-    Worker& worker = workers[w];
-    worker.id = "w" + std::to_string(w);
-    Json body = {{"workerId", worker.id}};
-    if (batch > 1) body["limit"] = batch;
-    crew_bench::AppendRequest("POST", acquire, at.host, body.dump(), &worker.acquire);
-    worker.fields = "\"workerId\":\"" + worker.id + "\",\"output\":{\"ok\":true}";
-  }
-  const std::string release_at = at.api + "task/";
+  for (int w = 0; w < o.workers; ++w) workers[w].id = "w" + std::to_string(w);
   simdjson::ondemand::parser json;
   Stats all;
   int done = 0;
   int releasing = 0;  // tasks in releases under way, of every worker
-  auto acquire_request = [&](const Worker& w, std::string* request) { request->append(w.acquire); };
-  std::string target, body;
+  auto acquire_request = [&](const Worker& w, std::string* request) {
+    Json body = {{"workerId", w.id}};
+    if (batch > 1) body["limit"] = batch;
+    crew_bench::AppendRequest("POST", acquire, at.host, body.dump(), request);
+  };
   auto took = RunClients(
       at, o.workers, [&](int i, int status, std::string_view answer, std::string* request) {
         Worker& w = workers[i];
@@ -294,11 +283,10 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
           Require200(status, "POST", acquire, answer);
           w.acquiring = false;
           std::vector<std::string> ids = AcquiredIds(json, answer, batch > 1);
-          const std::string& fields = w.fields;
+          const std::string fields = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
           if (batch == 1 && !ids.empty()) {
-            target.assign(release_at).append(ids[0]).append("/release");
-            body.assign("{").append(fields).append("}");
-            crew_bench::AppendRequest("POST", target, at.host, body, request);
+            crew_bench::AppendRequest("POST", at.api + "task/" + ids[0] + "/release", at.host,
+                                      "{" + fields + "}", request);
             w.releasing = 1;
             ++releasing;
             if (pipelined) {
