@@ -1,11 +1,13 @@
 #include "cli/config.h"
-#include "util/http_url.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
+
+#include "util/http_url.h"
 
 namespace crew::cli {
 
@@ -15,10 +17,12 @@ int DefaultHttpLoops() {
 
 namespace {
 
+// A decimal number (strtod alone also took "0x10", "inf" and "nan").
 Status Number(const char* name, const char* text, double* out) {
   char* end = nullptr;
   double v = std::strtod(text, &end);
-  if (end == text || *end != '\0' || !std::isfinite(v)) {
+  if (end == text || *end != '\0' || !std::isfinite(v) ||
+      std::strspn(text, "0123456789+-.eE") != std::strlen(text)) {
     return Status::Invalid(std::string(name) + " must be a number, got '" + text + "'");
   }
   *out = v;
@@ -120,9 +124,7 @@ Status Validate(const Config& c) {
         "CREW_VIRTUAL_OPERATOR_BASE_URL must be an http:// or https:// URL, got '" +
         c.virtual_operator_base_url + "'");
   }
-  if (!(c.operator_concurrency >= 1 && c.operator_concurrency <= 1000)) {
-    return Status::Invalid("CREW_OPERATOR_CONCURRENCY must be between 1 and 1000");
-  }
+  RETURN_IF_ERROR(WholeNumber("CREW_OPERATOR_CONCURRENCY", c.operator_concurrency, 1, 1000));
   RETURN_IF_ERROR(WholeNumber("CREW_WAL_SPARE_MB", c.wal_spare_mb, 0, 4096));
   RETURN_IF_ERROR(WholeNumber("CREW_HTTP_LOOPS", c.http_loops, 1, 64));
   if (c.log_format != "text" && c.log_format != "json") {

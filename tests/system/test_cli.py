@@ -64,7 +64,10 @@ class CliTest(unittest.TestCase):
                             ("CREW_ABANDONED_TASK_INTERVAL_IN_SECONDS", "0.0001"),
                             ("CREW_EXPIRED_GROUP_INTERVAL_IN_DAYS", "1e15"),
                             ("CREW_CLEAN_BATCH_SIZE", "0"), ("CREW_BOOTSTRAP_BATCH_SIZE", "2.5"),
-                            ("CREW_SYNC_CLEAN_SIZE", "many")):
+                            ("CREW_SYNC_CLEAN_SIZE", "many"),
+                            # (taken before: 2.5 cut to 2, and strtod's hexadecimal and "inf")
+                            ("CREW_OPERATOR_CONCURRENCY", "2.5"), ("CREW_HTTP_LOOPS", "0x2"),
+                            ("CREW_CLEAN_BATCH_SIZE", "infinity")):
             r = run("start", env={name: value})
             self.assertEqual(r.returncode, 1, (name, value))
             self.assertIn(name, r.stderr)
