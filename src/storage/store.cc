@@ -1,9 +1,11 @@
 #include "storage/store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include <rocksdb/cache.h>
@@ -68,6 +70,33 @@ std::string OrphanedStoreFiles(const std::string& dir) {
   if (!tables && !logs) return "";
   return std::to_string(manifests) + " MANIFEST, " + std::to_string(tables) + " table and " +
          std::to_string(logs) + " WAL file(s)";
+}
+
+// Takes crew.lock in `dir` (flock, exclusive) and writes this process's pid in it; answers its
+// fd, or an error naming the holder. Taken before anything in the data dir is touched: RocksDB's
+// own LOCK is taken inside DB::Open, after crew has moved LOG aside and prepared a WAL spare, so
+// of two starts at once the one refused had already renamed the other's LOG and deleted its spare.
+Result<int> LockDataDir(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "crew.lock").string();
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::IoError("cannot open data dir " + dir + ": cannot open " + path + ": " +
+                           std::strerror(errno));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    close(fd);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return Status::Unavailable("cannot open data dir " + dir + ": in use by another process" +
+                               (holder.empty() ? "" : " (pid " + holder + ")"));
+  }
+  const std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // (the lock holds without the pid: only the message of a refused start lacks it)
+  }
+  return fd;
 }
 
 Status FromRocks(const rocksdb::Status& s) {
@@ -150,6 +179,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // rolls at 16 MB and the 5 newest are kept.
   std::error_code dir_error;
   std::filesystem::create_directories(options.dir, dir_error);  // (Open reports a failure)
+  if (!dir_error) {
+    ASSIGN_OR_RETURN(store->dir_lock_fd_, LockDataDir(options.dir));
+  }
   if (std::string orphaned = OrphanedStoreFiles(options.dir); !orphaned.empty()) {
     return Status::Corruption("cannot open data dir " + options.dir +
                               ": it holds a store's files (" + orphaned +
@@ -251,6 +283,7 @@ Store::~Store() {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
   }
+  if (dir_lock_fd_ >= 0) close(dir_lock_fd_);  // (the flock goes with it)
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {

@@ -148,6 +148,7 @@ class Store {
   void BackgroundSyncLoop();
 
   StoreOptions options_;
+  int dir_lock_fd_ = -1;  // crew.lock in the data dir, flock()ed for the Store's life (Open)
   std::shared_ptr<WalSpareFileSystem> wal_fs_;  // outlive db_
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;

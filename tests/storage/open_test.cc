@@ -112,5 +112,25 @@ TEST(OpenTest, AWalDamagedInTheMiddleIsSaidInCrewsLog) {
   EXPECT_TRUE(said);
 }
 
+// A second store on a data dir in use is refused before it touches a file there: it moved the
+// first one's LOG aside (and deleted its WAL spare) before RocksDB's own lock refused it.
+TEST(OpenTest, ADataDirInUseIsLeftAlone) {
+  crew::testing::TempDir dir("open-test");
+  StoreOptions options;
+  options.dir = dir.path();
+  auto first = std::move(Store::Open(options)).value();
+  auto files = [&] {  // (a LOG moved aside is one more: LOG.old.<time>)
+    return std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator());
+  };
+  const auto before = files();
+  auto second = Store::Open(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("in use by another process (pid "), std::string::npos)
+      << second.status().message();
+  EXPECT_EQ(files(), before);
+  first.reset();
+  EXPECT_TRUE(Store::Open(options).ok());  // (free again once the first is closed)
+}
+
 }  // namespace
 }  // namespace crew::storage
