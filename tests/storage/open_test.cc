@@ -23,73 +23,72 @@ namespace {
 
 namespace fs = std::filesystem;
 
-size_t FilesEndingWith(const std::string& dir, const std::string& suffix) {
-  size_t n = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    n += name.size() > suffix.size() && name.ends_with(suffix);
+class OpenTest : public ::testing::Test {
+ protected:
+  OpenTest() { options_.dir = dir_.path(); }
+  size_t FilesEndingWith(const std::string& suffix) const {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(options_.dir)) {
+      const std::string name = e.path().filename().string();
+      n += name.size() > suffix.size() && name.ends_with(suffix);
+    }
+    return n;
   }
-  return n;
-}
-
-TEST(OpenTest, ADataDirWithoutItsCurrentFileIsRefusedAndLeftAlone) {
-  crew::testing::TempDir dir("open-test");
-  StoreOptions options;
-  options.dir = dir.path();
-  {
-    auto store = std::move(Store::Open(options)).value();
+  // n task records of `bytes` each, from task `first` on, in one write (one WAL record).
+  static void PutTasks(Store& store, int first, int n, size_t bytes) {
     rocksdb::WriteBatch b;
-    b.Put(store->handle(Cf::kTasks), IdKey(crew::testing::MakeId(1)), "task");
+    for (int i = first; i < first + n; ++i) {
+      b.Put(store.handle(Cf::kTasks), IdKey(crew::testing::MakeId(i)), std::string(bytes, 'v'));
+    }
     uint64_t seq = 0;
-    ASSERT_TRUE(store->Write(&b, &seq).ok());
+    ASSERT_TRUE(store.Write(&b, &seq).ok());
+  }
+  // The data dir without its CURRENT file and its WALs.
+  void LoseCurrentAndWals() const {
+    fs::remove(fs::path(options_.dir) / "CURRENT");
+    for (const auto& e : fs::directory_iterator(options_.dir)) {
+      if (e.path().extension() == ".log") fs::remove(e.path());
+    }
+  }
+
+  crew::testing::TempDir dir_{"open-test"};
+  StoreOptions options_;
+};
+
+TEST_F(OpenTest, ADataDirWithoutItsCurrentFileIsRefusedAndLeftAlone) {
+  {
+    auto store = std::move(Store::Open(options_)).value();
+    PutTasks(*store, 1, 1, 10);
     ASSERT_TRUE(store->db()->Flush({}, store->handle(Cf::kTasks)).ok());
   }
-  const size_t tables = FilesEndingWith(dir.path(), ".sst");
+  const size_t tables = FilesEndingWith(".sst");
   ASSERT_GT(tables, 0u);
-  fs::remove(fs::path(dir.path()) / "CURRENT");
-  for (const auto& e : fs::directory_iterator(dir.path())) {
-    if (e.path().extension() == ".log") fs::remove(e.path());
-  }
-  auto reopened = Store::Open(options);
+  LoseCurrentAndWals();
+  auto reopened = Store::Open(options_);
   ASSERT_FALSE(reopened.ok());
   EXPECT_NE(reopened.status().message().find("no CURRENT file"), std::string::npos)
       << reopened.status().message();
-  EXPECT_EQ(FilesEndingWith(dir.path(), ".sst"), tables);
+  EXPECT_EQ(FilesEndingWith(".sst"), tables);
 }
 
 // A new data dir, and one whose creation stopped after its first MANIFEST: opened.
-TEST(OpenTest, ANewDataDirOpens) {
-  crew::testing::TempDir dir("open-test");
-  StoreOptions options;
-  options.dir = dir.path();
-  ASSERT_TRUE(Store::Open(options).ok());
-  fs::remove(fs::path(dir.path()) / "CURRENT");
-  for (const auto& e : fs::directory_iterator(dir.path())) {
-    if (e.path().extension() == ".log") fs::remove(e.path());
-  }
-  EXPECT_TRUE(Store::Open(options).ok());
+TEST_F(OpenTest, ANewDataDirOpens) {
+  ASSERT_TRUE(Store::Open(options_).ok());
+  LoseCurrentAndWals();
+  EXPECT_TRUE(Store::Open(options_).ok());
 }
 
-TEST(OpenTest, AWalDamagedInTheMiddleIsSaidInCrewsLog) {
-  crew::testing::TempDir dir("open-test"), crashed("open-test-crashed");
-  StoreOptions options;
-  options.dir = dir.path();
+TEST_F(OpenTest, AWalDamagedInTheMiddleIsSaidInCrewsLog) {
+  crew::testing::TempDir crashed("open-test-crashed");
   {
-    auto store = std::move(Store::Open(options)).value();
-    for (int n = 0; n < 3; ++n) {  // (three WAL records: the damage is in the first)
-      rocksdb::WriteBatch b;
-      for (int i = 0; i < 100; ++i) {
-        b.Put(store->handle(Cf::kTasks), IdKey(crew::testing::MakeId(n * 100 + i + 1)),
-              std::string(200, 'v'));
-      }
-      uint64_t seq = 0;
-      ASSERT_TRUE(store->Write(&b, &seq).ok());
-    }
+    auto store = std::move(Store::Open(options_)).value();
+    for (int n = 0; n < 3; ++n)
+      PutTasks(*store, n * 100 + 1, 100, 200);  // (the damage: in the first)
     // The data dir as a crash would leave it (a clean stop flushes the memtables to tables).
     ASSERT_TRUE(store->db()->FlushWAL(/*sync=*/true).ok());
-    fs::copy(dir.path(), crashed.path(), fs::copy_options::recursive);
+    fs::copy(options_.dir, crashed.path(), fs::copy_options::recursive);
   }
-  options.dir = crashed.path();
+  options_.dir = crashed.path();
   std::string wal;
   for (const auto& e : fs::directory_iterator(crashed.path())) {
     if (e.path().extension() == ".log" && fs::file_size(e.path()) > 0) wal = e.path().string();
@@ -102,7 +101,7 @@ TEST(OpenTest, AWalDamagedInTheMiddleIsSaidInCrewsLog) {
 
   auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
   spdlog::default_logger()->sinks().push_back(sink);
-  auto reopened = Store::Open(options);
+  auto reopened = Store::Open(options_);
   spdlog::default_logger()->sinks().pop_back();
   ASSERT_TRUE(reopened.ok()) << reopened.status().message();
   bool said = false;
@@ -114,22 +113,19 @@ TEST(OpenTest, AWalDamagedInTheMiddleIsSaidInCrewsLog) {
 
 // A second store on a data dir in use is refused before it touches a file there: it moved the
 // first one's LOG aside (and deleted its WAL spare) before RocksDB's own lock refused it.
-TEST(OpenTest, ADataDirInUseIsLeftAlone) {
-  crew::testing::TempDir dir("open-test");
-  StoreOptions options;
-  options.dir = dir.path();
-  auto first = std::move(Store::Open(options)).value();
+TEST_F(OpenTest, ADataDirInUseIsLeftAlone) {
+  auto first = std::move(Store::Open(options_)).value();
   auto files = [&] {  // (a LOG moved aside is one more: LOG.old.<time>)
-    return std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator());
+    return std::distance(fs::directory_iterator(options_.dir), fs::directory_iterator());
   };
   const auto before = files();
-  auto second = Store::Open(options);
+  auto second = Store::Open(options_);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("in use by another process (pid "), std::string::npos)
       << second.status().message();
   EXPECT_EQ(files(), before);
   first.reset();
-  EXPECT_TRUE(Store::Open(options).ok());  // (free again once the first is closed)
+  EXPECT_TRUE(Store::Open(options_).ok());  // (free again once the first is closed)
 }
 
 }  // namespace
