@@ -111,16 +111,19 @@ std::string NoteValue(int64_t remaining_attempts, const GroupOpMark& mark) {
 
 // The note's value, or nullopt if it does not parse.
 std::optional<std::pair<int64_t, GroupOpMark>> ParseNoteValue(std::string_view v) {
-  if (v.size() != 8 && v.size() != 9 && v.size() != 9 + 1 + 12) return std::nullopt;
+  // (8: an earlier version's, the attempts alone; 21: one that marked without the seeds byte)
+  if (v.size() != 8 && v.size() != 9 && v.size() != 21 && v.size() != 22) return std::nullopt;
   GroupOpMark mark;
-  if (v.size() > 8) {
+  size_t at = 8;
+  if (v.size() == 9 || v.size() == 22) {
     if (v[8] != 0 && v[8] != 1) return std::nullopt;
     mark.seeded = v[8] == 1;
+    at = 9;
   }
-  if (v.size() > 9) {
-    mark.step = static_cast<unsigned char>(v[9]);
+  if (v.size() > at) {
+    mark.step = static_cast<unsigned char>(v[at]);
     if (mark.step < 1 || mark.step > 3) return std::nullopt;
-    mark.through = Id::FromBytes(v.substr(10));
+    mark.through = Id::FromBytes(v.substr(at + 1));
   }
   return std::make_pair(DecodeOrderedI64(v.data()), mark);
 }
@@ -205,6 +208,7 @@ Status Engine::FinishGroupOps() {
         const char op = rest.size() == 21 ? rest[12] : 0;
         auto value = ParseNoteValue(v);
         if (!value || (op != 'd' && op != 'r' && op != 't' && op != 'u')) {
+          spdlog::warn("dropping a group operation note that does not parse ({} bytes)", v.size());
           erase.emplace_back(k);
           return true;
         }

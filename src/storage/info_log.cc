@@ -74,14 +74,17 @@ void InfoLog::Logv(const char* format, va_list ap) {
     line.resize(head + static_cast<size_t>(n));
   }
   if (line.back() != '\n') line.push_back('\n');
-  // A damaged WAL or MANIFEST, read at start-up, is replayed up to the damage (point-in-time
-  // recovery): RocksDB says so only here ("<file>: dropping N bytes; Corruption: ..."), and the
-  // writes after it are lost. Said in crew's own log too, where an operator looks.
+  // A WAL or MANIFEST read at start-up is replayed up to the first record it cannot read
+  // (point-in-time recovery), and RocksDB says so only here ("<file>: dropping N bytes;
+  // Corruption: ..."). That is a write cut short by a crash or a power loss (never answered),
+  // or damage, and then the writes after it are lost: said in crew's own log too, where an
+  // operator looks.
   if (line.find(": dropping ", head) != std::string::npos &&
       line.find(" bytes; ", head) != std::string::npos) {
     spdlog::warn(
-        "the store's recovery dropped a damaged part of a log file, and the writes "
-        "after it: {}",
+        "the store's recovery dropped a part of a log file it could not read (a write cut short "
+        "by a crash or a power loss, never answered; or damage, and then the writes after it "
+        "are lost): {}",
         std::string_view(line).substr(head, line.size() - head - 1));
   }
 

@@ -58,9 +58,11 @@ std::string OrphanedStoreFiles(const std::string& dir) {
   size_t manifests = 0, tables = 0, logs = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
+    // RocksDB's own: a number and the suffix (not a log of the operator's own, app.log)
     const auto ends = [&](std::string_view suffix) {
       return name.size() > suffix.size() &&
-             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+             name.find_first_not_of("0123456789") == name.size() - suffix.size();
     };
     manifests += name.rfind("MANIFEST-", 0) == 0;
     tables += ends(".sst") || ends(".ldb");
@@ -84,6 +86,11 @@ Result<int> LockDataDir(const std::string& dir) {
                            std::strerror(errno));
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) {
+      const std::string why = std::strerror(errno);
+      close(fd);
+      return Status::IoError("cannot open data dir " + dir + ": cannot lock " + path + ": " + why);
+    }
     char pid[32] = {};
     const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
     close(fd);
@@ -180,7 +187,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::error_code dir_error;
   std::filesystem::create_directories(options.dir, dir_error);  // (Open reports a failure)
   if (!dir_error) {
-    ASSIGN_OR_RETURN(store->dir_lock_fd_, LockDataDir(options.dir));
+    ASSIGN_OR_RETURN(store->dir_lock_.fd, LockDataDir(options.dir));
   }
   if (std::string orphaned = OrphanedStoreFiles(options.dir); !orphaned.empty()) {
     return Status::Corruption("cannot open data dir " + options.dir +
@@ -283,7 +290,10 @@ Store::~Store() {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
   }
-  if (dir_lock_fd_ >= 0) close(dir_lock_fd_);  // (the flock goes with it)
+}
+
+Store::DirLock::~DirLock() {
+  if (fd >= 0) close(fd);  // (the flock goes with it)
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {

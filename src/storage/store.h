@@ -148,7 +148,12 @@ class Store {
   void BackgroundSyncLoop();
 
   StoreOptions options_;
-  int dir_lock_fd_ = -1;  // crew.lock in the data dir, flock()ed for the Store's life (Open)
+  // crew.lock in the data dir, flock()ed (Open): closed, which frees it, after every member
+  // below is gone (the WAL spare's filler thread among them, which still writes in the dir).
+  struct DirLock {
+    int fd = -1;
+    ~DirLock();
+  } dir_lock_;
   std::shared_ptr<WalSpareFileSystem> wal_fs_;  // outlive db_
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
