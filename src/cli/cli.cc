@@ -101,10 +101,6 @@ int Start(const Config& config) {
   store_options.dir = config.data_dir;
   store_options.relaxed_durability = config.relaxed_durability;
   store_options.wal_spare_mb = static_cast<size_t>(config.wal_spare_mb);
-  if (pid_t holder = storage::DataDirHolder(config.data_dir)) {
-    return Fail("cannot open data dir " + config.data_dir + ": in use by another process (pid " +
-                std::to_string(holder) + ")");
-  }
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return Fail(store.status().message());
 

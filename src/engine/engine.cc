@@ -233,10 +233,9 @@ bool Engine::SetAside(const std::string& channel, const ReadyEntry& e, int64_t n
   auto until = workgroup_until_hash_.find(e.workgroup);
   // (acquirable once the delay is strictly past, as Txn::PlaceOf has it)
   if (until == workgroup_until_hash_.end() || until->second < now) return false;
-  AsideWorkgroup& aside = aside_workgroups_[e.workgroup];
-  if (aside.entries.empty()) WakeMaintenance(until->second + 1);
-  aside.until = until->second;
-  aside.entries[channel].push_back(e);
+  AsideEntries& aside = aside_workgroups_[e.workgroup];
+  if (aside.empty()) WakeMaintenance(until->second + 1);
+  aside[channel].push_back(e);
   return true;
 }
 
@@ -252,7 +251,7 @@ void Engine::PutBack(AsideEntries& entries, std::vector<std::string>* channels) 
 
 void Engine::PutAllBack() {
   for (auto& [group, entries] : aside_groups_) PutBack(entries, nullptr);
-  for (auto& [hash, aside] : aside_workgroups_) PutBack(aside.entries, nullptr);
+  for (auto& [hash, entries] : aside_workgroups_) PutBack(entries, nullptr);
   aside_groups_.clear();
   aside_workgroups_.clear();
 }

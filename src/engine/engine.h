@@ -455,11 +455,8 @@ class Engine {
   // one acquire held the writer (and its event loop) 1-4 s and took 0.2-0.4 GB.
   using AsideEntries = std::unordered_map<std::string, std::vector<ReadyEntry>>;  // by channel
   std::map<Id, AsideEntries> aside_groups_;
-  struct AsideWorkgroup {
-    int64_t until;  // the delay's end when set aside (the current end: workgroup_until_hash_)
-    AsideEntries entries;
-  };
-  std::unordered_map<uint64_t, AsideWorkgroup> aside_workgroups_;
+  // (by WorkgroupHash; the delay's end is workgroup_until_hash_'s)
+  std::unordered_map<uint64_t, AsideEntries> aside_workgroups_;
   // Writer-only mirrors of what the caches say: the paused groups, and each delayed
   // workgroup's end by WorkgroupHash (updated at commit with groups_ and workgroup_until_).
   std::set<Id> paused_groups_;

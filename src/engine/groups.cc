@@ -128,6 +128,15 @@ std::optional<std::pair<int64_t, GroupOpMark>> ParseNoteValue(std::string_view v
   return std::make_pair(DecodeOrderedI64(v.data()), mark);
 }
 
+// Each batch's mark of the operation's note `key` (InGroupBatches): step `step` done through the
+// batch's last task.
+std::function<void(Txn&, const Id&)> MarkNote(const std::string& key, int64_t remaining_attempts,
+                                              int step, std::optional<bool> seeded) {
+  return [&key, remaining_attempts, step, seeded](Txn& txn, const Id& last) {
+    txn.PutMeta(key, NoteValue(remaining_attempts, GroupOpMark{step, last, seeded}));
+  };
+}
+
 // Which of two marks of one operation got less far (two at once: the start-up goes on from it).
 bool Behind(const GroupOpMark& a, const GroupOpMark& b) {
   if (!a.through || !b.through) return !a.through && b.through;
@@ -385,11 +394,7 @@ Result<Group> Engine::ResetGroup(const Id& id, int64_t remaining_attempts,
   };
   const bool batched = BatchedPart(ids.size()) > 0;
   OpNote note([this](const std::string& key) { EraseNote(key); });
-  auto mark = [&](int step) {
-    return [&, step](Txn& txn, const Id& last) {
-      txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{step, last, has_seed}));
-    };
-  };
+  auto mark = [&](int step) { return MarkNote(note.key, remaining_attempts, step, has_seed); };
   if (batched) {  // (then every listed task goes in the batches)
     GroupOpMark start = from;
     start.seeded = has_seed;
@@ -446,9 +451,8 @@ Result<Group> Engine::RetryGroup(const Id& id, int64_t remaining_attempts,
   if (batched > 0) {
     ASSIGN_OR_RETURN(note.key, NoteGroupOp(id, GroupOp::kRetry, remaining_attempts, from));
   }
-  RETURN_IF_ERROR(InGroupBatches(id, todo.first(batched), retry, [&](Txn& txn, const Id& last) {
-    txn.PutMeta(note.key, NoteValue(remaining_attempts, GroupOpMark{1, last, std::nullopt}));
-  }));
+  RETURN_IF_ERROR(InGroupBatches(id, todo.first(batched), retry,
+                                 MarkNote(note.key, remaining_attempts, 1, std::nullopt)));
   Result<Group> done = Write<Group>([&](Txn& txn) -> Result<Group> {
     ASSIGN_OR_RETURN(Group * g, txn.GetGroup(id));
     Group result = *g;

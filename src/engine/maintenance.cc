@@ -63,11 +63,10 @@ Result<int64_t> Engine::PromoteDue(int limit) {
     for (auto it = aside_workgroups_.begin(); it != aside_workgroups_.end();) {
       auto until = workgroup_until_hash_.find(it->first);
       if (until != workgroup_until_hash_.end() && until->second >= txn.now()) {
-        it->second.until = until->second;
         ++it;
         continue;
       }
-      PutBack(it->second.entries, &txn.ready_channels());
+      PutBack(it->second, &txn.ready_channels());
       it = aside_workgroups_.erase(it);
     }
     int64_t count = 0;
@@ -249,8 +248,8 @@ int64_t Engine::NextTimer() {
     std::lock_guard<std::mutex> lock(write_mu_);  // the floor and the lease index are writer state
     floor = delayed_floor_;
     if (!leases_.empty()) next = leases_.begin()->first;
-    for (const auto& [hash, aside] : aside_workgroups_) {
-      auto until = workgroup_until_hash_.find(hash);
+    for (const auto& aside : aside_workgroups_) {
+      auto until = workgroup_until_hash_.find(aside.first);
       next = std::min(next, until == workgroup_until_hash_.end() ? 0 : until->second + 1);
     }
   }
@@ -279,7 +278,7 @@ std::vector<Id> Engine::ReadyTasks(const std::string& channel, bool set_aside) {
   };
   if (set_aside) {
     for (const auto& [group, entries] : aside_groups_) add(entries);
-    for (const auto& [hash, aside] : aside_workgroups_) add(aside.entries);
+    for (const auto& [hash, entries] : aside_workgroups_) add(entries);
   }
   return out;
 }

@@ -5,8 +5,9 @@
 //   kMeta         "schema" -> u8 version; "last_id_us" -> fixed64; "chan/" name -> ChannelStats
 //                 and "counters_saved" -> ""; "ready/" str(channel) fixed32(chunk) -> entries
 //                 and "ready_saved" -> "" (written at a clean shutdown: engine.cc);
-//                 "groupop/" group id(12) op(1) fixed64(instance) -> ordered(attempts): a
-//                 large group's delete, reset, retry or resume under way (groups.cc)
+//                 "groupop/" group id(12) op(1) fixed64(instance) -> ordered(attempts)
+//                 seeded(1) [step(1) task id(12)]: a large group's delete, reset, retry or
+//                 resume under way, and how far it got (groups.cc)
 //   kTasks        task id(12)                                  -> Task record (engine/model.cc)
 //   kGroups       group id(12)                                 -> Group record
 //   kOperators    operator id(12)                              -> Operator record

@@ -74,10 +74,27 @@ std::string OrphanedStoreFiles(const std::string& dir) {
          std::to_string(logs) + " WAL file(s)";
 }
 
+// The pid of another process that holds RocksDB's fcntl lock on the data dir's LOCK file (a
+// crew of a version before crew.lock, or any other RocksDB user), or 0.
+// REQUIRES: this process holds no store on `dir` (closing the probe's descriptor would drop
+// this process's own fcntl locks on the file): crew.lock says so.
+pid_t DataDirHolder(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "LOCK").string();
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct flock lock = {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  const bool held = fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+  close(fd);
+  return held ? lock.l_pid : 0;
+}
+
 // Takes crew.lock in `dir` (flock, exclusive) and writes this process's pid in it; answers its
-// fd, or an error naming the holder. Taken before anything in the data dir is touched: RocksDB's
-// own LOCK is taken inside DB::Open, after crew has moved LOG aside and prepared a WAL spare, so
-// of two starts at once the one refused had already renamed the other's LOG and deleted its spare.
+// fd, or an error naming the holder (of crew.lock, or of RocksDB's LOCK). Taken before anything in
+// the data dir is touched: RocksDB's own LOCK is taken inside DB::Open, after crew has moved LOG
+// aside and prepared a WAL spare, so of two starts at once the one refused had already renamed the
+// other's LOG and deleted its spare.
 Result<int> LockDataDir(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "crew.lock").string();
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -98,6 +115,11 @@ Result<int> LockDataDir(const std::string& dir) {
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     return Status::Unavailable("cannot open data dir " + dir + ": in use by another process" +
                                (holder.empty() ? "" : " (pid " + holder + ")"));
+  }
+  if (const pid_t other = DataDirHolder(dir)) {
+    close(fd);
+    return Status::Unavailable("cannot open data dir " + dir + ": in use by another process (pid " +
+                               std::to_string(other) + ")");
   }
   const std::string pid = std::to_string(getpid()) + "\n";
   if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
@@ -157,18 +179,6 @@ bool WrittenNotRead(int cf) {
 constexpr uint64_t kTargetFileBytes = 4 << 20;
 
 }  // namespace
-
-pid_t DataDirHolder(const std::string& dir) {
-  const std::string path = (std::filesystem::path(dir) / "LOCK").string();
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  struct flock lock = {};
-  lock.l_type = F_WRLCK;
-  lock.l_whence = SEEK_SET;
-  const bool held = fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
-  close(fd);
-  return held ? lock.l_pid : 0;
-}
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::unique_ptr<Store> store(new Store(options));

@@ -48,13 +48,6 @@ namespace crew::storage {
 class WalSpareFileSystem;  // wal_spare.h
 class KeptScan;
 
-// The pid of another process that holds the data dir (RocksDB's fcntl lock on its LOCK file),
-// or 0: asked before opening, so that a second server says who has it and touches nothing
-// (opening the log would move the running server's LOG aside).
-// REQUIRES: this process holds no store on `dir` (closing the probe's descriptor would drop
-// this process's own fcntl locks on the file).
-pid_t DataDirHolder(const std::string& dir);
-
 struct StoreOptions {
   std::string dir;
   bool relaxed_durability = false;  // SPEC §4: answer once written, sync every 100 ms; no spare
