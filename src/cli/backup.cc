@@ -109,15 +109,25 @@ Status Unpack(std::istream& in, const fs::path& dir, uint64_t* files, uint64_t* 
   return SyncDir(dir.string());
 }
 
-// Opens the restored dir as the server would, reads every table file through its checksums
-// (a damaged archive whose tar headers are intact unpacks cleanly), and answers how many groups
-// it holds.
+// Whether dir holds nothing, or only crew.lock (left by a crew that stopped: not a store).
+bool EmptyButLock(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename() != storage::kDataDirLockFile) return false;
+  }
+  return !ec;
+}
+
+// Opens the restored dir as the server would (REQUIRES: the caller holds its DataDirLock), reads
+// every table file through its checksums (a damaged archive whose tar headers are intact unpacks
+// cleanly), and answers how many groups it holds.
 Result<int64_t> CheckDataDir(const std::string& dir) {
   if (!fs::exists(fs::path(dir) / "CURRENT")) {
     return Status::Corruption("the archive is not a crew backup (it has no CURRENT file)");
   }
   storage::StoreOptions o;
   o.dir = dir;
+  o.dir_locked = true;
   ASSIGN_OR_RETURN(auto store, storage::Store::Open(o));
   rocksdb::Status verified = store->db()->VerifyChecksum();
   if (!verified.ok()) {
@@ -198,23 +208,34 @@ int Restore(const RestoreOptions& options) {
   if (existed && !fs::is_directory(dir, ec)) {
     return Fail("cannot restore into " + options.data_dir + ": it is not a directory");
   }
-  if (existed && !fs::is_empty(dir, ec)) {
+  const auto refuse_busy = [&] {
     return Fail("refusing to restore into " + options.data_dir +
                 ": it is not empty (restore needs an empty or missing data dir)");
-  }
+  };
+  if (existed && !EmptyButLock(dir)) return refuse_busy();
   std::ifstream in(options.from, std::ios::binary);
   if (!in) return Fail("cannot open " + options.from);
   fs::create_directories(dir, ec);
   if (ec) return Fail("cannot create " + options.data_dir + ": " + ec.message());
+  // Held from here to the end, the check of what was unpacked and the clean-up of a failed
+  // restore included: a `crew start` on the same dir meanwhile is refused rather than opening a
+  // store among the files being unpacked (or having them removed under it).
+  auto lock = storage::DataDirLock::Take(options.data_dir);
+  if (!lock.ok()) {  // (the dir is another's now: left as it is)
+    return Fail("cannot restore into " + options.data_dir + ": " + lock.status().message());
+  }
+  if (!EmptyButLock(dir)) return refuse_busy();  // (filled between the first look and the lock)
 
   uint64_t files = 0, bytes = 0;
   Status unpacked = Unpack(in, dir, &files, &bytes);
   Result<int64_t> groups = unpacked;
   if (unpacked.ok()) groups = CheckDataDir(options.data_dir);
   if (!groups.ok()) {
-    // Leave the dir as it was found: missing, or empty.
+    // Leave the dir as it was found: missing, or empty (but for crew.lock, freed on return).
     if (existed) {
-      for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+      for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (e.path().filename() != storage::kDataDirLockFile) fs::remove_all(e.path(), ec);
+      }
     } else {
       fs::remove_all(dir, ec);
     }

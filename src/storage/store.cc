@@ -90,13 +90,13 @@ pid_t DataDirHolder(const std::string& dir) {
   return held ? lock.l_pid : 0;
 }
 
-// Takes crew.lock in `dir` (flock, exclusive) and writes this process's pid in it; answers its
-// fd, or an error naming the holder (of crew.lock, or of RocksDB's LOCK). Taken before anything in
-// the data dir is touched: RocksDB's own LOCK is taken inside DB::Open, after crew has moved LOG
-// aside and prepared a WAL spare, so of two starts at once the one refused had already renamed the
-// other's LOG and deleted its spare.
-Result<int> LockDataDir(const std::string& dir) {
-  const std::string path = (std::filesystem::path(dir) / "crew.lock").string();
+}  // namespace
+
+// Taken before anything in the data dir is touched: RocksDB's own LOCK is taken inside DB::Open,
+// after crew has moved LOG aside and prepared a WAL spare, so of two starts at once the one
+// refused had already renamed the other's LOG and deleted its spare.
+Result<DataDirLock> DataDirLock::Take(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / kDataDirLockFile).string();
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Status::IoError("cannot open data dir " + dir + ": cannot open " + path + ": " +
@@ -125,8 +125,22 @@ Result<int> LockDataDir(const std::string& dir) {
   if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
     // (the lock holds without the pid: only the message of a refused start lacks it)
   }
-  return fd;
+  return DataDirLock(fd);
 }
+
+DataDirLock& DataDirLock::operator=(DataDirLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+DataDirLock::~DataDirLock() {
+  if (fd_ >= 0) close(fd_);  // (the flock goes with it)
+}
+
+namespace {
 
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
@@ -196,8 +210,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // rolls at 16 MB and the 5 newest are kept.
   std::error_code dir_error;
   std::filesystem::create_directories(options.dir, dir_error);  // (Open reports a failure)
-  if (!dir_error) {
-    ASSIGN_OR_RETURN(store->dir_lock_.fd, LockDataDir(options.dir));
+  if (!dir_error && !options.dir_locked) {
+    ASSIGN_OR_RETURN(store->dir_lock_, DataDirLock::Take(options.dir));
   }
   if (std::string orphaned = OrphanedStoreFiles(options.dir); !orphaned.empty()) {
     return Status::Corruption("cannot open data dir " + options.dir +
@@ -300,10 +314,6 @@ Store::~Store() {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
   }
-}
-
-Store::DirLock::~DirLock() {
-  if (fd >= 0) close(fd);  // (the flock goes with it)
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {

@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -48,8 +49,31 @@ namespace crew::storage {
 class WalSpareFileSystem;  // wal_spare.h
 class KeptScan;
 
+inline constexpr const char* kDataDirLockFile = "crew.lock";
+
+// crew.lock in a data dir, flock()ed (exclusive): while it is held, no other crew (server or
+// restore) opens the dir. Freed when destroyed.
+class DataDirLock {
+ public:
+  // Takes it in `dir` (which exists) and writes this process's pid in it; or an error naming the
+  // holder (of crew.lock, or of RocksDB's LOCK: a crew of a version before crew.lock).
+  static Result<DataDirLock> Take(const std::string& dir);
+
+  DataDirLock() = default;
+  DataDirLock(DataDirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  DataDirLock& operator=(DataDirLock&& other) noexcept;
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+  ~DataDirLock();
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 struct StoreOptions {
   std::string dir;
+  bool dir_locked = false;  // the caller holds dir's DataDirLock (crew restore); else Open takes it
   bool relaxed_durability = false;  // SPEC §4: answer once written, sync every 100 ms; no spare
   size_t block_cache_mb = 64;
   size_t write_buffer_mb = 64;  // total memtable budget across column families
@@ -141,12 +165,9 @@ class Store {
   void BackgroundSyncLoop();
 
   StoreOptions options_;
-  // crew.lock in the data dir, flock()ed (Open): closed, which frees it, after every member
+  // crew.lock in the data dir (Open, unless the caller holds it): freed after every member
   // below is gone (the WAL spare's filler thread among them, which still writes in the dir).
-  struct DirLock {
-    int fd = -1;
-    ~DirLock();
-  } dir_lock_;
+  DataDirLock dir_lock_;
   std::shared_ptr<WalSpareFileSystem> wal_fs_;  // outlive db_
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -2,6 +2,7 @@
 """Operations (SPEC N6): Prometheus /metrics, the OpenAPI document and /api-docs, crew backup and
 restore under load, JSON logs.   python3 test_ops.py --crew build/crew"""
 
+import fcntl
 import io
 import json
 import os
@@ -353,6 +354,20 @@ class BackupTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn("not empty", r.stderr)
             self.assertEqual(os.listdir(busy), ["keep"])
+
+            # The restore holds the data dir's crew.lock from before it unpacks: a dir another
+            # process holds is refused untouched, a crew.lock nobody holds is no store.
+            held = os.path.join(tmp, "held")
+            os.makedirs(held)
+            with open(os.path.join(held, "crew.lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                r = run("restore", "--from", out, "--data-dir", held)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("in use by another process", r.stderr)
+                self.assertEqual(os.listdir(held), ["crew.lock"])
+            r = run("restore", "--from", out, "--data-dir", held)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("CURRENT", os.listdir(held))
 
             evil = os.path.join(tmp, "evil.tar")
             with tarfile.open(evil, "w", format=tarfile.USTAR_FORMAT) as tar:
