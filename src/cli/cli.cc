@@ -248,9 +248,17 @@ int Run(int argc, char** argv) {
   const auto not_empty = [](const std::string& v) {
     return v.empty() ? std::string("must not be empty") : std::string();
   };
+  // (CLI11 reads 0x10 as 16 and 0o10 as 8: PORT takes decimal digits only, so does the flag)
+  const auto decimal = [](const std::string& v) {
+    if (v.empty()) return std::string("must not be empty");
+    if (v.find_first_not_of("0123456789") != std::string::npos) {
+      return std::string("must be a decimal number");
+    }
+    return std::string();
+  };
   auto* port = start->add_option("--port,-p", config.port, "TCP port, 0: any free one (env PORT)")
                    ->default_str("3000")
-                   ->check(not_empty);
+                   ->check(decimal);
   start->add_option("--host", config.host, "Address to listen on (env CREW_HOST)")
       ->default_str("127.0.0.1");
   auto* relaxed = start->add_flag("--relaxed-durability", config.relaxed_durability,
@@ -302,6 +310,14 @@ int Run(int argc, char** argv) {
   // The environment first; flags given on the command line then override it.
   const EnvErrors env =
       ApplyEnvironment(&config, [](const char* name) { return std::getenv(name); });
+  // (and --log-format json before the flags are parsed: a refusal of one of them is json too)
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--log-format=json" ||
+        (arg == "--log-format" && i + 1 < argc && std::string_view(argv[i + 1]) == "json")) {
+      config.log_format = "json";
+    }
+  }
   if (config.log_format == "json") UseLogFormat("json");
   try {
     app.parse(argc, argv);

@@ -124,6 +124,21 @@ class CliTest(unittest.TestCase):
         r = run("start", "--port", "abc", env={"CREW_LOG_FORMAT": "json"})
         self.assertEqual(r.returncode, 1)
         self.assertIn("--port", json.loads(r.stderr.splitlines()[-1])["msg"])
+        # ... and with the format from a flag, before or after the one refused.
+        for args in (["--log-format", "json", "--port", "abc"], ["--port", "abc", "--log-format=json"]):
+            r = run("start", *args)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("--port", json.loads(r.stderr.splitlines()[-1])["msg"], args)
+
+    def test_the_port_flag_is_decimal_as_PORT_is(self):
+        # CLI11 read "--port 0x10" as port 16 (and 0o10 as 8) where PORT=0x10 is refused.
+        with tempfile.TemporaryDirectory() as tmp:
+            for port in ("0x10", "0o10", "0b1", "-1", "1e3", " 80"):
+                r = run("start", "--data-dir", os.path.join(tmp, "d"), "--port", port)
+                self.assertEqual(r.returncode, 1, port)
+                self.assertIn("--port: must be a decimal number", r.stderr, port)
+                self.assertFalse(os.path.exists(os.path.join(tmp, "d")), port)
+            self.assertEqual(run("start", "--data-dir", tmp, env={"PORT": "0x10"}).returncode, 1)
 
     def test_a_bad_variable_fails_only_a_start_that_reads_it(self):
         # It broke --help, --version and every command, and a flag could not override it.
