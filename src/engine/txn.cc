@@ -5,6 +5,7 @@
 #include <climits>
 #include <iterator>
 #include <mutex>
+#include <unordered_set>
 
 #include "util/coding.h"
 
@@ -143,8 +144,12 @@ Status Txn::ChildrenOf(const Id& id, std::vector<Id>* out) {
         }));
   }
   auto range = added_edges_.equal_range(id);
+  if (range.first == range.second) return Status::Ok();
+  // (a set: each edge checked against the list, a release making 32,000 children held the
+  // writer 1.6 s)
+  std::unordered_set<Id, IdHash> listed(out->begin(), out->end());
   for (auto it = range.first; it != range.second; ++it) {
-    if (std::find(out->begin(), out->end(), it->second) == out->end()) out->push_back(it->second);
+    if (listed.insert(it->second).second) out->push_back(it->second);
   }
   return Status::Ok();
 }
