@@ -79,6 +79,8 @@ Status Engine::Load() {
   } else if (schema->size() != 1 || static_cast<uint8_t>((*schema)[0]) != storage::kSchemaVersion) {
     return Status::Corruption("data dir has an unknown schema version");
   }
+  ASSIGN_OR_RETURN(auto held_whole, store_->Get(Cf::kMeta, storage::kHeldIndexWhole));
+  if (!held_whole) RETURN_IF_ERROR(BuildHeldIndex());
   ASSIGN_OR_RETURN(auto last_id, store_->Get(Cf::kMeta, "last_id_us"));
   if (last_id && last_id->size() == 8) {
     ids_.RaiseFloor(static_cast<int64_t>(DecodeFixed64BE(last_id->data())));

@@ -199,6 +199,38 @@ Status Engine::LoadLeases() {
   return Status::Ok();
 }
 
+Status Engine::BuildHeldIndex() {
+  rocksdb::WriteBatch b;
+  int64_t held = 0;
+  Status read;
+  Task t;
+  uint32_t stored_parents;
+  RETURN_IF_ERROR(store_->Scan(Cf::kKeys, "", false, [&](std::string_view k, std::string_view) {
+    auto record = store_->Get(Cf::kTasks, storage::IdKey(storage::TrailingId(k)));
+    if (!record.ok()) {
+      read = record.status();
+      return false;
+    }
+    // (an undecodable record: LoadLeases reports it)
+    if (*record && DecodeTask(**record, &t, &stored_parents).ok() && t.key && !t.is_complete &&
+        t.assigned()) {
+      b.Put(store_->handle(Cf::kKeys), storage::HeldEntry(t.channel, *t.key, t.id),
+            rocksdb::Slice());
+      ++held;
+    }
+    return true;
+  }));
+  RETURN_IF_ERROR(read);
+  b.Put(store_->handle(Cf::kMeta),
+        rocksdb::Slice(storage::kHeldIndexWhole.data(), storage::kHeldIndexWhole.size()),
+        rocksdb::Slice());
+  uint64_t seq;
+  RETURN_IF_ERROR(store_->Write(&b, &seq));
+  RETURN_IF_ERROR(store_->WaitDurable(seq));
+  if (held > 0) spdlog::info("keys: {} held duplicates indexed", held);
+  return Status::Ok();
+}
+
 Result<int64_t> Engine::CleanExpiredGroups(int limit) {
   int64_t cutoff = clock_->NowMs() - options_.expired_group_age_ms;
   std::vector<Id> expired;

@@ -39,15 +39,10 @@ Status Engine::LockToKeyHolder(Txn& txn, Task* t, KeyHolders* holders) {
   if (holders && known != holders->end()) {
     found = known->second;
   } else {
-    std::vector<Id> dups;
-    RETURN_IF_ERROR(txn.KeyedTasks(t->channel, *t->key, &dups));
-    for (const Id& d : dups) {
-      if (d == t->id) continue;
-      ASSIGN_OR_RETURN(Task * holder, txn.Get(d));
-      if (holder->assigned()) {
-        found = KeyHolder{holder->assigned_to, holder->assigned_at, holder->lease_expires_at};
-        break;
-      }
+    // (it read every duplicate's record when none was held: 35 ms per create with 20,000)
+    ASSIGN_OR_RETURN(Task * holder, txn.FindKeyHolder(t->channel, *t->key, t->id));
+    if (holder) {
+      found = KeyHolder{holder->assigned_to, holder->assigned_at, holder->lease_expires_at};
     }
     if (holders) (*holders)[{t->channel, *t->key}] = found;
   }

@@ -51,6 +51,11 @@ std::optional<std::string> KeyIndexEntry(const Task* t) {
   return storage::KeyEntry(t->channel, *t->key, t->id);
 }
 
+std::optional<std::string> HeldIndexEntry(const Task* t) {
+  if (!t || !t->key || t->is_complete || !t->assigned()) return std::nullopt;
+  return storage::HeldEntry(t->channel, *t->key, t->id);
+}
+
 // A held task's entry in the lease index (Engine::leases_): (expiry ms, id).
 std::optional<std::pair<int64_t, Id>> LeaseOf(const Task* t) {
   if (!t || !t->assigned() || t->is_complete) return std::nullopt;
@@ -172,6 +177,47 @@ Status Txn::KeyedTasks(const std::string& channel, const std::string& key, std::
     if (t && !t->is_complete && t->channel == channel && t->key == key) out->push_back(id);
   }
   return Status::Ok();
+}
+
+Result<Task*> Txn::FindKeyHolder(const std::string& channel, const std::string& key,
+                                 const Id& except) {
+  Task* holder = nullptr;
+  Status read;
+  // Whether `id` holds the key now (in this Txn): then it is the holder.
+  auto holds = [&](const Id& id) {
+    if (id == except) return false;
+    auto t = Find(id);
+    if (!t.ok()) {
+      read = t.status();
+      return true;
+    }
+    if (*t && (*t)->assigned() && !(*t)->is_complete && (*t)->channel == channel &&
+        (*t)->key == key) {
+      holder = *t;
+    }
+    return holder != nullptr;
+  };
+  // Those held when this Txn began (kKeys' index of them: one held in this Txn's own writes
+  // is among those it made or re-keyed), then the key's first task: held, it holds them all (an
+  // acquire locks every one), even where the index missed it (changed by an older version).
+  auto scan = [&](const std::string& prefix, bool first_only) {
+    return e_->store_->Scan(Cf::kKeys, prefix, false, [&](std::string_view k, std::string_view) {
+      return !holds(storage::TrailingId(k)) && !first_only;
+    });
+  };
+  RETURN_IF_ERROR(scan(storage::HeldPrefix(channel, key), false));
+  RETURN_IF_ERROR(read);
+  if (holder) return holder;
+  RETURN_IF_ERROR(scan(storage::KeyPrefix(channel, key), true));
+  RETURN_IF_ERROR(read);
+  if (holder) return holder;
+  if (auto here = keyed_here_.find({channel, key}); here != keyed_here_.end()) {
+    for (const Id& id : here->second) {
+      if (holds(id)) break;
+    }
+    RETURN_IF_ERROR(read);
+  }
+  return holder;
 }
 
 Status Txn::WithDuplicates(const Task& t, std::vector<Id>* out) {
@@ -305,6 +351,7 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   }
   if ((o && o->key) || (c && c->key)) {
     DiffEntry(b, Handle(Cf::kKeys), KeyIndexEntry(o), KeyIndexEntry(c));
+    DiffEntry(b, Handle(Cf::kKeys), HeldIndexEntry(o), HeldIndexEntry(c));
   }
   auto lease_before = LeaseOf(o), lease_after = LeaseOf(c);
   if (lease_before != lease_after) {

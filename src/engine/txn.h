@@ -48,6 +48,9 @@ class Txn {
   // Ids of the incomplete tasks with this channel and key (stored, plus those made or re-keyed
   // in this Txn).
   Status KeyedTasks(const std::string& channel, const std::string& key, std::vector<Id>* out);
+  // The task (other than `except`) that holds this channel and key now, or nullptr (D5). Reads
+  // as much with 20,000 incomplete duplicates as with one: kKeys keeps an index of the held.
+  Result<Task*> FindKeyHolder(const std::string& channel, const std::string& key, const Id& except);
   // `t` first, then the other incomplete tasks with its channel and key (none without a key).
   Status WithDuplicates(const Task& t, std::vector<Id>* out);
   // A parent of `child` completed or left: one pending parent fewer; the child is announced

@@ -57,6 +57,18 @@ std::string KeyEntry(std::string_view channel, std::string_view key, const Id& t
   return k;
 }
 
+std::string HeldPrefix(std::string_view channel, std::string_view key) {
+  std::string k(kHeldPrefix);
+  k += KeyPrefix(channel, key);
+  return k;
+}
+
+std::string HeldEntry(std::string_view channel, std::string_view key, const Id& task) {
+  std::string k = HeldPrefix(channel, key);
+  k.append(task.View());
+  return k;
+}
+
 Id TrailingId(std::string_view key) { return Id::FromBytes(key.substr(key.size() - 12)); }
 
 int64_t TimeOf(std::string_view key) { return DecodeOrderedI64(key.data()); }

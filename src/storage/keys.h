@@ -7,7 +7,8 @@
 //                 and "ready_saved" -> "" (written at a clean shutdown: engine.cc);
 //                 "groupop/" group id(12) op(1) fixed64(instance) -> ordered(attempts)
 //                 seeded(1) [step(1) task id(12)]: a large group's delete, reset, retry or
-//                 resume under way, and how far it got (groups.cc)
+//                 resume under way, and how far it got (groups.cc); "held_index" -> "" once
+//                 kKeys holds the index of held keyed tasks (Engine::BuildHeldIndex)
 //   kTasks        task id(12)                                  -> Task record (engine/model.cc)
 //   kGroups       group id(12)                                 -> Group record
 //   kOperators    operator id(12)                              -> Operator record
@@ -22,6 +23,8 @@
 //                 lease index is in memory, Engine::leases_; LoadLeases drops old entries)
 //   kChildren     parent id(12) . child id(12)                 -> ""  (DAG edges downward)
 //   kKeys         str(channel) . str(key) . task id(12)        -> ""  (incomplete keyed tasks)
+//                 0xFF . str(channel) . str(key) . task id(12) -> ""  (those of them held: a
+//                 worker's lease; 0xFF is no length's first byte, a name being under 10 MB)
 //   kWorkgroups   workgroup name                               -> ordered(delayed-until ms);
 //                                                                     past ones go hourly
 //   kParked       group id(12) . task id(12)                   -> ""  (ready, group paused)
@@ -70,6 +73,11 @@ std::string ReadyKey(std::string_view channel, int64_t priority, const Id& task)
 std::string TimeKey(int64_t ms, const Id& task);  // kDelayed (and kLeases, no longer written)
 std::string KeyPrefix(std::string_view channel, std::string_view key);
 std::string KeyEntry(std::string_view channel, std::string_view key, const Id& task);
+// kKeys' index of held keyed tasks: kHeldPrefix + KeyEntry (kMeta's kHeldIndexWhole: built).
+inline constexpr std::string_view kHeldPrefix = "\xff";
+inline constexpr std::string_view kHeldIndexWhole = "held_index";
+std::string HeldPrefix(std::string_view channel, std::string_view key);
+std::string HeldEntry(std::string_view channel, std::string_view key, const Id& task);
 
 // Every entry key of the layouts above ends with the 12-byte id it is about.
 Id TrailingId(std::string_view key);

@@ -281,6 +281,66 @@ TEST_F(EngineTest, AnErrorThatDelaysItsWorkgroupGivesOtherDuplicatesTheErrorDela
   }
 }
 
+// The held keyed tasks kKeys' index lists (Txn::FindKeyHolder).
+std::vector<Id> HeldIndex(storage::Store& store) {
+  std::vector<Id> held;
+  EXPECT_TRUE(store
+                  .Scan(storage::Cf::kKeys, storage::kHeldPrefix, false,
+                        [&](std::string_view k, std::string_view) {
+                          held.push_back(storage::TrailingId(k));
+                          return true;
+                        })
+                  .ok());
+  return held;
+}
+
+TEST_F(EngineTest, TheHeldKeyIndexFollowsLeases) {
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  NewTask b = a;
+  b.name = "b";
+  Task ta = Make(g, a), tb = Make(g, b);
+  EXPECT_TRUE(HeldIndex(*store_).empty());
+  Task held = *Take("k", "w1");
+  EXPECT_EQ(HeldIndex(*store_), (std::vector<Id>{ta.id, tb.id}));
+  ASSERT_TRUE(Fail(held.id, "w1").ok());
+  EXPECT_TRUE(HeldIndex(*store_).empty()) << "an error frees every duplicate";
+  Advance(60'000);
+  held = *Take("k", "w2");
+  NewTask c = a;
+  c.name = "c";
+  EXPECT_EQ(Make(g, c).assigned_to, "w2") << "D5: a duplicate made late is locked at once";
+  EXPECT_EQ(HeldIndex(*store_).size(), 3u);
+  ASSERT_TRUE(Done(held.id, "w2").ok());
+  EXPECT_TRUE(HeldIndex(*store_).empty());
+}
+
+TEST_F(EngineTest, TheHeldKeyIndexIsBuiltForAStoreWrittenBeforeIt) {
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  NewTask b = a;
+  b.name = "b";
+  Task ta = Make(g, a), tb = Make(g, b);
+  ASSERT_TRUE(Take("k", "w1"));
+  // As an older version left it: no index, no marker.
+  rocksdb::WriteBatch older;
+  for (const Id& id : HeldIndex(*store_)) {
+    older.Delete(store_->handle(storage::Cf::kKeys), storage::HeldEntry("k", "same", id));
+  }
+  older.Delete(store_->handle(storage::Cf::kMeta),
+               rocksdb::Slice(storage::kHeldIndexWhole.data(), storage::kHeldIndexWhole.size()));
+  uint64_t seq;
+  ASSERT_TRUE(store_->Write(&older, &seq).ok());
+  ASSERT_TRUE(HeldIndex(*store_).empty());
+  Reopen();
+  EXPECT_EQ(HeldIndex(*store_), (std::vector<Id>{ta.id, tb.id}));
+  NewTask c = a;
+  c.name = "c";
+  EXPECT_EQ(Make(g, c).assigned_to, "w1");
+}
+
 TEST_F(EngineTest, KeyedAcquireLocksDuplicatesAndSuccessMergesThem) {  // reference §4.5, D4
   Id g1 = Group(), g2 = Group();
   NewTask a = Spec("a", "k");
