@@ -79,8 +79,14 @@ Status Engine::Load() {
   } else if (schema->size() != 1 || static_cast<uint8_t>((*schema)[0]) != storage::kSchemaVersion) {
     return Status::Corruption("data dir has an unknown schema version");
   }
-  ASSIGN_OR_RETURN(auto held_whole, store_->Get(Cf::kMeta, storage::kHeldIndexWhole));
-  if (!held_whole) RETURN_IF_ERROR(BuildHeldIndex());
+  // kKeys' index of held keyed tasks is taken as it is only if the store's last write was
+  // SaveCounters' mark of it (a clean shutdown of a version that keeps it): after a crash, or
+  // once another version wrote (it would not keep the index), it is built again.
+  ASSIGN_OR_RETURN(auto held_mark, store_->Get(Cf::kMeta, storage::kHeldIndexWhole));
+  if (!held_mark || held_mark->size() != 8 ||
+      DecodeFixed64BE(held_mark->data()) != store_->db()->GetLatestSequenceNumber()) {
+    RETURN_IF_ERROR(BuildHeldIndex());
+  }
   ASSIGN_OR_RETURN(auto last_id, store_->Get(Cf::kMeta, "last_id_us"));
   if (last_id && last_id->size() == 8) {
     ids_.RaiseFloor(static_cast<int64_t>(DecodeFixed64BE(last_id->data())));
@@ -305,6 +311,14 @@ Status Engine::SaveCounters() {
   b.Put(meta, kReadySaved, rocksdb::Slice());
   uint64_t seq;
   RETURN_IF_ERROR(store_->Write(&b, &seq));
+  // The held keyed tasks' index is whole as of this write: the mark names the sequence number
+  // of its own write, the store's last if nothing writes after it (Load).
+  std::string mark;
+  PutFixed64BE(mark, store_->db()->GetLatestSequenceNumber() + 1);
+  rocksdb::WriteBatch marked;
+  marked.Put(meta, rocksdb::Slice(storage::kHeldIndexWhole.data(), storage::kHeldIndexWhole.size()),
+             mark);
+  RETURN_IF_ERROR(store_->Write(&marked, &seq));
   return store_->WaitDurable(seq);
 }
 

@@ -281,8 +281,8 @@ class Engine {
   // the writer's lock). The first ExpireLeases or NextTimer does it (the maintenance thread's
   // first pass); later calls return at once.
   Status LoadLeases();
-  // Builds kKeys' index of held keyed tasks (Txn::FindKeyHolder) for a store written
-  // before it, once (Load): every incomplete keyed task read, the held ones entered.
+  // Builds kKeys' index of held keyed tasks (Txn::FindKeyHolder) anew (Load, unless a clean
+  // shutdown marked it whole): every incomplete keyed task read, the held ones entered.
   Status BuildHeldIndex();
   // Channels with ready tasks (an entry of the in-memory ready queue each).
   size_t ReadyChannelCount();

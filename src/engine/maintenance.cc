@@ -201,11 +201,19 @@ Status Engine::LoadLeases() {
 
 Status Engine::BuildHeldIndex() {
   rocksdb::WriteBatch b;
+  rocksdb::ColumnFamilyHandle* keys = store_->handle(Cf::kKeys);
+  // The index as it was goes first (0xFF sorts after every key entry), then those held now.
+  RETURN_IF_ERROR(store_->Scan(Cf::kKeys, storage::kHeldPrefix, false,
+                               [&](std::string_view k, std::string_view) {
+                                 b.Delete(keys, rocksdb::Slice(k.data(), k.size()));
+                                 return true;
+                               }));
   int64_t held = 0;
   Status read;
   Task t;
   uint32_t stored_parents;
   RETURN_IF_ERROR(store_->Scan(Cf::kKeys, "", false, [&](std::string_view k, std::string_view) {
+    if (k.substr(0, storage::kHeldPrefix.size()) == storage::kHeldPrefix) return false;
     auto record = store_->Get(Cf::kTasks, storage::IdKey(storage::TrailingId(k)));
     if (!record.ok()) {
       read = record.status();
@@ -214,16 +222,13 @@ Status Engine::BuildHeldIndex() {
     // (an undecodable record: LoadLeases reports it)
     if (*record && DecodeTask(**record, &t, &stored_parents).ok() && t.key && !t.is_complete &&
         t.assigned()) {
-      b.Put(store_->handle(Cf::kKeys), storage::HeldEntry(t.channel, *t.key, t.id),
-            rocksdb::Slice());
+      b.Put(keys, storage::HeldEntry(t.channel, *t.key, t.id), rocksdb::Slice());
       ++held;
     }
     return true;
   }));
   RETURN_IF_ERROR(read);
-  b.Put(store_->handle(Cf::kMeta),
-        rocksdb::Slice(storage::kHeldIndexWhole.data(), storage::kHeldIndexWhole.size()),
-        rocksdb::Slice());
+  if (b.Count() == 0) return Status::Ok();
   uint64_t seq;
   RETURN_IF_ERROR(store_->Write(&b, &seq));
   RETURN_IF_ERROR(store_->WaitDurable(seq));

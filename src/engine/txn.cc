@@ -200,15 +200,18 @@ Result<Task*> Txn::FindKeyHolder(const std::string& channel, const std::string& 
   // Those held when this Txn began (kKeys' index of them: one held in this Txn's own writes
   // is among those it made or re-keyed), then the key's first task: held, it holds them all (an
   // acquire locks every one), even where the index missed it (changed by an older version).
-  auto scan = [&](const std::string& prefix, bool first_only) {
-    return e_->store_->Scan(Cf::kKeys, prefix, false, [&](std::string_view k, std::string_view) {
-      return !holds(storage::TrailingId(k)) && !first_only;
-    });
-  };
-  RETURN_IF_ERROR(scan(storage::HeldPrefix(channel, key), false));
+  RETURN_IF_ERROR(e_->store_->Scan(
+      Cf::kKeys, storage::HeldPrefix(channel, key), false,
+      [&](std::string_view k, std::string_view) { return !holds(storage::TrailingId(k)); }));
   RETURN_IF_ERROR(read);
   if (holder) return holder;
-  RETURN_IF_ERROR(scan(storage::KeyPrefix(channel, key), true));
+  RETURN_IF_ERROR(e_->store_->Scan(Cf::kKeys, storage::KeyPrefix(channel, key), false,
+                                   [&](std::string_view k, std::string_view) {
+                                     const Id id = storage::TrailingId(k);
+                                     if (id == except) return true;  // (the next is the first)
+                                     holds(id);
+                                     return false;
+                                   }));
   RETURN_IF_ERROR(read);
   if (holder) return holder;
   if (auto here = keyed_here_.find({channel, key}); here != keyed_here_.end()) {

@@ -341,6 +341,53 @@ TEST_F(EngineTest, TheHeldKeyIndexIsBuiltForAStoreWrittenBeforeIt) {
   EXPECT_EQ(Make(g, c).assigned_to, "w1");
 }
 
+// Writes to the store as a version without the index would: kKeys' held entries of these tasks
+// deleted, then a fake one for a task that does not exist.
+void LoseHeldEntries(storage::Store& store, const std::vector<Id>& ids, bool add_fake) {
+  rocksdb::WriteBatch b;
+  for (const Id& id : ids) {
+    b.Delete(store.handle(storage::Cf::kKeys), storage::HeldEntry("k", "same", id));
+  }
+  if (add_fake) {
+    b.Put(store.handle(storage::Cf::kKeys), storage::HeldEntry("k", "same", Id()),
+          rocksdb::Slice());
+  }
+  uint64_t seq;
+  ASSERT_TRUE(store.Write(&b, &seq).ok());
+}
+
+TEST_F(EngineTest, TheKeysFirstTaskIsAskedWhenTheHeldIndexMissesItsHolders) {
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  NewTask b = a;
+  b.name = "b";
+  Task ta = Make(g, a), tb = Make(g, b);
+  ASSERT_TRUE(Take("k", "w1"));
+  LoseHeldEntries(*store_, {ta.id, tb.id}, false);
+  // The first task of the key is the one reset: the next one answers for the key.
+  EXPECT_EQ(engine_->ResetTask(ta.id, 5)->assigned_to, "w1");
+  EXPECT_FALSE(Take("k", "w2")) << "D5: b is w1's, and a with it";
+}
+
+TEST_F(EngineTest, TheHeldIndexIsTakenAsItIsOnlyAfterACleanShutdown) {
+  Id g = Group();
+  NewTask a = Spec("a", "k");
+  a.key = "same";
+  NewTask b = a;
+  b.name = "b";
+  Task ta = Make(g, a), tb = Make(g, b);
+  ASSERT_TRUE(Take("k", "w1"));
+  LoseHeldEntries(*store_, {}, true);
+  ASSERT_TRUE(engine_->SaveCounters().ok());
+  Reopen();
+  EXPECT_EQ(HeldIndex(*store_).size(), 3u) << "a clean shutdown's index is not read again";
+  // A write after the mark (a crash since, or another version's run) has it built anew.
+  LoseHeldEntries(*store_, {tb.id}, true);
+  Reopen();
+  EXPECT_EQ(HeldIndex(*store_), (std::vector<Id>{ta.id, tb.id}));
+}
+
 TEST_F(EngineTest, KeyedAcquireLocksDuplicatesAndSuccessMergesThem) {  // reference §4.5, D4
   Id g1 = Group(), g2 = Group();
   NewTask a = Spec("a", "k");
