@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -368,6 +369,15 @@ class BackupTest(unittest.TestCase):
             r = run("restore", "--from", out, "--data-dir", held)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("CURRENT", os.listdir(held))
+            # An archive made with tar of a data dir holds its crew.lock: passed over.
+            with_lock = os.path.join(tmp, "with-lock.tar")
+            shutil.copy(out, with_lock)
+            with tarfile.open(with_lock, "a", format=tarfile.USTAR_FORMAT) as tar:
+                info = tarfile.TarInfo("crew.lock")
+                info.size = 6
+                tar.addfile(info, io.BytesIO(b"12345\n"))
+            r = run("restore", "--from", with_lock, "--data-dir", os.path.join(tmp, "locked"))
+            self.assertEqual(r.returncode, 0, r.stderr)
 
             evil = os.path.join(tmp, "evil.tar")
             with tarfile.open(evil, "w", format=tarfile.USTAR_FORMAT) as tar:
