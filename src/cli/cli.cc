@@ -248,7 +248,7 @@ int Run(int argc, char** argv) {
   const auto not_empty = [](const std::string& v) {
     return v.empty() ? std::string("must not be empty") : std::string();
   };
-  // (CLI11 reads 0x10 as 16 and 0o10 as 8: PORT takes decimal digits only, so does the flag)
+  // (CLI11 reads 0x10 as 16 and 0o10 as 8: the flag takes decimal digits only)
   const auto decimal = [](const std::string& v) {
     if (v.empty()) return std::string("must not be empty");
     if (v.find_first_not_of("0123456789") != std::string::npos) {
@@ -310,12 +310,14 @@ int Run(int argc, char** argv) {
   // The environment first; flags given on the command line then override it.
   const EnvErrors env =
       ApplyEnvironment(&config, [](const char* name) { return std::getenv(name); });
-  // (and --log-format json before the flags are parsed: a refusal of one of them is json too)
+  // (and --log-format before the flags are parsed, over the variable: a refusal of one of them
+  // is in the format asked for)
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--log-format=json" ||
-        (arg == "--log-format" && i + 1 < argc && std::string_view(argv[i + 1]) == "json")) {
-      config.log_format = "json";
+    if (arg.substr(0, 13) == "--log-format=") {
+      config.log_format = arg.substr(13);
+    } else if (arg == "--log-format" && i + 1 < argc) {
+      config.log_format = argv[i + 1];
     }
   }
   if (config.log_format == "json") UseLogFormat("json");

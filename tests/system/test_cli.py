@@ -129,6 +129,10 @@ class CliTest(unittest.TestCase):
             r = run("start", *args)
             self.assertEqual(r.returncode, 1, args)
             self.assertIn("--port", json.loads(r.stderr.splitlines()[-1])["msg"], args)
+        # (the flag over the variable, as for every setting)
+        r = run("start", "--log-format", "text", "--port", "abc", env={"CREW_LOG_FORMAT": "json"})
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("--port"), r.stderr)
 
     def test_the_port_flag_is_decimal_as_PORT_is(self):
         # CLI11 read "--port 0x10" as port 16 (and 0o10 as 8) where PORT=0x10 is refused.
