@@ -276,7 +276,9 @@ class Engine {
   Result<int64_t> ExpireLeases(int limit);  // abandoned tasks
   Result<int64_t> CleanExpiredGroups(int limit);
   Result<int64_t> ForgetPastWorkgroupDelays(int limit);  // over ones change nothing
-  int64_t NextTimer();  // when the earliest delay, set-aside or lease is due, or INT64_MAX
+  // The first millisecond at which a delay, set-aside or lease is due (past its time), or
+  // INT64_MAX.
+  int64_t NextTimer();
   // Reads the leases held before Open into the lease index (a scan of every task record, off
   // the writer's lock). The first ExpireLeases or NextTimer does it (the maintenance thread's
   // first pass); later calls return at once.

@@ -284,7 +284,10 @@ int64_t Engine::NextTimer() {
   {
     std::lock_guard<std::mutex> lock(write_mu_);  // the floor and the lease index are writer state
     floor = delayed_floor_;
-    if (!leases_.empty()) next = leases_.begin()->first;
+    // (each is due strictly after its time: the loop woken at the time itself found nothing
+    // due and asked again, spinning for up to a millisecond at every distinct time, a core's
+    // worth for a stream of delayed tasks)
+    if (!leases_.empty()) next = leases_.begin()->first + 1;
     for (const auto& aside : aside_workgroups_) {
       auto until = workgroup_until_hash_.find(aside.first);
       next = std::min(next, until == workgroup_until_hash_.end() ? 0 : until->second + 1);
@@ -293,7 +296,7 @@ int64_t Engine::NextTimer() {
   auto it = store_->NewIterator(Cf::kDelayed, rocksdb::ReadOptions());
   it->Seek(floor);
   if (it->Valid() && it->key().size() >= 8)
-    next = std::min(next, storage::TimeOf(it->key().ToStringView()));
+    next = std::min(next, storage::TimeOf(it->key().ToStringView()) + 1);
   return next;
 }
 

@@ -61,7 +61,7 @@ TEST_F(EngineTest, LeasesHeldBeforeARestartAreReadBack) {
   Reopen();
 
   ASSERT_TRUE(Done(a.id, "w1").ok()) << "released before the leases are read back";
-  EXPECT_EQ(engine_->NextTimer(), kStart + 1000 + options_.lease_ms) << "b's lease alone";
+  EXPECT_EQ(engine_->NextTimer(), kStart + 1000 + options_.lease_ms + 1) << "b's lease alone";
   bool legacy_left = false;
   ASSERT_TRUE(store_
                   ->Scan(storage::Cf::kLeases, "", false,
@@ -229,13 +229,17 @@ TEST_F(EngineTest, MaintenanceWalksTheQueuesTombstonesOnce) {
   NewTask later = Spec("later", "c");
   later.run_after = clock_.NowMs() + 1000;
   Task delayed = Make(g, later);
-  EXPECT_EQ(engine_->NextTimer(), clock_.NowMs() + 1000);
+  EXPECT_EQ(engine_->NextTimer(), clock_.NowMs() + 1001);
   EXPECT_FALSE(Take("c"));
-  Advance(1001);
+  Advance(1000);
+  EXPECT_FALSE(Take("c")) << "due after its time, not at it";
+  Advance(1);
   Task held = *Take("c", "w1");
   EXPECT_EQ(held.id, delayed.id);
-  EXPECT_EQ(engine_->NextTimer(), clock_.NowMs() + options_.lease_ms);
-  Advance(options_.lease_ms + 1);
+  EXPECT_EQ(engine_->NextTimer(), clock_.NowMs() + options_.lease_ms + 1);
+  Advance(options_.lease_ms);
+  EXPECT_TRUE(Get(held.id).assigned_to) << "due after its time, not at it";
+  Advance(1);
   EXPECT_FALSE(Get(held.id).assigned_to) << "its lease expired";
   EXPECT_EQ(Get(held.id).remaining_attempts, 4);
 }

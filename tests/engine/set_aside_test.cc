@@ -36,7 +36,7 @@ TEST_F(SetAsideTest, AWorkgroupsTasksComeBackWhenItsDelayIsOverAndNoneEarlier) {
   ASSERT_TRUE(Done(free.id).ok());
   EXPECT_FALSE(Take("c"));
   for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(Get(ids[i]).placement, Placement::kReady);
-  EXPECT_EQ(engine_->NextTimer(), kStart + 60'000);  // (the failed task's own delay; then theirs)
+  EXPECT_EQ(engine_->NextTimer(), kStart + 60'001);  // (the failed task's own delay; then theirs)
   Advance(30'000);
   EXPECT_FALSE(Take("c")) << "handed out before the workgroup's delay is over";
   Advance(30'001);
@@ -57,7 +57,7 @@ TEST_F(SetAsideTest, AShortenedWorkgroupDelayBringsThemBackSooner) {
   ASSERT_TRUE(Fail(first.id, "w", "\"limited\"", 600).ok());
   EXPECT_FALSE(Take("c"));
   ASSERT_TRUE(Fail(second.id, "w", "\"limited\"", 10).ok());
-  EXPECT_EQ(engine_->NextTimer(), kStart + 10'000);
+  EXPECT_EQ(engine_->NextTimer(), kStart + 10'001);
   Advance(10'001);
   EXPECT_EQ(TakeAll("c").size(), 4u);  // (the first waits for its own delay: 600 s)
 }
