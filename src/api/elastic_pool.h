@@ -7,6 +7,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <httplib.h>
@@ -20,7 +21,10 @@ namespace crew::api {
 // connection never makes a new one wait. Threads stay for later connections.
 class ElasticPool final : public httplib::TaskQueue {
  public:
-  explicit ElasticPool(size_t max) : max_(max) {}
+  // `after_job`, if given, runs on the pool thread after each job (what a job left behind in
+  // the thread's caches, freed).
+  explicit ElasticPool(size_t max, std::function<void()> after_job = nullptr)
+      : max_(max), after_job_(std::move(after_job)) {}
   ~ElasticPool() override { shutdown(); }
 
   void enqueue(std::function<void()> fn) override {
@@ -66,11 +70,13 @@ class ElasticPool final : public httplib::TaskQueue {
       jobs_.pop_front();
       lock.unlock();
       fn();
+      if (after_job_) after_job_();
       lock.lock();
     }
   }
 
   const size_t max_;
+  const std::function<void()> after_job_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

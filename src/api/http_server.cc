@@ -11,6 +11,7 @@
 
 #include "api/api_docs.h"
 #include "api/http_metrics.h"
+#include "api/json_in.h"
 #include "api/json_out.h"
 #include "api/loop_server.h"
 #include "api/route_util.h"
@@ -129,6 +130,7 @@ void HttpServer::StartLoops() {
   o.port = options_.port;
   o.loops = options_.loops;
   o.max_pool_threads = options_.max_threads;
+  o.after_pool_job = ReleaseLargeParser;  // (the bodies over 64 KB are parsed there)
   o.limits.max_body = options_.max_body_bytes;
   o.default_headers = {{"Access-Control-Allow-Origin", "*"}};
   o.tls_cert = options_.tls_cert;

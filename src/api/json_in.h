@@ -26,6 +26,11 @@ struct ReleaseItem {
   Result<engine::ReleaseCommand> command;
 };
 
+// Frees this thread's parser's memory if a body over 64 KB grew it (each pool thread, after each
+// request). REQUIRES: nothing this thread parsed is still in use. ThreadParserCapacity: for tests.
+void ReleaseLargeParser();
+size_t ThreadParserCapacity();
+
 Result<engine::NewGroup> ParseNewGroup(std::string_view body);
 Result<std::optional<std::string>> ParseGroupUpdate(std::string_view body);  // the new name
 // A task body or (N2) an array of them; *is_array tells which.

@@ -120,7 +120,7 @@ Status LoopServer::Bind() {
   ev.events = EPOLLIN;
   ev.data.ptr = &listen_tag;
   epoll_ctl(loops_[0]->epfd, EPOLL_CTL_ADD, listen_fd_, &ev);
-  pool_ = std::make_unique<ElasticPool>(options_.max_pool_threads);
+  pool_ = std::make_unique<ElasticPool>(options_.max_pool_threads, options_.after_pool_job);
   return Status::Ok();
 }
 

@@ -46,6 +46,7 @@ struct LoopServerOptions {
   int port = 0;  // 0: any free port
   int loops = 4;
   size_t max_pool_threads = 4096;
+  std::function<void()> after_pool_job;  // on the pool thread, after each request it served
   // Open connections at most; 0: the open-file limit less what the store may need
   // (ConnectionLimit), so that clients cannot take the descriptors RocksDB opens files with.
   size_t max_connections = 0;

@@ -183,5 +183,24 @@ TEST(JsonIn, EachOutputIsItsOwnWhateverCameBefore) {
   }
 }
 
+TEST(JsonIn, ALargeBodysParserMemoryIsGivenBack) {
+  // A pool thread kept the memory of the largest body it ever parsed (loop_server.h's
+  // after_pool_job calls ReleaseLargeParser after each request).
+  ASSERT_TRUE(ParseWorkerOnly(R"({"workerId":"w"})").ok());
+  ReleaseLargeParser();
+  const size_t small = ThreadParserCapacity();
+  EXPECT_LE(small, size_t{64} << 10);
+  std::string big = R"({"workerId":"w","pad":")" + std::string(1 << 20, 'x') + "\"}";
+  ASSERT_TRUE(ParseWorkerOnly(big).ok());
+  EXPECT_GE(ThreadParserCapacity(), size_t{1} << 20);
+  ReleaseLargeParser();
+  EXPECT_LE(ThreadParserCapacity(), size_t{64} << 10);
+  ASSERT_TRUE(ParseWorkerOnly(R"({"workerId":"w"})").ok()) << "a parser made anew parses";
+  const size_t kept = ThreadParserCapacity();
+  EXPECT_GT(kept, 0u);
+  ReleaseLargeParser();
+  EXPECT_EQ(ThreadParserCapacity(), kept) << "a small body's is kept for the next";
+}
+
 }  // namespace
 }  // namespace crew::api
