@@ -151,18 +151,14 @@ void EventHub::DropClosed(Clock::time_point now) {
 }
 
 void EventHub::OnReady(const std::vector<std::string>& channels) {
-  bool woke = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& c : channels) {
-      auto it = waits_.find(c);
-      if (it != waits_.end()) {
-        ++it->second.gen;
-        woke = true;
-      }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& c : channels) {
+    auto it = waits_.find(c);
+    if (it != waits_.end()) {
+      ++it->second.gen;
+      it->second.cv.notify_all();
     }
   }
-  if (woke) wait_cv_.notify_all();
 }
 
 uint64_t EventHub::BeginWait(const std::string& channel) {
@@ -172,17 +168,18 @@ uint64_t EventHub::BeginWait(const std::string& channel) {
   return w.gen;
 }
 
-// The client is asked for every 100 ms of waiting however often the waiter wakes: every publish
-// wakes every waiter, so a window restarted at each wake-up never ended under steady writes.
+// The client is asked for every 100 ms of waiting however often the waiter wakes (a window
+// restarted at each wake-up never ended under steady writes to the channel).
 bool EventHub::Wait(const std::string& channel, uint64_t& gen, Clock::time_point deadline,
                     const std::function<bool()>& still_wanted) {
   constexpr auto kCheckEvery = std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
+  ChannelWait& w = waits_[channel];  // (BeginWait made it; EndWait erases it after the last)
   auto check_at = Clock::now() + kCheckEvery;
   while (true) {
     if (shutdown_) return false;
-    if (waits_[channel].gen != gen) {
-      gen = waits_[channel].gen;
+    if (w.gen != gen) {
+      gen = w.gen;
       return true;
     }
     const auto now = Clock::now();
@@ -195,7 +192,7 @@ bool EventHub::Wait(const std::string& channel, uint64_t& gen, Clock::time_point
       check_at = now + kCheckEvery;
       continue;  // (the lock was let go: look at gen and shutdown again)
     }
-    wait_cv_.wait_until(lock, std::min(deadline, check_at));
+    w.cv.wait_until(lock, std::min(deadline, check_at));
   }
 }
 
@@ -211,8 +208,8 @@ void EventHub::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     shutdown_ = true;
     subs = subs_;
+    for (auto& [channel, w] : waits_) w.cv.notify_all();
   }
-  wait_cv_.notify_all();
   for (const auto& sub : subs) {
     std::lock_guard<std::mutex> lock(sub->mu_);
     sub->CloseLocked();

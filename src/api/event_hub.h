@@ -112,9 +112,13 @@ class EventHub final : public engine::EngineListener {
   void OnReady(const std::vector<std::string>& channels) override;
 
  private:
+  // A channel's waiters (N1): woken by a ready task of theirs only (one condition variable for
+  // all woke every waiter of every channel at each task: 31 ms of CPU per task with 1,600
+  // waiters on other channels).
   struct ChannelWait {
     uint64_t gen = 0;
     int waiters = 0;
+    std::condition_variable cv;  // (waits_ is a map: an entry stays where it is while waited on)
   };
   // Closes the subscriptions unread past their limit and lets go of every closed one.
   void DropClosed(Clock::time_point now);  // REQUIRES: mu_ held
@@ -122,7 +126,6 @@ class EventHub final : public engine::EngineListener {
   const size_t max_queue_;
   const size_t max_queue_bytes_;
   mutable std::mutex mu_;
-  std::condition_variable wait_cv_;
   std::map<std::string, ChannelWait> waits_;         // GUARDED_BY(mu_)
   std::vector<std::shared_ptr<Subscription>> subs_;  // GUARDED_BY(mu_)
   bool shutdown_ = false;                            // GUARDED_BY(mu_)
