@@ -294,55 +294,15 @@ std::vector<Id> HeldIndex(storage::Store& store) {
   return held;
 }
 
-TEST_F(EngineTest, TheHeldKeyIndexFollowsLeases) {
-  Id g = Group();
-  NewTask a = Spec("a", "k");
-  a.key = "same";
-  NewTask b = a;
-  b.name = "b";
-  Task ta = Make(g, a), tb = Make(g, b);
-  EXPECT_TRUE(HeldIndex(*store_).empty());
-  Task held = *Take("k", "w1");
-  EXPECT_EQ(HeldIndex(*store_), (std::vector<Id>{ta.id, tb.id}));
-  ASSERT_TRUE(Fail(held.id, "w1").ok());
-  EXPECT_TRUE(HeldIndex(*store_).empty()) << "an error frees every duplicate";
-  Advance(60'000);
-  held = *Take("k", "w2");
-  NewTask c = a;
-  c.name = "c";
-  EXPECT_EQ(Make(g, c).assigned_to, "w2") << "D5: a duplicate made late is locked at once";
-  EXPECT_EQ(HeldIndex(*store_).size(), 3u);
-  ASSERT_TRUE(Done(held.id, "w2").ok());
-  EXPECT_TRUE(HeldIndex(*store_).empty());
-}
-
-TEST_F(EngineTest, TheHeldKeyIndexIsBuiltForAStoreWrittenBeforeIt) {
-  Id g = Group();
-  NewTask a = Spec("a", "k");
-  a.key = "same";
-  NewTask b = a;
-  b.name = "b";
-  Task ta = Make(g, a), tb = Make(g, b);
-  ASSERT_TRUE(Take("k", "w1"));
-  // As an older version left it: no index, no marker.
-  rocksdb::WriteBatch older;
-  for (const Id& id : HeldIndex(*store_)) {
-    older.Delete(store_->handle(storage::Cf::kKeys), storage::HeldEntry("k", "same", id));
-  }
-  older.Delete(store_->handle(storage::Cf::kMeta),
-               rocksdb::Slice(storage::kHeldIndexWhole.data(), storage::kHeldIndexWhole.size()));
-  uint64_t seq;
-  ASSERT_TRUE(store_->Write(&older, &seq).ok());
-  ASSERT_TRUE(HeldIndex(*store_).empty());
-  Reopen();
-  EXPECT_EQ(HeldIndex(*store_), (std::vector<Id>{ta.id, tb.id}));
-  NewTask c = a;
-  c.name = "c";
-  EXPECT_EQ(Make(g, c).assigned_to, "w1");
+// A task of channel "k" with key "same": each one a duplicate of the others.
+NewTask Duplicate(const std::string& name) {
+  NewTask t = EngineTest::Spec(name, "k");
+  t.key = "same";
+  return t;
 }
 
 // Writes to the store as a version without the index would: kKeys' held entries of these tasks
-// deleted, then a fake one for a task that does not exist.
+// deleted, and (add_fake) one for a task that does not exist.
 void LoseHeldEntries(storage::Store& store, const std::vector<Id>& ids, bool add_fake) {
   rocksdb::WriteBatch b;
   for (const Id& id : ids) {
@@ -356,13 +316,36 @@ void LoseHeldEntries(storage::Store& store, const std::vector<Id>& ids, bool add
   ASSERT_TRUE(store.Write(&b, &seq).ok());
 }
 
+TEST_F(EngineTest, TheHeldKeyIndexFollowsLeases) {
+  Id g = Group();
+  Task ta = Make(g, Duplicate("a")), tb = Make(g, Duplicate("b"));
+  EXPECT_TRUE(HeldIndex(*store_).empty());
+  Task held = *Take("k", "w1");
+  EXPECT_EQ(HeldIndex(*store_), (std::vector<Id>{ta.id, tb.id}));
+  ASSERT_TRUE(Fail(held.id, "w1").ok());
+  EXPECT_TRUE(HeldIndex(*store_).empty()) << "an error frees every duplicate";
+  Advance(60'000);
+  held = *Take("k", "w2");
+  EXPECT_EQ(Make(g, Duplicate("c")).assigned_to, "w2") << "D5: one made late is locked at once";
+  EXPECT_EQ(HeldIndex(*store_).size(), 3u);
+  ASSERT_TRUE(Done(held.id, "w2").ok());
+  EXPECT_TRUE(HeldIndex(*store_).empty());
+}
+
+TEST_F(EngineTest, TheHeldKeyIndexIsBuiltForAStoreWrittenBeforeIt) {
+  Id g = Group();
+  Task ta = Make(g, Duplicate("a")), tb = Make(g, Duplicate("b"));
+  ASSERT_TRUE(Take("k", "w1"));
+  LoseHeldEntries(*store_, {ta.id, tb.id}, false);  // (and no clean shutdown's mark)
+  ASSERT_TRUE(HeldIndex(*store_).empty());
+  Reopen();
+  EXPECT_EQ(HeldIndex(*store_), (std::vector<Id>{ta.id, tb.id}));
+  EXPECT_EQ(Make(g, Duplicate("c")).assigned_to, "w1");
+}
+
 TEST_F(EngineTest, TheKeysFirstTaskIsAskedWhenTheHeldIndexMissesItsHolders) {
   Id g = Group();
-  NewTask a = Spec("a", "k");
-  a.key = "same";
-  NewTask b = a;
-  b.name = "b";
-  Task ta = Make(g, a), tb = Make(g, b);
+  Task ta = Make(g, Duplicate("a")), tb = Make(g, Duplicate("b"));
   ASSERT_TRUE(Take("k", "w1"));
   LoseHeldEntries(*store_, {ta.id, tb.id}, false);
   // The first task of the key is the one reset: the next one answers for the key.
@@ -372,11 +355,7 @@ TEST_F(EngineTest, TheKeysFirstTaskIsAskedWhenTheHeldIndexMissesItsHolders) {
 
 TEST_F(EngineTest, TheHeldIndexIsTakenAsItIsOnlyAfterACleanShutdown) {
   Id g = Group();
-  NewTask a = Spec("a", "k");
-  a.key = "same";
-  NewTask b = a;
-  b.name = "b";
-  Task ta = Make(g, a), tb = Make(g, b);
+  Task ta = Make(g, Duplicate("a")), tb = Make(g, Duplicate("b"));
   ASSERT_TRUE(Take("k", "w1"));
   LoseHeldEntries(*store_, {}, true);
   ASSERT_TRUE(engine_->SaveCounters().ok());
