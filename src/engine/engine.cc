@@ -79,14 +79,16 @@ Status Engine::Load() {
   } else if (schema->size() != 1 || static_cast<uint8_t>((*schema)[0]) != storage::kSchemaVersion) {
     return Status::Corruption("data dir has an unknown schema version");
   }
-  // kKeys' index of held keyed tasks is taken as it is only if the store's last write was
-  // SaveCounters' mark of it (a clean shutdown of a version that keeps it): after a crash, or
-  // once another version wrote (it would not keep the index), it is built again.
+  // What SaveCounters saved (the counters, the ready queues) and kKeys' index of held keyed
+  // tasks are taken as they are only if the store's last write was SaveCounters' mark (a clean
+  // shutdown of this version): after a crash, after a write that came later (an operator's push
+  // that outlived the shutdown's wait for it), or once another version wrote (it keeps no index),
+  // they are counted, queued and built anew.
   ASSIGN_OR_RETURN(auto held_mark, store_->Get(Cf::kMeta, storage::kHeldIndexWhole));
-  if (!held_mark || held_mark->size() != 8 ||
-      DecodeFixed64BE(held_mark->data()) != store_->db()->GetLatestSequenceNumber()) {
-    RETURN_IF_ERROR(BuildHeldIndex());
-  }
+  const bool saved_last =
+      held_mark && held_mark->size() == 8 &&
+      DecodeFixed64BE(held_mark->data()) == store_->db()->GetLatestSequenceNumber();
+  if (!saved_last) RETURN_IF_ERROR(BuildHeldIndex());
   ASSIGN_OR_RETURN(auto last_id, store_->Get(Cf::kMeta, "last_id_us"));
   if (last_id && last_id->size() == 8) {
     ids_.RaiseFloor(static_cast<int64_t>(DecodeFixed64BE(last_id->data())));
@@ -111,7 +113,9 @@ Status Engine::Load() {
   // older version wrote (its ready queue was stored there).
   rocksdb::WriteBatch done;
   ASSIGN_OR_RETURN(auto counters_saved, store_->Get(Cf::kMeta, kCountersSaved));
-  if (counters_saved) {
+  if (counters_saved) done.Delete(meta, kCountersSaved);
+  const bool counters_loaded = counters_saved && saved_last;
+  if (counters_loaded) {
     RETURN_IF_ERROR(store_->Scan(Cf::kMeta, kChannelStatsPrefix, false,
                                  [&](std::string_view k, std::string_view v) {
                                    ChannelStats c;
@@ -121,14 +125,13 @@ Status Engine::Load() {
                                    return decode_status.ok();
                                  }));
     RETURN_IF_ERROR(decode_status);
-    done.Delete(meta, kCountersSaved);
   }
   done.Delete(meta, kCountersSavedBefore);
   done.Delete(meta, kReadySavedBefore);  // (its chunks go with the next save's)
   ASSIGN_OR_RETURN(auto ready_saved, store_->Get(Cf::kMeta, kReadySaved));
   bool ready_loaded = false;
   if (ready_saved) {
-    ready_loaded = true;
+    ready_loaded = saved_last;
     RETURN_IF_ERROR(
         store_->Scan(Cf::kMeta, kReadyPrefix, false, [&](std::string_view k, std::string_view v) {
           done.Delete(meta, k);
@@ -136,13 +139,13 @@ Status Engine::Load() {
           return true;
         }));
     done.Delete(meta, kReadySaved);
-    if (!ready_loaded) {
+    if (saved_last && !ready_loaded) {
       spdlog::warn("the ready queues saved at the last shutdown are unreadable: rebuilt");
       ready_.clear();
     }
   }
-  if (!counters_saved || !ready_loaded) {
-    RETURN_IF_ERROR(Recount(!counters_saved, !ready_loaded));
+  if (!counters_loaded || !ready_loaded) {
+    RETURN_IF_ERROR(Recount(!counters_loaded, !ready_loaded));
   }
   bool old_queue = false;
   RETURN_IF_ERROR(store_->Scan(Cf::kReady, "", false, [&](std::string_view, std::string_view) {

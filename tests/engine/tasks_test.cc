@@ -400,6 +400,15 @@ TEST_F(EngineTest, CountersSurviveACrashAndACleanShutdown) {
   ASSERT_TRUE(engine_->SaveCounters().ok());
   Reopen();
   EXPECT_EQ(counts(), after);
+
+  // A write after the save, in the same run (an operator's push that outlived the shutdown's
+  // wait for it): the counters saved are no longer the tasks', and are not read back.
+  ASSERT_TRUE(engine_->SaveCounters().ok());
+  ASSERT_TRUE(Done(Take("c")->id).ok());
+  const auto later = counts();
+  ASSERT_NE(later, after);
+  Reopen();
+  EXPECT_EQ(counts(), later);
 }
 
 // The ready queues live in memory as the counters do: stored only at a clean shutdown, rebuilt
@@ -442,6 +451,12 @@ TEST_F(EngineTest, ReadyQueuesSurviveACrashAndACleanShutdown) {
   ASSERT_TRUE(engine_->SaveCounters().ok());
   Reopen();
   EXPECT_EQ(queues(), after);
+  // A write after the save, in the same run: the queues saved are not read back.
+  ASSERT_TRUE(engine_->SaveCounters().ok());
+  Make(g, "late", "other");
+  const auto later = queues();
+  Reopen();
+  EXPECT_EQ(queues(), later);
   std::vector<std::string> order;
   while (auto t = Take("c")) order.push_back(t->name);
   EXPECT_EQ(order, (std::vector<std::string>{"d", "low"}));
