@@ -84,10 +84,9 @@ Status Engine::Load() {
   // shutdown of this version): after a crash, after a write that came later (an operator's push
   // that outlived the shutdown's wait for it), or once another version wrote (it keeps no index),
   // they are counted, queued and built anew.
-  ASSIGN_OR_RETURN(auto held_mark, store_->Get(Cf::kMeta, storage::kHeldIndexWhole));
-  const bool saved_last =
-      held_mark && held_mark->size() == 8 &&
-      DecodeFixed64BE(held_mark->data()) == store_->db()->GetLatestSequenceNumber();
+  ASSIGN_OR_RETURN(auto mark, store_->Get(Cf::kMeta, storage::kSavedLast));
+  const bool saved_last = mark && mark->size() == 8 &&
+                          DecodeFixed64BE(mark->data()) == store_->db()->GetLatestSequenceNumber();
   if (!saved_last) RETURN_IF_ERROR(BuildHeldIndex());
   ASSIGN_OR_RETURN(auto last_id, store_->Get(Cf::kMeta, "last_id_us"));
   if (last_id && last_id->size() == 8) {
@@ -314,13 +313,12 @@ Status Engine::SaveCounters() {
   b.Put(meta, kReadySaved, rocksdb::Slice());
   uint64_t seq;
   RETURN_IF_ERROR(store_->Write(&b, &seq));
-  // The held keyed tasks' index is whole as of this write: the mark names the sequence number
-  // of its own write, the store's last if nothing writes after it (Load).
+  // What was saved, and the held keyed tasks' index, are whole as of this write: the mark names
+  // the sequence number of its own write, the store's last if nothing writes after it (Load).
   std::string mark;
   PutFixed64BE(mark, store_->db()->GetLatestSequenceNumber() + 1);
   rocksdb::WriteBatch marked;
-  marked.Put(meta, rocksdb::Slice(storage::kHeldIndexWhole.data(), storage::kHeldIndexWhole.size()),
-             mark);
+  marked.Put(meta, rocksdb::Slice(storage::kSavedLast.data(), storage::kSavedLast.size()), mark);
   RETURN_IF_ERROR(store_->Write(&marked, &seq));
   return store_->WaitDurable(seq);
 }

@@ -7,9 +7,10 @@
 //                 and "ready_saved" -> "" (written at a clean shutdown: engine.cc);
 //                 "groupop/" group id(12) op(1) fixed64(instance) -> ordered(attempts)
 //                 seeded(1) [step(1) task id(12)]: a large group's delete, reset, retry or
-//                 resume under way, and how far it got (groups.cc); "held_index" -> fixed64:
-//                 the sequence number of its own write, at a clean shutdown (SaveCounters): the
-//                 index of held keyed tasks in kKeys is whole if the store's last write is it
+//                 resume under way, and how far it got (groups.cc); "saved_last" -> fixed64:
+//                 the sequence number of its own write, SaveCounters' last at a clean shutdown:
+//                 what it saved (counters, ready queues) and kKeys' index of held keyed tasks
+//                 are whole if it is the store's last write (Engine::Load)
 //   kTasks        task id(12)                                  -> Task record (engine/model.cc)
 //   kGroups       group id(12)                                 -> Group record
 //   kOperators    operator id(12)                              -> Operator record
@@ -74,9 +75,10 @@ std::string ReadyKey(std::string_view channel, int64_t priority, const Id& task)
 std::string TimeKey(int64_t ms, const Id& task);  // kDelayed (and kLeases, no longer written)
 std::string KeyPrefix(std::string_view channel, std::string_view key);
 std::string KeyEntry(std::string_view channel, std::string_view key, const Id& task);
-// kKeys' index of held keyed tasks: kHeldPrefix + KeyEntry (kMeta's kHeldIndexWhole: whole).
+// kKeys' index of held keyed tasks: kHeldPrefix + KeyEntry.
 inline constexpr std::string_view kHeldPrefix = "\xff";
-inline constexpr std::string_view kHeldIndexWhole = "held_index";
+// kMeta: the mark of a clean shutdown's save (see above).
+inline constexpr std::string_view kSavedLast = "saved_last";
 std::string HeldPrefix(std::string_view channel, std::string_view key);
 std::string HeldEntry(std::string_view channel, std::string_view key, const Id& task);
 
