@@ -1,6 +1,7 @@
 #include "api/http_wire.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -47,6 +48,43 @@ std::optional<std::string_view> NextLine(std::string_view buf, size_t* pos) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   *pos = nl + 1;
   return line;
+}
+
+// A header line's characters are checked eight at a time (util/ascii.h's words): a loop per
+// character was a sixth of a request's parsing.
+constexpr bool kScanWords = std::endian::native == std::endian::little;  // (lowest byte first)
+
+// Where a header line's name ends: the first ':', ' ' or '\t' (a name holds neither blank), or
+// npos.
+size_t NameEnd(std::string_view line) {
+  size_t i = 0;
+  if constexpr (kScanWords) {
+    for (; i + 8 <= line.size(); i += 8) {
+      const uint64_t w = word::Load(line.data() + i);
+      const uint64_t m =
+          word::BytesEqual(w, ':') | word::BytesEqual(w, ' ') | word::BytesEqual(w, '\t');
+      if (m) return i + static_cast<size_t>(std::countr_zero(m)) / 8;
+    }
+  }
+  for (; i < line.size(); ++i) {
+    if (line[i] == ':' || line[i] == ' ' || line[i] == '\t') return i;
+  }
+  return std::string_view::npos;
+}
+
+// Whether a header value holds a NUL or a CR, neither allowed in one (RFC 9110 §5.5).
+bool BadValueByte(std::string_view value) {
+  size_t i = 0;
+  uint64_t m = 0;
+  for (; i + 8 <= value.size(); i += 8) {
+    const uint64_t w = word::Load(value.data() + i);
+    m |= word::BytesEqual(w, '\0') | word::BytesEqual(w, '\r');
+  }
+  if (m) return true;
+  for (; i < value.size(); ++i) {
+    if (value[i] == '\0' || value[i] == '\r') return true;
+  }
+  return false;
 }
 
 bool KnownMethod(std::string_view m) {
@@ -201,24 +239,18 @@ std::optional<WireRequest> ParseHead(std::string_view buf, const WireLimits& lim
     }
     if (header->empty()) break;
     if (count++ >= limits.max_headers) return Refuse(431, "Too many request headers");
-    size_t colon = header->find(':');
-    if (colon == 0 || colon == std::string_view::npos || header->front() == ' ' ||
-        header->front() == '\t') {
+    // A name, then ':' (a blank before it, or no name, is malformed).
+    const size_t colon = NameEnd(*header);
+    if (colon == 0 || colon == std::string_view::npos || (*header)[colon] != ':') {
       return Refuse(400, "Malformed header line");
     }
     std::string_view name = header->substr(0, colon);
-    // (a loop: find_first_of calls memchr on its set for each character of the name)
-    for (char ch : name) {
-      if (ch == ' ' || ch == '\t') return Refuse(400, "Malformed header line");
-    }
     std::string_view value = header->substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-      value.remove_prefix(1);
-    }
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    for (char ch : value) {  // (RFC 9110 §5.5)
-      if (ch == '\0' || ch == '\r') return Refuse(400, "Malformed header value");
-    }
+    if (BadValueByte(value)) return Refuse(400, "Malformed header value");
+    size_t begin = 0, end = value.size();
+    while (begin < end && (value[begin] == ' ' || value[begin] == '\t')) ++begin;
+    while (end > begin && (value[end - 1] == ' ' || value[end - 1] == '\t')) --end;
+    value = value.substr(begin, end - begin);
     // (the body's framing stays out of the map: each insertion compares names through the C
     // library's tolower, twice per character two names share, as "Content-Type" and
     // "Content-Length" share eight)

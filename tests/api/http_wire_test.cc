@@ -197,6 +197,31 @@ TEST(HttpWire, HeaderValueWithNulOrBareCarriageReturnIs400) {
   EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n"), 400);
 }
 
+// Names and values are scanned eight bytes at a time: a bad byte is found at every position of
+// a word and of the shorter tail, and a long clean header keeps its name and value.
+TEST(HttpWire, HeaderBytesAreCheckedAtEveryPosition) {
+  for (size_t len = 1; len <= 24; ++len) {
+    const std::string name(len, 'n'), value(len, 'v');
+    httplib::Request req;
+    ASSERT_EQ(Parse("GET / HTTP/1.1\r\n" + name + ": " + value + "\r\n\r\n", &req).state,
+              State::kComplete)
+        << len;
+    EXPECT_EQ(req.get_header_value(name), value);
+    for (size_t at = 0; at < len; ++at) {
+      for (char bad : {'\0', '\r'}) {
+        std::string v = value;
+        v[at] = bad;
+        EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\nX: " + v + "\r\n\r\n"), 400);
+      }
+      for (char blank : {' ', '\t'}) {
+        std::string n = name;
+        n[at] = blank;
+        EXPECT_REFUSED(RefusedFor("GET / HTTP/1.1\r\n" + n + ": v\r\n\r\n"), 400);
+      }
+    }
+  }
+}
+
 // The absolute form names the resource its path names (RFC 9112 §3.2.2).
 TEST(HttpWire, AbsoluteFormTargetIsRoutedByItsPath) {
   httplib::Request req;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/keys.h"
+#include "util/ascii.h"
 #include "util/coding.h"
 #include "util/http_url.h"
 #include "util/id.h"
@@ -60,6 +61,27 @@ TEST(JavaScriptJson, MendsLoneSurrogatesAndIntegersPast64Bits) {
   const std::string r = "\xEF\xBF\xBD";  // U+FFFD
   EXPECT_EQ(JavaScriptJson(latin1, true),
             "{\"s\":\"Gr" + r + r + "e " + r + r + " " + r + r + " " + r + r + r + " \xc3\xa9\"}");
+}
+
+// EqualsNoCase reads eight characters at a time from eight on: every pair of bytes, at a place
+// in a whole word and in the overlapping last one, is equal exactly when a byte's FoldCase is.
+TEST(Ascii, EqualsNoCaseFoldsOnlyAsciiLettersInEveryPlace) {
+  for (size_t len : {1u, 7u, 8u, 13u, 16u}) {
+    for (size_t at : {size_t{0}, len / 2, len - 1}) {
+      for (int c = 0; c < 256; ++c) {
+        for (int d = 0; d < 256; ++d) {
+          std::string a(len, 'k'), b(len, 'K');
+          a[at] = static_cast<char>(c);
+          b[at] = static_cast<char>(d);
+          const bool same = FoldCase(static_cast<char>(c)) == FoldCase(static_cast<char>(d));
+          ASSERT_EQ(EqualsNoCase(a, b), same) << len << " " << at << " " << c << " " << d;
+        }
+      }
+    }
+  }
+  EXPECT_FALSE(EqualsNoCase("Content-Length", "Content-Type"));
+  EXPECT_TRUE(EqualsNoCase("TRANSFER-ENCODING", "transfer-encoding"));
+  EXPECT_TRUE(EqualsNoCase("", ""));
 }
 
 TEST(IsoTime, FormatsWithMillisecondsAndZ) {
