@@ -223,13 +223,12 @@ std::optional<int64_t> Txn::WorkgroupUntil(const std::string& wg) {
 void Txn::SetWorkgroupUntil(const std::string& wg, int64_t until) { workgroups_[wg] = until; }
 
 void Txn::EmitTask(const char* name, const Id& id) {
-  PendingEvent pe;
-  pe.event.name = name;
+  PendingEvent& pe = pending_.emplace_back();
+  pe.task_event = name;
   pe.task = id;
-  pending_.push_back(std::move(pe));
 }
 
-void Txn::Emit(Event e) { pending_.push_back({std::move(e), std::nullopt}); }
+void Txn::Emit(Event e) { pending_.emplace_back().event = std::move(e); }
 
 Placement Txn::PlaceOf(const Task& t, int64_t* due) {
   if (t.is_complete || t.assigned() || t.remaining_attempts < 1 || !t.parents_complete) {
@@ -454,17 +453,20 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const bool task_events = e_->listener_ && e_->listener_->WantsTaskEvents();
   for (auto& pe : pending_) {
-    if (pe.task) {
-      if (!task_events) continue;
-      const TaskEntry& entry = tasks_[*pe.task];
-      const std::optional<Task>& t = entry.cur ? entry.cur : entry.orig;
-      if (!t) continue;
-      Task copy = *t;
-      FillDerived(copy);
-      pe.event.room = copy.group_id.Hex();
-      pe.event.payload = std::move(copy);
+    if (pe.event) {
+      events_.push_back(std::move(*pe.event));
+      continue;
     }
-    events_.push_back(std::move(pe.event));
+    if (!task_events) continue;
+    const TaskEntry& entry = tasks_[pe.task];
+    const std::optional<Task>& t = entry.cur ? entry.cur : entry.orig;
+    if (!t) continue;
+    Task copy = *t;
+    FillDerived(copy);
+    Event& e = events_.emplace_back();
+    e.room = copy.group_id.Hex();
+    e.name = pe.task_event;
+    e.payload = std::move(copy);
   }
 
   // Written or gathered (not yet synced): update the caches, the ready queues and the delayed
