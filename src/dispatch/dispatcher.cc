@@ -168,6 +168,38 @@ bool PostToOperator(const std::string& request_config, const HttpUrl& url, const
   return true;
 }
 
+// The push of a task to its operator (operator id, URL, requestConfig), without the dispatcher:
+// its thread may outlive it. Answers the release body its answer makes (reference §7.2), and
+// whether the operator answered with a 2xx.
+std::string Deliver(const std::string& operator_id, const std::string& operator_url,
+                    const std::string& request_config, const engine::Acquired& a,
+                    int64_t timeout_ms, bool* answered) {
+  Json body;
+  body["input"] = Json::parse(a.task.input, nullptr, false);
+  body["parents"] = Json::array();
+  for (const auto& p : a.parents) {
+    body["parents"].push_back({{"_id", p.id.Hex()},
+                               {"channel", p.channel},
+                               {"input", Json::parse(p.input, nullptr, false)},
+                               {"output", Json::parse(p.output, nullptr, false)}});
+  }
+  body["taskId"] = a.task.id.Hex();
+
+  Json release = {{"workerId", "operator_" + operator_id}};
+  *answered = false;
+  const std::optional<HttpUrl> url = SplitHttpUrl(operator_url);
+  if (!url) {  // (refused when the operator is made; an older data dir may hold one)
+    release["error"] = "operator url '" + operator_url + "' is not an http(s) URL";
+    return release.dump();
+  }
+  try {
+    *answered = PostToOperator(request_config, *url, body, timeout_ms, &release);
+  } catch (const std::exception& e) {  // (cpp-httplib throws for what it cannot serve)
+    release["error"] = "request to the operator failed: " + std::string(e.what());
+  }
+  return release.dump();
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(engine::Engine* engine, DispatchOptions options)
@@ -192,14 +224,19 @@ void Dispatcher::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::unique_lock<std::mutex> lock(mu_);
-  auto limit = std::chrono::milliseconds(engine_->options().lease_ms + 5000);
-  cv_.wait_for(lock, limit, [this] {
-    for (auto& [id, n] : inflight_) {
-      if (n > 0) return false;
-    }
-    return true;
-  });
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto limit = std::chrono::milliseconds(engine_->options().lease_ms + 5000);
+    cv_.wait_for(lock, limit, [this] {
+      for (auto& [id, n] : inflight_) {
+        if (n > 0) return false;
+      }
+      return true;
+    });
+  }
+  // (waits for a release under way; after it no push reaches this dispatcher or the engine)
+  std::unique_lock<std::shared_mutex> closing(gate_->mu);
+  gate_->closed = true;
 }
 
 void Dispatcher::Poke() {
@@ -276,8 +313,15 @@ void Dispatcher::Loop() {
         if (!got.ok() || got->empty()) break;
         ++inflight_[slot];
         auto a = std::make_shared<engine::Acquired>(std::move(got->front()));
-        auto push = [this, t, a, slot] {
-          Push(t, std::move(*a));
+        const int64_t timeout_ms = std::max<int64_t>(1, engine_->options().lease_ms * 9 / 10);
+        auto push = [this, gate = gate_, t, a, slot, timeout_ms] {
+          bool answered = false;
+          const std::string release =
+              Deliver(t.id, t.url, t.request_config, *a, timeout_ms, &answered);
+          std::shared_lock<std::shared_mutex> open(gate->mu);
+          if (gate->closed) return;  // (this dispatcher may be gone)
+          (answered ? pushed_ : push_failed_).fetch_add(1, std::memory_order_relaxed);
+          Release(t, *a, release);
           std::lock_guard<std::mutex> done(mu_);
           --inflight_[slot];
           poked_ = true;
@@ -300,34 +344,8 @@ void Dispatcher::Loop() {
   }
 }
 
-void Dispatcher::Push(Target t, engine::Acquired a) {
+void Dispatcher::Release(const Target& t, const engine::Acquired& a, const std::string& release) {
   const std::string worker = "operator_" + t.id;
-  const int64_t timeout_ms = std::max<int64_t>(1, engine_->options().lease_ms * 9 / 10);
-  Json body;
-  body["input"] = Json::parse(a.task.input, nullptr, false);
-  body["parents"] = Json::array();
-  for (const auto& p : a.parents) {
-    body["parents"].push_back({{"_id", p.id.Hex()},
-                               {"channel", p.channel},
-                               {"input", Json::parse(p.input, nullptr, false)},
-                               {"output", Json::parse(p.output, nullptr, false)}});
-  }
-  body["taskId"] = a.task.id.Hex();
-
-  Json release = {{"workerId", worker}};
-  const std::optional<HttpUrl> url = SplitHttpUrl(t.url);
-  if (!url) {  // (refused when the operator is made; an older data dir may hold one)
-    push_failed_.fetch_add(1, std::memory_order_relaxed);
-    release["error"] = "operator url '" + t.url + "' is not an http(s) URL";
-  } else {
-    bool answered = false;
-    try {
-      answered = PostToOperator(t.request_config, *url, body, timeout_ms, &release);
-    } catch (const std::exception& e) {  // (cpp-httplib throws for what it cannot serve)
-      release["error"] = "request to the operator failed: " + std::string(e.what());
-    }
-    (answered ? pushed_ : push_failed_).fetch_add(1, std::memory_order_relaxed);
-  }
   // An answer that is no valid release (a 400 no one would see) is the push's error: the task
   // must not stay held for its lease, and the reason is kept.
   auto refused = [&](const Status& why) {
@@ -335,7 +353,7 @@ void Dispatcher::Push(Target t, engine::Acquired a) {
     return *api::ParseRelease(fallback.dump());
   };
   // (its output as it answered, falsy too: the original's operator passes it on as it is)
-  auto cmd = api::ParseRelease(release.dump(), api::Verbatim::kOutput);
+  auto cmd = api::ParseRelease(release, api::Verbatim::kOutput);
   if (!cmd.ok()) cmd = refused(cmd.status());
   auto done = engine_->Release(a.task.id, *cmd);
   if (!done.ok() && done.status().code() == Code::kInvalidArgument) {  // (children: SPEC D6)

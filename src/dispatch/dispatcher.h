@@ -13,8 +13,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,7 +37,9 @@ class Dispatcher final : public engine::EngineListener {
   Dispatcher(engine::Engine* engine, DispatchOptions options);
   ~Dispatcher() override;
   void Start();
-  // Stops pushing; waits for the requests in flight to finish and be released.
+  // Stops pushing; waits for the requests in flight to finish and be released, for a lease and
+  // 5 s at most: a push still under way then leaves its task held (pushed again once its lease
+  // runs out) and touches neither the dispatcher nor the engine when it ends.
   void Stop();
   // Asks for a dispatch pass soon (examine/execute routes).
   void Poke();
@@ -55,11 +59,18 @@ class Dispatcher final : public engine::EngineListener {
     std::string url;
     std::string request_config;  // JSON object or null
   };
+  // What a push's thread shares with the dispatcher, which it may outlive (a push Stop stopped
+  // waiting for): once `closed`, the thread returns without a release.
+  struct Gate {
+    std::shared_mutex mu;  // held shared by a push's release, exclusive to close
+    bool closed = false;   // GUARDED_BY(mu)
+  };
   void Loop();
   std::vector<Target> Targets();
-  void Push(Target target, engine::Acquired task);
+  void Release(const Target& target, const engine::Acquired& task, const std::string& release);
 
   engine::Engine* engine_;
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
   DispatchOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -69,7 +80,6 @@ class Dispatcher final : public engine::EngineListener {
   std::map<std::string, int> inflight_;  // GUARDED_BY(mu_): operator id -> requests
   std::vector<Target> targets_;          // dispatch thread only
   std::thread thread_;
-  std::vector<std::thread> requests_;  // GUARDED_BY(mu_)
   std::atomic<int64_t> pushed_{0}, push_failed_{0};
 };
 
