@@ -393,6 +393,8 @@ class Engine {
   EngineListener* listener_ = nullptr;
 
   std::mutex write_mu_;  // the single writer
+  // GUARDED_BY(write_mu_): the last write's Txn, emptied, for the next one (Txn::Reset).
+  std::unique_ptr<Txn> spare_txn_;
   // The thread in write_mu_ (none outside): SeeOwnWrites must not lock it again.
   std::atomic<std::thread::id> write_holder_{};
   // Writes gathered (DeferSync) and not yet written, in commit order, and the thread that

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,6 +31,7 @@ class Txn {
  public:
   Txn(Engine* engine, int64_t now) : e_(engine), now_(now) {}
   int64_t now() const { return now_; }
+  void SetNow(int64_t now) { now_ = now; }
   Engine* engine() const { return e_; }
 
   // Tasks. Pointers stay valid for the Txn's life. Find answers nullptr for an unknown task.
@@ -88,6 +90,11 @@ class Txn {
   void DropReady(const std::string& channel, const Engine::ReadyEntry& e) {
     ready_gone_.emplace_back(channel, e);
   }
+
+  // Empties the Txn for another write at `now`: as new, but its containers keep their room.
+  // Answers whether that room is small enough to keep the Txn for the next write (a write of
+  // thousands of tasks leaves it large).
+  bool Reset(int64_t now);
 
   // What this mutation did, added to the engine's WorkCounters once it committed.
   WorkCounts& counts() { return counts_; }
@@ -202,7 +209,19 @@ Result<T> Engine::Write(Fn&& fn, Ack ack) {
       uint64_t written;
       RETURN_IF_ERROR(WriteGathered(false, &written));
     }
-    Txn txn(this, clock_->NowMs());
+    // The last write's Txn, emptied (its containers keep their room): a Txn made and destroyed
+    // per write was ~5% of an acquire and release.
+    std::unique_ptr<Txn> reused =
+        spare_txn_ ? std::move(spare_txn_) : std::make_unique<Txn>(this, 0);
+    struct Keep {
+      std::unique_ptr<Txn>& txn;
+      std::unique_ptr<Txn>& spare;
+      ~Keep() {
+        if (txn->Reset(0)) spare = std::move(txn);
+      }
+    } keep{reused, spare_txn_};
+    Txn& txn = *reused;
+    txn.SetNow(clock_->NowMs());
     Result<T> r = fn(txn);
     if (!r.ok()) return r.status();
     RETURN_IF_ERROR(txn.Commit(&seq, gather));

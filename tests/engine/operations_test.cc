@@ -35,6 +35,20 @@ TEST_F(EngineTest, WorkCountersCountOnlyCommittedWork) {
   EXPECT_EQ(engine_->work().tasks_acquired, 3);
 }
 
+// A write's Txn is emptied and used again by the next write (Txn::Reset): what a refused write
+// made in it before its refusal is not committed by the write after it.
+TEST_F(EngineTest, TheWriteAfterARefusedOneCommitsNothingOfIt) {
+  Id g = Group();
+  NewTask bad = Spec("bad", "c");
+  bad.parent_ids = {Id()};  // unknown parent: refused after "fine" was made in the Txn
+  ASSERT_FALSE(engine_->CreateTasks(g, {Spec("fine", "c"), bad}).ok());
+  Make(g, "next", "c");
+  auto tasks = engine_->ListGroupTasks(g, -1, 0).value();
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].name, "next");
+  EXPECT_EQ(engine_->work().tasks_created, 1);
+}
+
 TEST_F(EngineTest, SnapshotHoldsEveryAcknowledgedWriteAndOpensAlone) {
   Id g = Group();
   std::vector<Id> ids;
