@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -48,20 +49,44 @@ rocksdb::Slice LengthPrefixed(const char* p) {
   return rocksdb::Slice(p, n);
 }
 
+constexpr bool kLittleEndian = std::endian::native == std::endian::little;
+
 uint64_t Trailer(const rocksdb::Slice& internal_key) {  // (sequence << 8 | type)
-  const auto* p =
-      reinterpret_cast<const unsigned char*>(internal_key.data() + internal_key.size() - 8);
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-  return v;
+  uint64_t v;
+  std::memcpy(&v, internal_key.data() + internal_key.size() - 8, sizeof v);  // (little-endian)
+  return kLittleEndian ? v : __builtin_bswap64(v);
+}
+
+// Eight bytes as a number that orders as they do.
+uint64_t BigEndianWord(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return kLittleEndian ? __builtin_bswap64(v) : v;
 }
 
 // RocksDB's InternalKeyComparator over BytewiseComparator: user keys in byte order, then the
-// newer (larger trailer) first.
+// newer (larger trailer) first. (An insert compares ~10 keys, most of them a task's 12-byte id
+// with another: compared a word at a time here, where a call of memcmp and a trailer read a
+// byte at a time were ~3% of the drain's instructions.)
 int Compare(const rocksdb::Slice& a, const rocksdb::Slice& b) {
-  const size_t an = a.size() - 8, bn = b.size() - 8;
-  const int r = std::memcmp(a.data(), b.data(), an < bn ? an : bn);
-  if (r != 0) return r;
+  const size_t an = a.size() - 8, bn = b.size() - 8, n = an < bn ? an : bn;
+  if (n > 32) {
+    const int r = std::memcmp(a.data(), b.data(), n);
+    if (r != 0) return r;
+  } else if (n >= 8) {
+    // Whole words, then the last eight bytes (the part they share with the last word is equal).
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      const uint64_t x = BigEndianWord(a.data() + i), y = BigEndianWord(b.data() + i);
+      if (x != y) return x < y ? -1 : 1;
+    }
+    const uint64_t x = BigEndianWord(a.data() + n - 8), y = BigEndianWord(b.data() + n - 8);
+    if (x != y) return x < y ? -1 : 1;
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+      if (x != y) return x < y ? -1 : 1;
+    }
+  }
   if (an != bn) return an < bn ? -1 : 1;
   const uint64_t at = Trailer(a), bt = Trailer(b);
   return at > bt ? -1 : at < bt ? 1 : 0;

@@ -156,6 +156,29 @@ TEST_F(MemtableTest, RandomWritesMatchAModelAtEverySnapshot) {
   for (size_t s = 0; s < snapshots_.size(); ++s) ExpectMatches(models[s], snapshots_[s]);
 }
 
+// Keys are compared a word at a time where they are short: keys of every length from 0 to 40
+// bytes, made of bytes at the edges (0x00, 0x7f, 0x80, 0xff) so that many share a prefix or
+// are one another's prefix, sort as their bytes do and read back.
+TEST_F(MemtableTest, KeysOfAnyLengthAndByteSortAsTheirBytes) {
+  std::mt19937_64 rng(11);
+  const char kBytes[] = {'\x00', '\x01', '\x7f', '\x80', '\xff', 'a'};
+  for (int i = 0; i < 6000; ++i) {
+    std::string key(rng() % 41, '\0');
+    for (char& c : key) c = kBytes[rng() % sizeof kBytes];
+    if (rng() % 7 == 0) {
+      Delete(key);
+    } else {
+      Put(key, std::to_string(i));
+    }
+  }
+  ExpectMatches(model_);
+  for (const auto& [key, value] : model_) {
+    std::string got;
+    ASSERT_TRUE(db_->Get(rocksdb::ReadOptions(), key, &got).ok());
+    ASSERT_EQ(got, value);
+  }
+}
+
 TEST_F(MemtableTest, ABatchWritingOneKeyTwiceKeepsTheLastValue) {
   rocksdb::WriteBatch batch;
   batch.Put(Key(5), "first");
