@@ -238,7 +238,6 @@ Result<Task> Engine::Release(const Id& id, const ReleaseCommand& cmd) {
 Result<std::vector<Result<Task>>> Engine::ReleaseBatch(
     const std::vector<std::pair<Id, ReleaseCommand>>& items) {
   std::vector<Result<Task>> results;
-  std::vector<Task*> done(items.size(), nullptr);
   auto committed = Write<bool>([&](Txn& txn) -> Result<bool> {
     results.clear();
     for (const auto& [id, cmd] : items) {

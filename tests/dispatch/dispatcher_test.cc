@@ -68,7 +68,7 @@ TEST(Dispatcher, APushStopGaveUpOnLeavesTheEngineAlone) {
   testing::TempDir dir("dispatch");
   SlowOperator op;
   engine::EngineOptions options;
-  options.lease_ms = 1000;  // (Stop waits 6 s; a push's read times out after 0.9 s of silence)
+  options.lease_ms = 2000;  // (Stop waits 7 s; a push's read times out after 1.8 s of silence)
   Id task_id;
   {
     storage::StoreOptions so;
@@ -91,7 +91,7 @@ TEST(Dispatcher, APushStopGaveUpOnLeavesTheEngineAlone) {
     ASSERT_TRUE(Within(5s, [&] { return op.started_.load(); }));
     const auto before = std::chrono::steady_clock::now();
     dispatcher.Stop();
-    EXPECT_GE(std::chrono::steady_clock::now() - before, 5s);  // it did not wait for the push
+    EXPECT_GE(std::chrono::steady_clock::now() - before, 6s);  // it did not wait for the push
     EXPECT_FALSE(op.ended_);
     engine->SetListener(nullptr);
   }  // the dispatcher, the engine and the store are gone; the push goes on
