@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Memory and start-up with a large store (issue: RSS <= 300 MB with 1,000,000 tasks, start-up <= 2 s).
 
-    python3 bench/footprint/footprint.py --crew build/crew [--tasks 1000000] [--groups 100]
+    python3 bench/footprint/footprint.py --crew build/crew [--tasks 1000000] [--groups 100] [--keyed]
 
 Starts `crew start` on a free loopback port and a temp data dir, creates the tasks in batches of
 1,000 (~100-byte inputs, spread over the groups and 10 channels), reads the server's RSS, drains
@@ -9,6 +9,8 @@ Starts `crew start` on a free loopback port and a temp data dir, creates the tas
 /healthz answers, then reads RSS after start-up and after one list and acquire per channel;
 last it kills the server (SIGKILL) and times the start after that crash, which recounts the
 channels' and groups' counters from the tasks (checked against the counters before).
+--keyed gives every task a key of its own (duplicates, reference §4.5), so the store holds a key index
+entry per task too, and the start after the crash builds the index of held keyed tasks anew.
 Every server is stopped by its PID and the temp dir removed.
 """
 
@@ -53,6 +55,7 @@ def main():
     ap.add_argument("--crew", required=True)
     ap.add_argument("--tasks", type=int, default=1_000_000)
     ap.add_argument("--groups", type=int, default=100)
+    ap.add_argument("--keyed", action="store_true", help="every task with a key of its own")
     args = ap.parse_args()
     server = Server(binary=args.crew, timeout=300)
     try:
@@ -62,6 +65,9 @@ def main():
             n = min(1000, args.tasks - made)
             batch = [{"name": f"t{made + i}", "channel": f"ch{(made + i) % 10}",
                       "input": {"payload": "x" * 80, "n": made + i}} for i in range(n)]
+            if args.keyed:
+                for i, t in enumerate(batch):
+                    t["key"] = f"k{made + i}"
             server.ok("POST", f"/api/v1/task_group/{groups[(made // 1000) % len(groups)]}/tasks", batch)
             made += n
         create_s = time.monotonic() - t0
@@ -92,7 +98,7 @@ def main():
         if durable() != channels:
             raise RuntimeError("the channels' counters changed across kill -9")
         du = subprocess.run(["du", "-sm", server.data_dir], capture_output=True, text=True).stdout.split()[0]
-        print(json.dumps({"tasks": args.tasks, "create_s": round(create_s, 1),
+        print(json.dumps({"tasks": args.tasks, "keyed": args.keyed, "create_s": round(create_s, 1),
                           "create_per_s": round(args.tasks / create_s),
                           "rss_mb_after_create": round(rss_loaded), "start_s": round(start_s, 3),
                           "start_after_kill_s": round(server.start_seconds, 3),

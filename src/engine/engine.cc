@@ -87,7 +87,6 @@ Status Engine::Load() {
   ASSIGN_OR_RETURN(auto mark, store_->Get(Cf::kMeta, storage::kSavedLast));
   const bool saved_last = mark && mark->size() == 8 &&
                           DecodeFixed64BE(mark->data()) == store_->db()->GetLatestSequenceNumber();
-  if (!saved_last) RETURN_IF_ERROR(BuildHeldIndex());
   ASSIGN_OR_RETURN(auto last_id, store_->Get(Cf::kMeta, "last_id_us"));
   if (last_id && last_id->size() == 8) {
     ids_.RaiseFloor(static_cast<int64_t>(DecodeFixed64BE(last_id->data())));
@@ -143,8 +142,8 @@ Status Engine::Load() {
       ready_.clear();
     }
   }
-  if (!counters_loaded || !ready_loaded) {
-    RETURN_IF_ERROR(Recount(!counters_loaded, !ready_loaded));
+  if (!counters_loaded || !ready_loaded) {  // (always after anything but a clean shutdown)
+    RETURN_IF_ERROR(Recount(!counters_loaded, !ready_loaded, /*held=*/!saved_last));
   }
   bool old_queue = false;
   RETURN_IF_ERROR(store_->Scan(Cf::kReady, "", false, [&](std::string_view, std::string_view) {
@@ -174,40 +173,6 @@ Status Engine::Load() {
   }));
   operator_count_ = operators;
   return Status::Ok();
-}
-
-// Counts every task into its channel's and its group's counters (`counters`), and puts every
-// ready one in its channel's ready queue (`ready`): at start-up after anything but a clean
-// shutdown (a crash, a restored backup, a data dir of an older version). One scan of the tasks.
-Status Engine::Recount(bool counters, bool ready) {
-  if (counters) {
-    channels_.clear();
-    for (auto& [id, g] : groups_) g.stats = GroupStats();
-  }
-  if (ready) ready_.clear();
-  Status decode_status;
-  Task t;  // reused: its strings keep their capacity from record to record
-  // The group of the previous record: tasks made together (a batch) are stored together.
-  auto group = groups_.end();
-  RETURN_IF_ERROR(store_->Scan(Cf::kTasks, "", false, [&](std::string_view, std::string_view v) {
-    uint32_t stored_parents;
-    decode_status = DecodeTask(v, &t, &stored_parents);
-    if (!decode_status.ok()) return false;
-    if (counters) {
-      ChannelStats& c = channels_[t.channel];
-      c.name = t.channel;
-      if (group == groups_.end() || group->first != t.group_id) group = groups_.find(t.group_id);
-      CountTask(t, +1, &c, group != groups_.end() ? &group->second.stats : nullptr);
-    }
-    if (ready && t.placement == Placement::kReady) {
-      // (records come in id order: of one priority, each sorts last so far, and the hint makes
-      // its insert constant-time instead of a search of the channel's queue)
-      std::set<ReadyEntry>& queue = ready_[t.channel];
-      queue.insert(queue.end(), {t.priority, t.id, t.group_id, WorkgroupHash(t.workgroup)});
-    }
-    return true;
-  }));
-  return decode_status;
 }
 
 // One saved chunk of a channel's ready queue (kReadyPrefix): false when malformed.

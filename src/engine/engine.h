@@ -283,9 +283,6 @@ class Engine {
   // the writer's lock). The first ExpireLeases or NextTimer does it (the maintenance thread's
   // first pass); later calls return at once.
   Status LoadLeases();
-  // Builds kKeys' index of held keyed tasks (Txn::FindKeyHolder) anew (Load, unless a clean
-  // shutdown marked it whole): every incomplete keyed task read, the held ones entered.
-  Status BuildHeldIndex();
   // Channels with ready tasks (an entry of the in-memory ready queue each).
   size_t ReadyChannelCount();
   // The channel's ready tasks, in hand-out order (for tests: the queue against the records).
@@ -303,7 +300,7 @@ class Engine {
   friend class Txn;
   Engine(storage::Store* store, const Clock* clock, EngineOptions options);
   Status Load();
-  Status Recount(bool counters, bool ready);
+  Status Recount(bool counters, bool ready, bool held);
   bool LoadReadyChunk(std::string_view key, std::string_view value);
   // What a write's answer waits for: the WAL sync, or (a lease) only the write (sync_leases).
   enum class Ack { kSynced, kLease };
