@@ -1,13 +1,15 @@
 // bench/load: an HTTP load generator for a running crew (README "Benchmarks").
 //
 //   build/bench/crew_load --url http://127.0.0.1:3000/ [--workload W1,W2,...] [--tasks N]
-//                         [--producers 8] [--workers 8] [--backlog N] [--smoke]
+//                         [--producers 8] [--workers 8] [--backlog N] [--sse N] [--smoke]
 //
 // Workloads (issue "Speed you can show"): W1 flat drain (one task per request; again with each
 // worker's release and next acquire pipelined; then batches of 100), W2 idle latency of a
 // long-poll worker, W3 = W1 behind a backlog of waiting tasks, W4 a fan-out/fan-in DAG, W5 a
 // long drain (last 10% vs first 10%), W6 a rate-limit storm.
-// Every connection is keep-alive; every figure is printed as one table row.
+// Every connection is keep-alive; every figure is printed as one table row. --sse N keeps N
+// event streams (GET /api/v1/events, every group's events) open and read throughout, as open
+// dashboards would.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,6 +22,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/epoll.h>
 
 #include <simdjson.h>
 #include <CLI/CLI.hpp>
@@ -44,6 +48,7 @@ struct Options {
   int long_drain = 1000000;
   int dag_children = 10000;
   int storm_tasks = 100000;
+  int sse = 0;
   bool smoke = false;
 };
 
@@ -546,6 +551,62 @@ void W6(const Options& o) {
               (early ? " (worst " + std::to_string(worst_ms) + " ms early)" : "")});
 }
 
+// --sse: event streams read (and thrown away) on one thread from construction to destruction;
+// the bytes read go to stderr at the end.
+class SseReaders {
+ public:
+  SseReaders(const Endpoint& at, int n) {
+    if (n <= 0) return;
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = 0; i < n; ++i) {
+      const int fd = crew_bench::ConnectTcp(at.host, at.port);
+      if (fd < 0) Require200(-1, "connect", at.host, "");
+      const std::string target = at.api + "events";
+      if (!crew_bench::SendAll(fd,
+                               "GET " + target + " HTTP/1.1\r\nHost: " + at.host + "\r\n\r\n")) {
+        Require200(-1, "GET", target, "");
+      }
+      char head[4096];  // (the answer's head and ": connected": subscribed before the workloads)
+      const ssize_t got = recv(fd, head, sizeof head, 0);
+      if (got <= 0) Require200(-1, "GET", target, "");
+      bytes_ += static_cast<double>(got);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+      fds_.push_back(fd);
+    }
+    thread_ = std::thread([this] { Read(); });
+  }
+  ~SseReaders() {
+    if (fds_.empty()) return;
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) close(fd);
+    close(ep_);
+    std::fprintf(stderr, "sse: %zu streams read %.1f MB\n", fds_.size(), bytes_ / 1e6);
+  }
+
+ private:
+  void Read() {
+    std::vector<char> chunk(1 << 16);
+    epoll_event events[64];
+    while (!stop_) {
+      const int n = epoll_wait(ep_, events, 64, 100);
+      for (int e = 0; e < n; ++e) {
+        const ssize_t got = recv(events[e].data.fd, chunk.data(), chunk.size(), 0);
+        if (got > 0) bytes_ += static_cast<double>(got);
+        if (got == 0) epoll_ctl(ep_, EPOLL_CTL_DEL, events[e].data.fd, nullptr);  // (closed)
+      }
+    }
+  }
+  int ep_ = -1;
+  std::vector<int> fds_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  double bytes_ = 0;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -560,11 +621,13 @@ int main(int argc, char** argv) {
   app.add_option("--long-drain", o.long_drain, "tasks of W5");
   app.add_option("--dag-children", o.dag_children, "children of W4");
   app.add_option("--storm-tasks", o.storm_tasks, "tasks of W6");
+  app.add_option("--sse", o.sse, "event streams kept open and read throughout (0)");
   app.add_flag("--smoke", o.smoke, "tiny sizes, for CI");
   CLI11_PARSE(app, argc, argv);
   if (o.smoke) o.tasks = std::min(o.tasks, 500);
   std::printf("%-4s %-58s %9s %9s %9s %9s  %s\n", "wl", "what", "tasks/s", "p50 ms", "p99 ms",
               "p99.9 ms", "note");
+  SseReaders sse(Endpoint(o.url), o.sse);
   double w1 = 0;
   auto has = [&](const char* w) { return o.workloads.find(w) != std::string::npos; };
   if (has("W1")) w1 = W1(o);
