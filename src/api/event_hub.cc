@@ -1,6 +1,7 @@
 #include "api/event_hub.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "api/json_out.h"
 
@@ -14,16 +15,35 @@ size_t Bytes(const EventHub::Message& m) { return m.name.size() + m.data.size();
 }  // namespace
 
 EventHub::MessagePtr EventHub::Subscription::Next(Clock::time_point until) {
+  std::vector<MessagePtr> one = NextBatch(until, Clock::duration::zero(), 1, 0);
+  return one.empty() ? nullptr : std::move(one.front());
+}
+
+std::vector<EventHub::MessagePtr> EventHub::Subscription::NextBatch(Clock::time_point until,
+                                                                    Clock::duration linger,
+                                                                    size_t max_count,
+                                                                    size_t max_bytes) {
+  std::vector<MessagePtr> batch;
   std::unique_lock<std::mutex> lock(mu_);
   ++reading_;
   cv_.wait_until(lock, until, [this] { return closed_ || !queue_.empty(); });
   --reading_;
   last_read_ = Clock::now();
-  if (queue_.empty() || closed_) return nullptr;
-  MessagePtr m = std::move(queue_.front());
-  queue_.pop_front();
-  queue_bytes_ -= Bytes(*m);
-  return m;
+  if (queue_.empty() || closed_) return batch;
+  if (linger > Clock::duration::zero() && queue_.size() < max_count) {
+    lock.unlock();  // (publishers meanwhile queue without waking anyone)
+    std::this_thread::sleep_for(linger);
+    lock.lock();
+    if (closed_) return batch;
+  }
+  size_t bytes = 0;
+  while (!queue_.empty() && batch.size() < max_count && (batch.empty() || bytes < max_bytes)) {
+    bytes += Bytes(*queue_.front());
+    queue_bytes_ -= Bytes(*queue_.front());
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return batch;
 }
 
 bool EventHub::Subscription::closed() const {
@@ -50,9 +70,12 @@ bool EventHub::Subscription::Enqueue(MessagePtr m) {
     CloseLocked();
     return false;
   }
+  // A reader waits only on an empty queue; one woken for an earlier message and not yet run
+  // still counts in reading_, and finds this one too.
+  const bool wake = reading_ > 0 && queue_.empty();
   queue_bytes_ += bytes;
   queue_.push_back(std::move(m));
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   return true;
 }
 

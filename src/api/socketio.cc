@@ -19,7 +19,10 @@ using Clock = EventHub::Clock;
 constexpr int kPingIntervalMs = 25000;
 constexpr int kPingTimeoutMs = 20000;
 constexpr char kSeparator = '\x1e';  // between packets of one polling payload
+// A poll's answer: the packets queued (EventHub::kLinger), at most these many, and no more once
+// they hold kMaxPollBytes (at least one).
 constexpr size_t kMaxPacketsPerPoll = 500;
+constexpr size_t kMaxPollBytes = size_t{4} << 20;
 // The largest POST body (maxPayload in the handshake); a larger one is refused with 413 and its
 // session closed, as engine.io does: each packet may queue a reply, and a client that posts
 // without polling would have them all queued.
@@ -222,8 +225,9 @@ void SocketIo::Register(Router& server) {
       if (!payload.empty()) payload.push_back(kSeparator);
       payload += m.name.empty() ? m.data : "42[" + NJson(m.name).dump() + "," + m.data + "]";
     };
-    EventHub::MessagePtr first = s->sub->Next(ping_at);
-    if (!first && s->sub->closed()) {
+    std::vector<EventHub::MessagePtr> batch =
+        s->sub->NextBatch(ping_at, EventHub::kLinger, kMaxPacketsPerPoll, kMaxPollBytes);
+    if (batch.empty() && s->sub->closed()) {
       Close(s->sid);
       return Text(res, "1");
     }
@@ -232,14 +236,7 @@ void SocketIo::Register(Router& server) {
       std::lock_guard<std::mutex> lock(s->mu);
       s->next_ping = now + std::chrono::milliseconds(kPingIntervalMs);
     }
-    if (first) {
-      add(*first);
-      for (size_t n = 1; n < kMaxPacketsPerPoll; ++n) {
-        auto more = s->sub->Next(Clock::now());
-        if (!more) break;
-        add(*more);
-      }
-    }
+    for (const auto& m : batch) add(*m);
     Text(res, payload);
   });
   server.Post(

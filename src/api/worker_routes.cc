@@ -93,7 +93,11 @@ Result<std::string> HeartbeatOne(RouteContext ctx, const Request& req) {
   return TaskJson(t);
 }
 
-// N3: `event: <name>` / `data: <json>` frames, a comment at least every 15 s.
+// N3: `event: <name>` / `data: <json>` frames, a comment at least every 15 s. The frames queued
+// go out together (EventHub::kLinger), in writes of at most these.
+constexpr size_t kMaxFramesPerWrite = 1000;
+constexpr size_t kMaxBytesPerWrite = size_t{4} << 20;
+
 void Events(RouteContext ctx, const Request& req, Response& res) {
   std::string room;
   if (req.has_param("taskGroupId")) {
@@ -115,8 +119,9 @@ void Events(RouteContext ctx, const Request& req, Response& res) {
           static const std::string kHello = ": connected\n\n";
           return sink.write(kHello.data(), kHello.size());
         }
-        auto m = sub->Next(EventHub::Clock::now() + std::chrono::seconds(15));
-        if (!m) {
+        auto batch = sub->NextBatch(EventHub::Clock::now() + std::chrono::seconds(15),
+                                    EventHub::kLinger, kMaxFramesPerWrite, kMaxBytesPerWrite);
+        if (batch.empty()) {
           // One that fell too far behind is cut without the stream's end, so that its client
           // sees an error (and reloads) rather than an ended stream.
           if (sub->overflowed()) return false;
@@ -127,8 +132,12 @@ void Events(RouteContext ctx, const Request& req, Response& res) {
           static const std::string kPing = ": ping\n\n";
           return sink.write(kPing.data(), kPing.size());
         }
-        std::string frame = "event: " + m->name + "\ndata: " + m->data + "\n\n";
-        return sink.write(frame.data(), frame.size());
+        std::string frames;
+        for (const auto& m : batch) {
+          frames.append("event: ").append(m->name).append("\ndata: ").append(m->data);
+          frames.append("\n\n");
+        }
+        return sink.write(frames.data(), frames.size());
       },
       [hub = ctx.hub, sub](bool) { hub->Unsubscribe(sub); });
 }

@@ -57,6 +57,73 @@ TEST(EventHub, AWaitingReaderAndASubscriptionWithoutLimitStayOpen) {
   EXPECT_EQ(hub.subscribers(), 2);
 }
 
+// Event number n of room g: its payload is n.
+std::vector<engine::Event> Numbered(int n) {
+  std::vector<engine::Event> events = One("g");
+  events[0].payload = std::to_string(n);
+  return events;
+}
+
+std::vector<std::string> Payloads(const std::vector<EventHub::MessagePtr>& batch) {
+  std::vector<std::string> got;
+  for (const auto& m : batch) got.push_back(m->data);
+  return got;
+}
+
+TEST(EventHub, ABatchTakesTheQueuedMessagesInOrderWithinItsBounds) {
+  EventHub hub;
+  auto sub = hub.Subscribe("g");
+  for (int n = 1; n <= 6; ++n) hub.OnEvents(Numbered(n));
+  const auto now = EventHub::Clock::now;
+  const auto none = EventHub::Clock::duration::zero();
+  EXPECT_EQ(Payloads(sub->NextBatch(now(), none, 2, 1 << 20)),
+            (std::vector<std::string>{"1", "2"}));
+  // (each message holds its name, "group:syncPause", and one digit: 16 bytes)
+  EXPECT_EQ(Payloads(sub->NextBatch(now(), none, 10, 20)), (std::vector<std::string>{"3", "4"}))
+      << "no more once they hold max_bytes";
+  EXPECT_EQ(Payloads(sub->NextBatch(now(), none, 10, 1)), (std::vector<std::string>{"5"}))
+      << "at least one";
+  EXPECT_EQ(Payloads(sub->NextBatch(now(), none, 10, 1 << 20)), (std::vector<std::string>{"6"}));
+  EXPECT_TRUE(sub->NextBatch(now(), none, 10, 1 << 20).empty());
+  EXPECT_FALSE(sub->closed());
+}
+
+// A publisher wakes a reader waiting on an empty queue (it need not wake one that is not
+// waiting): the reader has its message long before its deadline.
+TEST(EventHub, AReaderWaitingOnAnEmptyQueueIsWokenByTheFirstMessage) {
+  EventHub hub;
+  auto sub = hub.Subscribe("g");
+  const auto deadline = EventHub::Clock::now() + std::chrono::seconds(20);
+  EventHub::Clock::time_point got_at;
+  std::thread reader([&] {
+    EXPECT_TRUE(sub->Next(deadline));
+    got_at = EventHub::Clock::now();
+  });
+  std::this_thread::sleep_for(milliseconds(50));
+  hub.OnEvents(Numbered(1));
+  reader.join();
+  EXPECT_LT(got_at, deadline - std::chrono::seconds(10)) << "woken, not timed out";
+}
+
+// A reader lingers after the first message (EventHub::kLinger): what is published meanwhile
+// comes in the same batch, and the publisher woke it once.
+TEST(EventHub, AReaderThatLingersTakesWhatCameMeanwhileInOneBatch) {
+  EventHub hub;
+  auto sub = hub.Subscribe("g");
+  std::vector<EventHub::MessagePtr> batch;
+  std::thread reader([&] {
+    batch = sub->NextBatch(EventHub::Clock::now() + std::chrono::seconds(10),
+                           std::chrono::seconds(1), 100, 1 << 20);
+  });
+  std::this_thread::sleep_for(milliseconds(50));
+  hub.OnEvents(Numbered(1));
+  std::this_thread::sleep_for(milliseconds(100));  // (the reader is lingering now)
+  hub.OnEvents(Numbered(2));
+  hub.OnEvents(Numbered(3));
+  reader.join();
+  EXPECT_EQ(Payloads(batch), (std::vector<std::string>{"1", "2", "3"}));
+}
+
 TEST(EventHub, ASubscriberTooSlowForItsQueueIsClosed) {
   EventHub hub(/*max_queue=*/3);
   auto sub = hub.Subscribe("");
