@@ -177,23 +177,24 @@ void EventHub::OnReady(const std::vector<std::string>& channels) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& c : channels) {
     auto it = waits_.find(c);
-    if (it != waits_.end()) {
-      ++it->second.gen;
-      it->second.cv.notify_all();
-    }
+    if (it != waits_.end()) Wake(it->second);
   }
 }
 
-uint64_t EventHub::BeginWait(const std::string& channel) {
+void EventHub::Wake(ChannelWait& w) {
+  if (w.wake) return;  // (its waiter passes it on if there is more)
+  w.wake = true;
+  w.cv.notify_one();
+}
+
+void EventHub::BeginWait(const std::string& channel) {
   std::lock_guard<std::mutex> lock(mu_);
-  ChannelWait& w = waits_[channel];
-  ++w.waiters;
-  return w.gen;
+  ++waits_[channel].waiters;
 }
 
 // The client is asked for every 100 ms of waiting however often the waiter wakes (a window
 // restarted at each wake-up never ended under steady writes to the channel).
-bool EventHub::Wait(const std::string& channel, uint64_t& gen, Clock::time_point deadline,
+bool EventHub::Wait(const std::string& channel, Clock::time_point deadline,
                     const std::function<bool()>& still_wanted) {
   constexpr auto kCheckEvery = std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
@@ -201,8 +202,8 @@ bool EventHub::Wait(const std::string& channel, uint64_t& gen, Clock::time_point
   auto check_at = Clock::now() + kCheckEvery;
   while (true) {
     if (shutdown_) return false;
-    if (w.gen != gen) {
-      gen = w.gen;
+    if (w.wake) {
+      w.wake = false;
       return true;
     }
     const auto now = Clock::now();
@@ -213,16 +214,21 @@ bool EventHub::Wait(const std::string& channel, uint64_t& gen, Clock::time_point
       lock.lock();
       if (!wanted) return false;
       check_at = now + kCheckEvery;
-      continue;  // (the lock was let go: look at gen and shutdown again)
+      continue;  // (the lock was let go: look at the wake-up and shutdown again)
     }
     w.cv.wait_until(lock, std::min(deadline, check_at));
   }
 }
 
-void EventHub::EndWait(const std::string& channel) {
+void EventHub::EndWait(const std::string& channel, bool pass_on) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = waits_.find(channel);
-  if (it != waits_.end() && --it->second.waiters <= 0) waits_.erase(it);
+  if (it == waits_.end()) return;
+  if (--it->second.waiters <= 0) {
+    waits_.erase(it);
+  } else if (pass_on) {
+    Wake(it->second);
+  }
 }
 
 void EventHub::Shutdown() {

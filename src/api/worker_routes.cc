@@ -24,15 +24,20 @@ void Acquire(RouteContext ctx, const Request& req, Response& res) {
   auto deadline = EventHub::Clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(a.wait_seconds * 1000));
   const bool waits = a.wait_seconds > 0;
-  uint64_t gen = waits ? ctx.hub->BeginWait(channel) : 0;
+  if (waits) ctx.hub->BeginWait(channel);
   auto alive = [] { return !ClientGone(); };
   Result<std::vector<engine::Acquired>> got = std::vector<engine::Acquired>();
+  bool woken_unused = false;  // woken for a task, and gone without trying for it
   while (true) {
     got = ctx.engine->Acquire(channel, a.worker_id, limit);
     if (!got.ok() || !got->empty() || !waits) break;
-    if (!ctx.hub->Wait(channel, gen, deadline, alive) || !alive()) break;
+    if (!ctx.hub->Wait(channel, deadline, alive)) break;
+    if (!alive()) {
+      woken_unused = true;
+      break;
+    }
   }
-  if (waits) ctx.hub->EndWait(channel);
+  if (waits) ctx.hub->EndWait(channel, woken_unused || (got.ok() && !got->empty()));
   if (!got.ok()) return ReplyFailure(req, res, got.status());
   if (a.limit) return ReplyJson(res, 200, AcquiredListJson(*got));
   ReplyJson(res, 200, AcquiredJson(got->empty() ? nullptr : &got->front()));

@@ -181,23 +181,53 @@ TEST(EventHub, AWaiterWhoseClientIsGoneIsNoticedDespiteWakeUps) {
   EventHub hub;
   std::atomic<bool> stop{false};
   std::thread trickle([&] {
-    uint64_t g = hub.BeginWait("busy");
+    hub.BeginWait("busy");
     while (!stop) {
       hub.OnReady({"busy"});
       std::this_thread::sleep_for(milliseconds(20));
     }
-    hub.EndWait("busy");
-    (void)g;
+    hub.EndWait("busy", false);
   });
-  uint64_t gen = hub.BeginWait("idle");
+  hub.BeginWait("idle");
   const auto started = EventHub::Clock::now();
-  bool woke = hub.Wait("idle", gen, started + std::chrono::seconds(3), [] { return false; });
+  bool woke = hub.Wait("idle", started + std::chrono::seconds(3), [] { return false; });
   const auto waited = EventHub::Clock::now() - started;
-  hub.EndWait("idle");
+  hub.EndWait("idle", false);
   stop = true;
   trickle.join();
   EXPECT_FALSE(woke);
   EXPECT_LT(waited, milliseconds(500));
+}
+
+// A ready task wakes one waiter of its channel, not all (N1); the waiter passes the wake-up on
+// once it got its task, so that a batch's tasks wake one waiter after another.
+TEST(EventHub, AReadyTaskWakesOneWaiterWhichPassesTheWakeUpOn) {
+  EventHub hub;
+  std::atomic<int> woken{0};
+  std::atomic<bool> got_task{false};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back([&] {
+      hub.BeginWait("c");
+      if (!hub.Wait("c", EventHub::Clock::now() + std::chrono::seconds(20), [] { return true; })) {
+        hub.EndWait("c", false);
+        return;
+      }
+      ++woken;
+      while (!got_task) std::this_thread::sleep_for(milliseconds(1));
+      hub.EndWait("c", true);  // (as a waiter that got its task)
+    });
+  }
+  std::this_thread::sleep_for(milliseconds(100));
+  hub.OnReady({"c"});
+  hub.OnReady({"c"});  // (a second before the first was taken: one wake-up still)
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(woken, 1);
+  got_task = true;
+  for (int i = 0; i < 100 && woken < 3; ++i) std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(woken, 3) << "each passed it on";
+  hub.Shutdown();
+  for (auto& t : waiters) t.join();
 }
 
 // Every subscriber kept its own copy of each payload: five SSE readers that never read held

@@ -236,6 +236,28 @@ class HttpTest(SharedCrewTest):
         self.assertEqual(got["task"]["_id"], t["_id"])
         self.assertEqual(got["task"]["assignedTo"], "second")
 
+    def test_a_wake_up_taken_by_a_waiter_whose_client_left_goes_to_the_next(self):
+        # A ready task wakes one waiter (the first to wait, here the gone one, before its 100 ms
+        # check noticed); finding its client gone, it passes the wake-up on to the live one.
+        g = self.crew.group()
+        s = socket.create_connection(("127.0.0.1", self.crew.port))
+        body = json.dumps({"workerId": "gone", "waitSeconds": 30}).encode()
+        s.sendall(b"POST /api/v1/channel/lp_pass/acquire HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        time.sleep(0.3)
+        answers = []
+        live = threading.Thread(target=lambda: answers.append(self.crew.request(
+            "POST", "/api/v1/channel/lp_pass/acquire", {"workerId": "live", "waitSeconds": 30}, timeout=40)))
+        live.start()
+        time.sleep(0.3)
+        s.close()
+        t = self.crew.task(g, name="t", channel="lp_pass")
+        started = time.time()
+        live.join(35)
+        self.assertLess(time.time() - started, 5.0, "the live waiter was not woken")
+        self.assertEqual(answers[0][1]["task"]["_id"], t["_id"])
+        self.assertEqual(answers[0][1]["task"]["assignedTo"], "live")
+
     def test_sse_streams_the_group_events(self):
         g = self.crew.group()
         self.refused("GET", "/api/v1/events?taskGroupId=nope", 400)
