@@ -1,7 +1,8 @@
 // bench/load: an HTTP load generator for a running crew (README "Benchmarks").
 //
 //   build/bench/crew_load --url http://127.0.0.1:3000/ [--workload W1,W2,...] [--tasks N]
-//                         [--producers 8] [--workers 8] [--backlog N] [--sse N] [--smoke]
+//                         [--producers 8] [--workers 8] [--backlog N] [--sse N]
+//                         [--wait-seconds N] [--smoke]
 //
 // Workloads (issue "Speed you can show"): W1 flat drain (one task per request; again with each
 // worker's release and next acquire pipelined; then batches of 100), W2 idle latency of a
@@ -9,7 +10,8 @@
 // long drain (last 10% vs first 10%), W6 a rate-limit storm.
 // Every connection is keep-alive; every figure is printed as one table row. --sse N keeps N
 // event streams (GET /api/v1/events, every group's events) open and read throughout, as open
-// dashboards would.
+// dashboards would. --wait-seconds N has the drains' workers long-poll (N1) as workers that wait
+// for their tasks do.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -49,6 +51,7 @@ struct Options {
   int dag_children = 10000;
   int storm_tasks = 100000;
   int sse = 0;
+  int wait_seconds = 0;
   bool smoke = false;
 };
 
@@ -270,61 +273,66 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
   int releasing = 0;  // tasks in releases under way, of every worker
   auto acquire_request = [&](const Worker& w, std::string* request) {
     Json body = {{"workerId", w.id}};
+    if (o.wait_seconds > 0) body["waitSeconds"] = o.wait_seconds;
     if (batch > 1) body["limit"] = batch;
     crew_bench::AppendRequest("POST", acquire, at.host, body.dump(), request);
   };
-  auto took = RunClients(
-      at, o.workers, [&](int i, int status, std::string_view answer, std::string* request) {
-        Worker& w = workers[i];
-        if (status && w.releasing) {
-          Require200(status, "POST", "release", answer);
-          if (!pipelined) all.Add(Ms(Clock::now() - w.started));
-          done += w.releasing;
-          releasing -= w.releasing;
-          w.releasing = 0;
-          if (completions) completions->push_back(Clock::now());
-          if (w.acquiring) return true;  // its answer comes next
-        } else if (status) {
-          Require200(status, "POST", acquire, answer);
-          w.acquiring = false;
-          std::vector<std::string> ids = AcquiredIds(json, answer, batch > 1);
-          const std::string fields = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
-          if (batch == 1 && !ids.empty()) {
-            crew_bench::AppendRequest("POST", at.api + "task/" + ids[0] + "/release", at.host,
-                                      "{" + fields + "}", request);
-            w.releasing = 1;
-            ++releasing;
-            if (pipelined) {
-              const auto now = Clock::now();
-              if (w.started != Clock::time_point()) all.Add(Ms(now - w.started));
-              w.started = now;
-              // (not once the tasks left are all being released: an acquire would find none)
-              if (done + releasing < n) {
-                acquire_request(w, request);
-                w.acquiring = true;
-              }
-            }
-            return true;
-          }
-          if (batch > 1 && !ids.empty()) {
-            std::string items = "[";
-            for (const std::string& id : ids) {
-              if (items.size() > 1) items += ',';
-              items += "{\"taskId\":\"" + id + "\"," + fields + "}";
-            }
-            items += ']';
-            crew_bench::AppendRequest("POST", at.api + "tasks/release", at.host, items, request);
-            w.releasing = static_cast<int>(ids.size());
-            releasing += w.releasing;
-            return true;
+  // The drain ends with the last release's answer (with --wait-seconds, the acquires still out
+  // then wait out their time for nothing).
+  const auto started = Clock::now();
+  Clock::time_point drained;
+  RunClients(at, o.workers, [&](int i, int status, std::string_view answer, std::string* request) {
+    Worker& w = workers[i];
+    if (status && w.releasing) {
+      Require200(status, "POST", "release", answer);
+      if (!pipelined) all.Add(Ms(Clock::now() - w.started));
+      done += w.releasing;
+      if (done >= n && drained == Clock::time_point()) drained = Clock::now();
+      releasing -= w.releasing;
+      w.releasing = 0;
+      if (completions) completions->push_back(Clock::now());
+      if (w.acquiring) return true;  // its answer comes next
+    } else if (status) {
+      Require200(status, "POST", acquire, answer);
+      w.acquiring = false;
+      std::vector<std::string> ids = AcquiredIds(json, answer, batch > 1);
+      const std::string fields = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
+      if (batch == 1 && !ids.empty()) {
+        crew_bench::AppendRequest("POST", at.api + "task/" + ids[0] + "/release", at.host,
+                                  "{" + fields + "}", request);
+        w.releasing = 1;
+        ++releasing;
+        if (pipelined) {
+          const auto now = Clock::now();
+          if (w.started != Clock::time_point()) all.Add(Ms(now - w.started));
+          w.started = now;
+          // (not once the tasks left are all being released: an acquire would find none)
+          if (done + releasing < n) {
+            acquire_request(w, request);
+            w.acquiring = true;
           }
         }
-        if (done >= n) return false;
-        acquire_request(w, request);
-        if (!pipelined) w.started = Clock::now();
         return true;
-      });
-  double rate = n / (Ms(took) / 1000);
+      }
+      if (batch > 1 && !ids.empty()) {
+        std::string items = "[";
+        for (const std::string& id : ids) {
+          if (items.size() > 1) items += ',';
+          items += "{\"taskId\":\"" + id + "\"," + fields + "}";
+        }
+        items += ']';
+        crew_bench::AppendRequest("POST", at.api + "tasks/release", at.host, items, request);
+        w.releasing = static_cast<int>(ids.size());
+        releasing += w.releasing;
+        return true;
+      }
+    }
+    if (done >= n) return false;
+    acquire_request(w, request);
+    if (!pipelined) w.started = Clock::now();
+    return true;
+  });
+  double rate = n / (Ms(drained - started) / 1000);
   if (report) {
     Report({wl,
             (pipelined ? "drain: release+acquire pipelined, 1 per request ("
@@ -622,6 +630,8 @@ int main(int argc, char** argv) {
   app.add_option("--dag-children", o.dag_children, "children of W4");
   app.add_option("--storm-tasks", o.storm_tasks, "tasks of W6");
   app.add_option("--sse", o.sse, "event streams kept open and read throughout (0)");
+  app.add_option("--wait-seconds", o.wait_seconds,
+                 "the drains' acquires long-poll (waitSeconds, N1) this long (0: they do not)");
   app.add_flag("--smoke", o.smoke, "tiny sizes, for CI");
   CLI11_PARSE(app, argc, argv);
   if (o.smoke) o.tasks = std::min(o.tasks, 500);
