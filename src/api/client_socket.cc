@@ -38,6 +38,8 @@ void SetClientConnection(int fd, bool tls) {
   client_tls = tls;
 }
 
+bool MayWait() { return client_fd >= 0; }
+
 bool ClientGone() { return ClientGone(client_fd, client_tls); }
 
 bool ClientGone(int fd, bool tls) {

@@ -15,6 +15,9 @@ void SetClientConnection(int fd, bool tls);
 // True when the client of this thread's request closed its connection (or it failed); false when
 // none is set.
 bool ClientGone();
+// Whether this thread's request may wait: true on a pool thread (its connection set); false on
+// an event loop, where a handler that finds it must wait answers Router::kRunOnPool instead.
+bool MayWait();
 // The same for the connection on `fd`. A plain client that sent more (a pipelined request) is
 // still there; a TLS client's close_notify is data, so its FIN is what tells.
 bool ClientGone(int fd, bool tls);

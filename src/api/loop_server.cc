@@ -465,11 +465,7 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
     const Router::Route* route = router_->Match(*a.req);
     if (!route) {
       a.res.status = 404;
-    } else if (route->on_loop && a.req->body.size() <= options_.max_loop_body &&
-               route->on_loop(*a.req)) {
-      a.route = route;
-      a.seq = hooks_.run(*route, *a.req, a.res, true);
-    } else {
+    } else if (!RunOnLoop(*route, a)) {
       c->pool_route = route;
       // (the same request: its matches still point into its path, where Match left them)
       c->pool_request = std::shared_ptr<httplib::Request>(std::move(a.req));
@@ -480,6 +476,15 @@ void LoopServer::Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> r
     }
   }
   ++c->answering;
+}
+
+bool LoopServer::RunOnLoop(const Router::Route& route, Answer& a) {
+  if (!route.on_loop || a.req->body.size() > options_.max_loop_body || !route.on_loop(*a.req)) {
+    return false;
+  }
+  a.route = &route;
+  a.seq = hooks_.run(route, *a.req, a.res, true);
+  return a.res.status != Router::kRunOnPool;  // (it changed nothing: it runs again there)
 }
 
 void LoopServer::Sweep(Loop& loop, bool stopping) {

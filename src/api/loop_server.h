@@ -118,6 +118,9 @@ class LoopServer {
   void Serve(Loop& loop, Conn* c, std::vector<Answer>* answers);
   void Handle(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, bool keep_alive,
               std::vector<Answer>* answers);
+  // Runs a.req on the loop if its route may run there: false when it is to run on the pool (the
+  // route says so, its body is large, or its handler found it must wait: Router::kRunOnPool).
+  bool RunOnLoop(const Router::Route& route, Answer& a);
   void Refuse(Loop& loop, Conn* c, std::unique_ptr<httplib::Request> req, const WireRequest& w,
               std::vector<Answer>* answers);
   void Finish(Loop& loop, std::vector<Answer>* answers);

@@ -30,6 +30,10 @@ class Router {
   // runs on a pool thread, which may wait. Runs before the handler, on the parsed request.
   using OnLoop = std::function<bool(const httplib::Request&)>;
   static bool Always(const httplib::Request&) { return true; }
+  // The status a handler run on an event loop sets when it finds, having changed nothing, that it
+  // must wait after all (a long poll with no task there yet): the request then runs again on a
+  // pool thread (MayWait, client_socket.h).
+  static constexpr int kRunOnPool = 1;
   // Whether a route's handler reads the request body. The router checks the body of one that
   // does not before it runs (ParseUnusedBody: a malformed JSON body is 400, as the original's
   // router-level body parser answered, reference §1, SPEC §4); one that does checks it itself.

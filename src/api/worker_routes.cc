@@ -13,6 +13,14 @@ namespace {
 using httplib::Request;
 using httplib::Response;
 
+// An acquire's answer: its task (or null), or with `limit` the list of them (N8).
+void ReplyAcquired(const Request& req, Response& res, bool listed,
+                   const Result<std::vector<engine::Acquired>>& got) {
+  if (!got.ok()) return ReplyFailure(req, res, got.status());
+  if (listed) return ReplyJson(res, 200, AcquiredListJson(*got));
+  ReplyJson(res, 200, AcquiredJson(got->empty() ? nullptr : &got->front()));
+}
+
 // N1: answers at once when a task is there; otherwise waits on the channel until a task
 // becomes ready, the wait ends, or the client goes away (then it takes nothing).
 void Acquire(RouteContext ctx, const Request& req, Response& res) {
@@ -24,6 +32,17 @@ void Acquire(RouteContext ctx, const Request& req, Response& res) {
   auto deadline = EventHub::Clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(a.wait_seconds * 1000));
   const bool waits = a.wait_seconds > 0;
+  if (waits && !MayWait()) {
+    // On an event loop (as every acquire is first: under load a long poll finds a task at
+    // once, and is answered without a pool thread's hand-off): a task there now is taken here,
+    // else the request runs again on a pool thread, to wait.
+    auto got = ctx.engine->Acquire(channel, a.worker_id, limit);
+    if (got.ok() && got->empty()) {
+      res.status = Router::kRunOnPool;
+      return;
+    }
+    return ReplyAcquired(req, res, a.limit.has_value(), got);
+  }
   if (waits) ctx.hub->BeginWait(channel);
   auto alive = [] { return !ClientGone(); };
   Result<std::vector<engine::Acquired>> got = std::vector<engine::Acquired>();
@@ -38,9 +57,7 @@ void Acquire(RouteContext ctx, const Request& req, Response& res) {
     }
   }
   if (waits) ctx.hub->EndWait(channel, woken_unused || (got.ok() && !got->empty()));
-  if (!got.ok()) return ReplyFailure(req, res, got.status());
-  if (a.limit) return ReplyJson(res, 200, AcquiredListJson(*got));
-  ReplyJson(res, 200, AcquiredJson(got->empty() ? nullptr : &got->front()));
+  ReplyAcquired(req, res, a.limit.has_value(), got);
 }
 
 Result<std::string> ReleaseOne(RouteContext ctx, const Request& req) {
@@ -163,21 +180,12 @@ Result<std::string> Examine(RouteContext ctx, const Request& req) {
 }  // namespace
 
 void RegisterWorkerRoutes(Router& s, RouteContext ctx) {
-  // Acquire, release and heartbeat never wait (but a long poll): they run on the event loop,
-  // which holds their answers until the WAL sync that covers them.
+  // Acquire, release and heartbeat never wait: they run on the event loop, which holds their
+  // answers until the WAL sync that covers them. A long poll with no task there yet moves on to a
+  // pool thread (Router::kRunOnPool).
   s.Post(
       "/api/v1/channel/(.+)/acquire",
-      [ctx](const Request& req, Response& res) { Acquire(ctx, req, res); },
-      [](const Request& req) {
-        // A body that names no waitSeconds (not even escaped) waits for nothing: not parsed
-        // twice (the handler parses it). (A malformed one is refused on the loop.)
-        const std::string& b = req.body;
-        if (b.find("waitSeconds") == std::string::npos && b.find('\\') == std::string::npos) {
-          return true;
-        }
-        auto parsed = ParseAcquire(b);
-        return !parsed.ok() || parsed->wait_seconds <= 0;
-      },
+      [ctx](const Request& req, Response& res) { Acquire(ctx, req, res); }, Router::Always,
       Router::Body::kRead);
   s.Post("/api/v1/task/([^/]+)/release",
          Json([ctx](const Request& req) { return ReleaseOne(ctx, req); }), Router::Always,

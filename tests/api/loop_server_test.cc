@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/client_socket.h"
+
 namespace crew::api {
 namespace {
 
@@ -110,7 +112,9 @@ class Client {
 class LoopServerTest : public ::testing::Test {
  protected:
   // Routes: POST /write/<name> (a write: waits for a sync), POST /slow/<name> (a write whose
-  // handler waits at slow_door), GET /read/<name> (no sync), GET /pool/<name> (on a pool thread).
+  // handler waits at slow_door), GET /read/<name> (no sync), GET /pool/<name> (on a pool thread),
+  // GET /wait/<name> (on the loop, but on a pool thread if <name> begins with "wait": it answers
+  // where it ran).
   // `relaxed`: as with relaxed durability, `await` is called on the loop. `gather`: as the
   // engine's gathered writes, a write answers kTurnSeq and `end_turn` numbers the turn (failing
   // while turn_fails_).
@@ -128,6 +132,17 @@ class LoopServerTest : public ::testing::Test {
         Router::Always);
     router_.Get("/read/(.+)", echo, Router::Always);
     router_.Get("/pool/(.+)", echo);
+    router_.Get(
+        "/wait/(.+)",
+        [](const httplib::Request& req, httplib::Response& res) {
+          const std::string name = req.matches[1].str();
+          if (!MayWait() && name.rfind("wait", 0) == 0) {
+            res.status = Router::kRunOnPool;
+            return;
+          }
+          res.set_content(name + (MayWait() ? " on the pool" : " on the loop"), "text/plain");
+        },
+        Router::Always);
     // What a handler sees of the request: its parameters, headers but Host, and body.
     auto seen = [](const httplib::Request& req, httplib::Response& res) {
       std::string out = req.method + " " + req.path + " " + req.matches[1].str() + " params:";
@@ -416,6 +431,24 @@ TEST_F(LoopServerTest, AContinueLeavesAfterTheAnswersBeforeIt) {
   EXPECT_EQ(c.Answer(), "100 ");
   c.SendRaw("ok");
   EXPECT_EQ(c.Answer(), "200 b");
+}
+
+// A handler on the loop that finds it must wait (Router::kRunOnPool) runs again on a pool thread,
+// and its answer keeps its place among the connection's answers.
+TEST_F(LoopServerTest, AHandlerThatMustWaitAfterAllRunsAgainOnThePool) {
+  Start(1);
+  Client c(server_->port());
+  ASSERT_TRUE(c.ok());
+  c.Send("GET", "/wait/now");
+  EXPECT_EQ(c.Answer(), "200 now on the loop");
+  c.Send("GET", "/wait/waits");
+  EXPECT_EQ(c.Answer(), "200 waits on the pool");
+  c.SendRaw(
+      "GET /wait/a HTTP/1.1\r\nHost: x\r\n\r\nGET /wait/waits-too HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /wait/b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.Answer(), "200 a on the loop");
+  EXPECT_EQ(c.Answer(), "200 waits-too on the pool");
+  EXPECT_EQ(c.Answer(), "200 b on the loop");
 }
 
 TEST_F(LoopServerTest, StopWaitsForHeldAnswers) {
