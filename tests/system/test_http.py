@@ -220,12 +220,18 @@ class HttpTest(SharedCrewTest):
         self.assertIn(t["_id"].encode(), answer)
         self.assertIn(b'"assignedTo":"esc"', answer)
 
+    def long_poll_on_a_socket(self, channel, wait_seconds):
+        """A long-poll acquire by worker "gone" sent on a socket of its own, which is returned."""
+        s = socket.create_connection(("127.0.0.1", self.crew.port))
+        body = json.dumps({"workerId": "gone", "waitSeconds": wait_seconds}).encode()
+        s.sendall(f"POST /api/v1/channel/{channel}/acquire HTTP/1.1\r\nHost: x\r\n".encode() +
+                  b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+                  b"\r\n\r\n" + body)
+        return s
+
     def test_long_poll_whose_client_left_takes_no_task(self):
         g = self.crew.group()
-        s = socket.create_connection(("127.0.0.1", self.crew.port))
-        body = json.dumps({"workerId": "gone", "waitSeconds": 10}).encode()
-        s.sendall(b"POST /api/v1/channel/lp_gone/acquire HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        s = self.long_poll_on_a_socket("lp_gone", 10)
         time.sleep(0.3)
         s.close()
         time.sleep(0.4)
@@ -240,10 +246,7 @@ class HttpTest(SharedCrewTest):
         # A ready task wakes one waiter (the first to wait, here the gone one, before its 100 ms
         # check noticed); finding its client gone, it passes the wake-up on to the live one.
         g = self.crew.group()
-        s = socket.create_connection(("127.0.0.1", self.crew.port))
-        body = json.dumps({"workerId": "gone", "waitSeconds": 30}).encode()
-        s.sendall(b"POST /api/v1/channel/lp_pass/acquire HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        s = self.long_poll_on_a_socket("lp_pass", 30)
         time.sleep(0.3)
         answers = []
         live = threading.Thread(target=lambda: answers.append(self.crew.request(
