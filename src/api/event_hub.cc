@@ -198,7 +198,9 @@ bool EventHub::Wait(const std::string& channel, Clock::time_point deadline,
                     const std::function<bool()>& still_wanted) {
   constexpr auto kCheckEvery = std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
-  ChannelWait& w = waits_[channel];  // (BeginWait made it; EndWait erases it after the last)
+  auto it = waits_.find(channel);        // (BeginWait made it; EndWait erases it after the last)
+  if (it == waits_.end()) return false;  // (no BeginWait: an entry made here would stay)
+  ChannelWait& w = it->second;
   auto check_at = Clock::now() + kCheckEvery;
   while (true) {
     if (shutdown_) return false;

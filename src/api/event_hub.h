@@ -110,7 +110,8 @@ class EventHub final : public engine::EngineListener {
   // channel cost ~10 µs of CPU each per task.)
   void BeginWait(const std::string& channel);
   // True when woken for a ready task (the channel's wake-up taken); false on deadline,
-  // shutdown, or when still_wanted() (polled every 100 ms) says the waiter is gone.
+  // shutdown, or when still_wanted() (polled every 100 ms) says the waiter is gone (or at once
+  // without a BeginWait).
   bool Wait(const std::string& channel, Clock::time_point deadline,
             const std::function<bool()>& still_wanted);
   // pass_on: a task may be left for another waiter (this one got one, or took a wake-up it did

@@ -218,16 +218,28 @@ TEST(EventHub, AReadyTaskWakesOneWaiterWhichPassesTheWakeUpOn) {
       hub.EndWait("c", true);  // (as a waiter that got its task)
     });
   }
-  std::this_thread::sleep_for(milliseconds(100));
+  for (int i = 0; i < 500 && hub.waiters() < 3; ++i) std::this_thread::sleep_for(milliseconds(10));
   hub.OnReady({"c"});
-  hub.OnReady({"c"});  // (a second before the first was taken: one wake-up still)
-  std::this_thread::sleep_for(milliseconds(200));
+  for (int i = 0; i < 500 && woken < 1; ++i) std::this_thread::sleep_for(milliseconds(10));
+  std::this_thread::sleep_for(milliseconds(200));  // (time for any other to wake: none may)
   EXPECT_EQ(woken, 1);
   got_task = true;
   for (int i = 0; i < 100 && woken < 3; ++i) std::this_thread::sleep_for(milliseconds(50));
   EXPECT_EQ(woken, 3) << "each passed it on";
   hub.Shutdown();
   for (auto& t : waiters) t.join();
+}
+
+TEST(EventHub, AWaitWithoutBeginWaitReturnsAtOnceAndLeavesNoEntry) {
+  EventHub hub;
+  const auto started = EventHub::Clock::now();
+  EXPECT_FALSE(hub.Wait("c", started + std::chrono::seconds(5), [] { return true; }));
+  EXPECT_LT(EventHub::Clock::now() - started, std::chrono::seconds(1));
+  EXPECT_EQ(hub.waiters(), 0);
+  hub.BeginWait("c");
+  EXPECT_EQ(hub.waiters(), 1);
+  hub.EndWait("c", false);
+  EXPECT_EQ(hub.waiters(), 0);
 }
 
 // Every subscriber kept its own copy of each payload: five SSE readers that never read held
