@@ -25,8 +25,6 @@
 #include <thread>
 #include <vector>
 
-#include <sys/epoll.h>
-
 #include <simdjson.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -34,6 +32,7 @@
 #include "common/event_clients.h"
 #include "common/http_client.h"
 #include "common/latencies.h"
+#include "common/sse_readers.h"
 
 namespace {
 
@@ -559,62 +558,6 @@ void W6(const Options& o) {
               (early ? " (worst " + std::to_string(worst_ms) + " ms early)" : "")});
 }
 
-// --sse: event streams read (and thrown away) on one thread from construction to destruction;
-// the bytes read go to stderr at the end.
-class SseReaders {
- public:
-  SseReaders(const Endpoint& at, int n) {
-    if (n <= 0) return;
-    ep_ = epoll_create1(EPOLL_CLOEXEC);
-    for (int i = 0; i < n; ++i) {
-      const int fd = crew_bench::ConnectTcp(at.host, at.port);
-      if (fd < 0) Require200(-1, "connect", at.host, "");
-      const std::string target = at.api + "events";
-      if (!crew_bench::SendAll(fd,
-                               "GET " + target + " HTTP/1.1\r\nHost: " + at.host + "\r\n\r\n")) {
-        Require200(-1, "GET", target, "");
-      }
-      char head[4096];  // (the answer's head and ": connected": subscribed before the workloads)
-      const ssize_t got = recv(fd, head, sizeof head, 0);
-      if (got <= 0) Require200(-1, "GET", target, "");
-      bytes_ += static_cast<double>(got);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = fd;
-      epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
-      fds_.push_back(fd);
-    }
-    thread_ = std::thread([this] { Read(); });
-  }
-  ~SseReaders() {
-    if (fds_.empty()) return;
-    stop_ = true;
-    thread_.join();
-    for (int fd : fds_) close(fd);
-    close(ep_);
-    std::fprintf(stderr, "sse: %zu streams read %.1f MB\n", fds_.size(), bytes_ / 1e6);
-  }
-
- private:
-  void Read() {
-    std::vector<char> chunk(1 << 16);
-    epoll_event events[64];
-    while (!stop_) {
-      const int n = epoll_wait(ep_, events, 64, 100);
-      for (int e = 0; e < n; ++e) {
-        const ssize_t got = recv(events[e].data.fd, chunk.data(), chunk.size(), 0);
-        if (got > 0) bytes_ += static_cast<double>(got);
-        if (got == 0) epoll_ctl(ep_, EPOLL_CTL_DEL, events[e].data.fd, nullptr);  // (closed)
-      }
-    }
-  }
-  int ep_ = -1;
-  std::vector<int> fds_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  double bytes_ = 0;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -637,7 +580,8 @@ int main(int argc, char** argv) {
   if (o.smoke) o.tasks = std::min(o.tasks, 500);
   std::printf("%-4s %-58s %9s %9s %9s %9s  %s\n", "wl", "what", "tasks/s", "p50 ms", "p99 ms",
               "p99.9 ms", "note");
-  SseReaders sse(Endpoint(o.url), o.sse);
+  const Endpoint at(o.url);
+  crew_bench::SseReaders sse(at.host, at.port, at.api + "events", o.sse);
   double w1 = 0;
   auto has = [&](const char* w) { return o.workloads.find(w) != std::string::npos; };
   if (has("W1")) w1 = W1(o);
