@@ -277,60 +277,61 @@ double Drain(const Options& o, const std::string& wl, const std::string& channel
     crew_bench::AppendRequest("POST", acquire, at.host, body.dump(), request);
   };
   // The drain ends with the last release's answer (with --wait-seconds, the acquires still out
-  // then wait out their time for nothing).
-  const auto started = Clock::now();
+  // then wait out their time for nothing); it starts with the first request (RunClients' time).
   Clock::time_point drained;
-  RunClients(at, o.workers, [&](int i, int status, std::string_view answer, std::string* request) {
-    Worker& w = workers[i];
-    if (status && w.releasing) {
-      Require200(status, "POST", "release", answer);
-      if (!pipelined) all.Add(Ms(Clock::now() - w.started));
-      done += w.releasing;
-      if (done >= n && drained == Clock::time_point()) drained = Clock::now();
-      releasing -= w.releasing;
-      w.releasing = 0;
-      if (completions) completions->push_back(Clock::now());
-      if (w.acquiring) return true;  // its answer comes next
-    } else if (status) {
-      Require200(status, "POST", acquire, answer);
-      w.acquiring = false;
-      std::vector<std::string> ids = AcquiredIds(json, answer, batch > 1);
-      const std::string fields = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
-      if (batch == 1 && !ids.empty()) {
-        crew_bench::AppendRequest("POST", at.api + "task/" + ids[0] + "/release", at.host,
-                                  "{" + fields + "}", request);
-        w.releasing = 1;
-        ++releasing;
-        if (pipelined) {
-          const auto now = Clock::now();
-          if (w.started != Clock::time_point()) all.Add(Ms(now - w.started));
-          w.started = now;
-          // (not once the tasks left are all being released: an acquire would find none)
-          if (done + releasing < n) {
-            acquire_request(w, request);
-            w.acquiring = true;
+  const auto took = RunClients(
+      at, o.workers, [&](int i, int status, std::string_view answer, std::string* request) {
+        Worker& w = workers[i];
+        if (status && w.releasing) {
+          Require200(status, "POST", "release", answer);
+          if (!pipelined) all.Add(Ms(Clock::now() - w.started));
+          done += w.releasing;
+          if (done >= n && drained == Clock::time_point()) drained = Clock::now();
+          releasing -= w.releasing;
+          w.releasing = 0;
+          if (completions) completions->push_back(Clock::now());
+          if (w.acquiring) return true;  // its answer comes next
+        } else if (status) {
+          Require200(status, "POST", acquire, answer);
+          w.acquiring = false;
+          std::vector<std::string> ids = AcquiredIds(json, answer, batch > 1);
+          const std::string fields = "\"workerId\":\"" + w.id + "\",\"output\":{\"ok\":true}";
+          if (batch == 1 && !ids.empty()) {
+            crew_bench::AppendRequest("POST", at.api + "task/" + ids[0] + "/release", at.host,
+                                      "{" + fields + "}", request);
+            w.releasing = 1;
+            ++releasing;
+            if (pipelined) {
+              const auto now = Clock::now();
+              if (w.started != Clock::time_point()) all.Add(Ms(now - w.started));
+              w.started = now;
+              // (not once the tasks left are all being released: an acquire would find none)
+              if (done + releasing < n) {
+                acquire_request(w, request);
+                w.acquiring = true;
+              }
+            }
+            return true;
+          }
+          if (batch > 1 && !ids.empty()) {
+            std::string items = "[";
+            for (const std::string& id : ids) {
+              if (items.size() > 1) items += ',';
+              items += "{\"taskId\":\"" + id + "\"," + fields + "}";
+            }
+            items += ']';
+            crew_bench::AppendRequest("POST", at.api + "tasks/release", at.host, items, request);
+            w.releasing = static_cast<int>(ids.size());
+            releasing += w.releasing;
+            return true;
           }
         }
+        if (done >= n) return false;
+        acquire_request(w, request);
+        if (!pipelined) w.started = Clock::now();
         return true;
-      }
-      if (batch > 1 && !ids.empty()) {
-        std::string items = "[";
-        for (const std::string& id : ids) {
-          if (items.size() > 1) items += ',';
-          items += "{\"taskId\":\"" + id + "\"," + fields + "}";
-        }
-        items += ']';
-        crew_bench::AppendRequest("POST", at.api + "tasks/release", at.host, items, request);
-        w.releasing = static_cast<int>(ids.size());
-        releasing += w.releasing;
-        return true;
-      }
-    }
-    if (done >= n) return false;
-    acquire_request(w, request);
-    if (!pipelined) w.started = Clock::now();
-    return true;
-  });
+      });
+  const auto started = Clock::now() - took;
   double rate = n / (Ms(drained - started) / 1000);
   if (report) {
     Report({wl,
