@@ -18,14 +18,11 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "system"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "system"))
+sys.path.insert(0, os.path.join(HERE, "..", "peers"))
 import crewproc  # noqa: E402
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+import servers  # noqa: E402  (bench/peers/servers.py: cpu_seconds)
 
 
 def call(conn, method, path, body):
@@ -58,12 +55,12 @@ def run(binary, waiters, tasks):
             t.start()
         time.sleep(1)  # (every waiter waiting)
         producer = crew.connection(timeout=30)
-        cpu0, t0 = cpu_seconds(crew.proc.pid), time.monotonic()
+        cpu0, t0 = sum(servers.cpu_seconds(crew.proc.pid)), time.monotonic()
         for k in range(tasks):
             call(producer, "POST", f"/api/v1/task_group/{g}/tasks", [{"name": f"t{k}", "channel": "c"}])
         while done[0] < tasks and time.monotonic() - t0 < 300:
             time.sleep(0.005)
-        took, cpu = time.monotonic() - t0, cpu_seconds(crew.proc.pid) - cpu0
+        took, cpu = time.monotonic() - t0, sum(servers.cpu_seconds(crew.proc.pid)) - cpu0
         stop[0] = True
         for t in threads:
             t.join()
