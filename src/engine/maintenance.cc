@@ -11,6 +11,7 @@
 #include "engine/txn.h"
 #include "util/coding.h"
 #include "util/json_text.h"
+#include "util/memory.h"
 #include "util/thread_name.h"
 
 namespace crew::engine {
@@ -379,7 +380,9 @@ void Engine::WakeMaintenance(int64_t at_ms) {
 
 void Engine::MaintenanceLoop() {
   constexpr int kBatch = 1000;
+  constexpr int64_t kDecayEveryMs = 5000;
   int64_t next_clean = clock_->NowMs() + 60'000;  // let a restarted server settle first
+  int64_t next_decay = 0;
   std::unique_lock<std::mutex> lock(maint_mu_);
   while (!maint_stop_) {
     maint_wake_at_ = clock_->NowMs() + 1000;  // re-check at least every second
@@ -408,6 +411,10 @@ void Engine::MaintenanceLoop() {
       } while (forgot.ok() && *forgot == kBatch);
       if (!forgot.ok()) spdlog::error("maintenance: {}", forgot.status().ToString());
       next_clean = clock_->NowMs() + options_.clean_interval_ms;
+    }
+    if (clock_->NowMs() >= next_decay) {
+      DecayFreedMemory();  // (the arenas no thread allocates from: util/memory.h)
+      next_decay = clock_->NowMs() + kDecayEveryMs;
     }
     {
       std::lock_guard<std::mutex> write_lock(write_mu_);

@@ -509,5 +509,42 @@ class JsonLogTest(unittest.TestCase):
         self.assertIn("log format", r.stderr)
 
 
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmRSS:"))
+
+
+@unittest.skipIf(os.environ.get("ASAN_OPTIONS") or os.environ.get("TSAN_OPTIONS"),
+                 "a sanitizer build has its own allocator, not jemalloc")
+class MemoryTest(unittest.TestCase):
+    def test_memory_freed_after_a_burst_goes_back_to_the_os(self):
+        # Long polls take pool threads, which jemalloc spreads over its arenas; batch creates of
+        # 4 KB tasks on them fill the arenas, and the groups' deletes free it all. An arena no
+        # thread allocates from again kept those pages (RSS ~100 MB for good): the maintenance
+        # thread has every arena decay (util/memory.h).
+        with Crew(env={"CREW_RELAXED_DURABILITY": "1"}) as crew:
+            def poll():
+                crew.request("POST", "/api/v1/channel/idle/acquire", {"workerId": "w", "waitSeconds": 3},
+                             timeout=20)
+            polls = [threading.Thread(target=poll) for _ in range(40)]
+            for t in polls:
+                t.start()
+            time.sleep(0.5)
+            for i in range(10):
+                group = crew.group(f"burst{i}")
+                crew.ok("POST", f"/api/v1/task_group/{group}/tasks",
+                        [{"name": "t", "channel": "c", "input": {"pad": "x" * 4000}}] * 1000, timeout=60)
+                crew.ok("DELETE", f"/api/v1/task_group/{group}")
+            for t in polls:
+                t.join()
+            after_burst = rss_mb(crew.proc.pid)
+            self.assertGreater(after_burst, 60, "the burst took less memory than this test is about")
+            deadline, now = time.monotonic() + 30, after_burst
+            while time.monotonic() < deadline and now > after_burst * 0.6:
+                time.sleep(1)
+                now = rss_mb(crew.proc.pid)
+            self.assertLessEqual(now, after_burst * 0.6, f"RSS {after_burst} MB after the burst, {now} MB 30 s later")
+
+
 if __name__ == "__main__":
     unittest.main(argv=main_with_crew(sys.argv), verbosity=2)
