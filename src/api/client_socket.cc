@@ -38,6 +38,8 @@ void SetClientConnection(int fd, bool tls) {
   client_tls = tls;
 }
 
+int ClientFd() { return client_fd; }
+
 bool MayWait() { return client_fd >= 0; }
 
 bool ClientGone() { return ClientGone(client_fd, client_tls); }

@@ -15,6 +15,8 @@ void SetClientConnection(int fd, bool tls);
 // True when the client of this thread's request closed its connection (or it failed); false when
 // none is set.
 bool ClientGone();
+// The socket of this thread's request's client connection; -1 when none is set.
+int ClientFd();
 // Whether this thread's request may wait: true on a pool thread (its connection set); false on
 // an event loop, where a handler that finds it must wait answers Router::kRunOnPool instead.
 bool MayWait();

@@ -192,34 +192,44 @@ void EventHub::BeginWait(const std::string& channel) {
   ++waits_[channel].waiters;
 }
 
-// The client is asked for every 100 ms of waiting however often the waiter wakes (a window
-// restarted at each wake-up never ended under steady writes to the channel).
-bool EventHub::Wait(const std::string& channel, Clock::time_point deadline,
-                    const std::function<bool()>& still_wanted) {
-  constexpr auto kCheckEvery = std::chrono::milliseconds(100);
-  std::unique_lock<std::mutex> lock(mu_);
-  auto it = waits_.find(channel);        // (BeginWait made it; EndWait erases it after the last)
-  if (it == waits_.end()) return false;  // (no BeginWait: an entry made here would stay)
-  ChannelWait& w = it->second;
-  auto check_at = Clock::now() + kCheckEvery;
-  while (true) {
-    if (shutdown_) return false;
-    if (w.wake) {
-      w.wake = false;
-      return true;
-    }
-    const auto now = Clock::now();
-    if (now >= deadline) return false;
-    if (now >= check_at) {
-      lock.unlock();
-      const bool wanted = still_wanted();
-      lock.lock();
-      if (!wanted) return false;
-      check_at = now + kCheckEvery;
-      continue;  // (the lock was let go: look at the wake-up and shutdown again)
-    }
-    w.cv.wait_until(lock, std::min(deadline, check_at));
+bool EventHub::Wait(const std::string& channel, Clock::time_point deadline, int client_fd,
+                    const std::function<bool()>& still_there) {
+  bool hung_up = false;  // GUARDED_BY(mu_)
+  ChannelWait* w = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = waits_.find(channel);        // (BeginWait made it; EndWait erases it after the last)
+    if (it == waits_.end()) return false;  // (no BeginWait: an entry made here would stay)
+    w = &it->second;
   }
+  // (watched without mu_ held: the watch calls this under a lock of its own, which Unwatch
+  // takes; the entry stays while this waiter is counted in it)
+  const uint64_t watch = client_fd < 0 ? 0 : hangups_.Watch(client_fd, [this, w, &hung_up] {
+    std::lock_guard<std::mutex> lock(mu_);
+    hung_up = true;
+    w->cv.notify_all();  // (the channel's other waiters look and wait on)
+  });
+  bool woken = false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!shutdown_ && !w->wake && Clock::now() < deadline) {
+      if (hung_up) {
+        hung_up = false;
+        lock.unlock();
+        const bool there = still_there();  // (a client that half-closed, a request pending)
+        lock.lock();
+        if (!there) break;
+        continue;
+      }
+      w->cv.wait_until(lock, deadline);
+    }
+    if (!shutdown_ && w->wake) {
+      w->wake = false;
+      woken = true;
+    }
+  }
+  hangups_.Unwatch(watch);
+  return woken;
 }
 
 void EventHub::EndWait(const std::string& channel, bool pass_on) {

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/hangup_watch.h"
 #include "engine/engine.h"
 
 namespace crew::api {
@@ -110,10 +111,11 @@ class EventHub final : public engine::EngineListener {
   // channel cost ~10 µs of CPU each per task.)
   void BeginWait(const std::string& channel);
   // True when woken for a ready task (the channel's wake-up taken); false on deadline,
-  // shutdown, or when still_wanted() (polled every 100 ms) says the waiter is gone (or at once
-  // without a BeginWait).
-  bool Wait(const std::string& channel, Clock::time_point deadline,
-            const std::function<bool()>& still_wanted);
+  // shutdown, or once the client on socket `client_fd` (-1: none) hung up and still_there()
+  // agrees (or at once without a BeginWait). Nothing runs while it waits: the hang-up is told
+  // by HangupWatch's thread.
+  bool Wait(const std::string& channel, Clock::time_point deadline, int client_fd,
+            const std::function<bool()>& still_there);
   // pass_on: a task may be left for another waiter (this one got one, or took a wake-up it did
   // not use).
   void EndWait(const std::string& channel, bool pass_on);
@@ -153,6 +155,7 @@ class EventHub final : public engine::EngineListener {
   bool shutdown_ = false;                            // GUARDED_BY(mu_)
   std::atomic<bool> has_subs_{false};                // !subs_.empty(), read without mu_
   std::function<void()> settle_;                     // GUARDED_BY(mu_)
+  HangupWatch hangups_;  // (last: gone first, as what it calls uses the members above)
 };
 
 }  // namespace crew::api

@@ -50,7 +50,7 @@ void Acquire(RouteContext ctx, const Request& req, Response& res) {
   while (true) {
     got = ctx.engine->Acquire(channel, a.worker_id, limit);
     if (!got.ok() || !got->empty() || !waits) break;
-    if (!ctx.hub->Wait(channel, deadline, alive)) break;
+    if (!ctx.hub->Wait(channel, deadline, ClientFd(), alive)) break;
     if (!alive()) {
       woken_unused = true;
       break;

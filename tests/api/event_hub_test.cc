@@ -3,9 +3,12 @@
 #include "api/event_hub.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -174,11 +177,13 @@ TEST(EventHub, AnAbandonedSubscriptionIsDroppedWithoutAnEventForIt) {
   EXPECT_TRUE(other->Next(EventHub::Clock::now()));
 }
 
-// Under a steady trickle of publishes (each wakes every waiter) the 100 ms window of the
-// "is the client still there" check restarted at every wake-up, so a gone client was never
-// noticed and its waiter held its thread until the deadline.
-TEST(EventHub, AWaiterWhoseClientIsGoneIsNoticedDespiteWakeUps) {
+// A waiter asks nothing while it waits (each asked its client every 100 ms: 1,000 idle long
+// polls took 20% of a CPU); its client's hang-up, told by the hub's HangupWatch, ends the wait at
+// once, under a trickle of wake-ups of another channel too.
+TEST(EventHub, AWaiterSleepsUntilItsClientHangsUp) {
   EventHub hub;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   std::atomic<bool> stop{false};
   std::thread trickle([&] {
     hub.BeginWait("busy");
@@ -188,15 +193,56 @@ TEST(EventHub, AWaiterWhoseClientIsGoneIsNoticedDespiteWakeUps) {
     }
     hub.EndWait("busy", false);
   });
+  std::atomic<int> asked{0};
+  std::atomic<bool> there{true};
+  std::optional<bool> woke;
   hub.BeginWait("idle");
   const auto started = EventHub::Clock::now();
-  bool woke = hub.Wait("idle", started + std::chrono::seconds(3), [] { return false; });
+  std::thread waiter([&] {
+    woke = hub.Wait("idle", started + std::chrono::seconds(5), sv[0], [&] {
+      ++asked;
+      return there.load();
+    });
+  });
+  std::this_thread::sleep_for(milliseconds(600));
+  EXPECT_EQ(asked, 0) << "asked while its client was there";
+  there = false;
+  close(sv[1]);
+  waiter.join();
   const auto waited = EventHub::Clock::now() - started;
   hub.EndWait("idle", false);
   stop = true;
   trickle.join();
-  EXPECT_FALSE(woke);
-  EXPECT_LT(waited, milliseconds(500));
+  close(sv[0]);
+  EXPECT_EQ(woke, false);
+  EXPECT_EQ(asked, 1);
+  EXPECT_LT(waited, milliseconds(2000));
+}
+
+// A client that shut its side after sending another request is still there (it reads the
+// answers): the waiter, told of the hang-up and answered so, waits on for its task.
+TEST(EventHub, AHangUpTheClientDeniesLeavesTheWaiterWaiting) {
+  EventHub hub;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::atomic<int> asked{0};
+  std::optional<bool> woke;
+  hub.BeginWait("c");
+  std::thread waiter([&] {
+    woke = hub.Wait("c", EventHub::Clock::now() + std::chrono::seconds(10), sv[0], [&] {
+      ++asked;
+      return true;
+    });
+  });
+  shutdown(sv[1], SHUT_WR);
+  for (int i = 0; i < 200 && asked == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(asked, 1);
+  hub.OnReady({"c"});
+  waiter.join();
+  hub.EndWait("c", true);
+  EXPECT_EQ(woke, true);
+  close(sv[0]);
+  close(sv[1]);
 }
 
 // A ready task wakes one waiter of its channel, not all (N1); the waiter passes the wake-up on
@@ -209,7 +255,8 @@ TEST(EventHub, AReadyTaskWakesOneWaiterWhichPassesTheWakeUpOn) {
   for (int i = 0; i < 3; ++i) {
     waiters.emplace_back([&] {
       hub.BeginWait("c");
-      if (!hub.Wait("c", EventHub::Clock::now() + std::chrono::seconds(20), [] { return true; })) {
+      if (!hub.Wait("c", EventHub::Clock::now() + std::chrono::seconds(20), -1,
+                    [] { return true; })) {
         hub.EndWait("c", false);
         return;
       }
@@ -233,7 +280,7 @@ TEST(EventHub, AReadyTaskWakesOneWaiterWhichPassesTheWakeUpOn) {
 TEST(EventHub, AWaitWithoutBeginWaitReturnsAtOnceAndLeavesNoEntry) {
   EventHub hub;
   const auto started = EventHub::Clock::now();
-  EXPECT_FALSE(hub.Wait("c", started + std::chrono::seconds(5), [] { return true; }));
+  EXPECT_FALSE(hub.Wait("c", started + std::chrono::seconds(5), -1, [] { return true; }));
   EXPECT_LT(EventHub::Clock::now() - started, std::chrono::seconds(1));
   EXPECT_EQ(hub.waiters(), 0);
   hub.BeginWait("c");

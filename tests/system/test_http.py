@@ -7,6 +7,7 @@ import email.utils
 import http.client
 import json
 import os
+import re
 import resource
 import shutil
 import socket
@@ -243,8 +244,8 @@ class HttpTest(SharedCrewTest):
         self.assertEqual(got["task"]["assignedTo"], "second")
 
     def test_a_wake_up_taken_by_a_waiter_whose_client_left_goes_to_the_next(self):
-        # A ready task wakes one waiter (the first to wait, here the gone one, before its 100 ms
-        # check noticed); finding its client gone, it passes the wake-up on to the live one.
+        # A ready task wakes one waiter (the first to wait, here the gone one, if it takes the
+        # wake-up before its hang-up is told); finding its client gone, it passes it on.
         g = self.crew.group()
         s = self.long_poll_on_a_socket("lp_pass", 30)
         time.sleep(0.3)
@@ -260,6 +261,24 @@ class HttpTest(SharedCrewTest):
         self.assertLess(time.time() - started, 5.0, "the live waiter was not woken")
         self.assertEqual(answers[0][1]["task"]["_id"], t["_id"])
         self.assertEqual(answers[0][1]["task"]["assignedTo"], "live")
+
+    def waiters(self):
+        text = self.crew.ok("GET", "/metrics").decode()
+        return int(re.search(r"^crew_long_poll_waiters (\d+)$", text, re.M).group(1))
+
+    def test_long_polls_whose_clients_left_stop_waiting(self):
+        # Their clients' hang-ups end the waits (HangupWatch), with no task made meanwhile.
+        socks = [self.long_poll_on_a_socket(f"lp_left{i % 3}", 30) for i in range(20)]
+        deadline = time.monotonic() + 10
+        while self.waiters() < 20:
+            self.assertLess(time.monotonic(), deadline, "the long polls never all waited")
+            time.sleep(0.02)
+        for s in socks:
+            s.close()
+        deadline = time.monotonic() + 5
+        while self.waiters() > 0:
+            self.assertLess(time.monotonic(), deadline, f"{self.waiters()} waiters left")
+            time.sleep(0.02)
 
     def test_sse_streams_the_group_events(self):
         g = self.crew.group()

@@ -468,7 +468,7 @@ class ThreadNameTest(unittest.TestCase):
             names = self.thread_names(crew)
         self.assert_listed(names)
         for name in ("crew", "crew-loop1", "crew-sync", "crew-bgsync", "crew-walspare", "crew-pool",
-                     "crew-maint", "crew-dispatch", "crew-signal"):
+                     "crew-hangup", "crew-maint", "crew-dispatch", "crew-signal"):
             self.assertIn(name, names)
         with Crew(env={"CREW_RELAXED_DURABILITY": "1"}) as crew:
             names = self.thread_names(crew)

@@ -137,7 +137,7 @@ class TlsTest(unittest.TestCase):
             except (TimeoutError, OSError):
                 pass
             tls.close()
-            time.sleep(0.5)  # (the waiter looks at its client every 100 ms)
+            time.sleep(0.5)  # (its FIN ends the wait: HangupWatch)
             made = crew.ok("POST", f"/api/v1/task_group/{g}/tasks", {"name": "t", "channel": "c"})
             time.sleep(0.3)
             task = crew.ok("GET", f"/api/v1/task/{made['_id']}")
