@@ -184,7 +184,7 @@ void EventHub::OnReady(const std::vector<std::string>& channels) {
 void EventHub::Wake(ChannelWait& w) {
   if (w.wake) return;  // (its waiter passes it on if there is more)
   w.wake = true;
-  w.cv.notify_one();
+  if (!w.asleep.empty()) w.asleep.front()->cv.notify_one();
 }
 
 void EventHub::BeginWait(const std::string& channel) {
@@ -194,7 +194,7 @@ void EventHub::BeginWait(const std::string& channel) {
 
 bool EventHub::Wait(const std::string& channel, Clock::time_point deadline, int client_fd,
                     const std::function<bool()>& still_there) {
-  bool hung_up = false;  // GUARDED_BY(mu_)
+  Sleeper me;
   ChannelWait* w = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -203,27 +203,36 @@ bool EventHub::Wait(const std::string& channel, Clock::time_point deadline, int 
     w = &it->second;
   }
   // (watched without mu_ held: the watch calls this under a lock of its own, which Unwatch
-  // takes; the entry stays while this waiter is counted in it)
-  const uint64_t watch = client_fd < 0 ? 0 : hangups_.Watch(client_fd, [this, w, &hung_up] {
+  // takes)
+  const uint64_t watch = client_fd < 0 ? 0 : hangups_.Watch(client_fd, [this, &me] {
     std::lock_guard<std::mutex> lock(mu_);
-    hung_up = true;
-    w->cv.notify_all();  // (the channel's other waiters look and wait on)
+    me.hung_up = true;
+    me.cv.notify_one();
   });
+  // A socket the watch could not take (its epoll set refused it) is asked every 100 ms instead.
+  const bool ask = client_fd >= 0 && watch == 0;
+  constexpr auto kAskEvery = std::chrono::milliseconds(100);
   bool woken = false;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    while (!shutdown_ && !w->wake && Clock::now() < deadline) {
-      if (hung_up) {
-        hung_up = false;
+    const auto in_line = w->asleep.insert(w->asleep.end(), &me);
+    auto ask_at = Clock::now() + kAskEvery;
+    while (!shutdown_ && !w->wake) {
+      const auto now = Clock::now();
+      if (now >= deadline) break;
+      if (me.hung_up || (ask && now >= ask_at)) {
+        me.hung_up = false;
+        ask_at = now + kAskEvery;
         lock.unlock();
         const bool there = still_there();  // (a client that half-closed, a request pending)
         lock.lock();
         if (!there) break;
         continue;
       }
-      w->cv.wait_until(lock, deadline);
+      me.cv.wait_until(lock, ask ? std::min(deadline, ask_at) : deadline);
     }
-    if (!shutdown_ && w->wake) {
+    w->asleep.erase(in_line);
+    if (!shutdown_ && w->wake) {  // (taken on the way out too: the route passes it on)
       w->wake = false;
       woken = true;
     }
@@ -249,7 +258,9 @@ void EventHub::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     shutdown_ = true;
     subs = subs_;
-    for (auto& [channel, w] : waits_) w.cv.notify_all();
+    for (auto& [channel, w] : waits_) {
+      for (Sleeper* sleeper : w.asleep) sleeper->cv.notify_one();
+    }
   }
   for (const auto& sub : subs) {
     std::lock_guard<std::mutex> lock(sub->mu_);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -113,7 +114,8 @@ class EventHub final : public engine::EngineListener {
   // True when woken for a ready task (the channel's wake-up taken); false on deadline,
   // shutdown, or once the client on socket `client_fd` (-1: none) hung up and still_there()
   // agrees (or at once without a BeginWait). Nothing runs while it waits: the hang-up is told
-  // by HangupWatch's thread.
+  // by HangupWatch's thread (a socket it cannot watch is asked every 100 ms instead). The
+  // channel's wake-up goes to the waiter asleep longest.
   bool Wait(const std::string& channel, Clock::time_point deadline, int client_fd,
             const std::function<bool()>& still_there);
   // pass_on: a task may be left for another waiter (this one got one, or took a wake-up it did
@@ -134,14 +136,20 @@ class EventHub final : public engine::EngineListener {
   void OnReady(const std::vector<std::string>& channels) override;
 
  private:
-  // A channel's waiters (N1): woken by a ready task of theirs only (one condition variable for
-  // all woke every waiter of every channel at each task: 31 ms of CPU per task with 1,600
-  // waiters on other channels).
+  // A waiter asleep in Wait, woken alone: by its channel's wake-up when it is the first asleep,
+  // by its client's hang-up, or at shutdown. (One condition variable for all woke every waiter
+  // of every channel at each task: 31 ms of CPU per task with 1,600 waiters on other channels;
+  // one per channel woke all of a channel's waiters at each hang-up of one.)
+  struct Sleeper {
+    std::condition_variable cv;
+    bool hung_up = false;  // told by HangupWatch. GUARDED_BY(mu_)
+  };
+  // A channel's waiters (N1).
   struct ChannelWait {
     int waiters = 0;             // between BeginWait and EndWait
     bool wake = false;           // the channel's wake-up, given and not yet taken
-    std::condition_variable cv;  // (waits_ is a map: an entry stays where it is while waited on)
-  };
+    std::list<Sleeper*> asleep;  // those in Wait, first come first
+  };                             // (waits_ is a map: an entry stays where it is while waited on)
   // Gives the channel's wake-up to one of its waiters, unless one is under way. REQUIRES: mu_
   void Wake(ChannelWait& w);
   // Closes the subscriptions unread past their limit and lets go of every closed one.

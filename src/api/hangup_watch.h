@@ -25,7 +25,8 @@ class HangupWatch {
   // fd cannot be watched (nothing is called then).
   uint64_t Watch(int fd, std::function<void()> on_hangup);
   // Ends a watch before fd is closed or used elsewhere: once it returns, on_hangup is not
-  // running and will not be called. (Calls none of on_hangup's locks: it may hold them.)
+  // running and will not be called. It waits for an on_hangup under way: a caller must hold no
+  // lock that on_hangup takes (nor call Watch or Unwatch from on_hangup).
   void Unwatch(uint64_t handle);
 
  private:

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -243,6 +245,62 @@ TEST(EventHub, AHangUpTheClientDeniesLeavesTheWaiterWaiting) {
   EXPECT_EQ(woke, true);
   close(sv[0]);
   close(sv[1]);
+}
+
+// A socket the hang-up watch cannot take (a regular file here: epoll refuses it) is asked about
+// every 100 ms, as every waiter's was before the watch, and its answer ends the wait.
+TEST(EventHub, AWaiterWhoseSocketCannotBeWatchedAsksItsClient) {
+  EventHub hub;
+  FILE* file = tmpfile();
+  ASSERT_NE(file, nullptr);
+  std::atomic<int> asked{0};
+  hub.BeginWait("c");
+  const auto started = EventHub::Clock::now();
+  const bool woke = hub.Wait("c", started + std::chrono::seconds(5), fileno(file), [&] {
+    return ++asked < 3;  // (there twice, then gone)
+  });
+  const auto waited = EventHub::Clock::now() - started;
+  hub.EndWait("c", false);
+  fclose(file);
+  EXPECT_FALSE(woke);
+  EXPECT_EQ(asked, 3);
+  EXPECT_GE(waited, milliseconds(250));
+  EXPECT_LT(waited, milliseconds(2000));
+}
+
+// The channel's wake-up goes to the waiter asleep longest, and to it alone.
+TEST(EventHub, TheWaiterAsleepLongestIsWokenFirst) {
+  EventHub hub;
+  std::mutex mu;
+  std::vector<int> woken;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    hub.BeginWait("c");
+    waiters.emplace_back([&, i] {
+      if (hub.Wait("c", EventHub::Clock::now() + std::chrono::seconds(20), -1,
+                   [] { return true; })) {
+        std::lock_guard<std::mutex> lock(mu);
+        woken.push_back(i);
+      }
+    });
+    std::this_thread::sleep_for(milliseconds(50));  // (asleep in turn)
+  }
+  for (int round = 0; round < 3; ++round) {
+    hub.OnReady({"c"});
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (woken.size() > static_cast<size_t>(round)) break;
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    std::this_thread::sleep_for(milliseconds(50));  // (time for a second one to wake: none may)
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(woken.size(), static_cast<size_t>(round + 1));
+  }
+  for (auto& t : waiters) t.join();
+  for (int i = 0; i < 3; ++i) hub.EndWait("c", false);
+  EXPECT_EQ(woken, (std::vector<int>{0, 1, 2}));
 }
 
 // A ready task wakes one waiter of its channel, not all (N1); the waiter passes the wake-up on
