@@ -283,16 +283,16 @@ TEST(EventHub, TheWaiterAsleepLongestIsWokenFirst) {
         woken.push_back(i);
       }
     });
-    std::this_thread::sleep_for(milliseconds(50));  // (asleep in turn)
+    std::this_thread::sleep_for(milliseconds(200));  // (asleep in turn)
   }
   for (int round = 0; round < 3; ++round) {
     hub.OnReady({"c"});
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 500; ++i) {
       {
         std::lock_guard<std::mutex> lock(mu);
         if (woken.size() > static_cast<size_t>(round)) break;
       }
-      std::this_thread::sleep_for(milliseconds(5));
+      std::this_thread::sleep_for(milliseconds(10));
     }
     std::this_thread::sleep_for(milliseconds(50));  // (time for a second one to wake: none may)
     std::lock_guard<std::mutex> lock(mu);
