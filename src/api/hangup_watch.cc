@@ -14,8 +14,8 @@ HangupWatch::HangupWatch()
     : epfd_(epoll_create1(EPOLL_CLOEXEC)), stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (epfd_ < 0 || stop_fd_ < 0) {
     spdlog::error(
-        "hangup watch: cannot make its epoll set: long polls notice a client gone only "
-        "when woken");
+        "hangup watch: cannot make its epoll set; a waiting long poll asks its client every "
+        "100 ms instead");
     return;
   }
   epoll_event ev{};

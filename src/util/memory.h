@@ -5,10 +5,10 @@ namespace crew {
 
 // Has jemalloc (the crew binary's allocator) give back to the OS, in every arena, the freed
 // pages its decay time (10 s) says are no longer worth keeping. An arena purges them itself only
-// when a thread allocates from it: after a burst (hundreds of long polls, each on a pool thread
-// with an arena of its own among eight, then large batch creates), an arena no thread uses any
-// more kept them for good (RSS 110 MB instead of ~30 MB, bench/RESULTS.md). A no-op under
-// another allocator (the tests', glibc's, which trims its heap as it frees).
+// when a thread allocates from it: after a burst (long polls on pool threads, which share the
+// eight arenas, then large batch creates), an arena no thread used again kept them for good (RSS
+// ~100 MB where it goes back to ~40 MB with this: bench/RESULTS.md). A no-op under another
+// allocator (the tests', glibc's, which trims its heap as it frees).
 void DecayFreedMemory();
 
 }  // namespace crew
