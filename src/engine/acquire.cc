@@ -54,7 +54,7 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
           }
           const auto e = next++;
           const Id id = e->id;
-          std::optional<std::string> cached = task_cache_.Get(id);  // (one look for both)
+          std::shared_ptr<const StoredTask> cached = task_cache_.Get(id);  // (one look for both)
           if (!cached) ReadAhead(channel, q, e);
           ASSIGN_OR_RETURN(Task * t, txn.Find(id, std::move(cached)));
           if (!t || t->placement != Placement::kReady || t->channel != channel ||
@@ -116,19 +116,20 @@ void Engine::ReadAhead(const std::string& channel, const std::set<ReadyEntry>& q
   std::sort(wanted.begin(), wanted.end());
   const std::string upper = storage::IdKey(wanted.back()) + '\0';  // (just past the last)
   size_t next = 0, found = 0, passed = 0;
-  (void)store_->RangeWritten(Cf::kTasks, wanted.front().View(), upper,
-                             [&](std::string_view key, std::string_view value) {
-                               while (next < wanted.size() && wanted[next].View() < key) ++next;
-                               if (next == wanted.size()) return false;
-                               if (wanted[next].View() == key) {
-                                 task_cache_.Set(wanted[next], std::string(value));
-                                 ++next;
-                                 ++found;
-                               } else {
-                                 ++passed;
-                               }
-                               return next < wanted.size() && passed <= found + 4;
-                             });  // (a failure: the task's own read reports it)
+  (void)store_->RangeWritten(
+      Cf::kTasks, wanted.front().View(), upper, [&](std::string_view key, std::string_view value) {
+        while (next < wanted.size() && wanted[next].View() < key) ++next;
+        if (next == wanted.size()) return false;
+        if (wanted[next].View() == key) {
+          task_cache_.Set(wanted[next], std::make_shared<const StoredTask>(
+                                            StoredTask{std::string(value), std::nullopt}));
+          ++next;
+          ++found;
+        } else {
+          ++passed;
+        }
+        return next < wanted.size() && passed <= found + 4;
+      });  // (a failure: the task's own read reports it)
   if (2 * found < wanted.size()) read_ahead_paused_[channel] = kReadAhead;
 }
 

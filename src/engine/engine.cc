@@ -400,10 +400,10 @@ void Engine::FillDerived(Task& t) const {
   }
 }
 
-Result<std::optional<Task>> Engine::LoadTask(const Id& id, std::string* stored) const {
-  std::optional<Task> t;
-  RETURN_IF_ERROR(LoadTaskInto(id, &t, stored));
-  return t;
+Result<std::optional<Task>> Engine::LoadTask(const Id& id) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<const StoredTask> stored, LoadStored(id));
+  if (!stored) return std::optional<Task>();
+  return std::optional<Task>(*stored->task);
 }
 
 namespace {
@@ -418,10 +418,18 @@ Status DecodeParentList(const Id& id, const Result<std::optional<std::string>>& 
 
 }  // namespace
 
-Status Engine::LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
-                            std::optional<std::string> raw) const {
-  out->reset();
-  if (!raw) raw = task_cache_.Get(id);
+Result<std::shared_ptr<const StoredTask>> Engine::LoadStored(
+    const Id& id, std::shared_ptr<const StoredTask> cached) const {
+  if (!cached) cached = task_cache_.Get(id);
+  // Between two reads, a thread that does not hold the writer may see a write (a delete, a PUT
+  // of the parents) land: its record and parent list were then of two versions (a 500, or a task
+  // whose parentsComplete disagreed with its parentIds). It reads a task with parents from one
+  // snapshot of the store.
+  const bool writer = write_holder_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  if (cached && cached->task) {
+    if (writer || cached->task->parent_ids.empty()) return cached;
+    return LoadStoredAtOnce(id);
+  }
   // The writer reads the store without first writing the turn's gathered writes unless they
   // hold this task's records. A deep queue's head is not in the cache (it keeps the records
   // written last), and writing them first for each acquire split the turn's one RocksDB write
@@ -430,45 +438,36 @@ Status Engine::LoadTaskInto(const Id& id, std::optional<Task>* out, std::string*
   auto get = [&](Cf cf) {
     return GatheredTaskRecords(id) ? store_->Get(cf, key) : store_->GetWritten(cf, key);
   };
-  if (!raw) {
-    ASSIGN_OR_RETURN(raw, get(Cf::kTasks));
+  auto out = std::make_shared<StoredTask>();
+  if (cached) {
+    out->bytes = cached->bytes;  // (read ahead: the bytes alone)
+  } else {
+    ASSIGN_OR_RETURN(std::optional<std::string> raw, get(Cf::kTasks));
+    if (!raw) return std::shared_ptr<const StoredTask>();
+    out->bytes = std::move(*raw);
   }
-  if (!raw) return Status::Ok();
   uint32_t parents = 0;
-  Status decoded = DecodeTask(*raw, &out->emplace(), &parents);
-  if (decoded.ok() && parents > 0) {
-    // Between two reads, a thread that does not hold the writer may see a write (a delete, a
-    // PUT of the parents) land: its record and parent list were then of two versions (a 500,
-    // or a task whose parentsComplete disagreed with its parentIds).
-    if (write_holder_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
-      return LoadTaskAtOnce(id, out, stored);
-    }
-    decoded = DecodeParentList(id, get(Cf::kParents), parents, &**out);
+  RETURN_IF_ERROR(DecodeTask(out->bytes, &out->task.emplace(), &parents));
+  if (parents > 0) {
+    if (!writer) return LoadStoredAtOnce(id);
+    RETURN_IF_ERROR(DecodeParentList(id, get(Cf::kParents), parents, &*out->task));
   }
-  if (!decoded.ok()) {
-    out->reset();
-    return decoded;
-  }
-  if (stored) *stored = std::move(*raw);
-  return Status::Ok();
+  return std::shared_ptr<const StoredTask>(std::move(out));
 }
 
 // The record and parent list from one snapshot of the store. The cached record is set aside:
 // it may be a turn's gathered write, not in the store yet.
-Status Engine::LoadTaskAtOnce(const Id& id, std::optional<Task>* out, std::string* stored) const {
-  out->reset();
+Result<std::shared_ptr<const StoredTask>> Engine::LoadStoredAtOnce(const Id& id) const {
   ASSIGN_OR_RETURN(auto both, store_->GetTogether(Cf::kTasks, Cf::kParents, storage::IdKey(id)));
   auto& [raw, list] = both;
-  if (!raw) return Status::Ok();  // deleted meanwhile (or new in a turn, not written yet)
+  // (none: deleted meanwhile, or new in a turn and not written yet)
+  if (!raw) return std::shared_ptr<const StoredTask>();
+  auto out = std::make_shared<StoredTask>();
+  out->bytes = std::move(*raw);
   uint32_t parents = 0;
-  Status decoded = DecodeTask(*raw, &out->emplace(), &parents);
-  if (decoded.ok() && parents > 0) decoded = DecodeParentList(id, list, parents, &**out);
-  if (!decoded.ok()) {
-    out->reset();
-    return decoded;
-  }
-  if (stored) *stored = std::move(*raw);
-  return Status::Ok();
+  RETURN_IF_ERROR(DecodeTask(out->bytes, &out->task.emplace(), &parents));
+  if (parents > 0) RETURN_IF_ERROR(DecodeParentList(id, list, parents, &*out->task));
+  return std::shared_ptr<const StoredTask>(std::move(out));
 }
 
 Result<Task> Engine::ReadTask(const Id& id) const {

@@ -324,14 +324,14 @@ class Engine {
   std::optional<int64_t> WorkgroupUntil(const std::string& wg) const;
   Result<Task> ReadTask(const Id& id) const;
   // The stored task with its parent ids (model.h), or nullopt when there is none.
-  // `stored`, when given, gets the task record's bytes.
-  Result<std::optional<Task>> LoadTask(const Id& id, std::string* stored = nullptr) const;
-  // The same, decoded in place into *out (left empty when there is none). `raw`: the task
-  // record's bytes as the caller already took them from the task cache.
-  Status LoadTaskInto(const Id& id, std::optional<Task>* out, std::string* stored,
-                      std::optional<std::string> raw = std::nullopt) const;
-  // LoadTaskInto's read of a task with parents on a thread that does not hold the writer.
-  Status LoadTaskAtOnce(const Id& id, std::optional<Task>* out, std::string* stored) const;
+  Result<std::optional<Task>> LoadTask(const Id& id) const;
+  // The same as stored (task_cache.h: decoded, and its record's bytes), or nullptr when there is
+  // none: the cache's entry when it holds the task decoded. `cached`: the cache's entry as the
+  // caller already took it.
+  Result<std::shared_ptr<const StoredTask>> LoadStored(
+      const Id& id, std::shared_ptr<const StoredTask> cached = nullptr) const;
+  // LoadStored's read of a task with parents on a thread that does not hold the writer.
+  Result<std::shared_ptr<const StoredTask>> LoadStoredAtOnce(const Id& id) const;
   // A large group's delete, reset, retry and resume, in batches (groups.cc). Such an operation
   // notes itself in kMeta before its first batch and erases the note in its last Txn; start-up
   // finishes one whose note a crash left (FinishGroupOps).

@@ -88,14 +88,14 @@ static_assert(sizeof(Txn) == 816, "a member added to Txn: empty it in Txn::Reset
 bool Txn::Reset(int64_t now) {
   constexpr size_t kKeptRoom = 64;  // tasks, entries, events: what an acquire or release fills
   auto small = [](const auto& v) { return v.capacity() <= kKeptRoom; };
-  const bool keep = tasks_.bucket_count() <= kKeptRoom && small(task_bytes_) && small(order_) &&
+  const bool keep = tasks_.bucket_count() <= kKeptRoom && small(written_) && small(order_) &&
                     small(pending_) && small(raw_deletes_) && small(meta_puts_) &&
                     small(channel_delta_) && small(group_delta_) && small(events_) &&
                     small(ready_channels_) && small(ready_gone_) && small(ready_new_) &&
                     small(leases_gone_) && small(leases_new_);
   now_ = now;
   tasks_.clear();
-  task_bytes_.clear();
+  written_.clear();
   order_.clear();
   added_edges_.clear();
   removed_edges_.clear();
@@ -123,18 +123,19 @@ bool Txn::Reset(int64_t now) {
   return keep;
 }
 
-Result<Task*> Txn::Find(const Id& id, std::optional<std::string> cached) {
+Result<Task*> Txn::Find(const Id& id, std::shared_ptr<const StoredTask> cached) {
   auto [it, added] = tasks_.try_emplace(id);
   TaskEntry& entry = it->second;
   if (!added) return entry.cur ? &*entry.cur : nullptr;
-  // (decoded in place: a Task returned by value is moved three times on its way here)
-  if (Status s = e_->LoadTaskInto(id, &entry.cur, &entry.stored, std::move(cached)); !s.ok()) {
+  Result<std::shared_ptr<const StoredTask>> stored = e_->LoadStored(id, std::move(cached));
+  if (!stored.ok()) {
     tasks_.erase(it);
-    return s;
+    return stored.status();
   }
   order_.push_back(id);
-  if (!entry.cur) return static_cast<Task*>(nullptr);
-  entry.orig = *entry.cur;
+  if (!*stored) return static_cast<Task*>(nullptr);
+  entry.orig = std::move(*stored);
+  entry.cur = *entry.orig->task;
   return &*entry.cur;
 }
 
@@ -249,7 +250,7 @@ void Txn::FillDerived(Task& t) {
 }
 
 void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
-  const Task* o = e.orig ? &*e.orig : nullptr;
+  const Task* o = e.Orig();
   Task* c = e.cur ? &*e.cur : nullptr;
   if (!o && !c) return;
   if (c) {
@@ -336,18 +337,21 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   }
   if (c) {
     std::string enc = EncodeTask(*c);
-    if (!o || legacy || enc != e.stored) {
-      b.Put(Handle(Cf::kTasks), storage::IdKey(id), enc);
+    // (unchanged: its record and parent list are what was loaded, so is the task they decode to)
+    if (o && !legacy && !parents_changed && enc == e.orig->bytes) {
+      written_.push_back({id, &e, std::nullopt});
+      return;
     }
-    task_bytes_.emplace_back(id, std::move(enc));
+    b.Put(Handle(Cf::kTasks), storage::IdKey(id), enc);
+    written_.push_back({id, &e, std::move(enc)});
   } else {
     b.Delete(Handle(Cf::kTasks), storage::IdKey(id));
-    task_bytes_.emplace_back(id, std::nullopt);
+    written_.push_back({id, &e, std::nullopt, /*deleted=*/true});
   }
 }
 
 void Txn::ApplyStats(const TaskEntry& e) {
-  const Task* o = e.orig ? &*e.orig : nullptr;
+  const Task* o = e.Orig();
   const Task* c = e.cur ? &*e.cur : nullptr;
   if (o && c && o->channel == c->channel && o->is_complete == c->is_complete &&
       o->assigned() == c->assigned() && o->failed() == c->failed()) {
@@ -429,9 +433,9 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
       e_->gathered_cfs_.fetch_or(cfs_, std::memory_order_relaxed);
       e_->gather_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
       std::vector<Id>& gathered_tasks = e_->gathered_tasks_;
-      for (const auto& [id, bytes] : task_bytes_) {
+      for (const Written& w : written_) {
         if (gathered_tasks.size() > Engine::kMaxGatheredTasks) break;  // (too many: not looked at)
-        gathered_tasks.push_back(id);
+        gathered_tasks.push_back(w.id);
       }
     }
   } else if (b.Count() > 0) {
@@ -451,7 +455,7 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
     }
     if (!task_events) continue;
     const TaskEntry& entry = tasks_[pe.task];
-    const std::optional<Task>& t = entry.cur ? entry.cur : entry.orig;
+    const Task* t = entry.cur ? &*entry.cur : entry.Orig();
     if (!t) continue;
     Task copy = *t;
     FillDerived(copy);
@@ -463,7 +467,22 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
 
   // Written or gathered (not yet synced): update the caches, the ready queues and the delayed
   // floor.
-  for (auto& [id, bytes] : task_bytes_) e_->task_cache_.Set(id, std::move(bytes));
+  // (the tasks themselves go there: nothing reads them in this Txn from here on)
+  for (Written& w : written_) {
+    std::shared_ptr<const StoredTask> now;
+    if (w.bytes) {
+      auto made = std::make_shared<StoredTask>();
+      made->bytes = std::move(*w.bytes);
+      Task& t = made->task.emplace(std::move(*w.entry->cur));
+      t.legacy_parents = false;  // (as its decode would leave them)
+      t.is_paused = false;
+      t.shown_run_after.reset();
+      now = std::move(made);
+    } else if (!w.deleted) {
+      now = w.entry->orig;
+    }
+    e_->task_cache_.Set(w.id, std::move(now));
+  }
   {
     std::unique_lock lock(e_->cache_mu_);
     // The counters: a group this Txn loaded gets its change in its copy, which replaces the

@@ -35,8 +35,8 @@ class Txn {
   Engine* engine() const { return e_; }
 
   // Tasks. Pointers stay valid for the Txn's life. Find answers nullptr for an unknown task.
-  // `cached`: the task's record as the caller took it from the task cache.
-  Result<Task*> Find(const Id& id, std::optional<std::string> cached = std::nullopt);
+  // `cached`: the task cache's entry as the caller took it.
+  Result<Task*> Find(const Id& id, std::shared_ptr<const StoredTask> cached = nullptr);
   Result<Task*> Get(const Id& id);  // kNotFound for an unknown task
   Task* Insert(Task t);
   void Erase(const Id& id);  // REQUIRES: loaded by Find/Get/Insert
@@ -118,9 +118,18 @@ class Txn {
 
  private:
   struct TaskEntry {
-    std::optional<Task> orig;  // as stored before this Txn
-    std::string stored;        // orig's record as stored (a task's encoding is canonical)
-    std::optional<Task> cur;   // nullopt: erased
+    // As stored before this Txn (nullptr: none), decoded (task_cache.h); its bytes are the
+    // record's (a task's encoding is canonical).
+    std::shared_ptr<const StoredTask> orig;
+    std::optional<Task> cur;  // nullopt: erased
+    const Task* Orig() const { return orig ? &*orig->task : nullptr; }
+  };
+  // A task this commit wrote, or found unchanged, or deleted: for Engine::task_cache_.
+  struct Written {
+    Id id;
+    TaskEntry* entry;
+    std::optional<std::string> bytes;  // its new record; nullopt: unchanged, or deleted
+    bool deleted = false;
   };
   struct GroupEntry {
     bool existed = false;
@@ -147,8 +156,7 @@ class Txn {
   Engine* e_;
   int64_t now_;
   std::unordered_map<Id, TaskEntry, IdHash> tasks_;
-  // The tasks' stored bytes after this commit (nullopt: deleted), for Engine::task_cache_.
-  std::vector<std::pair<Id, std::optional<std::string>>> task_bytes_;
+  std::vector<Written> written_;
   std::vector<Id> order_;                                // load order, for a deterministic batch
   std::unordered_multimap<Id, Id, IdHash> added_edges_;  // parent -> child
   std::set<std::pair<Id, Id>> removed_edges_;

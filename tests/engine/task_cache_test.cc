@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,23 +20,38 @@ Id IdOf(int n) {
   return *Id::FromHex(std::string(24 - hex.size(), '0') + hex);
 }
 
-TEST(TaskCache, KeepsTheLatestBytesAndForgetsDeletedTasks) {
+std::shared_ptr<const StoredTask> Bytes(std::string bytes) {
+  return std::make_shared<const StoredTask>(StoredTask{std::move(bytes), std::nullopt});
+}
+
+TEST(TaskCache, KeepsTheLatestAndForgetsDeletedTasks) {
   TaskCache cache(1 << 20);
   const Id a = IdOf(0);
   EXPECT_FALSE(cache.Get(a));
-  cache.Set(a, "one");
-  cache.Set(a, "two");
-  EXPECT_EQ(cache.Get(a), "two");
-  cache.Set(a, std::nullopt);
+  cache.Set(a, Bytes("one"));
+  cache.Set(a, Bytes("two"));
+  ASSERT_TRUE(cache.Get(a));
+  EXPECT_EQ(cache.Get(a)->bytes, "two");
+  cache.Set(a, nullptr);
   EXPECT_FALSE(cache.Get(a));
-  cache.Set(a, std::string(TaskCache::kMaxRecord + 1, 'x'));
+  cache.Set(a, Bytes(std::string(TaskCache::kMaxRecord + 1, 'x')));
   EXPECT_FALSE(cache.Get(a)) << "too large to keep";
+}
+
+TEST(TaskCache, AReaderKeepsTheEntryItGotWhileAWriterReplacesIt) {
+  TaskCache cache(1 << 20);
+  const Id a = IdOf(0);
+  cache.Set(a, Bytes("one"));
+  std::shared_ptr<const StoredTask> held = cache.Get(a);
+  cache.Set(a, Bytes("two"));
+  cache.Set(a, nullptr);
+  EXPECT_EQ(held->bytes, "one");
 }
 
 TEST(TaskCache, PastItsBudgetTheTasksWrittenLongestAgoGoFirst) {
   std::vector<Id> id;
   for (int i = 0; i < 4; ++i) id.push_back(IdOf(i));
-  const std::string record(904, 'r');  // costs 1,000 bytes with its overhead
+  const auto record = Bytes(std::string(840, 'r'));  // costs 1,000 bytes with its overhead
   TaskCache cache(3'000);
   cache.Set(id[0], record);
   cache.Set(id[1], record);
@@ -74,7 +90,8 @@ TEST_F(EngineTest, ReadsThroughTheTaskCacheAgreeWithTheStore) {
 
 // Each field of a task read through the cache, its parent ids too, is what RocksDB alone gives
 // after a restart, after writes of each kind: a create with parents, a lease, an error, a release
-// with children, a key's merge, a patch, new parents, a reset, a workgroup delay, a delete.
+// with children, a key's merge, a patch, new parents (one for another too), a reset, a workgroup
+// delay, a delete.
 TEST_F(EngineTest, TheCachedTaskIsTheOneItsRecordDecodesTo) {
   const Id g = Group();
   std::vector<Id> ids;
@@ -110,6 +127,18 @@ TEST_F(EngineTest, TheCachedTaskIsTheOneItsRecordDecodesTo) {
   patch.input = "[1,2,3]";
   patch.parent_ids = std::vector<Id>{b.id};
   ASSERT_TRUE(engine_->UpdateTask(ids[2], patch).ok());
+  // A new parent in place of the old, both incomplete: the record is the same, the list not.
+  const Id p1 = Make(g, "p1", "p1").id, p2 = Make(g, "p2", "p2").id;
+  const Id swapped = MakeChild(g, "swapped", "s", {p1}).id;
+  ids.push_back(swapped);
+  TaskPatch swap;
+  swap.parent_ids = std::vector<Id>{p2};
+  ASSERT_TRUE(engine_->UpdateTask(swapped, swap).ok());
+  ASSERT_TRUE(Take("p2"));
+  ASSERT_TRUE(Done(p2).ok());
+  auto child = Take("s");  // (read by the writer, through the cache)
+  ASSERT_TRUE(child);
+  EXPECT_EQ(child->parent_ids, std::vector<Id>{p2});
   ASSERT_TRUE(engine_->ResetTask(a.id, 3).ok());
   auto k = Take("k");
   ASSERT_TRUE(k);
