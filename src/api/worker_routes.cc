@@ -63,8 +63,9 @@ void Acquire(RouteContext ctx, const Request& req, Response& res) {
 Result<std::string> ReleaseOne(RouteContext ctx, const Request& req) {
   ASSIGN_OR_RETURN(Id id, PathId(req));
   ASSIGN_OR_RETURN(auto cmd, ParseRelease(req.body));
-  ASSIGN_OR_RETURN(auto t, ctx.engine->Release(id, cmd));
-  return TaskJson(t);
+  Result<engine::Task> released = ctx.engine->Release(id, cmd);  // (read in place: not moved)
+  if (!released.ok()) return released.status();
+  return TaskJson(*released);
 }
 
 // N8 / SPEC §4: per-item answers {"taskId", "status", "message"?, "task"?} in request order.

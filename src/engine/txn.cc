@@ -126,7 +126,7 @@ bool Txn::Reset(int64_t now) {
 Result<Task*> Txn::Find(const Id& id, std::shared_ptr<const StoredTask> cached) {
   auto [it, added] = tasks_.try_emplace(id);
   TaskEntry& entry = it->second;
-  if (!added) return entry.cur ? &*entry.cur : nullptr;
+  if (!added) return entry.Cur();
   Result<std::shared_ptr<const StoredTask>> stored = e_->LoadStored(id, std::move(cached));
   if (!stored.ok()) {
     tasks_.erase(it);
@@ -135,8 +135,8 @@ Result<Task*> Txn::Find(const Id& id, std::shared_ptr<const StoredTask> cached) 
   order_.push_back(id);
   if (!*stored) return static_cast<Task*>(nullptr);
   entry.orig = std::move(*stored);
-  entry.cur = *entry.orig->task;
-  return &*entry.cur;
+  entry.now = std::make_shared<StoredTask>();
+  return &entry.now->task.emplace(*entry.orig->task);
 }
 
 Result<Task*> Txn::Get(const Id& id) {
@@ -152,15 +152,15 @@ Task* Txn::Insert(Task t) {
   for (const Id& p : t.parent_ids) added_edges_.emplace(p, id);
   TaskEntry& entry = tasks_[id];
   order_.push_back(id);
-  entry.cur = std::move(t);
-  return &*entry.cur;
+  entry.now = std::make_shared<StoredTask>();
+  return &entry.now->task.emplace(std::move(t));
 }
 
 void Txn::Erase(const Id& id) {
   TaskEntry& entry = tasks_[id];
-  if (!entry.cur) return;
-  for (const Id& p : entry.cur->parent_ids) removed_edges_.insert({p, id});
-  entry.cur.reset();
+  if (!entry.now) return;
+  for (const Id& p : entry.Cur()->parent_ids) removed_edges_.insert({p, id});
+  entry.now.reset();
 }
 
 void Txn::SetParents(Task* t, std::vector<Id> parents) {
@@ -251,7 +251,7 @@ void Txn::FillDerived(Task& t) {
 
 void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
   const Task* o = e.Orig();
-  Task* c = e.cur ? &*e.cur : nullptr;
+  Task* c = e.Cur();
   if (!o && !c) return;
   if (c) {
     int64_t due = 0;
@@ -339,20 +339,21 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
     std::string enc = EncodeTask(*c);
     // (unchanged: its record and parent list are what was loaded, so is the task they decode to)
     if (o && !legacy && !parents_changed && enc == e.orig->bytes) {
-      written_.push_back({id, &e, std::nullopt});
+      written_.push_back({id, &e, Written::kUnchanged});
       return;
     }
     b.Put(Handle(Cf::kTasks), storage::IdKey(id), enc);
-    written_.push_back({id, &e, std::move(enc)});
+    e.now->bytes = std::move(enc);
+    written_.push_back({id, &e, Written::kWritten});
   } else {
     b.Delete(Handle(Cf::kTasks), storage::IdKey(id));
-    written_.push_back({id, &e, std::nullopt, /*deleted=*/true});
+    written_.push_back({id, &e, Written::kDeleted});
   }
 }
 
 void Txn::ApplyStats(const TaskEntry& e) {
   const Task* o = e.Orig();
-  const Task* c = e.cur ? &*e.cur : nullptr;
+  const Task* c = e.Cur();
   if (o && c && o->channel == c->channel && o->is_complete == c->is_complete &&
       o->assigned() == c->assigned() && o->failed() == c->failed()) {
     return;
@@ -455,7 +456,7 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
     }
     if (!task_events) continue;
     const TaskEntry& entry = tasks_[pe.task];
-    const Task* t = entry.cur ? &*entry.cur : entry.Orig();
+    const Task* t = entry.now ? entry.Cur() : entry.Orig();
     if (!t) continue;
     Task copy = *t;
     FillDerived(copy);
@@ -467,18 +468,16 @@ Status Txn::Commit(uint64_t* seq, bool gather) {
 
   // Written or gathered (not yet synced): update the caches, the ready queues and the delayed
   // floor.
-  // (the tasks themselves go there: nothing reads them in this Txn from here on)
-  for (Written& w : written_) {
+  // (the tasks themselves go there: nothing in this Txn changes them from here on)
+  for (const Written& w : written_) {
     std::shared_ptr<const StoredTask> now;
-    if (w.bytes) {
-      auto made = std::make_shared<StoredTask>();
-      made->bytes = std::move(*w.bytes);
-      Task& t = made->task.emplace(std::move(*w.entry->cur));
+    if (w.kind == Written::kWritten) {
+      Task& t = *w.entry->Cur();
       t.legacy_parents = false;  // (as its decode would leave them)
       t.is_paused = false;
       t.shown_run_after.reset();
-      now = std::move(made);
-    } else if (!w.deleted) {
+      now = w.entry->now;
+    } else if (w.kind == Written::kUnchanged) {
       now = w.entry->orig;
     }
     e_->task_cache_.Set(w.id, std::move(now));

@@ -121,15 +121,19 @@ class Txn {
     // As stored before this Txn (nullptr: none), decoded (task_cache.h); its bytes are the
     // record's (a task's encoding is canonical).
     std::shared_ptr<const StoredTask> orig;
-    std::optional<Task> cur;  // nullopt: erased
+    // The task now (nullptr: erased, or none), in the entry the task cache takes once it is
+    // written (no copy or move of the task at commit).
+    std::shared_ptr<StoredTask> now;
     const Task* Orig() const { return orig ? &*orig->task : nullptr; }
+    Task* Cur() const { return now ? &*now->task : nullptr; }
   };
-  // A task this commit wrote, or found unchanged, or deleted: for Engine::task_cache_.
+  // A task this commit wrote (its record in entry->now), found unchanged, or deleted: for
+  // Engine::task_cache_.
   struct Written {
+    enum Kind : uint8_t { kWritten, kUnchanged, kDeleted };
     Id id;
     TaskEntry* entry;
-    std::optional<std::string> bytes;  // its new record; nullopt: unchanged, or deleted
-    bool deleted = false;
+    Kind kind;
   };
   struct GroupEntry {
     bool existed = false;
