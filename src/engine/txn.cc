@@ -358,7 +358,9 @@ void Txn::ApplyStats(const TaskEntry& e) {
       o->assigned() == c->assigned() && o->failed() == c->failed()) {
     return;
   }
-  auto add = [&](const Task& t, int sign) {
+  // (the deltas of the task's channel and group, looked up once for both when its channel is
+  // the same: a task's group never changes)
+  auto deltas = [&](const Task& t) -> std::pair<ChannelStats*, GroupStats*> {
     auto cd = std::find_if(channel_delta_.begin(), channel_delta_.end(),
                            [&](const ChannelStats& d) { return d.name == t.channel; });
     if (cd == channel_delta_.end()) {
@@ -369,10 +371,22 @@ void Txn::ApplyStats(const TaskEntry& e) {
                            [&](const auto& d) { return d.first == t.group_id; });
     if (gd == group_delta_.end())
       gd = group_delta_.emplace(group_delta_.end(), t.group_id, GroupStats());
-    CountTask(t, sign, &*cd, &gd->second);
+    return {&*cd, &gd->second};
   };
-  if (o) add(*o, -1);
-  if (c) add(*c, +1);
+  if (o && c && o->channel == c->channel) {
+    auto [cd, gd] = deltas(*c);
+    CountTask(*o, -1, cd, gd);
+    CountTask(*c, +1, cd, gd);
+    return;
+  }
+  if (o) {
+    auto [cd, gd] = deltas(*o);
+    CountTask(*o, -1, cd, gd);
+  }
+  if (c) {
+    auto [cd, gd] = deltas(*c);
+    CountTask(*c, +1, cd, gd);
+  }
 }
 
 Status Txn::Commit(uint64_t* seq, bool gather) {
