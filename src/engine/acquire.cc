@@ -69,13 +69,11 @@ Result<std::vector<Acquired>> Engine::Acquire(const std::string& channel, const 
           t->lease_expires_at = txn.now() + options_.lease_ms;
           RETURN_IF_ERROR(LockDuplicates(txn, *t));
           txn.EmitTask("task:update", id);
-          Acquired a;
-          a.task = *t;
+          Acquired& a = out.emplace_back(*t);  // (the task copied in place: no move of it)
           for (const Id& p : t->parent_ids) {
             ASSIGN_OR_RETURN(Task * parent, txn.Find(p));
             if (parent) a.parents.push_back({p, parent->channel, parent->input, parent->output});
           }
-          out.push_back(std::move(a));
         }
         if (q.empty()) {  // (all of it set aside: a channel with no ready task has no queue)
           ready_.erase(queue);
