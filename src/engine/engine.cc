@@ -431,23 +431,22 @@ Result<std::shared_ptr<const StoredTask>> Engine::LoadStored(
     return LoadStoredAtOnce(id);
   }
   // The writer reads the store without first writing the turn's gathered writes unless they
-  // hold this task's records. A deep queue's head is not in the cache (it keeps the records
+  // hold this task's records. A deep queue's head is not in the cache (it keeps the tasks
   // written last), and writing them first for each acquire split the turn's one RocksDB write
   // in many.
   const std::string key = storage::IdKey(id);
   auto get = [&](Cf cf) {
     return GatheredTaskRecords(id) ? store_->Get(cf, key) : store_->GetWritten(cf, key);
   };
-  auto out = std::make_shared<StoredTask>();
-  if (cached) {
-    out->bytes = cached->bytes;  // (read ahead: the bytes alone)
-  } else {
-    ASSIGN_OR_RETURN(std::optional<std::string> raw, get(Cf::kTasks));
+  std::optional<std::string> raw;
+  if (!cached) {
+    ASSIGN_OR_RETURN(raw, get(Cf::kTasks));
     if (!raw) return std::shared_ptr<const StoredTask>();
-    out->bytes = std::move(*raw);
   }
+  // (a cached entry without the task: read ahead, its record's bytes alone)
+  auto out = std::make_shared<StoredTask>();
   uint32_t parents = 0;
-  RETURN_IF_ERROR(DecodeTask(out->bytes, &out->task.emplace(), &parents));
+  RETURN_IF_ERROR(DecodeTask(cached ? cached->bytes : *raw, &out->task.emplace(), &parents));
   if (parents > 0) {
     if (!writer) return LoadStoredAtOnce(id);
     RETURN_IF_ERROR(DecodeParentList(id, get(Cf::kParents), parents, &*out->task));
@@ -463,9 +462,8 @@ Result<std::shared_ptr<const StoredTask>> Engine::LoadStoredAtOnce(const Id& id)
   // (none: deleted meanwhile, or new in a turn and not written yet)
   if (!raw) return std::shared_ptr<const StoredTask>();
   auto out = std::make_shared<StoredTask>();
-  out->bytes = std::move(*raw);
   uint32_t parents = 0;
-  RETURN_IF_ERROR(DecodeTask(out->bytes, &out->task.emplace(), &parents));
+  RETURN_IF_ERROR(DecodeTask(*raw, &out->task.emplace(), &parents));
   if (parents > 0) RETURN_IF_ERROR(DecodeParentList(id, list, parents, &*out->task));
   return std::shared_ptr<const StoredTask>(std::move(out));
 }

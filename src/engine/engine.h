@@ -51,9 +51,9 @@ struct EngineOptions {
   // lost to a power cut only hands its task out again, as an expired lease does (D2). True: they
   // wait for the sync too (--sync-leases).
   bool sync_leases = false;
-  // The budget of the task cache (task_cache.h): the records written last, so that a read of a
-  // task written a moment ago costs no RocksDB Get.
-  size_t task_cache_bytes = 32 << 20;
+  // The budget of the task cache (task_cache.h): the tasks written last, decoded, so that a read
+  // of a task written a moment ago costs no RocksDB Get (~80,000 tasks of W1's kind).
+  size_t task_cache_bytes = 64 << 20;
   // The tasks one Txn of a large group's delete, reset, retry or resume takes at most (groups.cc):
   // other writes go on between two.
   size_t group_batch = 1000;
@@ -325,9 +325,8 @@ class Engine {
   Result<Task> ReadTask(const Id& id) const;
   // The stored task with its parent ids (model.h), or nullopt when there is none.
   Result<std::optional<Task>> LoadTask(const Id& id) const;
-  // The same as stored (task_cache.h: decoded, and its record's bytes), or nullptr when there is
-  // none: the cache's entry when it holds the task decoded. `cached`: the cache's entry as the
-  // caller already took it.
+  // The same, decoded (task_cache.h), or nullptr when there is none: the cache's entry when it
+  // holds the task decoded. `cached`: the cache's entry as the caller already took it.
   Result<std::shared_ptr<const StoredTask>> LoadStored(
       const Id& id, std::shared_ptr<const StoredTask> cached = nullptr) const;
   // LoadStored's read of a task with parents on a thread that does not hold the writer.

@@ -336,14 +336,13 @@ void Txn::DiffTask(rocksdb::WriteBatch& b, const Id& id, TaskEntry& e) {
     }
   }
   if (c) {
-    std::string enc = EncodeTask(*c);
-    // (unchanged: its record and parent list are what was loaded, so is the task they decode to)
-    if (o && !legacy && !parents_changed && enc == e.orig->bytes) {
+    // (unchanged: its record and parent list would be what was loaded: nothing is written)
+    // (an acquire, a release or an error changes the lease: looked at first)
+    if (o && !legacy && o->lease_expires_at == c->lease_expires_at && *o == *c) {
       written_.push_back({id, &e, Written::kUnchanged});
       return;
     }
-    b.Put(Handle(Cf::kTasks), storage::IdKey(id), enc);
-    e.now->bytes = std::move(enc);
+    b.Put(Handle(Cf::kTasks), storage::IdKey(id), EncodeTask(*c));
     written_.push_back({id, &e, Written::kWritten});
   } else {
     b.Delete(Handle(Cf::kTasks), storage::IdKey(id));

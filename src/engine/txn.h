@@ -118,8 +118,7 @@ class Txn {
 
  private:
   struct TaskEntry {
-    // As stored before this Txn (nullptr: none), decoded (task_cache.h); its bytes are the
-    // record's (a task's encoding is canonical).
+    // As stored before this Txn (nullptr: none), decoded (task_cache.h).
     std::shared_ptr<const StoredTask> orig;
     // The task now (nullptr: erased, or none), in the entry the task cache takes once it is
     // written (no copy or move of the task at commit).
@@ -127,8 +126,7 @@ class Txn {
     const Task* Orig() const { return orig ? &*orig->task : nullptr; }
     Task* Cur() const { return now ? &*now->task : nullptr; }
   };
-  // A task this commit wrote (its record in entry->now), found unchanged, or deleted: for
-  // Engine::task_cache_.
+  // A task this commit wrote (entry->now), found unchanged, or deleted: for Engine::task_cache_.
   struct Written {
     enum Kind : uint8_t { kWritten, kUnchanged, kDeleted };
     Id id;

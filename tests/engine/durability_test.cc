@@ -173,7 +173,7 @@ TEST_F(EngineTest, AGatheredBatchIsWrittenBeforeAReadOfWhatItWritesOnly) {
 // from the store, with the tasks queued after it (Engine::ReadAhead), without writing the turn's
 // gathered batch first, which holds none of them. The tasks go out in order, as written.
 TEST_F(EngineTest, ADeepQueuesHeadIsReadFromTheStoreWithoutWritingTheTurnsBatch) {
-  options_.task_cache_bytes = 10'000;  // ~40 records
+  options_.task_cache_bytes = 50'000;  // ~60 tasks
   Reopen();
   Id g = Group();
   std::vector<Task> made;
@@ -208,7 +208,7 @@ TEST_F(EngineTest, ADeepQueuesHeadIsReadFromTheStoreWithoutWritingTheTurnsBatch)
 // The same for a queue whose tasks lie among other channels' tasks in the store (a read-ahead
 // that finds few of them, and the misses read one by one after it).
 TEST_F(EngineTest, ADeepQueueAmongOtherChannelsTasksIsHandedOutInOrder) {
-  options_.task_cache_bytes = 10'000;
+  options_.task_cache_bytes = 50'000;
   Reopen();
   Id g = Group();
   std::vector<Task> made;
@@ -234,7 +234,7 @@ TEST_F(EngineTest, ADeepQueueAmongOtherChannelsTasksIsHandedOutInOrder) {
 // updated is not read ahead from the store (the cache would get the record from before), and a
 // task it deleted is gone for the writer too.
 TEST_F(EngineTest, AReadOfATaskTheTurnsBatchChangedSeesTheChange) {
-  options_.task_cache_bytes = 10'000;
+  options_.task_cache_bytes = 50'000;
   Reopen();
   Id g = Group();
   std::vector<Task> made;

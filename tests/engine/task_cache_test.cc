@@ -51,8 +51,8 @@ TEST(TaskCache, AReaderKeepsTheEntryItGotWhileAWriterReplacesIt) {
 TEST(TaskCache, PastItsBudgetTheTasksWrittenLongestAgoGoFirst) {
   std::vector<Id> id;
   for (int i = 0; i < 4; ++i) id.push_back(IdOf(i));
-  const auto record = Bytes(std::string(840, 'r'));  // costs 1,000 bytes with its overhead
-  TaskCache cache(3'000);
+  const auto record = Bytes(std::string(840, 'r'));
+  TaskCache cache(3 * TaskCache::CostOf(*record));  // room for three
   cache.Set(id[0], record);
   cache.Set(id[1], record);
   cache.Set(id[2], record);
