@@ -8,8 +8,8 @@
 // puts nothing back, so it can never put back a value that a writer has replaced meanwhile. The
 // read-ahead of a deep queue (Engine::ReadAhead, also the writer) puts bytes alone: the task is
 // decoded when read. Bounded in bytes: past the budget the entries written longest ago go
-// first; a record larger than kMaxRecord is not kept. An entry is immutable and shared: a reader
-// keeps the one it got while a writer replaces it.
+// first; an entry that holds more than kMaxRecord is not kept. An entry is immutable and shared:
+// a reader keeps the one it got while a writer replaces it.
 #pragma once
 
 #include <cstddef>
