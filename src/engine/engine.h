@@ -52,7 +52,7 @@ struct EngineOptions {
   // wait for the sync too (--sync-leases).
   bool sync_leases = false;
   // The budget of the task cache (task_cache.h): the tasks written last, decoded, so that a read
-  // of a task written a moment ago costs no RocksDB Get (~80,000 tasks of W1's kind).
+  // of a task written a moment ago costs no RocksDB Get (~79,000 tasks of W1's kind).
   size_t task_cache_bytes = 64 << 20;
   // The tasks one Txn of a large group's delete, reset, retry or resume takes at most (groups.cc):
   // other writes go on between two.
