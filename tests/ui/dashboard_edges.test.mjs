@@ -217,6 +217,10 @@ describe('dashboard, edge cases', () => {
         if (!got?.task) break;
         await crew.call('POST', `task/${got.task._id}/release`, { workerId: 'x', output: { ok: true } });
         released++;
+        // 25 ms between tasks (a release far more often than the 500 ms the reload waits) keeps
+        // the 1,000 tasks streaming for the whole test: unpaced, a fast machine drained them
+        // before the Retry's answer showed, and the stream this test needs was over.
+        await new Promise((r) => setTimeout(r, 25));
       }
     })();
     await waitFor(async () => released >= 20, 'the worker');
