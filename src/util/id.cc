@@ -58,13 +58,6 @@ int64_t Id::MicrosPart() const {
   return static_cast<int64_t>(v);
 }
 
-size_t IdHash::operator()(const Id& id) const {
-  uint64_t a, b;
-  std::memcpy(&a, id.bytes.data(), 8);
-  std::memcpy(&b, id.bytes.data() + 4, 8);
-  return std::hash<uint64_t>()(a * 0x9E3779B97F4A7C15ULL ^ b);
-}
-
 void IdSource::RaiseFloor(int64_t micros) {
   std::lock_guard<std::mutex> lock(mu_);
   last_us_ = std::max(last_us_, micros);

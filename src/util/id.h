@@ -5,7 +5,11 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <compare>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,12 +31,36 @@ struct Id {
   }
   static Id FromBytes(std::string_view raw);  // REQUIRES: raw.size() == 12
   int64_t MicrosPart() const;                 // the 8-byte tail as an integer
-  bool operator==(const Id&) const = default;
-  auto operator<=>(const Id&) const = default;
+  // Byte order, compared as two big-endian words: the defaults compared the array with a call
+  // of memcmp each (~50 per task handed out, in the ready queues', maps' and Txns' lookups).
+  bool operator==(const Id& o) const { return Head() == o.Head() && Tail() == o.Tail(); }
+  std::strong_ordering operator<=>(const Id& o) const {
+    if (Head() != o.Head()) return __builtin_bswap64(Head()) <=> __builtin_bswap64(o.Head());
+    return __builtin_bswap32(Tail()) <=> __builtin_bswap32(o.Tail());
+  }
+
+ private:
+  friend struct IdHash;
+  // Bytes 0-7 and 8-11 as stored (in the machine's order: little-endian, hence the swaps).
+  static_assert(std::endian::native == std::endian::little);
+  uint64_t Head() const {
+    uint64_t v;
+    std::memcpy(&v, bytes.data(), 8);
+    return v;
+  }
+  uint32_t Tail() const {
+    uint32_t v;
+    std::memcpy(&v, bytes.data() + 8, 4);
+    return v;
+  }
 };
 
 struct IdHash {
-  size_t operator()(const Id& id) const;
+  size_t operator()(const Id& id) const {
+    uint64_t micros;  // (bytes 4-11)
+    std::memcpy(&micros, id.bytes.data() + 4, 8);
+    return std::hash<uint64_t>()(id.Head() * 0x9E3779B97F4A7C15ULL ^ micros);
+  }
 };
 
 // Hands out strictly increasing ids. Thread-safe.

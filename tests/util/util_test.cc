@@ -1,6 +1,9 @@
 // util and storage key encodings: dates, ids, ordered integers, key order.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
+
 #include "storage/keys.h"
 #include "util/ascii.h"
 #include "util/coding.h"
@@ -192,6 +195,35 @@ TEST(Id, IncreaseAndEncodeTheirSecond) {
   EXPECT_EQ(IdSource::CreatedMs(a), 1'700'000'000'123);
   ids.RaiseFloor(b.MicrosPart() + 1000);
   EXPECT_GT(ids.Next().MicrosPart(), b.MicrosPart() + 1000);
+}
+
+// Ids compare as their bytes do (memcmp): the stored order of every index keyed by an id. Pairs
+// equal up to a position, each in turn, and random from there (so a later byte often says the
+// opposite of the first that differs); a third of them equal.
+TEST(Id, CompareAsTheirBytes) {
+  std::mt19937_64 rng(7);
+  auto sign = [](int c) { return (c > 0) - (c < 0); };
+  for (int round = 0; round < 2000; ++round) {
+    Id a, b;
+    for (uint8_t& x : a.bytes) x = static_cast<uint8_t>(rng());
+    b = a;
+    if (round % 3 != 0) {
+      for (size_t i = static_cast<size_t>(round) % 12; i < 12; ++i) {
+        b.bytes[i] = static_cast<uint8_t>(rng());
+      }
+    }
+    const int want = sign(std::memcmp(a.bytes.data(), b.bytes.data(), 12));
+    const std::strong_ordering got = a <=> b;
+    EXPECT_TRUE(got == (want < 0   ? std::strong_ordering::less
+                        : want > 0 ? std::strong_ordering::greater
+                                   : std::strong_ordering::equal))
+        << a.Hex() << " " << b.Hex();
+    EXPECT_EQ(a == b, want == 0);
+    EXPECT_EQ(a < b, want < 0);
+    if (a == b) {
+      EXPECT_EQ(IdHash()(a), IdHash()(b));
+    }
+  }
 }
 
 TEST(Coding, OrderedIntegersSortAsNumbers) {
