@@ -208,7 +208,7 @@ TEST(Id, CompareAsTheirBytes) {
     for (uint8_t& x : a.bytes) x = static_cast<uint8_t>(rng());
     b = a;
     if (round % 3 != 0) {
-      for (size_t i = static_cast<size_t>(round) % 12; i < 12; ++i) {
+      for (size_t i = static_cast<size_t>(round / 3) % 12; i < 12; ++i) {
         b.bytes[i] = static_cast<uint8_t>(rng());
       }
     }
