@@ -107,10 +107,10 @@ inline void PutKeyString(std::string& out, std::string_view s) {
   out.append(s);
 }
 
-inline uint64_t DecodeFixed64BE(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
-  return v;
+inline uint64_t DecodeFixed64BE(const char* p) {  // (one load and a swap: a byte loop was not)
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
 }
 
 inline int64_t DecodeOrderedI64(const char* p) {

@@ -52,11 +52,7 @@ Id Id::FromBytes(std::string_view raw) {
   return id;
 }
 
-int64_t Id::MicrosPart() const {
-  uint64_t v = 0;
-  for (size_t i = 4; i < 12; ++i) v = v << 8 | bytes[i];
-  return static_cast<int64_t>(v);
-}
+int64_t Id::MicrosPart() const { return static_cast<int64_t>(DecodeFixed64BE(At(4))); }
 
 void IdSource::RaiseFloor(int64_t micros) {
   std::lock_guard<std::mutex> lock(mu_);
